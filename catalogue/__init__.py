@@ -1,0 +1,43 @@
+"""CSPA Catalogue: a registry of CSPA 2.0 statistical services."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, send_from_directory
+
+from catalogue.config import Config
+
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+
+
+def create_app(config: Config | None = None) -> Flask:
+    """Build the Flask application; with no argument, settings come from the environment."""
+    from flask_smorest import Api
+
+    from catalogue import errors
+    from catalogue.db import db
+    from catalogue.services import api as services_api
+    from catalogue.services import views as services_views
+
+    config = config or Config.from_env()
+    app = Flask(__name__, instance_path=str(config.instance_path))
+    app.config.update(
+        CATALOGUE=config,
+        MAX_CONTENT_LENGTH=config.max_descriptor_bytes + 64 * 1024,
+        API_TITLE="CSPA Catalogue",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+    )
+    db.init_app(app, config.database_url)
+    Api(app).register_blueprint(services_api.blp)
+    app.register_blueprint(services_views.bp)
+    errors.init_app(app)
+
+    @app.get("/schemas/<path:filename>")
+    def schema_file(filename: str):  # type: ignore[no-untyped-def]
+        return send_from_directory(SCHEMA_DIR, filename)
+
+    return app

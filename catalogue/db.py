@@ -1,0 +1,88 @@
+"""SQLAlchemy 2 engine and sessions, bound to the app in create_app (no connection on import)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime, timezone
+from typing import Any
+
+from flask import Flask, g
+from sqlalchemy import JSON, DateTime, Engine, create_engine, event
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+JSONDocument = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware in UTC."""
+    return datetime.now(timezone.utc)
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every model."""
+
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONDocument}
+
+
+class Database:
+    """One engine and session factory per app; requests and commands get a session from here."""
+
+    def __init__(self) -> None:
+        self.engine: Engine | None = None
+        self.sessionmaker: sessionmaker[Session] | None = None
+
+    def init_app(self, app: Flask, url: str) -> None:
+        """Create the engine for url and close the request's session when the request ends."""
+        kwargs: dict[str, Any] = {}
+        if url.startswith("sqlite"):
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        self.engine = create_engine(url, **kwargs)
+        if url.startswith("sqlite"):
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        app.extensions["catalogue.db"] = self
+        app.teardown_appcontext(_close_session)
+
+    def create_all(self) -> None:
+        """Create every table that does not exist yet."""
+        import catalogue.auth.models  # noqa: F401 - registers the tables
+        import catalogue.services.models  # noqa: F401
+
+        assert self.engine is not None
+        Base.metadata.create_all(self.engine)
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session that commits once at the end, or rolls everything back on any error."""
+        assert self.sessionmaker is not None
+        with self.sessionmaker() as session, session.begin():
+            yield session
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.close()
+
+
+def session() -> Session:
+    """The session of the current request or command (created on first use)."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        database: Database = current_app.extensions["catalogue.db"]
+        assert database.sessionmaker is not None
+        g.db_session = database.sessionmaker()
+    return g.db_session  # type: ignore[no-any-return]
+
+
+def _close_session(_exc: BaseException | None) -> None:
+    db_session = g.pop("db_session", None)
+    if db_session is not None:
+        db_session.close()
+
+
+db = Database()

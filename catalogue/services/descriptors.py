@@ -1,0 +1,313 @@
+"""Read descriptor text (YAML or JSON) into plain JSON types, within size, depth and expansion limits."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import yaml
+
+from catalogue.services.report import DescriptorError, Problem
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+_SCALAR_TAGS = {
+    "tag:yaml.org,2002:str",
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+_MAX_NUMBER_DIGITS = 400
+
+
+@dataclass(frozen=True)
+class Limits:
+    """Bounds on what one descriptor may cost to read."""
+
+    max_bytes: int = 2 * 1024 * 1024
+    max_depth: int = 100
+    max_nodes: int = 500_000
+
+
+def pointer_escape(token: str) -> str:
+    """Escape one JSON pointer token (RFC 6901)."""
+    return token.replace("~", "~0").replace("/", "~1")
+
+
+def _fail(message: str, pointer: str = "", line: int | None = None) -> DescriptorError:
+    return DescriptorError(Problem(pointer=pointer, message=message, source="syntax", line=line))
+
+
+def _key_text(value: Any) -> str:
+    # OpenAPI tools read every mapping key as a string: `200:` is "200", `true:` is "true".
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    return json.dumps(value)
+
+
+def _scalar(event: yaml.ScalarEvent, pointer: str) -> Any:
+    tag = event.tag
+    if tag is None or tag == "!":
+        tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
+    if tag not in _SCALAR_TAGS:
+        raise _fail(f"the YAML tag {tag} is not allowed in a descriptor", pointer, event.start_mark.line + 1)
+    if tag == "tag:yaml.org,2002:str":
+        return event.value
+    value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, event.value))
+    if isinstance(value, (datetime, date)):
+        return value.isoformat()
+    if isinstance(value, float) and not math.isfinite(value):
+        raise _fail(f"{event.value!r} is not a finite number", pointer, event.start_mark.line + 1)
+    if isinstance(value, int) and not isinstance(value, bool) and len(event.value) > _MAX_NUMBER_DIGITS:
+        raise _fail("number out of range", pointer, event.start_mark.line + 1)
+    return value
+
+
+class _Frame:
+    __slots__ = ("value", "pointer", "anchor", "nodes", "key", "merges", "keys_seen")
+
+    def __init__(self, value: Any, pointer: str, anchor: str | None) -> None:
+        self.value = value
+        self.pointer = pointer
+        self.anchor = anchor
+        self.nodes = 1
+        self.key: Any = _NO_KEY
+        self.merges: list[dict[str, Any]] = []
+        self.keys_seen: set[str] = set()
+
+
+_NO_KEY = object()
+_MERGE = object()
+
+
+def load_yaml(text: str, limits: Limits, lines: dict[str, int] | None = None) -> Any:
+    """Build plain JSON values from YAML events, bounding depth and the size aliases expand to.
+
+    Events are consumed iteratively (no recursion), so nesting is checked before it can hurt.
+    Aliases are legitimate: each anchor remembers how many nodes it expands to, and the running
+    total of expanded nodes is bounded, so an alias bomb fails after a few thousand events.
+    """
+    anchors: dict[str, tuple[Any, int]] = {}
+    open_anchors: set[str] = set()
+    stack: list[_Frame] = []
+    total = 0
+    root: Any = None
+    documents = 0
+    try:
+        for event in yaml.parse(text, Loader=_Loader):
+            if isinstance(event, yaml.DocumentStartEvent):
+                documents += 1
+                if documents > 1:
+                    raise _fail("expected one YAML document, found several", "", event.start_mark.line + 1)
+                continue
+            if not isinstance(event, (yaml.NodeEvent, yaml.CollectionEndEvent)):
+                continue
+            if isinstance(event, yaml.CollectionEndEvent):
+                frame = stack.pop()
+                if frame.merges:
+                    for source in frame.merges:
+                        for key, val in source.items():
+                            frame.value.setdefault(key, val)
+                if frame.anchor:
+                    anchors[frame.anchor] = (frame.value, frame.nodes)
+                    open_anchors.discard(frame.anchor)
+                value, nodes = frame.value, frame.nodes
+                start = event.start_mark
+            else:
+                parent = stack[-1] if stack else None
+                if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
+                    pointer = parent.pointer + "/?"
+                elif parent is not None and isinstance(parent.value, dict):
+                    pointer = parent.pointer + "/" + pointer_escape(parent.key if isinstance(parent.key, str) else "<<")
+                elif parent is not None:
+                    pointer = parent.pointer + "/" + str(len(parent.value))
+                else:
+                    pointer = ""
+                start = event.start_mark
+                line = start.line + 1
+                if isinstance(event, yaml.AliasEvent):
+                    if event.anchor in open_anchors:
+                        raise _fail(f"the alias *{event.anchor} refers to a node that contains it", pointer, line)
+                    if event.anchor not in anchors:
+                        raise _fail(f"the alias *{event.anchor} names no anchor", pointer, line)
+                    value, nodes = anchors[event.anchor]
+                elif isinstance(event, yaml.ScalarEvent):
+                    if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
+                        if event.value == "<<" and event.implicit[0] and event.tag is None:
+                            parent.key = _MERGE
+                            continue
+                        value = _scalar(event, pointer)
+                    else:
+                        value = _scalar(event, pointer)
+                    nodes = 1
+                else:
+                    if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
+                        raise _fail(f"the YAML tag {event.tag} is not allowed in a descriptor", pointer, line)
+                    if len(stack) >= limits.max_depth:
+                        raise _fail(f"nesting is deeper than the limit of {limits.max_depth} levels", pointer, line)
+                    container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+                    frame = _Frame(container, pointer, event.anchor)
+                    if event.anchor:
+                        open_anchors.add(event.anchor)
+                    if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
+                        raise _fail("mapping keys must be plain values, not mappings or lists", pointer, line)
+                    if lines is not None:
+                        lines.setdefault(pointer, line)
+                    stack.append(frame)
+                    continue
+                if isinstance(event, yaml.ScalarEvent) and event.anchor:
+                    anchors[event.anchor] = (value, 1)
+            total += nodes
+            if total > limits.max_nodes:
+                raise _fail(
+                    f"the document expands to more than {limits.max_nodes} values (aliases included)",
+                    "",
+                    start.line + 1,
+                )
+            if not stack:
+                root = value
+                continue
+            parent = stack[-1]
+            parent.nodes += nodes
+            if isinstance(parent.value, list):
+                if lines is not None:
+                    lines.setdefault(f"{parent.pointer}/{len(parent.value)}", start.line + 1)
+                parent.value.append(value)
+            elif parent.key is _NO_KEY:
+                key = _key_text(value)
+                if key in parent.keys_seen:
+                    raise _fail(f"duplicate key {key!r}", parent.pointer + "/" + pointer_escape(key), start.line + 1)
+                parent.keys_seen.add(key)
+                parent.key = key
+                if lines is not None:
+                    lines.setdefault(parent.pointer + "/" + pointer_escape(key), start.line + 1)
+            elif parent.key is _MERGE:
+                sources = value if isinstance(value, list) else [value]
+                if not all(isinstance(s, dict) for s in sources):
+                    raise _fail("a merge key (<<) must refer to mappings", parent.pointer, start.line + 1)
+                parent.merges.extend(sources)
+                parent.key = _NO_KEY
+            else:
+                parent.value[parent.key] = value
+                parent.key = _NO_KEY
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise _fail(f"not valid YAML: {exc.problem or exc.context}", "", mark.line + 1 if mark else None) from None
+    except yaml.YAMLError as exc:
+        raise _fail(f"not valid YAML: {exc}") from None
+    return root
+
+
+def _check_json_depth(value: Any, limit: int) -> None:
+    todo = [(value, 0)]
+    while todo:
+        item, depth = todo.pop()
+        if depth > limit:
+            raise _fail(f"nesting is deeper than the limit of {limit} levels")
+        if isinstance(item, dict):
+            todo.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            todo.extend((v, depth + 1) for v in item)
+
+
+def _json_pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _fail(f"duplicate key {key!r}")
+        result[key] = value
+    return result
+
+
+def _json_int(text: str) -> int:
+    if len(text) > _MAX_NUMBER_DIGITS:
+        raise _fail("number out of range")
+    return int(text)
+
+
+def _json_constant(text: str) -> Any:
+    raise _fail(f"{text} is not a JSON number")
+
+
+def load_json(text: str, limits: Limits) -> Any:
+    """Parse strict JSON; duplicate keys, NaN/Infinity and excessive nesting are refused."""
+    try:
+        value = json.loads(text, object_pairs_hook=_json_pairs, parse_int=_json_int, parse_constant=_json_constant)
+    except json.JSONDecodeError as exc:
+        raise _fail(f"not valid JSON: {exc.msg}", "", exc.lineno) from None
+    except RecursionError:
+        raise _fail(f"nesting is deeper than the limit of {limits.max_depth} levels") from None
+    except DescriptorError as exc:
+        if exc.problem.message.startswith("duplicate key"):
+            # Locate the duplicate with the YAML reader, which tracks pointers and lines.
+            load_yaml(text, limits)
+        raise
+    _check_json_depth(value, limits.max_depth)
+    _check_json_floats(value)
+    return value
+
+
+def _check_json_floats(value: Any) -> None:
+    todo = [value]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            raise _fail("number out of range")
+        if isinstance(item, dict):
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
+
+
+@dataclass
+class Descriptor:
+    """A parsed descriptor: its plain JSON content and the text it came from."""
+
+    content: dict[str, Any]
+    text: str | None = None
+    limits: Limits = Limits()
+    _lines: dict[str, int] | None = None
+
+    def line_for(self, pointer: str) -> int | None:
+        """Line of the value at pointer (or of its nearest ancestor) in the original text."""
+        if self.text is None:
+            return None
+        if self._lines is None:
+            self._lines = {}
+            try:
+                load_yaml(self.text, self.limits, self._lines)
+            except DescriptorError:
+                pass
+        while True:
+            if pointer in self._lines:
+                return self._lines[pointer]
+            if not pointer:
+                return None
+            pointer = pointer.rsplit("/", 1)[0]
+
+
+def parse(data: bytes | str, fmt: str = "yaml", limits: Limits | None = None) -> Descriptor:
+    """Parse descriptor text; raise DescriptorError naming the first problem that stops reading."""
+    limits = limits or Limits()
+    raw = data.encode("utf-8") if isinstance(data, str) else data
+    if len(raw) > limits.max_bytes:
+        raise _fail(f"the descriptor is {len(raw)} bytes; the limit is {limits.max_bytes} bytes")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise _fail(f"not valid UTF-8 (byte {exc.start})", "", line) from None
+    content = load_json(text, limits) if fmt == "json" else load_yaml(text, limits)
+    if content is None:
+        raise _fail("the descriptor is empty")
+    if not isinstance(content, dict):
+        raise _fail("a descriptor must be a mapping of keys to values", "", 1)
+    return Descriptor(content=content, text=text, limits=limits)

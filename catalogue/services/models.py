@@ -1,0 +1,102 @@
+"""The registry's records: organisations, services, their immutable versions, and events."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from catalogue.db import Base, utcnow
+
+STATUSES = ("draft", "submitted", "in_review", "approved", "changes_requested", "rejected", "deprecated", "retired")
+_STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
+
+
+class Organisation(Base):
+    """A statistical organisation that owns services (e.g. ISTAT)."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(3))
+
+
+class Service(Base):
+    """A statistical service: a stable id, its owner, its status and its versions."""
+
+    __tablename__ = "services"
+    __table_args__ = (CheckConstraint(_STATUS_CHECK, name="service_status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    status: Mapped[str] = mapped_column(String(20))
+    latest_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_versions.id", use_alter=True, name="fk_service_latest_version")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    latest_version: Mapped[ServiceVersion | None] = relationship(
+        foreign_keys=[latest_version_id], post_update=True
+    )
+    versions: Mapped[list[ServiceVersion]] = relationship(
+        back_populates="service", foreign_keys="ServiceVersion.service_id", order_by="ServiceVersion.id"
+    )
+
+
+class ServiceVersion(Base):
+    """One immutable version of a service's descriptor, with its validation and compliance reports."""
+
+    __tablename__ = "service_versions"
+    __table_args__ = (
+        UniqueConstraint("service_id", "version", name="uq_service_version"),
+        CheckConstraint(_STATUS_CHECK, name="version_status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[int] = mapped_column(ForeignKey("services.id"))
+    version: Mapped[str] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    descriptor_text: Mapped[str] = mapped_column(Text)
+    descriptor_format: Mapped[str] = mapped_column(String(8))
+    descriptor: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    validation: Mapped[dict[str, Any]]
+    compliance: Mapped[dict[str, Any]]
+    compliance_score: Mapped[int]
+    submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    service: Mapped[Service] = relationship(back_populates="versions", foreign_keys=[service_id])
+    subprocesses: Mapped[list[VersionSubprocess]] = relationship(cascade="all, delete-orphan")
+
+
+class VersionSubprocess(Base):
+    """A GSBPM sub-process a version serves: a table so filters are plain indexed SQL."""
+
+    __tablename__ = "version_subprocesses"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id"), primary_key=True)
+    code: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
+
+
+class Event(Base):
+    """The audit trail, and the feed the search index follows (ids only ever grow)."""
+
+    __tablename__ = "events"
+    __table_args__ = (Index("ix_events_service", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
+    version_id: Mapped[int | None] = mapped_column(ForeignKey("service_versions.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

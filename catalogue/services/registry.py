@@ -1,0 +1,270 @@
+"""Use-cases of the registry: check permission, validate, change models, record an Event, flush.
+
+Functions here never commit: the request or command that calls them commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import semver
+from sqlalchemy import Select, func, select
+from sqlalchemy.orm import Session
+
+from catalogue.auth.models import ApiToken, User
+from catalogue.db import utcnow
+from catalogue.services import compliance, validation
+from catalogue.services.descriptors import Descriptor
+from catalogue.services.models import Event, Organisation, Service, ServiceVersion, VersionSubprocess
+from catalogue.services.report import Problem
+
+
+class RegistryError(Exception):
+    """A refusal by the registry, mapped to an HTTP status in catalogue/errors.py."""
+
+    status = 400
+    title = "Bad request"
+
+    def __init__(self, detail: str, problems: list[Problem] | None = None, **extra: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.problems = problems or []
+        self.extra = extra
+
+
+class ValidationFailed(RegistryError):
+    """The descriptor has errors; they are all in problems."""
+
+    status = 422
+    title = "The descriptor is not valid"
+
+
+class Conflict(RegistryError):
+    """The request contradicts what is stored."""
+
+    status = 409
+    title = "Conflict"
+
+
+class NotFound(RegistryError):
+    """No such record."""
+
+    status = 404
+    title = "Not found"
+
+
+class Unauthenticated(RegistryError):
+    """No valid credentials were given."""
+
+    status = 401
+    title = "Authentication required"
+
+
+class PermissionDenied(RegistryError):
+    """The actor may not do this."""
+
+    status = 403
+    title = "Permission denied"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who acts: a signed-in user, nobody (anonymous), or the system itself (seed loader)."""
+
+    user: User | None = None
+    system: bool = False
+
+    @property
+    def anonymous(self) -> bool:
+        """True for a reader with no credentials."""
+        return self.user is None and not self.system
+
+
+SYSTEM = Actor(system=True)
+ANONYMOUS = Actor()
+
+
+# --- reading -----------------------------------------------------------------------------------
+
+
+def visible_services(actor: Actor) -> Select[tuple[Service]]:
+    """The one visibility rule: anonymous readers see approved services; members also their organisation's; reviewers and admins all."""
+    query = select(Service)
+    if actor.system or (actor.user is not None and actor.user.role in ("reviewer", "admin")):
+        return query
+    if actor.user is not None and actor.user.organisation_id is not None:
+        return query.where((Service.status == "approved") | (Service.organisation_id == actor.user.organisation_id))
+    return query.where(Service.status == "approved")
+
+
+def list_services(
+    session: Session,
+    actor: Actor,
+    *,
+    gsbpm: str | None = None,
+    organisation: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[Service], int]:
+    """A page of the services the actor may see, filtered, with the total count."""
+    query = visible_services(actor)
+    if organisation:
+        query = query.join(Service.organisation).where(Organisation.code == organisation.upper())
+    if status:
+        query = query.where(Service.status == status)
+    if gsbpm:
+        codes = select(VersionSubprocess.version_id)
+        codes = codes.where(VersionSubprocess.code.like(f"{gsbpm}.%")) if "." not in gsbpm else codes.where(VersionSubprocess.code == gsbpm)
+        query = query.where(Service.latest_version_id.in_(codes))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Service.slug).offset((page - 1) * per_page).limit(per_page)).all()
+    return list(rows), total
+
+
+def get_service(session: Session, actor: Actor, slug: str) -> Service:
+    """One service the actor may see, or NotFound."""
+    service = session.scalar(visible_services(actor).where(Service.slug == slug))
+    if service is None:
+        raise NotFound(f"no service with id {slug!r}")
+    return service
+
+
+def get_version(session: Session, actor: Actor, slug: str, version: str) -> ServiceVersion:
+    """One version of a visible service, or NotFound."""
+    service = get_service(session, actor, slug)
+    for candidate in service.versions:
+        if candidate.version == version:
+            return candidate
+    raise NotFound(f"service {slug!r} has no version {version!r}")
+
+
+# --- writing -----------------------------------------------------------------------------------
+
+
+def check_descriptor(descriptor: Descriptor) -> tuple[validation.Report, compliance.ComplianceReport]:
+    """Validate and assess a descriptor without storing anything."""
+    report = validation.validate(descriptor)
+    return report, compliance.assess(descriptor.content, report)
+
+
+def submit_version(
+    session: Session, actor: Actor, descriptor: Descriptor, fmt: str, status: str = "submitted"
+) -> tuple[ServiceVersion, bool]:
+    """Store a new immutable version; returns (version, created). Identical resubmission is idempotent."""
+    if actor.anonymous:
+        raise Unauthenticated("submitting a service needs an API token")
+    digest = validation.content_hash(descriptor.content)
+    report = validation.validate(descriptor, digest)
+    if not report.valid:
+        raise ValidationFailed(f"the descriptor has {len(report.errors)} error(s)", report.errors, warnings=report.warnings)
+    content = descriptor.content
+    impl = content["implementation"]
+    owner_code = impl["owner"]
+    organisation = session.scalar(select(Organisation).where(Organisation.code == owner_code))
+    if not actor.system:
+        assert actor.user is not None
+        if actor.user.role != "admin" and (organisation is None or actor.user.organisation_id != organisation.id):
+            raise PermissionDenied(f"you may only submit services owned by your own organisation, not {owner_code}")
+    service = session.scalar(select(Service).where(Service.slug == content["id"]))
+    if service is not None:
+        if organisation is None or service.organisation_id != organisation.id:
+            raise Conflict(f"the id {content['id']!r} belongs to another organisation's service")
+        for existing in service.versions:
+            if existing.version == content["version"]:
+                if existing.content_hash == digest:
+                    return existing, False
+                raise Conflict(
+                    f"version {content['version']} of {content['id']!r} is already stored with other content; versions are immutable, so give this one a new version number"
+                )
+        latest = service.latest_version
+        if latest is not None and semver.Version.parse(content["version"]) < semver.Version.parse(latest.version):
+            raise Conflict(f"version {content['version']} is lower than the latest version {latest.version}")
+    if organisation is None:
+        organisation = Organisation(code=owner_code, name=impl.get("owner_name") or owner_code, country=impl.get("country"))
+        session.add(organisation)
+    if service is None:
+        service = Service(slug=content["id"], organisation=organisation, status=status)
+        session.add(service)
+    assessment = compliance.assess(content, report)
+    version = ServiceVersion(
+        service=service,
+        version=content["version"],
+        status=status,
+        name=content["definition"]["name"],
+        descriptor_text=descriptor.text if descriptor.text is not None else "",
+        descriptor_format=fmt,
+        descriptor=content,
+        content_hash=digest,
+        validation=report.to_dict(),
+        compliance=assessment.to_dict(),
+        compliance_score=assessment.score,
+        submitted_by_id=actor.user.id if actor.user else None,
+        subprocesses=[VersionSubprocess(code=code) for code in content["definition"]["gsbpm"]],
+    )
+    session.add(version)
+    session.flush()
+    service.latest_version = version
+    service.status = status
+    service.updated_at = utcnow()
+    session.add(Event(kind="version.submitted", service_id=service.id, version_id=version.id,
+                      actor_id=actor.user.id if actor.user else None, data={"version": version.version, "status": status}))
+    session.flush()
+    return version, True
+
+
+# --- accounts ----------------------------------------------------------------------------------
+
+TOKEN_PREFIX = "cspa_"
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create_user(
+    session: Session, email: str, org_code: str, role: str, display_name: str | None = None,
+    token_days: int = 365,
+) -> tuple[User, str]:
+    """Create a user of an organisation (created if new) and an API token, returned once in clear."""
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email} exists already")
+    organisation = session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if organisation is None:
+        organisation = Organisation(code=org_code, name=org_code)
+        session.add(organisation)
+    user = User(email=email, display_name=display_name or email.split("@")[0], organisation=organisation, role=role)
+    session.add(user)
+    session.flush()
+    token = create_token(session, user, token_days)
+    return user, token
+
+
+def create_token(session: Session, user: User, days: int = 365) -> str:
+    """A new API token for user; only its hash is stored."""
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    session.add(ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12],
+                         expires_at=utcnow() + timedelta(days=days)))
+    session.add(Event(kind="token.created", actor_id=user.id, data={"prefix": token[:12]}))
+    session.flush()
+    return token
+
+
+def authenticate_token(session: Session, token: str) -> Actor:
+    """The actor owning a valid, unexpired, unrevoked token, or Unauthenticated."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    now = utcnow()
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and _aware(row.expires_at) < now):
+        raise Unauthenticated("the API token is unknown, expired or revoked")
+    return Actor(user=row.user)
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite returns naive datetimes even for timezone-aware columns.
+    from datetime import timezone
+
+    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)

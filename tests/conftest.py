@@ -1,0 +1,55 @@
+"""Shared fixtures: an app on a real database (a SQLite file, or PostgreSQL when
+CATALOGUE_DATABASE_URL is set), created through the same code paths users take."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from catalogue import create_app
+from catalogue.config import Config
+from catalogue.db import Base, db
+from catalogue.services import registry
+
+DATA = Path(__file__).parent / "data"
+CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "openapi"
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    url = os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    app = create_app(Config(instance_path=tmp_path, database_url=url, index_dir=tmp_path / "index"))
+    with app.app_context():
+        db.create_all()
+        yield app
+        assert db.engine is not None
+        if db.engine.dialect.name != "sqlite":  # a SQLite file dies with tmp_path
+            Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    return app.test_client()
+
+
+@pytest.fixture
+def make_user(app: Flask):
+    """Create a user through the registry and return its API token."""
+
+    def make(email: str = "submitter@istat.example", org: str = "ISTAT", role: str = "submitter") -> str:
+        with db.transaction() as session:
+            _user, token = registry.create_user(session, email, org, role)
+        return token
+
+    return make
+
+
+@pytest.fixture
+def good_text() -> str:
+    return (DATA / "good.yaml").read_text("utf-8")

@@ -1,0 +1,82 @@
+"""The `catalogue` command, run as a user runs it (a real process)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import DATA
+
+CATALOGUE = [sys.executable, "-m", "catalogue.cli"]
+
+
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    environment = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(cwd / "instance"), **(env or {})}
+    return subprocess.run([*CATALOGUE, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+
+
+def test_validate_valid_file_exits_0(tmp_path):
+    result = run("validate", str(DATA / "good.yaml"), cwd=tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "valid, 0 warning(s)" in result.stdout
+
+
+def test_validate_reports_every_error_with_file_line_and_pointer(tmp_path, good_text):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(good_text.replace('gsbpm: ["5.1"]', 'gsbpm: ["5.1", "4.8"]').replace("EUPL-1.2", "EUPL"))
+    result = run("validate", str(bad), cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"{bad}:7: error: /definition/gsbpm/1: '4.8' is not a GSBPM 5.1 sub-process [reference]" in result.stdout
+    assert f"{bad}:34: error: /implementation/licence:" in result.stdout
+    assert "Traceback" not in result.stderr
+
+
+def test_validate_json_format_one_and_several(tmp_path, good_text):
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"cspa": "2.0"}')
+    one = json.loads(run("validate", "--format", "json", str(bad), cwd=tmp_path).stdout)
+    assert one["valid"] is False and "file" not in one
+    assert {e["pointer"] for e in one["errors"]} == {""}
+    several = run("validate", "--format", "json", str(DATA / "good.yaml"), str(bad), cwd=tmp_path)
+    body = json.loads(several.stdout)
+    assert several.returncode == 1
+    assert [(r["file"], r["valid"]) for r in body] == [(str(DATA / "good.yaml"), True), (str(bad), False)]
+
+
+def test_validate_unreadable_exits_2_without_traceback(tmp_path):
+    result = run("validate", str(tmp_path / "missing.yaml"), cwd=tmp_path)
+    assert result.returncode == 2
+    assert "cannot read the file" in result.stdout
+    garbage = tmp_path / "garbage.yaml"
+    garbage.write_bytes(b"a: [1, 2\n\xff")
+    result = run("validate", str(garbage), cwd=tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert "UTF-8" in result.stdout
+
+
+def test_create_user_then_export(tmp_path):
+    env = {}
+    if os.environ.get("CATALOGUE_DATABASE_URL"):
+        env["CATALOGUE_DATABASE_URL"] = os.environ["CATALOGUE_DATABASE_URL"]
+    else:
+        env["CATALOGUE_DATABASE_URL"] = f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    created = run("create-user", "--email", "cli@istat.example", "--org", "istat", cwd=tmp_path, env=env)
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip().splitlines()[-1]
+    assert token.startswith("cspa_") and len(token) > 40
+    again = run("create-user", "--email", "cli@istat.example", "--org", "istat", cwd=tmp_path, env=env)
+    assert again.returncode == 1 and "exists already" in again.stderr
+    exported = run("export", cwd=tmp_path, env=env)
+    assert json.loads(exported.stdout) == {"services": []}
+    if os.environ.get("CATALOGUE_DATABASE_URL"):
+        from catalogue import create_app
+        from catalogue.config import Config
+        from catalogue.db import Base, db
+
+        app = create_app(Config(instance_path=tmp_path, database_url=env["CATALOGUE_DATABASE_URL"], index_dir=tmp_path))
+        with app.app_context():
+            assert db.engine is not None
+            Base.metadata.drop_all(db.engine)
