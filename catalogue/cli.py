@@ -11,6 +11,7 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 from sqlalchemy import func, select
+from werkzeug.serving import run_simple
 
 from catalogue import create_app
 from catalogue.config import Config
@@ -73,7 +74,9 @@ def serve_command(host: str, port: int) -> None:
     if empty:
         added, total = _seed(current_app.config["CATALOGUE"].seed_dir)
         click.echo(f"{added} of {total} seed services loaded")
-    current_app.run(host=host, port=port)
+    click.echo(f"Serving the catalogue on http://{host}:{port}/ (Ctrl+C stops it)")
+    # Flask's app.run() refuses to start from inside a CLI command; werkzeug's server is what it would run.
+    run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
 
 
 def _validate_file(path: str, limits: descriptors.Limits) -> dict[str, Any]:

@@ -37,6 +37,6 @@ class Config:
             ),
             index_dir=Path(os.environ.get("CATALOGUE_INDEX_DIR", instance / "index")),
             max_descriptor_bytes=int(
-                os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", 2 * 1024 * 1024)
+                os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", str(2 * 1024 * 1024))
             ),
         )

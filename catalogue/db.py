@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, timezone
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, ClassVar
 
 from flask import Flask, g
 from sqlalchemy import JSON, DateTime, Engine, create_engine, event
@@ -17,13 +17,13 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
-    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSONDocument}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: DateTime(timezone=True), dict[str, Any]: JSONDocument}
 
 
 class Database:
@@ -47,7 +47,7 @@ class Database:
 
     def create_all(self) -> None:
         """Create every table that does not exist yet."""
-        import catalogue.auth.models  # noqa: F401 - registers the tables
+        import catalogue.auth.models
         import catalogue.services.models  # noqa: F401
 
         assert self.engine is not None

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import create_engine
 
 from catalogue import create_app
 from catalogue.config import Config
@@ -20,17 +21,33 @@ DATA = Path(__file__).parent / "data"
 CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "openapi"
 
 
+def drop_tables(url: str) -> None:
+    """Drop every catalogue table at url (a shared PostgreSQL test database starts and ends empty)."""
+    import catalogue.auth.models
+    import catalogue.services.models  # noqa: F401
+
+    engine = create_engine(url)
+    try:
+        Base.metadata.drop_all(engine)
+    finally:
+        engine.dispose()
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     url = os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+    if not url.startswith("sqlite"):
+        drop_tables(url)  # whatever an interrupted run left behind
     app = create_app(Config(instance_path=tmp_path, database_url=url, index_dir=tmp_path / "index"))
     with app.app_context():
         db.create_all()
-        yield app
-        assert db.engine is not None
-        if db.engine.dialect.name != "sqlite":  # a SQLite file dies with tmp_path
-            Base.metadata.drop_all(db.engine)
-        db.engine.dispose()
+    # No app context stays pushed during the test: each request gets its own, as in production,
+    # so a request's session is closed when the request ends and holds no lock afterwards.
+    yield app
+    assert db.engine is not None
+    if db.engine.dialect.name != "sqlite":  # a SQLite file dies with tmp_path
+        Base.metadata.drop_all(db.engine)
+    db.engine.dispose()
 
 
 @pytest.fixture

@@ -8,14 +8,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import DATA
+from tests.conftest import DATA, drop_tables
 
 CATALOGUE = [sys.executable, "-m", "catalogue.cli"]
 
 
 def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(cwd / "instance"), **(env or {})}
-    return subprocess.run([*CATALOGUE, *args], cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
 
 
 def test_validate_valid_file_exits_0(tmp_path):
@@ -72,11 +72,4 @@ def test_create_user_then_export(tmp_path):
     exported = run("export", cwd=tmp_path, env=env)
     assert json.loads(exported.stdout) == {"services": []}
     if os.environ.get("CATALOGUE_DATABASE_URL"):
-        from catalogue import create_app
-        from catalogue.config import Config
-        from catalogue.db import Base, db
-
-        app = create_app(Config(instance_path=tmp_path, database_url=env["CATALOGUE_DATABASE_URL"], index_dir=tmp_path))
-        with app.app_context():
-            assert db.engine is not None
-            Base.metadata.drop_all(db.engine)
+        drop_tables(env["CATALOGUE_DATABASE_URL"])

@@ -72,7 +72,7 @@ def _scalar(event: yaml.ScalarEvent, pointer: str) -> Any:
 
 
 class _Frame:
-    __slots__ = ("value", "pointer", "anchor", "nodes", "key", "merges", "keys_seen")
+    __slots__ = ("anchor", "key", "keys_seen", "merges", "nodes", "pointer", "value")
 
     def __init__(self, value: Any, pointer: str, anchor: str | None) -> None:
         self.value = value

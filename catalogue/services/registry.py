@@ -8,7 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import semver
@@ -19,7 +19,13 @@ from catalogue.auth.models import ApiToken, User
 from catalogue.db import utcnow
 from catalogue.services import compliance, validation
 from catalogue.services.descriptors import Descriptor
-from catalogue.services.models import Event, Organisation, Service, ServiceVersion, VersionSubprocess
+from catalogue.services.models import (
+    Event,
+    Organisation,
+    Service,
+    ServiceVersion,
+    VersionSubprocess,
+)
 from catalogue.services.report import Problem
 
 
@@ -265,6 +271,5 @@ def authenticate_token(session: Session, token: str) -> Actor:
 
 def _aware(moment: datetime) -> datetime:
     # SQLite returns naive datetimes even for timezone-aware columns.
-    from datetime import timezone
 
-    return moment if moment.tzinfo else moment.replace(tzinfo=timezone.utc)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -11,7 +11,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import jsonschema
@@ -21,11 +21,16 @@ import semver
 from jsonschema.exceptions import best_match
 from license_expression import get_spdx_licensing
 from openapi_spec_validator.schemas import schema_v2, schema_v30, schema_v31, schema_v32
-from openapi_spec_validator.schemas.backend.jsonschema import create_validator as python_schema_validator
+from openapi_spec_validator.schemas.backend.jsonschema import (
+    create_validator as python_schema_validator,
+)
 from openapi_spec_validator.schemas.backend.jsonschema_rs import (
     create_validator as rust_schema_validator,
 )
-from openapi_spec_validator.schemas.backend.jsonschema_rs import has_jsonschema_rs_validators
+from openapi_spec_validator.schemas.backend.jsonschema_rs import (
+    has_jsonschema_rs_validators,
+)
+from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
 from catalogue import reference
@@ -131,8 +136,51 @@ def _tag_errors(cls: type) -> type:
     return tagged
 
 
+class _IdSet(set[int]):
+    """The library keeps the ids of schemas it has seen in lists, so each lookup scans all of them
+    (quadratic in the number of schemas); a set with the list's `append` keeps it linear."""
+
+    append = set.add
+
+
+@cache
+def _draft4_meta_checker() -> Any:
+    """jsonschema-rs validator of the draft-04 meta-schema (self-contained: nothing to resolve)."""
+    from openapi_schema_validator import OAS30Validator
+
+    return rust_schema_validator(dict(OAS30Validator.META_SCHEMA)) if has_jsonschema_rs_validators() else None
+
+
+def _fast_schemas(cls: type) -> type:
+    """Speed up the keyword validator of Schema Objects without changing what it reports."""
+
+    def __init__(self: Any, registry: Any) -> None:
+        cls.__init__(self, registry)
+        self.visited_schema_ids = _IdSet()
+        self.meta_checked_schema_ids = _IdSet()
+
+    def _get_schema_checker(self: Any, schema: Any, schema_value: Any) -> Any:
+        checker = cls._get_schema_checker(self, schema, schema_value)
+        fast = _draft4_meta_checker() if issubclass(cls, osv_keywords.OpenAPIV30SchemaValidator) else None
+        if fast is None:
+            return checker
+
+        def check(value: Any) -> None:
+            # Valid schemas (nearly all) are confirmed by jsonschema-rs; the library's own checker
+            # runs only on a failure, to raise the error it would have raised.
+            if next(iter(fast.iter_errors(value)), None) is not None:
+                checker(value)
+
+        return check
+
+    return type(cls.__name__, (cls,), {"__init__": __init__, "_get_schema_checker": _get_schema_checker})
+
+
 def _build_validator_class(base: type[osv.SpecValidator]) -> type[osv.SpecValidator]:
-    keyword_validators = {kw: _tag_errors(cls) for kw, cls in base.keyword_validators.items()}
+    keyword_validators = {
+        kw: _tag_errors(_fast_schemas(cls) if issubclass(cls, osv_keywords.SchemaValidator) else cls)
+        for kw, cls in base.keyword_validators.items()
+    }
     return type(
         "Catalogue" + base.__name__,
         (base,),
@@ -368,8 +416,15 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
     return errors, warnings
 
 
+@cache
+def _spdx() -> Any:
+    """The SPDX licence index, loaded once per process (building it costs ~25 ms)."""
+    return get_spdx_licensing()
+
+
+@lru_cache(maxsize=1024)
 def _licence_problem(expression: str) -> str | None:
-    info = get_spdx_licensing().validate(expression)
+    info = _spdx().validate(expression)
     unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
     if unknown or (info.errors and not info.invalid_symbols):
         return f"{expression!r} is not an SPDX licence identifier or expression (see spdx.org/licenses), such as EUPL-1.2 or GPL-3.0-or-later"
@@ -399,6 +454,12 @@ def _check(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
     reference_errors, warnings = _reference_problems(content)
     errors.extend(reference_errors)
     return errors, warnings
+
+
+def clear_cache() -> None:
+    """Forget every cached report (benchmarks measure cold validation with this)."""
+    with _cache_lock:
+        _cache.clear()
 
 
 def validate(descriptor: Descriptor, digest: str | None = None) -> Report:

@@ -8,10 +8,12 @@ import json
 import os
 import socket
 import sys
+from typing import ClassVar
 
 import psutil
 import pytest
 import yaml
+from pytest_socket import SocketBlockedError
 
 from catalogue.services import descriptors, validation
 from tests.conftest import CORPUS, DATA
@@ -130,8 +132,8 @@ class _Watch:
     """Records every file opened and every socket connection attempted while active (audit hook)."""
 
     active = False
-    opened: list[str] = []
-    connects: list[object] = []
+    opened: ClassVar[list[str]] = []
+    connects: ClassVar[list[object]] = []
 
     @classmethod
     def hook(cls, event: str, args: tuple) -> None:
@@ -174,7 +176,7 @@ def test_remote_and_file_refs_are_refused_without_access(tmp_path):
 
 def test_network_is_blocked_in_this_suite():
     """pytest-socket is active: an accidental fetch fails loudly instead of going out."""
-    with pytest.raises(Exception):
+    with pytest.raises(SocketBlockedError):
         socket.create_connection(("127.0.0.1", 9), timeout=1)
 
 

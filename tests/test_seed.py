@@ -1,0 +1,98 @@
+"""The seed catalogue: every descriptor validates clean, loads as approved, and loads on first start."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from catalogue.cli import main
+from catalogue.db import db
+from catalogue.services import descriptors, registry
+from catalogue.services.models import Event, Service, ServiceVersion
+
+SEED_DIR = Path(__file__).resolve().parents[1] / "seed_services"
+SEEDS = sorted(SEED_DIR.glob("*.yaml"))
+
+
+def test_there_are_at_least_30_seed_services_each_with_sources():
+    assert len(SEEDS) >= 30
+    sources = (SEED_DIR / "SOURCES.md").read_text("utf-8")
+    missing = [p.stem for p in SEEDS if f"## {p.stem}\n" not in sources]
+    assert missing == []
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
+def test_seed_descriptor_is_valid(path: Path):
+    descriptor = descriptors.parse(path.read_bytes(), "yaml", descriptors.Limits())
+    assert descriptor.content["id"] == path.stem
+    report, assessment = registry.check_descriptor(descriptor)
+    assert report.errors == [], [e.to_dict() for e in report.errors]
+    assert 0 <= assessment.score <= 100
+
+
+def _counts() -> tuple[int, int, int]:
+    with db.transaction() as session:
+        return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Service, ServiceVersion, Event))  # type: ignore[return-value]
+
+
+def test_seed_command_loads_every_service_approved_once(app, client):
+    runner = app.test_cli_runner()
+    first = runner.invoke(main, ["seed"])
+    assert first.exit_code == 0, first.output
+    assert f"{len(SEEDS)} of {len(SEEDS)} seed services added" in first.output
+    assert _counts() == (len(SEEDS), len(SEEDS), len(SEEDS))
+    with db.transaction() as session:
+        assert set(session.scalars(select(ServiceVersion.status))) == {"approved"}
+    # Seeding again adds nothing and writes no new events.
+    again = runner.invoke(main, ["seed"])
+    assert "0 of" in again.output
+    assert _counts() == (len(SEEDS), len(SEEDS), len(SEEDS))
+    # Anonymous readers see every seed service through the API.
+    listed = client.get("/api/v1/services?per_page=100").json
+    assert listed["total"] == len(SEEDS)
+    assert sorted(s["id"] for s in listed["items"]) == sorted(p.stem for p in SEEDS)
+    phase5 = client.get("/api/v1/services?gsbpm=5&per_page=100").json
+    assert 0 < phase5["total"] < len(SEEDS)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.mark.enable_socket
+def test_serve_on_first_start_creates_database_and_loads_seeds(tmp_path):
+    """What the README's first command ends with: `catalogue serve` on an empty instance folder."""
+    env = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(tmp_path / "instance")}
+    env.pop("CATALOGUE_DATABASE_URL", None)  # the embedded default: a SQLite file in the instance folder
+    port = _free_port()
+    log = tmp_path / "serve.log"
+    with log.open("w") as out, subprocess.Popen(
+        [sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
+    ) as server:
+        try:
+            body = None
+            deadline = time.monotonic() + 60
+            while body is None and time.monotonic() < deadline and server.poll() is None:
+                try:
+                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/services?per_page=100", timeout=5) as response:
+                        body = json.load(response)
+                except OSError:
+                    time.sleep(0.2)
+            assert body is not None, log.read_text()
+            assert body["total"] == len(SEEDS)
+            assert (tmp_path / "instance" / "catalogue.sqlite3").is_file()
+            assert f"{len(SEEDS)} of {len(SEEDS)} seed services loaded" in log.read_text()
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
