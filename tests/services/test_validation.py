@@ -174,6 +174,7 @@ def test_remote_and_file_refs_are_refused_without_access(tmp_path):
     assert all("secret-content" not in p.message for p in report.errors)
 
 
+@pytest.mark.filterwarnings("ignore:A test tried to use socket")
 def test_network_is_blocked_in_this_suite():
     """pytest-socket is active: an accidental fetch fails loudly instead of going out."""
     with pytest.raises(SocketBlockedError):
