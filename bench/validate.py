@@ -27,7 +27,7 @@ import openapi_spec_validator
 from catalogue.services import descriptors, validation
 from catalogue.services.descriptors import Descriptor, Limits
 
-DEFAULT_CORPUS = Path(__file__).resolve().parents[2] / "shared" / "corpus" / "openapi"
+DEFAULT_CORPUS = Path(__file__).resolve().parents[1] / "tests" / "data" / "corpus"
 
 
 def generated_spec(target_bytes: int = 1_000_000) -> dict[str, Any]:

@@ -18,7 +18,7 @@ from catalogue.db import Base, db
 from catalogue.services import registry
 
 DATA = Path(__file__).parent / "data"
-CORPUS = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "openapi"
+CORPUS = DATA / "corpus"  # real public OpenAPI documents with their verdicts (sources in verdicts.json)
 
 
 def drop_tables(url: str) -> None:
