@@ -74,7 +74,8 @@ def list_services(**args: Any) -> dict[str, Any]:
 @blp.response(200, ServiceSchema)
 def get_service(slug: str) -> Any:
     """One service."""
-    return registry.get_service(session(), _actor(), slug)
+    actor = _actor()
+    return registry.view_service(registry.get_service(session(), actor, slug), actor)
 
 
 @blp.get("/services/<slug>/versions")

@@ -45,12 +45,20 @@ class Service(Base):
     latest_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_versions.id", use_alter=True, name="fk_service_latest_version")
     )
+    # The version anonymous readers see: the latest approved one. A newer version under review
+    # does not hide it.
+    public_version_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_versions.id", use_alter=True, name="fk_service_public_version")
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
     latest_version: Mapped[ServiceVersion | None] = relationship(
         foreign_keys=[latest_version_id], post_update=True
+    )
+    public_version: Mapped[ServiceVersion | None] = relationship(
+        foreign_keys=[public_version_id], post_update=True
     )
     versions: Mapped[list[ServiceVersion]] = relationship(
         back_populates="service", foreign_keys="ServiceVersion.service_id", order_by="ServiceVersion.id"

@@ -8,11 +8,11 @@ from __future__ import annotations
 import hashlib
 import secrets
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import semver
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, case, func, select, text
 from sqlalchemy.orm import Session
 
 from catalogue.auth.models import ApiToken, User
@@ -97,14 +97,68 @@ ANONYMOUS = Actor()
 # --- reading -----------------------------------------------------------------------------------
 
 
-def visible_services(actor: Actor) -> Select[tuple[Service]]:
-    """The one visibility rule: anonymous readers see approved services; members also their organisation's; reviewers and admins all."""
-    query = select(Service)
+@dataclass(frozen=True)
+class Visibility:
+    """The one visibility rule, as data that SQL and the search index both apply.
+
+    Everyone sees each service's public (latest approved) version. Members of an organisation see
+    their own services at their latest version, whatever its status; reviewers, admins and the
+    system see every service at its latest version.
+    """
+
+    everything: bool = False
+    organisation_id: int | None = None
+
+    def sees_latest(self, organisation_id: int) -> bool:
+        """Whether a service of organisation_id is shown at its latest version (else its public one)."""
+        return self.everything or (self.organisation_id is not None and organisation_id == self.organisation_id)
+
+
+def visibility(actor: Actor) -> Visibility:
+    """What actor may see."""
     if actor.system or (actor.user is not None and actor.user.role in ("reviewer", "admin")):
+        return Visibility(everything=True)
+    if actor.user is not None:
+        return Visibility(organisation_id=actor.user.organisation_id)
+    return Visibility()
+
+
+def visible_services(actor: Actor) -> Select[tuple[Service]]:
+    """The services actor may see (see Visibility)."""
+    rule = visibility(actor)
+    query = select(Service)
+    if rule.everything:
         return query
-    if actor.user is not None and actor.user.organisation_id is not None:
-        return query.where((Service.status == "approved") | (Service.organisation_id == actor.user.organisation_id))
-    return query.where(Service.status == "approved")
+    if rule.organisation_id is not None:
+        return query.where(Service.public_version_id.is_not(None) | (Service.organisation_id == rule.organisation_id))
+    return query.where(Service.public_version_id.is_not(None))
+
+
+def shown_version(service: Service, actor: Actor) -> ServiceVersion | None:
+    """The version of service that actor is shown."""
+    return service.latest_version if visibility(actor).sees_latest(service.organisation_id) else service.public_version
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """A service as one actor sees it: the service and the version shown to them."""
+
+    service: Service
+    version: ServiceVersion | None
+
+
+def view_service(service: Service, actor: Actor) -> ServiceView:
+    """service as actor sees it."""
+    return ServiceView(service, shown_version(service, actor))
+
+
+def _shown_version_id(actor: Actor) -> Any:
+    rule = visibility(actor)
+    if rule.everything:
+        return Service.latest_version_id
+    if rule.organisation_id is not None:
+        return case((Service.organisation_id == rule.organisation_id, Service.latest_version_id), else_=Service.public_version_id)
+    return Service.public_version_id
 
 
 def list_services(
@@ -116,7 +170,7 @@ def list_services(
     status: str | None = None,
     page: int = 1,
     per_page: int = 20,
-) -> tuple[list[Service], int]:
+) -> tuple[list[ServiceView], int]:
     """A page of the services the actor may see, filtered, with the total count."""
     query = visible_services(actor)
     if organisation:
@@ -126,10 +180,10 @@ def list_services(
     if gsbpm:
         codes = select(VersionSubprocess.version_id)
         codes = codes.where(VersionSubprocess.code.like(f"{gsbpm}.%")) if "." not in gsbpm else codes.where(VersionSubprocess.code == gsbpm)
-        query = query.where(Service.latest_version_id.in_(codes))
+        query = query.where(_shown_version_id(actor).in_(codes))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Service.slug).offset((page - 1) * per_page).limit(per_page)).all()
-    return list(rows), total
+    return [view_service(s, actor) for s in rows], total
 
 
 def get_service(session: Session, actor: Actor, slug: str) -> Service:
@@ -215,12 +269,42 @@ def submit_version(
     session.add(version)
     session.flush()
     service.latest_version = version
+    if status == "approved":
+        service.public_version = version
     service.status = status
     service.updated_at = utcnow()
-    session.add(Event(kind="version.submitted", service_id=service.id, version_id=version.id,
-                      actor_id=actor.user.id if actor.user else None, data={"version": version.version, "status": status}))
-    session.flush()
+    record_event(session, "version.submitted", actor, service=service, version=version,
+                 data={"version": version.version, "status": status})
     return version, True
+
+
+# --- events ------------------------------------------------------------------------------------
+
+EVENTS_WRITTEN = "catalogue.events_written"
+"""Key in Session.info set when a transaction records an Event (the search index syncs after commit)."""
+
+_EVENT_LOCK = 0x43535041  # "CSPA": one PostgreSQL advisory lock serialises event writers
+
+
+def record_event(
+    session: Session, kind: str, actor: Actor, *, service: Service | None = None,
+    version: ServiceVersion | None = None, data: dict[str, Any] | None = None,
+) -> Event:
+    """Add an Event to the audit trail and flush it.
+
+    Followers (the search index) remember the last event id they applied. On PostgreSQL two
+    transactions could otherwise commit their events out of id order, and a follower that saw the
+    later one first would skip the earlier one for ever; a transaction-scoped advisory lock taken
+    just before the insert makes commit order equal id order. SQLite has one writer at a time.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK})
+    event = Event(kind=kind, service_id=service.id if service else None, version_id=version.id if version else None,
+                  actor_id=actor.user.id if actor.user else None, data=data or {})
+    session.add(event)
+    session.flush()
+    session.info[EVENTS_WRITTEN] = True
+    return event
 
 
 # --- accounts ----------------------------------------------------------------------------------
@@ -255,8 +339,7 @@ def create_token(session: Session, user: User, days: int = 365) -> str:
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     session.add(ApiToken(user=user, token_hash=_token_hash(token), prefix=token[:12],
                          expires_at=utcnow() + timedelta(days=days)))
-    session.add(Event(kind="token.created", actor_id=user.id, data={"prefix": token[:12]}))
-    session.flush()
+    record_event(session, "token.created", Actor(user=user), data={"prefix": token[:12]})
     return token
 
 
@@ -264,12 +347,7 @@ def authenticate_token(session: Session, token: str) -> Actor:
     """The actor owning a valid, unexpired, unrevoked token, or Unauthenticated."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     now = utcnow()
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and _aware(row.expires_at) < now):
+    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at < now):
         raise Unauthenticated("the API token is unknown, expired or revoked")
     return Actor(user=row.user)
 
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite returns naive datetimes even for timezone-aware columns.
-
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)

@@ -6,7 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
-from catalogue.services.models import STATUSES, Service, ServiceVersion
+from catalogue.services.models import STATUSES
 
 
 class ListArgs(Schema):
@@ -58,22 +58,19 @@ class VersionDetail(VersionSummary):
     compliance = fields.Dict()
 
 
-def _latest(service: Service) -> ServiceVersion | None:
-    return service.latest_version
-
-
 class ServiceSchema(Schema):
-    """A service in the catalogue."""
+    """A service in the catalogue, at the version its reader is shown (see registry.Visibility)."""
 
-    id = fields.String(attribute="slug")
-    name = fields.Function(lambda s: _latest(s).name if _latest(s) else None)
-    organisation = fields.Function(lambda s: s.organisation.code)
-    status = fields.String()
-    latest_version = fields.Function(lambda s: _latest(s).version if _latest(s) else None)
-    compliance_score = fields.Function(lambda s: _latest(s).compliance_score if _latest(s) else None)
-    gsbpm = fields.Function(lambda s: _latest(s).descriptor["definition"]["gsbpm"] if _latest(s) else [])
-    purpose = fields.Function(lambda s: _latest(s).descriptor["definition"]["purpose"] if _latest(s) else None)
-    updated_at = fields.DateTime()
+    id = fields.Function(lambda v: v.service.slug)
+    name = fields.Function(lambda v: v.version.name if v.version else None)
+    organisation = fields.Function(lambda v: v.service.organisation.code)
+    status = fields.Function(lambda v: v.version.status if v.version else v.service.status)
+    version = fields.Function(lambda v: v.version.version if v.version else None)
+    latest_version = fields.Function(lambda v: v.service.latest_version.version if v.service.latest_version else None)
+    compliance_score = fields.Function(lambda v: v.version.compliance_score if v.version else None)
+    gsbpm = fields.Function(lambda v: v.version.descriptor["definition"]["gsbpm"] if v.version else [])
+    purpose = fields.Function(lambda v: v.version.descriptor["definition"]["purpose"] if v.version else None)
+    updated_at = fields.Function(lambda v: v.service.updated_at.isoformat())
 
 
 class ServicePage(Schema):
