@@ -15,8 +15,9 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
     from flask_smorest import Api
 
-    from catalogue import errors
+    from catalogue import errors, search
     from catalogue.db import db
+    from catalogue.search import api as search_api
     from catalogue.services import api as services_api
     from catalogue.services import views as services_views
 
@@ -32,7 +33,10 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     db.init_app(app, config.database_url)
-    Api(app).register_blueprint(services_api.blp)
+    search.init_app(app)
+    api = Api(app)
+    api.register_blueprint(services_api.blp)
+    api.register_blueprint(search_api.blp)
     app.register_blueprint(services_views.bp)
     errors.init_app(app)
 

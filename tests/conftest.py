@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -33,21 +34,36 @@ def drop_tables(url: str) -> None:
         engine.dispose()
 
 
-@pytest.fixture
-def app(tmp_path: Path) -> Iterator[Flask]:
-    url = os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{tmp_path / 'test.sqlite3'}"
+def database_url(folder: Path) -> str:
+    """The test database: CATALOGUE_DATABASE_URL when set (PostgreSQL in CI), else a SQLite file in folder."""
+    return os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{folder / 'test.sqlite3'}"
+
+
+@contextmanager
+def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterator[Flask]:
+    """An app on an empty database with its index in folder; the database is emptied again afterwards."""
+    url = database_url(folder)
     if not url.startswith("sqlite"):
         drop_tables(url)  # whatever an interrupted run left behind
-    app = create_app(Config(instance_path=tmp_path, database_url=url, index_dir=tmp_path / "index"))
+    app = create_app(Config(instance_path=folder, database_url=url, index_dir=index_dir or folder / "index"))
     with app.app_context():
         db.create_all()
     # No app context stays pushed during the test: each request gets its own, as in production,
     # so a request's session is closed when the request ends and holds no lock afterwards.
-    yield app
-    assert db.engine is not None
-    if db.engine.dialect.name != "sqlite":  # a SQLite file dies with tmp_path
-        Base.metadata.drop_all(db.engine)
-    db.engine.dispose()
+    try:
+        yield app
+    finally:
+        app.extensions["catalogue.search"].index.close()
+        assert db.engine is not None
+        if db.engine.dialect.name != "sqlite":  # a SQLite file dies with its folder
+            Base.metadata.drop_all(db.engine)
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app(tmp_path: Path) -> Iterator[Flask]:
+    with app_on_empty_database(tmp_path) as app:
+        yield app
 
 
 @pytest.fixture

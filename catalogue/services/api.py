@@ -7,9 +7,10 @@ from typing import Any
 from flask import current_app, request
 from flask_smorest import Blueprint
 
+from catalogue.auth.identity import request_actor
 from catalogue.db import session
 from catalogue.services import descriptors, registry
-from catalogue.services.registry import ANONYMOUS, Actor, RegistryError, Unauthenticated
+from catalogue.services.registry import RegistryError
 from catalogue.services.schemas import (
     ListArgs,
     ServicePage,
@@ -49,24 +50,12 @@ def _read_descriptor() -> tuple[descriptors.Descriptor, str]:
     return descriptors.parse(data, fmt, limits), fmt
 
 
-def _actor(required: bool = False) -> Actor:
-    header = request.headers.get("Authorization", "")
-    if not header:
-        if required:
-            raise Unauthenticated("this needs an API token: send Authorization: Bearer <token>")
-        return ANONYMOUS
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-    return registry.authenticate_token(session(), token.strip())
-
-
 @blp.get("/services")
 @blp.arguments(ListArgs, location="query", as_kwargs=True)
 @blp.response(200, ServicePage)
 def list_services(**args: Any) -> dict[str, Any]:
     """List the services you may see, filtered by GSBPM, organisation or status."""
-    items, total = registry.list_services(session(), _actor(), **args)
+    items, total = registry.list_services(session(), request_actor(), **args)
     return page_of(items, total, args["page"], args["per_page"])
 
 
@@ -74,7 +63,7 @@ def list_services(**args: Any) -> dict[str, Any]:
 @blp.response(200, ServiceSchema)
 def get_service(slug: str) -> Any:
     """One service."""
-    actor = _actor()
+    actor = request_actor()
     return registry.view_service(registry.get_service(session(), actor, slug), actor)
 
 
@@ -82,14 +71,14 @@ def get_service(slug: str) -> Any:
 @blp.response(200, VersionSummary(many=True))
 def list_versions(slug: str) -> Any:
     """Every version of a service, oldest first."""
-    return registry.get_service(session(), _actor(), slug).versions
+    return registry.get_service(session(), request_actor(), slug).versions
 
 
 @blp.get("/services/<slug>/versions/<version>")
 @blp.response(200, VersionDetail)
 def get_version(slug: str, version: str) -> Any:
     """One version with its descriptor, validation report and compliance report."""
-    return registry.get_version(session(), _actor(), slug, version)
+    return registry.get_version(session(), request_actor(), slug, version)
 
 
 @blp.post("/validate")
@@ -108,7 +97,7 @@ def validate_descriptor() -> dict[str, Any]:
 @blp.alt_response(200, schema=VersionDetail, description="The same content was stored already")
 def submit_service() -> Any:
     """Submit a new service or a new version of one (needs a token of the owning organisation)."""
-    actor = _actor(required=True)
+    actor = request_actor(required=True)
     descriptor, fmt = _read_descriptor()
     db_session = session()
     try:

@@ -1,0 +1,45 @@
+"""REST API /api/v1/search: full-text search with facets, and autocomplete."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_smorest import Blueprint
+
+from catalogue.auth.identity import request_actor
+from catalogue.search import searching
+from catalogue.search.index import FACETS
+from catalogue.search.query import SearchRequest, SearchResult
+from catalogue.search.schemas import (
+    SearchArgs,
+    SearchResultSchema,
+    SuggestArgs,
+    SuggestionSchema,
+)
+from catalogue.services import registry
+
+blp = Blueprint("search_api", __name__, url_prefix="/api/v1", description="Search the catalogue")
+
+
+def search_request(args: dict[str, Any]) -> SearchRequest:
+    """A SearchRequest from parsed query arguments (shared with the search page)."""
+    return SearchRequest.build(
+        q=args.get("q", ""), filters={name: args.get(name, []) for name in FACETS},
+        sort=args.get("sort"), page=args.get("page", 1), per_page=args.get("per_page", 20),
+    )
+
+
+@blp.get("/search")
+@blp.arguments(SearchArgs, location="query")
+@blp.response(200, SearchResultSchema)
+def search(args: dict[str, Any]) -> SearchResult:
+    """Search the services you may see: ranked hits with highlights, facet counts and a did-you-mean."""
+    return searching().search(search_request(args), registry.visibility(request_actor()))
+
+
+@blp.get("/search/suggest")
+@blp.arguments(SuggestArgs, location="query")
+@blp.response(200, SuggestionSchema(many=True))
+def suggest(args: dict[str, Any]) -> list[dict[str, str]]:
+    """Autocomplete: names and keywords starting with q."""
+    return searching().suggest(args["q"], registry.visibility(request_actor()), args["limit"])

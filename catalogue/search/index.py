@@ -1,0 +1,385 @@
+"""The whoosh index: derived from the database, following its Events, rebuilt whenever it cannot be trusted.
+
+The index lives in generations: `index_dir/gen-000001`, `gen-000002`, ... and a file `CURRENT` naming the
+one in use. A rebuild writes a new generation and switches `CURRENT` atomically, so readers never see a
+half-built index. Each generation holds, beside the documents, one state document recording the id of
+the last Event it applied; the state and the documents change in the same whoosh commit, so the index
+always knows exactly how far it has followed the database.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import logging
+import os
+import shutil
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+from whoosh import fields, index
+from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.index import LockError
+from whoosh.searching import Searcher
+
+from catalogue import reference
+from catalogue.services.models import Event, Service, ServiceVersion
+
+log = logging.getLogger(__name__)
+
+SCHEMA_VERSION = 1
+STATE_KEY = "__state__"
+FACETS = ("phase", "subprocess", "organisation", "gsim", "licence", "status", "maturity", "technology", "protocol")
+"""Fields a search can be filtered and counted by."""
+
+_WORDS = RegexTokenizer(r"[\w+#.-]*\w") | LowercaseFilter()
+
+
+def schema() -> fields.Schema:
+    """The documents of the index: one per service and audience (see documents_for), plus the state."""
+    stem = StemmingAnalyzer()
+    return fields.Schema(
+        key=fields.ID(unique=True, stored=True),
+        kind=fields.ID(stored=True),
+        service=fields.ID(stored=True),
+        service_pk=fields.ID(),
+        version=fields.STORED(),
+        name=fields.TEXT(analyzer=stem, stored=True, field_boost=3.0),
+        name_sort=fields.ID(sortable=True),
+        purpose=fields.TEXT(analyzer=stem, stored=True, field_boost=1.5),
+        description=fields.TEXT(analyzer=stem, stored=True),
+        keywords=fields.KEYWORD(commas=True, lowercase=True, scorable=True, stored=True, field_boost=2.0),
+        words=fields.TEXT(analyzer=_WORDS),  # unstemmed vocabulary: spelling suggestions and short terms like "R"
+        organisation=fields.ID(stored=True),
+        organisation_name=fields.TEXT(analyzer=stem, stored=True),
+        phase=fields.KEYWORD(commas=True, stored=True),
+        subprocess=fields.KEYWORD(commas=True, stored=True),
+        gsim=fields.KEYWORD(commas=True, stored=True),
+        licence=fields.ID(stored=True),
+        technology=fields.KEYWORD(commas=True, stored=True),
+        protocol=fields.ID(stored=True),
+        maturity=fields.ID(stored=True),
+        status=fields.ID(stored=True),
+        public=fields.ID(),
+        latest=fields.ID(),
+        org_id=fields.ID(),
+        updated=fields.NUMERIC(stored=True, sortable=True, bits=64),
+        url=fields.STORED(),
+        last_event=fields.STORED(),
+        schema_version=fields.STORED(),
+    )
+
+
+def _commas(values: Any) -> str:
+    return ",".join(str(v).replace(",", " ").strip() for v in values if str(v).strip())
+
+
+def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
+    content = version.descriptor
+    definition = content.get("definition", {})
+    impl = content.get("implementation", {})
+    spec = content.get("specification") or {}
+    gsim_names = []
+    for item in [*definition.get("inputs", []), *definition.get("outputs", [])]:
+        name = item.get("gsim") if isinstance(item, dict) else None
+        if isinstance(name, str):
+            canonical = reference.gsim().lookup(name) or name
+            if canonical not in gsim_names:
+                gsim_names.append(canonical)
+    subprocesses = list(dict.fromkeys(definition.get("gsbpm", [])))
+    phases = list(dict.fromkeys(code.split(".")[0] for code in subprocesses))
+    technology = [str(t) for t in impl.get("technology", [])]
+    keywords = [str(k) for k in definition.get("keywords", [])]
+    text_parts = [definition.get("name", ""), definition.get("purpose", ""), definition.get("description", ""),
+                  " ".join(keywords), " ".join(gsim_names), " ".join(technology), service.organisation.code,
+                  service.organisation.name or ""]
+    document = {
+        "key": f"s{service.id}:{audience}",
+        "kind": "service",
+        "service": service.slug,
+        "service_pk": str(service.id),
+        "version": version.version,
+        "name": version.name,
+        "name_sort": version.name.casefold(),
+        "purpose": definition.get("purpose", ""),
+        "description": definition.get("description", ""),
+        "keywords": _commas(keywords),
+        "words": " ".join(str(p) for p in text_parts),
+        "organisation": service.organisation.code,
+        "organisation_name": f"{service.organisation.code} {service.organisation.name or ''}",
+        "phase": _commas(phases),
+        "subprocess": _commas(subprocesses),
+        "gsim": _commas(gsim_names),
+        "licence": str(impl.get("licence", "")),
+        "technology": _commas(technology),
+        "protocol": str(spec.get("protocol", "")),
+        "maturity": str(impl.get("maturity", "")),
+        "status": version.status,
+        "public": "1" if audience == "p" else "0",
+        "latest": "1" if version.id == service.latest_version_id else "0",
+        "org_id": str(service.organisation_id),
+        "updated": int(service.updated_at.timestamp()),
+    }
+    # An empty value would show up as a facet value "": a field without a value is left out instead.
+    return {name: value for name, value in document.items() if value != ""}
+
+
+def documents_for(service: Service) -> list[dict[str, Any]]:
+    """The documents of one service: its public version (if any) and its latest one if that differs.
+
+    Readers then filter by audience (registry.Visibility): the public document for everyone, the
+    latest for members of the owning organisation and for reviewers, so each reader finds each
+    service at most once, at the version they are shown.
+    """
+    docs = []
+    if service.public_version is not None:
+        docs.append(_version_document(service, service.public_version, "p"))
+    if service.latest_version is not None and service.latest_version_id != service.public_version_id:
+        docs.append(_version_document(service, service.latest_version, "l"))
+    return docs
+
+
+@dataclass
+class _State:
+    last_event: int
+    schema_version: int
+
+
+class IndexUnavailable(Exception):
+    """The index could not be opened or written even after rebuilding it."""
+
+
+class SearchIndex:
+    """One process's handle on the index of one catalogue database.
+
+    Thread-safe: searches share one open searcher, refreshed when the index changes.
+    """
+
+    WRITE_TIMEOUT = 120.0  # seconds to wait for another writer's lock before giving up (the next sync retries)
+
+    def __init__(self, index_dir: Path, sessions: sessionmaker[Session]) -> None:
+        self.index_dir = Path(index_dir)
+        self.sessions = sessions
+        self._lock = threading.RLock()
+        self._index: index.FileIndex | None = None
+        self._generation: str | None = None
+        self._searcher: Searcher | None = None
+        self._opened = 0  # counts searchers opened, so caches know when theirs is gone
+
+    # --- opening ------------------------------------------------------------------------------
+
+    def _current_generation(self) -> str | None:
+        try:
+            name = (self.index_dir / "CURRENT").read_text("utf-8").strip()
+        except OSError:
+            return None
+        return name if name.startswith("gen-") and (self.index_dir / name).is_dir() else None
+
+    def _open(self) -> index.FileIndex:
+        """The index of the current generation, rebuilt first if it is missing, corrupt or of another schema."""
+        generation = self._current_generation()
+        if self._index is not None and generation == self._generation:
+            return self._index
+        if generation is not None:
+            try:
+                opened = index.open_dir(str(self.index_dir / generation))
+                with opened.searcher() as searcher:
+                    state = self._read_state(searcher)
+                if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
+                    self._switch(opened, generation)
+                    return opened
+                log.warning("search index %s is of another schema; rebuilding it", generation)
+            except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
+                log.warning("search index %s cannot be read (%s); rebuilding it", generation, exc)
+        else:
+            log.info("no search index in %s; building it", self.index_dir)
+        self.rebuild()
+        assert self._index is not None
+        return self._index
+
+    def _switch(self, opened: index.FileIndex, generation: str) -> None:
+        old = self._searcher
+        self._index, self._generation, self._searcher = opened, generation, None
+        if old is not None:
+            old.close()
+
+    @staticmethod
+    def _read_state(searcher: Searcher) -> _State | None:
+        stored = searcher.document(key=STATE_KEY)
+        if not stored:
+            return None
+        return _State(int(stored.get("last_event") or 0), int(stored.get("schema_version") or 0))
+
+    def _state_document(self, last_event: int) -> dict[str, Any]:
+        return {"key": STATE_KEY, "kind": "state", "last_event": last_event, "schema_version": SCHEMA_VERSION}
+
+    # --- rebuilding ---------------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _rebuild_lock(self) -> Iterator[None]:
+        self.index_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.index_dir / ".rebuild.lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
+        """Build a new generation from the database and switch to it; returns the number of services.
+
+        progress(done, total) is called as services are indexed.
+        """
+        with self._lock, self._rebuild_lock():
+            existing = sorted(p.name for p in self.index_dir.glob("gen-*"))
+            number = int(existing[-1].split("-")[1]) + 1 if existing else 1
+            generation = f"gen-{number:06d}"
+            folder = self.index_dir / generation
+            folder.mkdir()
+            built = index.create_in(str(folder), schema())
+            with self.sessions() as session:
+                # The last event first, then the services: a service changed meanwhile is indexed in
+                # its newer state, and applying its event again later is harmless.
+                last_event = session.scalar(select(func.max(Event.id))) or 0
+                total = session.scalar(select(func.count()).select_from(Service)) or 0
+                writer = built.writer(limitmb=256)
+                done = 0
+                try:
+                    for service in self._services(session):
+                        for doc in documents_for(service):
+                            writer.add_document(**doc)
+                        done += 1
+                        if progress is not None and (done % 50 == 0 or done == total):
+                            progress(done, total)
+                    writer.add_document(**self._state_document(last_event))
+                    writer.commit()
+                except BaseException:
+                    writer.cancel()
+                    shutil.rmtree(folder, ignore_errors=True)
+                    raise
+            pointer = self.index_dir / f".CURRENT.{os.getpid()}"
+            pointer.write_text(generation, "utf-8")
+            os.replace(pointer, self.index_dir / "CURRENT")
+            self._switch(built, generation)
+            for old in existing:
+                # Processes still reading an old generation keep their open files (POSIX semantics).
+                shutil.rmtree(self.index_dir / old, ignore_errors=True)
+            if progress is not None and total == 0:
+                progress(0, 0)
+            return done
+
+    @staticmethod
+    def _services(session: Session, ids: list[int] | None = None) -> Iterator[Service]:
+        query = select(Service).options(
+            selectinload(Service.organisation), selectinload(Service.latest_version), selectinload(Service.public_version)
+        ).order_by(Service.id)
+        if ids is not None:
+            query = query.where(Service.id.in_(ids))
+        yield from session.scalars(query.execution_options(yield_per=500))
+
+    # --- following the events -----------------------------------------------------------------
+
+    def last_applied(self) -> int:
+        """The id of the last Event this index has applied."""
+        with self._lock:
+            state = self._read_state(self.searcher())
+            return state.last_event if state else 0
+
+    def sync(self) -> int:
+        """Apply every Event the index has not applied yet; returns how many were applied.
+
+        Waits for another process's writer lock rather than dropping the update.
+        """
+        with self._lock:
+            ix = self._open()
+            deadline = time.monotonic() + self.WRITE_TIMEOUT
+            while True:
+                try:
+                    writer = ix.writer(timeout=1.0)
+                    break
+                except LockError:
+                    if time.monotonic() > deadline:
+                        raise IndexUnavailable("the search index stayed locked by another writer") from None
+                    if self._current_generation() != self._generation:
+                        ix = self._open()  # another process rebuilt it meanwhile
+            try:
+                # Read the state under the lock: another process may have applied events meanwhile.
+                with ix.searcher() as fresh:
+                    state = self._read_state(fresh)
+                last = state.last_event if state else 0
+                with self.sessions() as session:
+                    rows = session.execute(select(Event.id, Event.service_id).where(Event.id > last).order_by(Event.id)).all()
+                    if not rows:
+                        writer.cancel()
+                        return 0
+                    service_ids = sorted({r.service_id for r in rows if r.service_id is not None})
+                    for service_id in service_ids:
+                        writer.delete_by_term("service_pk", str(service_id))
+                    for service in self._services(session, service_ids):
+                        for doc in documents_for(service):
+                            writer.add_document(**doc)
+                writer.update_document(**self._state_document(rows[-1].id))
+                writer.commit()
+                return len(rows)
+            except BaseException:
+                writer.cancel()
+                raise
+
+    def catch_up(self) -> None:
+        """Before answering: apply events written by anyone since; rebuild if the database went backwards."""
+        with self._lock:
+            self._open()
+            with self.sessions() as session:
+                newest = session.scalar(select(func.max(Event.id))) or 0
+            applied = self.last_applied()
+            if newest > applied:
+                self.sync()
+            elif newest < applied:
+                log.warning("search index is ahead of the database (event %s > %s); rebuilding it", applied, newest)
+                self.rebuild()
+
+    # --- reading ------------------------------------------------------------------------------
+
+    @property
+    def lock(self) -> threading.RLock:
+        """Held while searching with searcher(), so a refresh never closes a searcher in use."""
+        return self._lock
+
+    def searcher(self) -> Searcher:
+        """An open searcher of the current index, refreshed if the index changed (call with lock held)."""
+        with self._lock:
+            ix = self._open()
+            if self._searcher is None:
+                self._searcher = ix.searcher()
+                self._opened += 1
+            elif not self._searcher.up_to_date():
+                # refresh() hands the old reader's unchanged segments to the new one, so the old
+                # searcher must not be closed (whoosh drops what is no longer used).
+                self._searcher = self._searcher.refresh()
+                self._opened += 1
+            return self._searcher
+
+    def generation_token(self) -> tuple[str | None, int]:
+        """Changes whenever what the index answers may change (for caches)."""
+        with self._lock:
+            self.searcher()
+            return self._generation, self._opened
+
+    def count(self, kind: str = "service") -> int:
+        """Number of documents of kind (services are counted once per audience document)."""
+        from whoosh.query import Term
+
+        return len(self.searcher().docs_for_query(Term("kind", kind)))
+
+    def close(self) -> None:
+        """Close the open searcher."""
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None

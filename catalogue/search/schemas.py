@@ -1,0 +1,85 @@
+"""Marshmallow shapes of the search API."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from catalogue.search.query import SORTS
+
+
+def _facet_filter(description: str) -> fields.List:
+    return fields.List(fields.String(validate=validate.Length(max=200)), load_default=list,
+                       metadata={"description": description + " (repeat the parameter for any of several values)"})
+
+
+class SearchArgs(Schema):
+    """Query string of GET /search."""
+
+    q = fields.String(load_default="", validate=validate.Length(max=500), metadata={"description": "Free text; \"quoted phrases\", prefix*"})
+    phase = _facet_filter("GSBPM phase code, e.g. 5")
+    subprocess = _facet_filter("GSBPM sub-process code, e.g. 5.4")
+    organisation = _facet_filter("Owner organisation code, e.g. ISTAT")
+    gsim = _facet_filter("GSIM object name consumed or produced, e.g. Unit Data Set")
+    licence = _facet_filter("SPDX licence, e.g. EUPL-1.2")
+    status = _facet_filter("Status of the version shown")
+    maturity = _facet_filter("prototype, pilot or production")
+    technology = _facet_filter("Technology, e.g. R")
+    protocol = _facet_filter("REST, SOAP, GraphQL, gRPC, batch or library")
+    sort = fields.String(load_default=None, validate=validate.OneOf(SORTS), metadata={"description": "relevance (default with q), name (default without), updated"})
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
+    per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class SuggestArgs(Schema):
+    """Query string of GET /search/suggest."""
+
+    q = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
+
+
+class HitSchema(Schema):
+    """One service found."""
+
+    id = fields.String()
+    version = fields.String()
+    name = fields.String()
+    organisation = fields.String()
+    purpose = fields.String()
+    status = fields.String()
+    subprocesses = fields.List(fields.String())
+    score = fields.Float(allow_none=True)
+    highlights = fields.Dict(keys=fields.String(), values=fields.String(),
+                             metadata={"description": "Field → passage as HTML: text escaped, matched words in <mark>"})
+
+
+class FacetValueSchema(Schema):
+    """A facet value and how many services have it, given the other filters."""
+
+    value = fields.String()
+    count = fields.Integer()
+    selected = fields.Boolean()
+
+
+class SearchResultSchema(Schema):
+    """Answer of GET /search."""
+
+    q = fields.Function(lambda r: r.request.q)
+    total = fields.Integer()
+    page = fields.Function(lambda r: r.request.page)
+    per_page = fields.Function(lambda r: r.request.per_page)
+    pages = fields.Integer()
+    sort = fields.Function(lambda r: r.request.sort)
+    hits = fields.List(fields.Nested(HitSchema))
+    facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
+    suggestion = fields.String(allow_none=True, metadata={"description": "The query with unknown words corrected"})
+    corrected = fields.Boolean(metadata={"description": "True when nothing matched q and the hits are for the suggestion"})
+
+
+class SuggestionSchema(Schema):
+    """One autocomplete entry."""
+
+    kind = fields.String(metadata={"description": "service or keyword"})
+    value = fields.String()
+    id = fields.String(metadata={"description": "The service id, for kind service"})
+
+

@@ -1,0 +1,209 @@
+"""Search over the seed catalogue on a real on-disk index: relevance, facets, highlights, paging, visibility."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from catalogue.cli import main
+from catalogue.db import db
+from catalogue.services import registry
+from catalogue.services.models import (
+    Organisation,
+    Service,
+    ServiceVersion,
+    VersionSubprocess,
+)
+from tests.conftest import app_on_empty_database
+from tests.test_seed import SEEDS
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    with app_on_empty_database(tmp_path_factory.mktemp("seeded")) as app:
+        result = app.test_cli_runner().invoke(main, ["seed"])
+        assert result.exit_code == 0, result.output
+        yield app
+
+
+@pytest.fixture
+def client(seeded: Flask) -> FlaskClient:
+    return seeded.test_client()
+
+
+def _search(client: FlaskClient, **params: object) -> dict:
+    response = client.get("/api/v1/search", query_string=params)
+    assert response.status_code == 200, response.json
+    return response.json
+
+
+# query, the service expected, the rank it must reach (1 = first)
+RELEVANCE = [
+    ("record linkage", "relais", 1),
+    ("a record linkage tool that runs in R", "relais", 1),
+    ("record linakge", "relais", 1),
+    ("seasonal adjustment", "jdemetra-plus", 2),
+    ("seasonal adjustment", "x13arima-seats", 2),
+    ("seasonnal adjustement", "jdemetra-plus", 3),
+    ("imputation for business surveys", "banff", 3),
+    ("edit and imputation", "banff", 3),
+    ("cell suppression", "gausssuppression", 1),
+    ("microdata anonymisation", "sdcmicro", 3),
+    ("synthetic population", "simpop", 1),
+    ("questionnaire design", "pogues", 3),
+    ("electronic questionnaire", "lunatic", 3),
+    ("calibration of weights", "regenesees", 3),
+    ("variance estimation", "gustave", 3),
+    ("temporal disaggregation", "disaggr", 3),
+    ("VTL", "trevas", 3),
+    ("SDMX web services", "sdmx-ri", 3),
+    ("Eurostat", "restatapi", 1),
+    ("kernel density", "btb", 1),
+    ("missing values", "vim", 3),
+    ("validation rules", "validate", 3),
+    ('"disclosure control"', "rtauargus", 3),
+    ("seasonal*", "jdemetra-plus", 3),
+]
+
+
+@pytest.mark.parametrize(("q", "expected", "rank"), RELEVANCE, ids=[f"{q}->{e}" for q, e, _ in RELEVANCE])
+def test_relevance(client: FlaskClient, q: str, expected: str, rank: int) -> None:
+    body = _search(client, q=q, per_page=10)
+    ids = [hit["id"] for hit in body["hits"]]
+    assert expected in ids[:rank], (q, ids)
+
+
+def test_misspelt_query_suggests_the_right_spelling_and_answers_it(client: FlaskClient) -> None:
+    body = _search(client, q="record linakge")
+    assert body["suggestion"] == "record linkage"
+    assert body["corrected"] is True
+    assert body["hits"][0]["id"] == "relais"
+    # Known words get no suggestion.
+    assert _search(client, q="record linkage")["suggestion"] is None
+
+
+def test_highlights_mark_the_matched_words(client: FlaskClient) -> None:
+    hit = _search(client, q="linkage")["hits"][0]
+    snippets = " ".join(hit["highlights"].values())
+    marked = re.findall(r"<mark[^>]*>([^<]+)</mark>", snippets)
+    assert marked and all(word.lower().startswith("link") for word in marked), snippets
+
+
+def test_highlights_escape_descriptor_text(seeded: Flask, client: FlaskClient) -> None:
+    hit = _search(client, q="relais")["hits"][0]
+    assert "<script" not in str(hit["highlights"])
+
+
+def test_short_technology_names_match(client: FlaskClient) -> None:
+    ids = {h["id"] for h in _search(client, technology="R", per_page=100)["hits"]}
+    assert {"relais", "sdcmicro", "vim"} <= ids and "banff" not in ids
+
+
+def _sql_counts(app: Flask) -> dict[str, Counter[str]]:
+    """Facet counts computed independently from the database, for what anonymous readers see."""
+    counts: dict[str, Counter[str]] = {"subprocess": Counter(), "phase": Counter(), "organisation": Counter(), "licence": Counter()}
+    with db.transaction() as session:
+        rows = session.execute(
+            select(VersionSubprocess.code).join(Service, Service.public_version_id == VersionSubprocess.version_id)
+        ).scalars().all()
+        counts["subprocess"].update(rows)
+        for service in session.scalars(select(Service).where(Service.public_version_id.is_not(None))):
+            counts["phase"].update({code.split(".")[0] for code in service.public_version.descriptor["definition"]["gsbpm"]})
+            counts["licence"][service.public_version.descriptor["implementation"]["licence"]] += 1
+        counts["organisation"].update(session.scalars(
+            select(Organisation.code).join(Service, Service.organisation_id == Organisation.id).where(Service.public_version_id.is_not(None))
+        ).all())
+    return counts
+
+
+def test_facet_counts_equal_sql_counts(seeded: Flask, client: FlaskClient) -> None:
+    body = _search(client, per_page=1)
+    assert body["total"] == len(SEEDS)
+    expected = _sql_counts(seeded)
+    for facet, counter in expected.items():
+        assert {f["value"]: f["count"] for f in body["facets"][facet]} == dict(counter), facet
+
+
+def test_facet_counts_respect_the_other_filters(client: FlaskClient) -> None:
+    body = _search(client, phase="6", per_page=100)
+    ids = {h["id"] for h in body["hits"]}
+    assert body["total"] == len(ids) > 0
+    # The organisation facet counts only services in phase 6 ...
+    assert sum(f["count"] for f in body["facets"]["organisation"]) == body["total"]
+    # ... while the phase facet itself still counts every phase (so the reader can widen the choice).
+    assert {f["value"] for f in body["facets"]["phase"]} >= {"3", "4", "5", "6", "7"}
+    phase6 = next(f for f in body["facets"]["phase"] if f["value"] == "6")
+    assert phase6["selected"] and phase6["count"] == body["total"]
+    both = _search(client, phase="6", organisation="CBS", per_page=100)
+    cbs = next(f["count"] for f in body["facets"]["organisation"] if f["value"] == "CBS")
+    assert both["total"] == cbs
+    assert all(h["organisation"] == "CBS" for h in both["hits"])
+
+
+def test_filters_combine_any_within_a_facet(client: FlaskClient) -> None:
+    five = _search(client, phase="5", per_page=100)["total"]
+    seven = _search(client, phase="7", per_page=100)["total"]
+    either = _search(client, phase=["5", "7"], per_page=100)["total"]
+    assert either == five + seven  # no seed serves both phases 5 and 7
+
+
+def test_pagination_is_stable_and_complete(client: FlaskClient) -> None:
+    everything = [h["id"] for h in _search(client, q="R", per_page=100)["hits"]]
+    paged = []
+    page = 1
+    while True:
+        body = _search(client, q="R", per_page=4, page=page)
+        paged += [h["id"] for h in body["hits"]]
+        if page >= body["pages"]:
+            break
+        page += 1
+    assert paged == everything and len(set(paged)) == len(paged)
+    assert _search(client, q="R", per_page=4, page=999)["hits"] == []
+
+
+def test_sort_by_name_and_by_update(client: FlaskClient) -> None:
+    names = [h["name"].casefold() for h in _search(client, sort="name", per_page=100)["hits"]]
+    assert names == sorted(names)
+    assert len(_search(client, q="R", sort="updated", per_page=100)["hits"]) == _search(client, q="R")["total"]
+
+
+def test_bad_arguments_are_problem_json(client: FlaskClient) -> None:
+    response = client.get("/api/v1/search?sort=colour&page=0")
+    assert response.status_code == 422
+    assert response.mimetype == "application/problem+json"
+    assert {e["pointer"] for e in response.json["errors"]} == {"/sort", "/page"}
+
+
+def test_autocomplete_names_and_keywords(client: FlaskClient) -> None:
+    found = client.get("/api/v1/search/suggest?q=sdc").json
+    assert {"kind": "service", "value": "sdcMicro", "id": "sdcmicro"} in found
+    assert all(s["value"].casefold().startswith("sdc") or " sdc" in s["value"].casefold() for s in found)
+    assert client.get("/api/v1/search/suggest").status_code == 422
+
+
+def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: FlaskClient, good_text: str) -> None:
+    with db.transaction() as session:
+        _user, istat = registry.create_user(session, "search@istat.example", "ISTAT", "submitter")
+        _user, cbs = registry.create_user(session, "search@cbs.example", "CBS", "submitter")
+    text = good_text.replace("Demo record linkage", "Zanzibar linkage draft")
+    assert client.post("/api/v1/services", data=text, headers={"Authorization": f"Bearer {istat}", "Content-Type": "application/yaml"}).status_code == 201
+
+    def found(token: str | None) -> list[str]:
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        return [h["id"] for h in client.get("/api/v1/search?q=zanzibar", headers=headers).json["hits"]]
+
+    assert found(None) == []
+    assert found(cbs) == []
+    assert found(istat) == ["demo-linkage"]
+    anonymous_total = _search(client, per_page=1)["total"]
+    member = client.get("/api/v1/search?per_page=1", headers={"Authorization": f"Bearer {istat}"}).json
+    assert member["total"] == anonymous_total + 1
+    with db.transaction() as session:
+        versions = session.scalars(select(ServiceVersion).join(Service, ServiceVersion.service_id == Service.id).where(Service.slug == "demo-linkage")).all()
+        assert [v.status for v in versions] == ["submitted"]
