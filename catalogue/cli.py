@@ -16,6 +16,7 @@ from werkzeug.serving import run_simple
 from catalogue import create_app
 from catalogue.config import Config
 from catalogue.db import db
+from catalogue.search import searching
 from catalogue.services import descriptors, registry
 from catalogue.services.models import Service
 from catalogue.services.report import DescriptorError
@@ -77,6 +78,22 @@ def serve_command(host: str, port: int) -> None:
     click.echo(f"Serving the catalogue on http://{host}:{port}/ (Ctrl+C stops it)")
     # Flask's app.run() refuses to start from inside a CLI command; werkzeug's server is what it would run.
     run_simple(host, port, current_app._get_current_object(), threaded=True)  # type: ignore[attr-defined]
+
+
+@main.command("reindex")
+@with_appcontext
+def reindex_command() -> None:
+    """Rebuild the search index from the database (readers keep the old one until the new one is ready)."""
+    _init()
+    search_index = searching().index
+    with click.progressbar(length=1, label="Indexing services", file=sys.stderr, show_pos=True) as bar:
+
+        def progress(done: int, total: int) -> None:
+            bar.length = max(total, 1)
+            bar.update(done - bar.pos)
+
+        count = search_index.rebuild(progress)
+    click.echo(f"Indexed {count} services in {search_index.index_dir}")
 
 
 def _validate_file(path: str, limits: descriptors.Limits) -> dict[str, Any]:

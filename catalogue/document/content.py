@@ -35,6 +35,8 @@ _HEADING = re.compile(r"^##[ \t]+(?P<title>.+?)[ \t]*(?:\{(?P<attrs>[^{}]*)\})?[
 _FENCE = re.compile(r"^[ \t]{0,3}(?P<fence>`{3,}|~{3,})")
 _DIRECTIVE = re.compile(r"^:::[ \t]*(?P<name>[a-z][a-z0-9-]*)[ \t]*$")
 _LINK = re.compile(r"\[\[(?P<kind>[a-z]+):(?P<target>[^\]|]+?)(?:\|(?P<label>[^\]]+?))?\]\]")
+# A code span is matched first so that a link shown as an example inside backticks stays literal.
+_CODE_OR_LINK = re.compile(r"(?P<code>(?P<ticks>`+).+?(?P=ticks))|" + _LINK.pattern)
 _ANCHOR = re.compile(r"^[a-z0-9][a-z0-9-]*$")
 # Private-use characters mark where links and directives go; authors never type them (and we strip them).
 _OPEN, _CLOSE = "\ue000", "\ue001"
@@ -110,6 +112,10 @@ class Chapter:
         """The section with this anchor, or None."""
         return next((s for s in self.sections if s.anchor == anchor), None)
 
+    def for_audience(self, audience: str) -> tuple[Section, ...]:
+        """The sections written for one audience (overview, architect or builder)."""
+        return tuple(s for s in self.sections if audience in s.audiences)
+
     @property
     def words(self) -> int:
         """Words in the Markdown body (a rough measure of substance)."""
@@ -152,7 +158,9 @@ def _outside_fences(lines: Iterable[str]) -> Iterable[tuple[str, bool]]:
             yield line, True
 
 
-def _heading_attributes(attrs: str | None, title: str, default: tuple[str, ...], where: str) -> tuple[str, tuple[str, ...]]:
+def _heading_attributes(
+    attrs: str | None, title: str, default: tuple[str, ...], where: str
+) -> tuple[str, tuple[str, ...]]:
     anchor = ""
     audiences: list[str] = []
     for token in (attrs or "").split():
@@ -265,9 +273,19 @@ def glossary() -> dict[str, Term]:
     return terms
 
 
+def _link(match: re.Match[str]) -> Link:
+    return Link(match["kind"], match["target"].strip(), match["label"])
+
+
 def find_links(markdown: str) -> list[Link]:
-    """Every ``[[kind:target|label]]`` in Markdown, in order of appearance."""
-    return [Link(m["kind"], m["target"].strip(), m["label"]) for m in _LINK.finditer(markdown)]
+    """Every ``[[kind:target|label]]`` in Markdown outside code, in order of appearance."""
+    return [
+        _link(match)
+        for line, live in _outside_fences(markdown.splitlines())
+        if live
+        for match in _CODE_OR_LINK.finditer(line)
+        if not match["code"]
+    ]
 
 
 def links(chapter: Chapter) -> list[Link]:
@@ -293,8 +311,16 @@ def unresolved(chapter: Chapter) -> list[Link]:
     return [link for link in links(chapter) if canonical(link) is None]
 
 
+def _first_sentence(markdown: str) -> str:
+    plain = _LINK.sub(lambda m: m["label"] or m["target"], " ".join(markdown.split()))
+    return re.split(r"(?<=[.:])\s", plain, maxsplit=1)[0]
+
+
 def reference_resolver(href: Callable[[str, str], str]) -> LinkResolver:
-    """A resolver that checks targets against the reference models and labels them; ``href(kind, key)`` makes URLs."""
+    """A resolver checking targets against GSBPM, GSIM and the glossary; ``href(kind, key)`` builds the URL.
+
+    ``key`` is the GSBPM code, the official GSIM name or the glossary anchor; URL quoting is href's job.
+    """
 
     def resolve(link: Link) -> Resolved | None:
         key = canonical(link)
@@ -309,7 +335,7 @@ def reference_resolver(href: Callable[[str, str], str]) -> LinkResolver:
             description = str(reference.gsim().objects[key].get("description", ""))
             return Resolved(href(link.kind, key), link.label or key, description)
         term = glossary()[key]
-        return Resolved(href(link.kind, term.anchor), link.label or link.target, "Glossary")
+        return Resolved(href(link.kind, term.anchor), link.label or link.target, _first_sentence(term.definition))
 
     return resolve
 
@@ -390,7 +416,9 @@ def render_markdown(
     names: list[str] = []
 
     def link_placeholder(match: re.Match[str]) -> str:
-        found.append(Link(match["kind"], match["target"].strip(), match["label"]))
+        if match["code"]:
+            return match.group(0)
+        found.append(_link(match))
         return f"{_OPEN}L{len(found) - 1}{_CLOSE}"
 
     lines = []
@@ -400,7 +428,7 @@ def render_markdown(
             names.append(directive["name"])
             line = f"\n{_OPEN}D{len(names) - 1}{_CLOSE}\n"
         elif live:
-            line = _LINK.sub(link_placeholder, line)
+            line = _CODE_OR_LINK.sub(link_placeholder, line)
         lines.append(line)
 
     intro, sections = split_sections("\n".join(lines), default_audiences)

@@ -196,7 +196,7 @@ class SearchIndex:
                     return opened
                 log.warning("search index %s is of another schema; rebuilding it", generation)
             except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
-                log.warning("search index %s cannot be read (%s); rebuilding it", generation, exc)
+                log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
         else:
             log.info("no search index in %s; building it", self.index_dir)
         self.rebuild()
@@ -359,10 +359,12 @@ class SearchIndex:
                 self._searcher = ix.searcher()
                 self._opened += 1
             elif not self._searcher.up_to_date():
-                # refresh() hands the old reader's unchanged segments to the new one, so the old
-                # searcher must not be closed (whoosh drops what is no longer used).
-                self._searcher = self._searcher.refresh()
+                # A new searcher rather than refresh(): refresh reuses segment readers and can miss
+                # deletions made since in a reused segment (an updated document then appears twice).
+                old = self._searcher
+                self._searcher = ix.searcher()
                 self._opened += 1
+                old.close()
             return self._searcher
 
     def generation_token(self) -> tuple[str | None, int]:
@@ -375,7 +377,7 @@ class SearchIndex:
         """Number of documents of kind (services are counted once per audience document)."""
         from whoosh.query import Term
 
-        return len(self.searcher().docs_for_query(Term("kind", kind)))
+        return sum(1 for _ in self.searcher().docs_for_query(Term("kind", kind)))
 
     def close(self) -> None:
         """Close the open searcher."""

@@ -13,6 +13,7 @@ from typing import Any
 
 import semver
 from sqlalchemy import Select, case, func, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from catalogue.auth.models import ApiToken, User
@@ -245,8 +246,7 @@ def submit_version(
         if latest is not None and semver.Version.parse(content["version"]) < semver.Version.parse(latest.version):
             raise Conflict(f"version {content['version']} is lower than the latest version {latest.version}")
     if organisation is None:
-        organisation = Organisation(code=owner_code, name=impl.get("owner_name") or owner_code, country=impl.get("country"))
-        session.add(organisation)
+        organisation = _create_organisation(session, owner_code, impl.get("owner_name") or owner_code, impl.get("country"))
     if service is None:
         service = Service(slug=content["id"], organisation=organisation, status=status)
         session.add(service)
@@ -276,6 +276,20 @@ def submit_version(
     record_event(session, "version.submitted", actor, service=service, version=version,
                  data={"version": version.version, "status": status})
     return version, True
+
+
+def _create_organisation(session: Session, code: str, name: str, country: str | None = None) -> Organisation:
+    """Create an organisation, or take the one another transaction created at the same moment."""
+    try:
+        with session.begin_nested():
+            organisation = Organisation(code=code, name=name, country=country)
+            session.add(organisation)
+    except IntegrityError:
+        found = session.scalar(select(Organisation).where(Organisation.code == code))
+        if found is None:
+            raise
+        return found
+    return organisation
 
 
 # --- events ------------------------------------------------------------------------------------
@@ -325,8 +339,7 @@ def create_user(
         raise Conflict(f"a user with e-mail {email} exists already")
     organisation = session.scalar(select(Organisation).where(Organisation.code == org_code))
     if organisation is None:
-        organisation = Organisation(code=org_code, name=org_code)
-        session.add(organisation)
+        organisation = _create_organisation(session, org_code, org_code)
     user = User(email=email, display_name=display_name or email.split("@")[0], organisation=organisation, role=role)
     session.add(user)
     session.flush()

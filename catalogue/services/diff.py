@@ -1,0 +1,625 @@
+"""What changed between two versions of a service descriptor, and whether the change breaks callers.
+
+Pure functions over plain descriptor dicts: no Flask, no database. Odd input (values of the wrong
+type, missing keys, references to nowhere) never raises; it is compared as far as it makes sense.
+
+Descriptor fields (everything but the OpenAPI document):
+
+- each change names a JSON pointer (RFC 6901) into the new descriptor, or into the old one for a
+  removal, with its kind (added, removed, changed) and the old and new values;
+- lists of plain values (gsbpm, keywords, technology, ...) are compared as collections: one change
+  per item added or removed, so a reviewer reads "added 5.3" rather than two whole lists; order is
+  ignored, since these lists are sets in all but name;
+- lists of objects are matched by their natural key (operations by id, inputs and outputs by GSIM
+  name, contacts by name), so moving an item is no change and editing one shows only what changed;
+- any other list that differs is reported as one changed value.
+
+Interface (the OpenAPI document, Swagger 2.0 or OpenAPI 3.x):
+
+- an operation is (METHOD, path); path templates match whatever their parameters are called, as
+  OpenAPI defines (`/pets/{id}` is `/pets/{petId}`), and path parameters match by position;
+- only local references (`#/...`) are followed, each chain a bounded number of hops, and schemas
+  are walked with a guard against cycles and a budget against blow-up;
+- breaking, for a client written against the old version: an operation removed; a required
+  parameter added or an optional one made required; a request body newly required; an explicit
+  response status removed (not `default`, which promises no status, nor one a new range such as
+  4XX still covers); a property removed from a response schema of a status kept.
+- not breaking: anything added but required parameters and bodies, a parameter removed (servers
+  ignore what they no longer read), a path parameter renamed, an operationId changed (the URL
+  clients call is the same).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import unquote
+
+from catalogue.reference import normalise_name
+from catalogue.services.descriptors import pointer_escape
+from catalogue.services.validation import HTTP_METHODS
+
+ADDED = "added"
+REMOVED = "removed"
+CHANGED = "changed"
+
+# Kinds of change inside an operation.
+PARAMETER_ADDED = "parameter-added"
+PARAMETER_REMOVED = "parameter-removed"
+PARAMETER_NOW_REQUIRED = "parameter-now-required"
+PARAMETER_RENAMED = "parameter-renamed"
+REQUEST_BODY_NOW_REQUIRED = "request-body-now-required"
+RESPONSE_ADDED = "response-added"
+RESPONSE_REMOVED = "response-removed"
+RESPONSE_PROPERTY_REMOVED = "response-property-removed"
+OPERATION_ID_CHANGED = "operation-id-changed"
+
+# Lists of objects matched by a key field; GSIM names match as the validator matches them.
+_KEYED_LISTS: dict[str, tuple[str, Callable[[str], str]]] = {
+    "/definition/inputs": ("gsim", normalise_name),
+    "/definition/outputs": ("gsim", normalise_name),
+    "/specification/operations": ("id", str),
+    "/contacts": ("name", str),
+}
+_SCALARS = (str, int, float, bool, type(None))
+_MAX_DEPTH = 64
+_MAX_REF_HOPS = 32
+# A schema graph of shared references can expand exponentially; past this many property paths a
+# response is not compared, rather than reported with removals that are artefacts of the cut.
+_MAX_PROPERTY_PATHS = 5000
+_TEMPLATE = re.compile(r"\{([^{}/]*)\}")
+
+
+# --- descriptor fields -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    """One descriptor field added, removed or changed, at a JSON pointer."""
+
+    pointer: str
+    kind: str
+    old: Any = None
+    new: Any = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {"pointer": self.pointer, "kind": self.kind, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
+class DescriptorDiff:
+    """Field changes between two descriptors, the OpenAPI document left out."""
+
+    changes: tuple[FieldChange, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {"changes": [change.to_dict() for change in self.changes]}
+
+
+def _canonical(value: Any) -> str:
+    """A text equal for equal JSON values; True and 1 differ, as they do in JSON."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False, default=repr)
+    except (TypeError, ValueError, RecursionError):
+        # Not JSON (mixed key types, nesting too deep): equal only to itself.
+        return f"\0{id(value)}"
+
+
+def _same(old: Any, new: Any) -> bool:
+    return old is new or _canonical(old) == _canonical(new)
+
+
+def _child(pointer: str, token: Any) -> str:
+    return f"{pointer}/{pointer_escape(str(token))}"
+
+
+def _diff_value(old: Any, new: Any, pointer: str, depth: int) -> Iterator[FieldChange]:
+    if depth < _MAX_DEPTH and isinstance(old, dict) and isinstance(new, dict):
+        yield from _diff_mapping(old, new, pointer, depth)
+    elif depth < _MAX_DEPTH and isinstance(old, list) and isinstance(new, list):
+        if pointer in _KEYED_LISTS:
+            yield from _diff_keyed_list(old, new, pointer, depth)
+        elif all(isinstance(item, _SCALARS) for item in old + new):
+            yield from _diff_scalar_list(old, new, pointer)
+        elif not _same(old, new):
+            yield FieldChange(pointer, CHANGED, old, new)
+    elif not _same(old, new):
+        yield FieldChange(pointer, CHANGED, old, new)
+
+
+def _diff_mapping(old: dict[Any, Any], new: dict[Any, Any], pointer: str, depth: int) -> Iterator[FieldChange]:
+    for key, value in old.items():
+        if key not in new:
+            yield FieldChange(_child(pointer, key), REMOVED, old=value)
+        else:
+            yield from _diff_value(value, new[key], _child(pointer, key), depth + 1)
+    for key, value in new.items():
+        if key not in old:
+            yield FieldChange(_child(pointer, key), ADDED, new=value)
+
+
+def _diff_scalar_list(old: list[Any], new: list[Any], pointer: str) -> Iterator[FieldChange]:
+    """Items added and removed, counting repeats; order is ignored."""
+    # The type name keeps True apart from 1 and 1.0, which Python counts as equal.
+    unmatched = Counter((type(item).__name__, item) for item in new)
+    unmatched.subtract((type(item).__name__, item) for item in old)
+    surplus_old = Counter({key: -n for key, n in unmatched.items() if n < 0})
+    surplus_new = Counter({key: n for key, n in unmatched.items() if n > 0})
+    for index, item in enumerate(old):
+        key = (type(item).__name__, item)
+        if surplus_old[key] > 0:
+            surplus_old[key] -= 1
+            yield FieldChange(_child(pointer, index), REMOVED, old=item)
+    for index, item in enumerate(new):
+        key = (type(item).__name__, item)
+        if surplus_new[key] > 0:
+            surplus_new[key] -= 1
+            yield FieldChange(_child(pointer, index), ADDED, new=item)
+
+
+def _index_by_key(items: list[Any], field: str, normalise: Callable[[str], str]) -> tuple[dict[tuple[str, int], int], list[int]]:
+    """(key, occurrence) → index for items with a text key, and the indexes of the others."""
+    keyed: dict[tuple[str, int], int] = {}
+    loose: list[int] = []
+    seen: Counter[str] = Counter()
+    for index, item in enumerate(items):
+        key = item.get(field) if isinstance(item, dict) else None
+        if not isinstance(key, str):
+            loose.append(index)
+            continue
+        norm = normalise(key)
+        # A repeated key pairs its n-th occurrence in the old list with its n-th in the new.
+        keyed[(norm, seen[norm])] = index
+        seen[norm] += 1
+    return keyed, loose
+
+
+def _diff_keyed_list(old: list[Any], new: list[Any], pointer: str, depth: int) -> Iterator[FieldChange]:
+    field, normalise = _KEYED_LISTS[pointer]
+    old_keyed, old_loose = _index_by_key(old, field, normalise)
+    new_keyed, new_loose = _index_by_key(new, field, normalise)
+    for key, old_index in old_keyed.items():
+        new_index = new_keyed.get(key)
+        if new_index is None:
+            yield FieldChange(_child(pointer, old_index), REMOVED, old=old[old_index])
+        else:
+            yield from _diff_value(old[old_index], new[new_index], _child(pointer, new_index), depth + 1)
+    # Items without a key can only be recognised whole.
+    remaining = Counter(_canonical(new[i]) for i in new_loose)
+    for index in old_loose:
+        text = _canonical(old[index])
+        if remaining[text] > 0:
+            remaining[text] -= 1
+        else:
+            yield FieldChange(_child(pointer, index), REMOVED, old=old[index])
+    for key, new_index in new_keyed.items():
+        if key not in old_keyed:
+            yield FieldChange(_child(pointer, new_index), ADDED, new=new[new_index])
+    for index in new_loose:
+        text = _canonical(new[index])
+        if remaining[text] > 0:
+            remaining[text] -= 1
+            yield FieldChange(_child(pointer, index), ADDED, new=new[index])
+
+
+def _openapi_document(content: Any) -> Any:
+    specification = content.get("specification") if isinstance(content, dict) else None
+    interface = specification.get("interface") if isinstance(specification, dict) else None
+    return interface.get("openapi") if isinstance(interface, dict) else None
+
+
+def _without_openapi(content: Any) -> dict[Any, Any]:
+    """The descriptor minus its OpenAPI document (and minus an interface left empty by that)."""
+    if not isinstance(content, dict):
+        return {}
+    specification = content.get("specification")
+    if not isinstance(specification, dict) or not isinstance(specification.get("interface"), dict):
+        return content
+    interface = {k: v for k, v in specification["interface"].items() if k != "openapi"}
+    specification = {k: v for k, v in specification.items() if k != "interface"}
+    if interface:
+        specification["interface"] = interface
+    return {**content, "specification": specification}
+
+
+def diff_descriptors(old: Any, new: Any) -> DescriptorDiff:
+    """Field changes from old to new, the OpenAPI document excluded; a non-mapping counts as empty."""
+    return DescriptorDiff(tuple(_diff_value(_without_openapi(old), _without_openapi(new), "", 0)))
+
+
+# --- interface ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class OperationChange:
+    """One thing that changed inside an operation, and whether it breaks existing callers."""
+
+    kind: str
+    subject: str
+    breaking: bool
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {"kind": self.kind, "subject": self.subject, "breaking": self.breaking, "message": self.message}
+
+
+@dataclass(frozen=True)
+class OperationSummary:
+    """An operation added or removed: (METHOD, path) and its operationId, if any."""
+
+    method: str
+    path: str
+    operation_id: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {"method": self.method, "path": self.path, "operation_id": self.operation_id}
+
+
+@dataclass(frozen=True)
+class OperationDiff:
+    """An operation present in both versions, with what changed in it (path as in the new one)."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    old_operation_id: str | None
+    changes: tuple[OperationChange, ...]
+
+    @property
+    def breaking(self) -> bool:
+        """True when any change breaks existing callers."""
+        return any(change.breaking for change in self.changes)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "method": self.method,
+            "path": self.path,
+            "operation_id": self.operation_id,
+            "old_operation_id": self.old_operation_id,
+            "breaking": self.breaking,
+            "changes": [change.to_dict() for change in self.changes],
+        }
+
+
+@dataclass(frozen=True)
+class InterfaceDiff:
+    """Operations added, removed and changed between two OpenAPI documents."""
+
+    added: tuple[OperationSummary, ...] = ()
+    removed: tuple[OperationSummary, ...] = ()
+    changed: tuple[OperationDiff, ...] = ()
+
+    @property
+    def breaking(self) -> bool:
+        """True when an operation was removed or a change breaks existing callers."""
+        return bool(self.removed) or any(operation.breaking for operation in self.changed)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form."""
+        return {
+            "breaking": self.breaking,
+            "added": [operation.to_dict() for operation in self.added],
+            "removed": [operation.to_dict() for operation in self.removed],
+            "changed": [operation.to_dict() for operation in self.changed],
+        }
+
+
+@dataclass(frozen=True)
+class _Parameter:
+    name: str
+    location: str
+    required: bool
+
+
+@dataclass(frozen=True)
+class _Operation:
+    """One operation read from a document, references resolved."""
+
+    method: str
+    path: str
+    operation_id: str | None
+    parameters: dict[tuple[str, str], _Parameter]
+    body_required: bool | None  # None: the operation takes no request body
+    responses: dict[str, Any]
+
+
+def _lookup(doc: Any, ref: str) -> Any:
+    """The value a local reference points to, or None (remote references are never followed)."""
+    if not ref.startswith("#"):
+        return None
+    pointer = unquote(ref[1:])
+    if pointer == "":
+        return doc
+    if not pointer.startswith("/"):
+        return None
+    target = doc
+    for raw in pointer[1:].split("/"):
+        token = raw.replace("~1", "/").replace("~0", "~")
+        if isinstance(target, dict) and token in target:
+            target = target[token]
+        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+            target = target[int(token)]
+        else:
+            return None
+    return target
+
+
+def _resolve(doc: Any, node: Any) -> dict[str, Any]:
+    """node with its chain of $refs followed, local siblings kept; {} when it leads nowhere."""
+    siblings: dict[str, Any] = {}
+    seen: set[str] = set()
+    for _ in range(_MAX_REF_HOPS):
+        if not isinstance(node, dict):
+            return {}
+        ref = node.get("$ref")
+        if not isinstance(ref, str):
+            # Fields beside a $ref win over the target's (OpenAPI 3.1 summary/description).
+            return {**node, **siblings}
+        if ref in seen:
+            return {}
+        seen.add(ref)
+        siblings = {**{k: v for k, v in node.items() if k != "$ref"}, **siblings}
+        node = _lookup(doc, ref)
+    return {}
+
+
+def _status(key: Any) -> str:
+    """A response key as text, ranges in capitals ("2xx" → "2XX") as OpenAPI writes them."""
+    text = str(key)
+    return text.upper() if re.fullmatch(r"[1-5]xx", text, re.IGNORECASE) else text
+
+
+def _template_path(path: str) -> str:
+    return _TEMPLATE.sub("{}", path)
+
+
+def _parameters(doc: Any, path: str, *lists: Any) -> tuple[dict[tuple[str, str], _Parameter], bool | None]:
+    """Parameters by (slot, location), later lists overriding earlier; and the 2.0 body's required."""
+    slots = _TEMPLATE.findall(path)
+    found: dict[tuple[str, str], _Parameter] = {}
+    body_required: bool | None = None
+    for entries in lists:
+        for entry in entries if isinstance(entries, list) else ():
+            parameter = _resolve(doc, entry)
+            name, location = parameter.get("name"), parameter.get("in")
+            if not isinstance(name, str) or not isinstance(location, str):
+                continue
+            if location == "body":
+                body_required = parameter.get("required") is True
+                continue
+            if location == "path":
+                # Path parameters match by place in the template, so renaming one changes no URL.
+                slot = f"#{slots.index(name)}" if name in slots else name
+                required = True
+            else:
+                slot = name.casefold() if location == "header" else name
+                required = parameter.get("required") is True
+            found[(slot, location)] = _Parameter(name, location, required)
+    return found, body_required
+
+
+def _operations(doc: Any) -> dict[tuple[str, str], _Operation]:
+    """Every operation of a document by (METHOD, templated path), references resolved."""
+    found: dict[tuple[str, str], _Operation] = {}
+    paths = doc.get("paths") if isinstance(doc, dict) else None
+    if not isinstance(paths, dict):
+        return found
+    for path, raw_item in paths.items():
+        if not isinstance(path, str):
+            continue
+        item = _resolve(doc, raw_item)
+        for method in HTTP_METHODS:
+            operation = _resolve(doc, item.get(method))
+            if not operation:
+                continue
+            parameters, body_required = _parameters(doc, path, item.get("parameters"), operation.get("parameters"))
+            if "requestBody" in operation:
+                body_required = _resolve(doc, operation["requestBody"]).get("required") is True
+            responses = operation.get("responses")
+            operation_id = operation.get("operationId")
+            found.setdefault(
+                (method.upper(), _template_path(path)),
+                _Operation(
+                    method=method.upper(),
+                    path=path,
+                    operation_id=operation_id if isinstance(operation_id, str) else None,
+                    parameters=parameters,
+                    body_required=body_required,
+                    responses={_status(k): v for k, v in responses.items()} if isinstance(responses, dict) else {},
+                ),
+            )
+    return found
+
+
+class _PropertyWalk:
+    """Property paths of a schema ("name", "owner.name", "[].id"), local references followed."""
+
+    def __init__(self, doc: Any) -> None:
+        self.doc = doc
+        self.paths: set[str] = set()
+        self.visited: set[tuple[int, str]] = set()
+        self.complete = True
+
+    def walk(self, schema: Any, prefix: str = "", active: frozenset[str] = frozenset(), depth: int = 0) -> None:
+        """Add the property paths of schema under prefix; active holds the $refs being expanded."""
+        if not isinstance(schema, dict) or (id(schema), prefix) in self.visited:
+            return
+        if depth > _MAX_DEPTH or len(self.paths) > _MAX_PROPERTY_PATHS:
+            self.complete = False
+            return
+        self.visited.add((id(schema), prefix))
+        ref = schema.get("$ref")
+        # A reference already being expanded is a recursive schema: its properties are listed once.
+        if isinstance(ref, str) and ref not in active:
+            self.walk(_lookup(self.doc, ref), prefix, active | {ref}, depth + 1)
+        for keyword in ("allOf", "anyOf", "oneOf"):
+            branches = schema.get(keyword)
+            for branch in branches if isinstance(branches, list) else ():
+                self.walk(branch, prefix, active, depth + 1)
+        properties = schema.get("properties")
+        for name, sub in properties.items() if isinstance(properties, dict) else ():
+            path = f"{prefix}.{name}" if prefix else str(name)
+            self.paths.add(path)
+            self.walk(sub, path, active, depth + 1)
+        self.walk(schema.get("items"), prefix + "[]", active, depth + 1)
+
+
+def _response_properties(doc: Any, response: Any) -> tuple[set[str], bool]:
+    """Property paths of a response's schemas over all its media types, and whether the walk finished."""
+    resolved = _resolve(doc, response)
+    walk = _PropertyWalk(doc)
+    walk.walk(resolved.get("schema"))  # Swagger 2.0
+    content = resolved.get("content")
+    for media in content.values() if isinstance(content, dict) else ():
+        if isinstance(media, dict):
+            walk.walk(media.get("schema"))
+    return walk.paths, walk.complete
+
+
+def _outermost(paths: set[str]) -> list[str]:
+    """The paths with no ancestor in the set: "owner" stands for "owner.name" removed with it."""
+    return sorted(
+        path
+        for path in paths
+        if not any(path[:i] in paths for i in range(1, len(path)) if path[i] == "." or path.startswith("[]", i))
+    )
+
+
+def _status_covered(status: str, responses: dict[str, Any]) -> bool:
+    return len(status) == 3 and status[0].isdigit() and f"{status[0]}XX" in responses
+
+
+def _parameter_changes(old: _Operation, new: _Operation) -> Iterator[OperationChange]:
+    for key, parameter in old.parameters.items():
+        now = new.parameters.get(key)
+        subject = f"{parameter.location} parameter {parameter.name}"
+        if now is None:
+            yield OperationChange(PARAMETER_REMOVED, subject, False, f"{subject} removed")
+        elif parameter.location == "path" and now.name != parameter.name:
+            yield OperationChange(PARAMETER_RENAMED, subject, False, f"{subject} renamed to {now.name}")
+        elif now.required and not parameter.required:
+            yield OperationChange(PARAMETER_NOW_REQUIRED, subject, True, f"{subject} is now required")
+    for key, parameter in new.parameters.items():
+        if key not in old.parameters:
+            subject = f"{parameter.location} parameter {parameter.name}"
+            required = " (required)" if parameter.required else ""
+            # A path parameter newly declared fills a segment the template already had: no new URL.
+            breaking = parameter.required and parameter.location != "path"
+            yield OperationChange(PARAMETER_ADDED, subject, breaking, f"{subject} added{required}")
+
+
+def _response_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operation) -> Iterator[OperationChange]:
+    for status, response in old.responses.items():
+        subject = f"response {status}"
+        if status not in new.responses:
+            breaking = status != "default" and not _status_covered(status, new.responses)
+            yield OperationChange(RESPONSE_REMOVED, subject, breaking, f"{subject} removed")
+            continue
+        before, before_complete = _response_properties(old_doc, response)
+        after, after_complete = _response_properties(new_doc, new.responses[status])
+        if before_complete and after_complete:
+            for path in _outermost(before - after):
+                yield OperationChange(
+                    RESPONSE_PROPERTY_REMOVED, f"{subject} property {path}", True, f"property {path} removed from {subject}"
+                )
+    for status in new.responses:
+        if status not in old.responses:
+            yield OperationChange(RESPONSE_ADDED, f"response {status}", False, f"response {status} added")
+
+
+def _operation_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operation) -> Iterator[OperationChange]:
+    if old.operation_id != new.operation_id:
+        yield OperationChange(
+            OPERATION_ID_CHANGED, "operationId", False, f"operationId {old.operation_id} is now {new.operation_id}"
+        )
+    yield from _parameter_changes(old, new)
+    if new.body_required and not old.body_required:
+        yield OperationChange(REQUEST_BODY_NOW_REQUIRED, "request body", True, "request body is now required")
+    yield from _response_changes(old_doc, old, new_doc, new)
+
+
+def _summary(operation: _Operation) -> OperationSummary:
+    return OperationSummary(operation.method, operation.path, operation.operation_id)
+
+
+def _order(key: tuple[str, str]) -> tuple[str, int]:
+    method, path = key
+    return path, HTTP_METHODS.index(method.lower())
+
+
+def diff_interfaces(old_openapi: Any, new_openapi: Any) -> InterfaceDiff:
+    """Operations added, removed and changed from old to new; a missing document has no operations."""
+    old_operations = _operations(old_openapi)
+    new_operations = _operations(new_openapi)
+    added = [_summary(new_operations[k]) for k in sorted(new_operations.keys() - old_operations.keys(), key=_order)]
+    removed = [_summary(old_operations[k]) for k in sorted(old_operations.keys() - new_operations.keys(), key=_order)]
+    changed = []
+    for key in sorted(old_operations.keys() & new_operations.keys(), key=_order):
+        old, new = old_operations[key], new_operations[key]
+        changes = tuple(_operation_changes(old_openapi, old, new_openapi, new))
+        if changes:
+            changed.append(OperationDiff(new.method, new.path, new.operation_id, old.operation_id, changes))
+    return InterfaceDiff(tuple(added), tuple(removed), tuple(changed))
+
+
+# --- both --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """Everything that changed between two versions of a descriptor."""
+
+    descriptor: DescriptorDiff
+    interface: InterfaceDiff
+
+    @property
+    def breaking(self) -> bool:
+        """True when the interface changed in a way that breaks existing callers."""
+        return self.interface.breaking
+
+    def summary(self) -> str:
+        """One line for people, such as "2 operations added, 1 removed (breaking); 3 field changes"."""
+        counts = [
+            (len(self.interface.added), "added"),
+            (len(self.interface.removed), "removed"),
+            (len(self.interface.changed), "changed"),
+        ]
+        phrases: list[str] = []
+        for n, verb in counts:
+            if n:
+                # The noun goes with the first count only: "2 operations added, 1 removed".
+                noun = "" if phrases else (" operation" if n == 1 else " operations")
+                phrases.append(f"{n}{noun} {verb}")
+        parts = []
+        if phrases:
+            parts.append(", ".join(phrases) + (" (breaking)" if self.breaking else ""))
+        fields = len(self.descriptor.changes)
+        if fields:
+            parts.append(f"{fields} field change{'' if fields == 1 else 's'}")
+        return "; ".join(parts) or "no changes"
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON form returned by the API."""
+        return {
+            "breaking": self.breaking,
+            "summary": self.summary(),
+            "descriptor": self.descriptor.to_dict(),
+            "interface": self.interface.to_dict(),
+        }
+
+
+def diff_versions(old: Any, new: Any) -> VersionDiff:
+    """Compare two descriptors: their fields, and the operations of their OpenAPI documents."""
+    return VersionDiff(
+        descriptor=diff_descriptors(old, new),
+        interface=diff_interfaces(_openapi_document(old), _openapi_document(new)),
+    )

@@ -1,0 +1,144 @@
+"""The index never drifts from the database: other processes' writes, lost or corrupt indexes, parallel writers."""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from catalogue.cli import main
+from catalogue.db import db
+from catalogue.search import searching
+from catalogue.search.query import SearchRequest
+from catalogue.services import descriptors, registry
+from catalogue.services.models import Event, Service
+from tests.conftest import database_url
+from tests.search.worker import descriptor_text
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _worker(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen([sys.executable, "-m", "tests.search.worker", *args], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+
+
+def _finish(process: subprocess.Popen[str]) -> str:
+    out, err = process.communicate(timeout=240)
+    assert process.returncode == 0, err
+    return out
+
+
+def _submit(slug: str, name: str) -> None:
+    descriptor = descriptors.parse(descriptor_text(slug, name).encode(), "yaml", descriptors.Limits())
+    with db.transaction() as session:
+        registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+
+
+def _ids(app: Flask, q: str) -> list[str]:
+    with app.app_context():
+        result = searching().search(SearchRequest.build(q=q, per_page=100), registry.visibility(registry.ANONYMOUS))
+    return [hit.id for hit in result.hits]
+
+
+def _db_count() -> int:
+    with db.transaction() as session:
+        return session.scalar(select(func.count()).select_from(Service)) or 0
+
+
+def test_a_write_here_is_found_by_another_instance_with_its_own_index(app: Flask, tmp_path: Path) -> None:
+    url = database_url(tmp_path)
+    other_index = tmp_path / "other-host-index"
+    # The other instance builds its index before our write ...
+    assert json.loads(_finish(_worker("search", url, str(other_index), "quokka"))) == []
+    with app.app_context():
+        _submit("quokka-tool", "Quokka estimation tool")
+    # ... and still finds the service: it catches up from the events before answering.
+    assert json.loads(_finish(_worker("search", url, str(other_index), "quokka"))) == ["quokka-tool"]
+    # And a write by the other instance is found here.
+    _finish(_worker("submit", url, str(other_index), "wombat", "1"))
+    assert _ids(app, "wombat") == ["wombat-0"]
+
+
+def test_a_deleted_index_is_rebuilt_on_the_next_query(app: Flask) -> None:
+    with app.app_context():
+        _submit("quokka-tool", "Quokka estimation tool")
+    assert _ids(app, "quokka") == ["quokka-tool"]
+    index_dir = app.config["CATALOGUE"].index_dir
+    shutil.rmtree(index_dir)
+    assert _ids(app, "quokka") == ["quokka-tool"]
+    assert (index_dir / "CURRENT").is_file()
+
+
+# whoosh leaves the file of an unreadable table of contents open for the garbage collector to close.
+@pytest.mark.filterwarnings("ignore::ResourceWarning", "ignore::pytest.PytestUnraisableExceptionWarning")
+def test_a_corrupt_index_is_rebuilt_on_the_next_query(app: Flask) -> None:
+    with app.app_context():
+        _submit("quokka-tool", "Quokka estimation tool")
+    assert _ids(app, "quokka") == ["quokka-tool"]
+    index_dir = app.config["CATALOGUE"].index_dir
+    generation = (index_dir / "CURRENT").read_text().strip()
+    app.extensions["catalogue.search"].index.close()
+    app.extensions["catalogue.search"].index._index = None  # as a fresh process would: nothing open
+    for path in (index_dir / generation).iterdir():
+        path.write_bytes(b"\x00garbage" * 10)
+    assert _ids(app, "quokka") == ["quokka-tool"]
+    assert (index_dir / "CURRENT").read_text().strip() != generation
+    gc.collect()  # while this test's warning filter applies
+
+
+def test_a_stale_index_catches_up_and_one_ahead_of_the_database_is_rebuilt(app: Flask) -> None:
+    search_index = app.extensions["catalogue.search"].index
+    with app.app_context():
+        _submit("quokka-tool", "Quokka estimation tool")
+        # A write whose sync never happened (the process died right after its commit).
+        descriptor = descriptors.parse(descriptor_text("numbat-tool", "Numbat imputation").encode(), "yaml", descriptors.Limits())
+        with db.sessionmaker() as session:  # type: ignore[misc]
+            registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+            session.info.clear()  # no after-commit sync
+            session.commit()
+    with search_index.lock:
+        assert search_index.count() == 1
+    assert _ids(app, "numbat") == ["numbat-tool"]
+    # The database went backwards (restored from an older backup): the index rebuilds itself.
+    with db.transaction() as session:
+        newest = session.scalar(select(func.max(Event.id)))
+        session.query(Event).filter(Event.id == newest).delete()
+    with search_index.lock:
+        assert search_index.last_applied() == newest
+    assert sorted(_ids(app, "")) == ["numbat-tool", "quokka-tool"]
+    with search_index.lock:
+        assert search_index.last_applied() == newest - 1
+
+
+def test_reindex_command_rebuilds_with_progress(app: Flask) -> None:
+    with app.app_context():
+        _submit("quokka-tool", "Quokka estimation tool")
+    result = app.test_cli_runner().invoke(main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    assert "Indexed 1 services" in result.output
+    assert _ids(app, "quokka") == ["quokka-tool"]
+
+
+def test_four_processes_writing_in_parallel_lose_no_update(app: Flask, tmp_path: Path) -> None:
+    url = database_url(tmp_path)
+    index_dir = app.config["CATALOGUE"].index_dir
+    assert _ids(app, "anything") == []  # the index exists before the writers start
+    workers = [_worker("submit", url, str(index_dir), f"p{n}", "50") for n in range(4)]
+    for worker in workers:
+        _finish(worker)
+    assert _db_count() == 200
+    search_index = app.extensions["catalogue.search"].index
+    with search_index.lock:
+        # Counted without catching up: every writer's own sync must have landed.
+        assert search_index.count() == 200
+        with db.transaction() as session:
+            assert search_index.last_applied() == session.scalar(select(func.max(Event.id)))
