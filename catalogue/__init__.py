@@ -9,6 +9,7 @@ from flask import Flask, send_from_directory
 from catalogue.config import Config
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
+STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 
 def create_app(config: Config | None = None) -> Flask:
@@ -18,11 +19,12 @@ def create_app(config: Config | None = None) -> Flask:
     from catalogue import errors, search
     from catalogue.db import db
     from catalogue.search import api as search_api
+    from catalogue.search import views as search_views
     from catalogue.services import api as services_api
     from catalogue.services import views as services_views
 
     config = config or Config.from_env()
-    app = Flask(__name__, instance_path=str(config.instance_path))
+    app = Flask(__name__, instance_path=str(config.instance_path), static_folder=str(STATIC_DIR))
     app.config.update(
         CATALOGUE=config,
         MAX_CONTENT_LENGTH=config.max_descriptor_bytes + 64 * 1024,
@@ -38,6 +40,7 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
     app.register_blueprint(services_views.bp)
+    app.register_blueprint(search_views.bp)
     errors.init_app(app)
 
     @app.get("/schemas/<path:filename>")

@@ -10,7 +10,7 @@ from typing import Any
 
 from whoosh import highlight
 from whoosh.qparser import MultifieldParser, OrGroup
-from whoosh.query import Every, Query, Term
+from whoosh.query import And, AndNot, Every, NullQuery, Or, Query, Term
 from whoosh.searching import Searcher
 
 from catalogue.search.index import FACETS, SearchIndex
@@ -101,6 +101,27 @@ class _ReaderView:
             found = frozenset(self.searcher.docs_for_query(Term(fieldname, value)))
             self._sets[key] = found
         return found
+
+    def matches(self, query: Query) -> frozenset[int]:
+        """Every document matching query, unscored.
+
+        Or, And and AndNot are evaluated on cached per-term sets, which is several times faster than
+        whoosh's matcher tree for the many-term OR queries free text produces; anything else
+        (phrases, wildcards, fuzzy terms) is asked of whoosh.
+        """
+        if isinstance(query, Term):
+            text = query.text.decode("utf-8") if isinstance(query.text, bytes) else str(query.text)
+            return self.docs(query.fieldname, text)
+        if isinstance(query, Or):
+            return frozenset().union(*(self.matches(q) for q in query.subqueries))
+        if isinstance(query, And):
+            parts = [self.matches(q) for q in query.subqueries]
+            return frozenset.intersection(*parts) if parts else frozenset()
+        if isinstance(query, AndNot):
+            return self.matches(query.a) - self.matches(query.b)
+        if isinstance(query, NullQuery.__class__):
+            return frozenset()
+        return frozenset(self.searcher.docs_for_query(query))
 
     def values(self, fieldname: str) -> list[str]:
         found = self._values.get(fieldname)
@@ -206,13 +227,13 @@ class Searching:
         visible = view.visible(rule)
         suggestion = self.suggestion_for(request.q, view) if request.q else None
         query = self._parse(request.q, searcher) if request.q else Every()
-        matched = visible & frozenset(searcher.docs_for_query(query)) if request.q else visible
+        matched = visible & view.matches(query) if request.q else visible
         corrected = False
         if suggestion and '"' not in request.q:
             # The unknown words matched nothing, so the corrected query can only say more: answer it,
             # and say so. A quoted query is taken literally (the suggestion is still offered).
             corrected_query = self._parse(suggestion, searcher)
-            corrected_matches = visible & frozenset(searcher.docs_for_query(corrected_query))
+            corrected_matches = visible & view.matches(corrected_query)
             if corrected_matches:
                 query, matched, corrected = corrected_query, corrected_matches, True
         filters = request.filter_dict()
@@ -238,11 +259,24 @@ class Searching:
                 sortedby = "name_sort"
             elif request.sort == "updated":
                 sortedby, reverse = "updated", True
-            results = searcher.search(query, filter=set(allowed), limit=start + request.per_page,
-                                      sortedby=sortedby, reverse=reverse, terms=bool(request.q))
-            results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-            results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-            for hit in results[start:start + request.per_page]:
+            groups = [allowed]
+            if sortedby is None and isinstance(query, Or) and len(query.subqueries) > 1:
+                # Services matching every word rank before those matching some, each group by BM25F.
+                # When the first group fills the page, the partial matches are never scored (scoring
+                # thousands of them is what makes many-word queries slow); the order is the same
+                # whichever page is asked, so paging stays stable.
+                every_word = allowed.intersection(*(view.matches(q) for q in query.subqueries))
+                groups = [every_word, allowed - every_word]
+            need = start + request.per_page
+            ranked: list[Any] = []
+            for group in groups:
+                if not group or len(ranked) >= need:
+                    continue
+                results = searcher.search(query, filter=set(group), limit=need - len(ranked), sortedby=sortedby, reverse=reverse)
+                results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
+                results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
+                ranked.extend(results)
+            for hit in ranked[start:need]:
                 highlights = {}
                 if request.q:
                     for fieldname in ("name", "purpose", "description"):

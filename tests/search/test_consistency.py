@@ -142,3 +142,17 @@ def test_four_processes_writing_in_parallel_lose_no_update(app: Flask, tmp_path:
         assert search_index.count() == 200
         with db.transaction() as session:
             assert search_index.last_applied() == session.scalar(select(func.max(Event.id)))
+
+
+def test_highlights_escape_markup_in_descriptors(app: Flask) -> None:
+    with app.app_context():
+        descriptor = descriptors.parse(
+            descriptor_text("xss-tool", "Linkage <script>alert(1)</script> helper").encode(), "yaml", descriptors.Limits()
+        )
+        with db.transaction() as session:
+            registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+    body = app.test_client().get("/api/v1/search?q=alert").json
+    html = body["hits"][0]["highlights"]["name"]
+    assert "<script>" not in html and "&lt;script&gt;" in html and "<mark" in html
+    page = app.test_client().get("/search?q=helper").get_data(as_text=True)
+    assert "<script>alert" not in page

@@ -207,3 +207,24 @@ def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: Flask
     with db.transaction() as session:
         versions = session.scalars(select(ServiceVersion).join(Service, ServiceVersion.service_id == Service.id).where(Service.slug == "demo-linkage")).all()
         assert [v.status for v in versions] == ["submitted"]
+
+
+def test_search_page_renders_hits_facets_and_suggestion_without_javascript(client: FlaskClient) -> None:
+    page = client.get("/search?q=record+linakge")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert "<script" not in html
+    assert "Showing results for" in html and "record linkage" in html
+    assert 'href="/api/v1/services/relais"' in html
+    assert "<mark" in html
+    filtered = client.get("/search?phase=6&organisation=CBS").get_data(as_text=True)
+    assert 'name="phase" value="6" checked' in filtered
+    assert "6 Analyse" in filtered  # facet values carry the GSBPM names
+
+
+def test_search_page_with_bad_settings_explains_instead_of_failing(client: FlaskClient) -> None:
+    page = client.get("/search?q=linkage&sort=colour&page=zero")
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "not understood" in html and "sort" in html and "page" in html
+    assert 'href="/api/v1/services/relais"' in html  # the query itself still answered
