@@ -131,8 +131,7 @@ def ours(app: Any) -> Callable[[str, dict[str, list[str]]], int]:
     rule = registry.visibility(registry.ANONYMOUS)
 
     def run(q: str, filters: dict[str, list[str]]) -> int:
-        with search._cache_lock:
-            search._cache.clear()
+        search.clear_cache()
         with app.app_context():
             result = search.search(SearchRequest.build(q=q, filters=filters, per_page=10), rule)
         return result.total
@@ -141,7 +140,7 @@ def ours(app: Any) -> Callable[[str, dict[str, list[str]]], int]:
 
 
 def naive(app: Any) -> Callable[[str, dict[str, list[str]]], int]:
-    ix = app.extensions["catalogue.search"].index._open()
+    ix = app.extensions["catalogue.search"].index.open()
     parser = MultifieldParser(list(TEXT_FIELDS), ix.schema, group=OrGroup.factory(0.9))
     facets = {name: sorting.FieldFacet(name, allow_overlap=True) for name in ("phase", "subprocess", "organisation", "gsim", "licence", "technology")}
 

@@ -181,7 +181,7 @@ class SearchIndex:
             return None
         return name if name.startswith("gen-") and (self.index_dir / name).is_dir() else None
 
-    def _open(self) -> index.FileIndex:
+    def open(self) -> index.FileIndex:
         """The index of the current generation, rebuilt first if it is missing, corrupt or of another schema."""
         generation = self._current_generation()
         if self._index is not None and generation == self._generation:
@@ -297,7 +297,7 @@ class SearchIndex:
         Waits for another process's writer lock rather than dropping the update.
         """
         with self._lock:
-            ix = self._open()
+            ix = self.open()
             deadline = time.monotonic() + self.WRITE_TIMEOUT
             while True:
                 try:
@@ -307,7 +307,7 @@ class SearchIndex:
                     if time.monotonic() > deadline:
                         raise IndexUnavailable("the search index stayed locked by another writer") from None
                     if self._current_generation() != self._generation:
-                        ix = self._open()  # another process rebuilt it meanwhile
+                        ix = self.open()  # another process rebuilt it meanwhile
             try:
                 # Read the state under the lock: another process may have applied events meanwhile.
                 with ix.searcher() as fresh:
@@ -334,7 +334,7 @@ class SearchIndex:
     def catch_up(self) -> None:
         """Before answering: apply events written by anyone since; rebuild if the database went backwards."""
         with self._lock:
-            self._open()
+            self.open()
             with self.sessions() as session:
                 newest = session.scalar(select(func.max(Event.id))) or 0
             applied = self.last_applied()
@@ -354,7 +354,7 @@ class SearchIndex:
     def searcher(self) -> Searcher:
         """An open searcher of the current index, refreshed if the index changed (call with lock held)."""
         with self._lock:
-            ix = self._open()
+            ix = self.open()
             if self._searcher is None:
                 self._searcher = ix.searcher()
                 self._opened += 1
@@ -380,8 +380,9 @@ class SearchIndex:
         return sum(1 for _ in self.searcher().docs_for_query(Term("kind", kind)))
 
     def close(self) -> None:
-        """Close the open searcher."""
+        """Close the open searcher and forget the index; the next use opens it again from disk."""
         with self._lock:
             if self._searcher is not None:
                 self._searcher.close()
                 self._searcher = None
+            self._index, self._generation = None, None

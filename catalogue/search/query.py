@@ -93,6 +93,7 @@ class _ReaderView:
         self.searcher = searcher
         self._sets: dict[tuple[str, str], frozenset[int]] = {}
         self._values: dict[str, list[str]] = {}
+        self._names: list[tuple[int, str, str]] | None = None
 
     def docs(self, fieldname: str, value: str) -> frozenset[int]:
         key = (fieldname, value)
@@ -132,7 +133,7 @@ class _ReaderView:
 
     def names(self) -> list[tuple[int, str, str]]:
         """(docnum, name, service id) of every service document."""
-        if not hasattr(self, "_names"):
+        if self._names is None:
             self._names = [(docnum, stored.get("name", ""), stored.get("service", ""))
                            for docnum, stored in self.searcher.reader().iter_docs() if stored.get("kind") == "service"]
         return self._names
@@ -169,6 +170,11 @@ class Searching:
             with self._cache_lock:
                 self._cache.clear()
         return self._view
+
+    def clear_cache(self) -> None:
+        """Forget every cached answer (benchmarks measure uncached searches with this)."""
+        with self._cache_lock:
+            self._cache.clear()
 
     def _cached(self, key: Any) -> Any:
         with self._cache_lock:
