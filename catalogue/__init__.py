@@ -16,8 +16,9 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
     from flask_smorest import Api
 
-    from catalogue import errors, search
+    from catalogue import auth, errors, search
     from catalogue.db import db
+    from catalogue.review import views as review_views
     from catalogue.search import api as search_api
     from catalogue.search import views as search_views
     from catalogue.services import api as services_api
@@ -36,11 +37,13 @@ def create_app(config: Config | None = None) -> Flask:
     )
     db.init_app(app, config.database_url)
     search.init_app(app)
+    auth.init_app(app)
     api = Api(app)
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
     app.register_blueprint(services_views.bp)
     app.register_blueprint(search_views.bp)
+    app.register_blueprint(review_views.bp)
     errors.init_app(app)
 
     @app.get("/schemas/<path:filename>")

@@ -20,6 +20,11 @@ class Config:
     max_depth: int = 100
     max_nodes: int = 500_000
     seed_dir: Path = Path(__file__).resolve().parent.parent / "seed_services"
+    # Session cookies are sent over HTTPS only; browsers treat http://localhost as secure, so this
+    # also works for a local `catalogue serve`. Set CATALOGUE_INSECURE_COOKIES=1 behind plain HTTP.
+    secure_cookies: bool = True
+    sign_in_rate_limit: str = "10 per minute"
+    ratelimit_storage_uri: str = "memory://"
 
     @property
     def limits(self) -> Limits:
@@ -39,4 +44,7 @@ class Config:
             max_descriptor_bytes=int(
                 os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", str(2 * 1024 * 1024))
             ),
+            secure_cookies=os.environ.get("CATALOGUE_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
+            sign_in_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_RATE_LIMIT", "10 per minute"),
+            ratelimit_storage_uri=os.environ.get("CATALOGUE_RATELIMIT_STORAGE_URI", "memory://"),
         )

@@ -38,7 +38,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 class Base(DeclarativeBase):
     """Declarative base of every model."""
 
-    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UTCDateTime(), dict[str, Any]: JSONDocument}
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(), dict[str, Any]: JSONDocument, list[dict[str, Any]]: JSONDocument,
+    }
 
 
 class Database:
@@ -92,6 +94,18 @@ def session() -> Session:
         assert database.sessionmaker is not None
         g.db_session = database.sessionmaker()
     return g.db_session  # type: ignore[no-any-return]
+
+
+@contextmanager
+def committed() -> Iterator[Session]:
+    """The request's session, committed once at the end of the block, or rolled back on any error."""
+    db_session = session()
+    try:
+        yield db_session
+        db_session.commit()
+    except BaseException:
+        db_session.rollback()
+        raise
 
 
 def _close_session(_exc: BaseException | None) -> None:

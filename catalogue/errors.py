@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from werkzeug.exceptions import HTTPException
+from werkzeug.wrappers import Response as BaseResponse
 
-from catalogue.services.registry import RegistryError, Unauthenticated
+from catalogue.services.registry import (
+    PermissionDenied,
+    RegistryError,
+    Unauthenticated,
+    record_refusal,
+)
 from catalogue.services.report import DescriptorError
+
+log = logging.getLogger(__name__)
 
 PROBLEM_TYPE = "https://cspa-catalogue.example/problems/"
 
@@ -22,16 +31,34 @@ def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Re
     return response
 
 
-def _registry_error(error: RegistryError) -> Response:
+def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseResponse:
+    if isinstance(error, PermissionDenied):
+        _record_refusal(error)
+    if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+        if isinstance(error, Unauthenticated):
+            return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
+        return render_template("error.html", title=error.title, detail=error.detail, problems=error.problems,
+                               status=error.status), error.status
     extra: dict[str, Any] = {}
     if error.problems:
         extra["errors"] = [p.to_dict() for p in error.problems]
     for key, value in error.extra.items():
-        extra[key] = [p.to_dict() for p in value] if isinstance(value, list) else value
+        extra[key] = [p.to_dict() if hasattr(p, "to_dict") else p for p in value] if isinstance(value, list) else value
     response = problem(error.status, error.title, error.detail, type(error).__name__.lower(), **extra)
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="cspa-catalogue"'
     return response
+
+
+def _record_refusal(error: PermissionDenied) -> None:
+    """Put a refused action on the audit trail, in a transaction of its own: the refused one was rolled back."""
+    from catalogue.db import db
+
+    try:
+        with db.transaction() as session:
+            record_refusal(session, error)
+    except Exception:  # the refusal is answered even if the audit trail cannot be written right now
+        log.exception("could not record a permission refusal")
 
 
 def _descriptor_error(error: DescriptorError) -> Response:

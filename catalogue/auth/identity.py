@@ -1,8 +1,9 @@
-"""Who is making the current request: the owner of its Bearer token, or nobody."""
+"""Who is making the current request: the owner of its Bearer token, the signed-in user, or nobody."""
 
 from __future__ import annotations
 
 from flask import request
+from flask_login import current_user
 
 from catalogue.db import session
 from catalogue.services import registry
@@ -10,10 +11,11 @@ from catalogue.services.registry import ANONYMOUS, Actor, Unauthenticated
 
 
 def request_actor(required: bool = False) -> Actor:
-    """The actor of the current request: the owner of its Bearer token, or anonymous.
+    """The actor of an API request: the owner of its Bearer token, or anonymous.
 
     A malformed or unknown token is refused (401) even where reading is allowed, so a client never
-    silently reads less than it thinks it may.
+    silently reads less than it thinks it may. The API ignores the session cookie: a page of another
+    site could make a browser send it, but never a token.
     """
     header = request.headers.get("Authorization", "")
     if not header:
@@ -24,3 +26,10 @@ def request_actor(required: bool = False) -> Actor:
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     return registry.authenticate_token(session(), token.strip())
+
+
+def current_actor() -> Actor:
+    """The actor of a web page request: the signed-in user, else a Bearer token's owner, else anonymous."""
+    if current_user.is_authenticated:
+        return Actor(user=current_user._get_current_object())  # type: ignore[attr-defined]
+    return request_actor()

@@ -6,15 +6,24 @@ from typing import Any
 
 from flask import current_app, request
 from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
 
 from catalogue.auth.identity import request_actor
-from catalogue.db import session
-from catalogue.services import descriptors, registry
+from catalogue.db import committed, session
+from catalogue.services import descriptors, diff, registry
 from catalogue.services.registry import RegistryError
 from catalogue.services.schemas import (
+    DiffArgs,
+    EventSchema,
     ListArgs,
+    QueueItem,
+    ReviewArgs,
+    ReviewSchema,
     ServicePage,
     ServiceSchema,
+    TokenArgs,
+    TokenSchema,
+    TransitionArgs,
     ValidationReportSchema,
     VersionDetail,
     VersionSummary,
@@ -91,20 +100,108 @@ def validate_descriptor() -> dict[str, Any]:
     return {**report.to_dict(), "compliance": assessment.to_dict()}
 
 
+class SubmitArgs(Schema):
+    """Query of POST /services."""
+
+    status = fields.String(load_default="submitted", validate=validate.OneOf(("draft", "submitted")),
+                           metadata={"description": "draft keeps it to your organisation; submitted queues it for review"})
+
+
 @blp.post("/services")
 @blp.doc(requestBody=_DESCRIPTOR_BODY)
+@blp.arguments(SubmitArgs, location="query", as_kwargs=True)
 @blp.response(201, VersionDetail)
 @blp.alt_response(200, schema=VersionDetail, description="The same content was stored already")
-def submit_service() -> Any:
-    """Submit a new service or a new version of one (needs a token of the owning organisation)."""
+def submit_service(status: str) -> Any:
+    """Submit a new service or a new version of one (needs a token of a submitter of the owning organisation)."""
     actor = request_actor(required=True)
     descriptor, fmt = _read_descriptor()
-    db_session = session()
-    try:
-        version, created = registry.submit_version(db_session, actor, descriptor, fmt)
-        db_session.commit()
-    except Exception:
-        db_session.rollback()
-        raise
+    with committed() as db_session:
+        version, created = registry.submit_version(db_session, actor, descriptor, fmt, status)
     headers = {"Location": f"/api/v1/services/{version.service.slug}/versions/{version.version}"}
     return version, (201 if created else 200), headers
+
+
+@blp.post("/services/<slug>/versions/<version>/transitions")
+@blp.arguments(TransitionArgs)
+@blp.response(200, VersionDetail)
+def transition_version(args: dict[str, Any], slug: str, version: str) -> Any:
+    """Move a version along the state machine (submit a draft, start a review, deprecate, retire)."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        return registry.transition(db_session, actor, slug, version, args["to"], args["comment"])
+
+
+@blp.post("/services/<slug>/versions/<version>/reviews")
+@blp.arguments(ReviewArgs)
+@blp.response(201, ReviewSchema)
+def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
+    """Decide on a version in review: approve, request changes or reject, with verdicts per criterion."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        reviewed = registry.transition(db_session, actor, slug, version, args["decision"], args["comment"], args["items"])
+        return registry.reviews_of(db_session, reviewed)[-1]
+
+
+@blp.get("/services/<slug>/versions/<version>/reviews")
+@blp.response(200, ReviewSchema(many=True))
+def list_reviews(slug: str, version: str) -> Any:
+    """The decisions taken on a version, oldest first."""
+    db_session = session()
+    return registry.reviews_of(db_session, registry.get_version(db_session, request_actor(), slug, version))
+
+
+@blp.get("/services/<slug>/versions/<version>/diff")
+@blp.arguments(DiffArgs, location="query", as_kwargs=True)
+@blp.response(200)
+def diff_version(slug: str, version: str, against: str | None = None) -> Any:
+    """What changed from an earlier version (default: the previous approved one): fields and operations."""
+    db_session = session()
+    actor = request_actor()
+    new = registry.get_version(db_session, actor, slug, version)
+    old = registry.get_version(db_session, actor, slug, against) if against else registry.previous_approved(new.service, new)
+    if old is None:
+        raise registry.NotFound(f"version {version} of {slug!r} has no earlier approved version to compare with")
+    return {"from": old.version, "to": new.version, **diff.diff_versions(old.descriptor, new.descriptor).to_dict()}
+
+
+@blp.get("/services/<slug>/history")
+@blp.response(200, EventSchema(many=True))
+def service_history(slug: str) -> Any:
+    """The audit trail of a service, oldest first."""
+    return registry.service_history(session(), request_actor(), slug)
+
+
+@blp.get("/reviews")
+@blp.response(200, QueueItem(many=True))
+def review_queue() -> Any:
+    """Versions awaiting review, oldest first (reviewers and admins)."""
+    return registry.review_queue(session(), request_actor(required=True))
+
+
+@blp.get("/tokens")
+@blp.response(200, TokenSchema(many=True))
+def list_tokens() -> Any:
+    """Your API tokens (never the tokens themselves)."""
+    return registry.list_tokens(session(), request_actor(required=True))
+
+
+@blp.post("/tokens")
+@blp.arguments(TokenArgs)
+@blp.response(201, TokenSchema)
+def create_token(args: dict[str, Any]) -> Any:
+    """A new API token for you, shown once in this answer."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        token = registry.create_token(db_session, actor, args["days"], args["name"])
+        row = registry.list_tokens(db_session, actor)[0]
+        return {**TokenSchema().dump(row), "token": token}
+
+
+@blp.delete("/tokens/<int:token_id>")
+@blp.response(200, TokenSchema)
+def revoke_token(token_id: int) -> Any:
+    """Revoke one of your tokens."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        return registry.revoke_token(db_session, actor, token_id)

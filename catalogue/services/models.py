@@ -102,6 +102,26 @@ class VersionSubprocess(Base):
     code: Mapped[str] = mapped_column(String(8), primary_key=True, index=True)
 
 
+class Review(Base):
+    """A reviewer's decision on one version, with their verdict and comment per compliance criterion."""
+
+    __tablename__ = "reviews"
+    __table_args__ = (
+        CheckConstraint("decision IN ('approved', 'changes_requested', 'rejected')", name="review_decision"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id"), index=True)
+    reviewer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the system
+    decision: Mapped[str] = mapped_column(String(20))
+    comment: Mapped[str] = mapped_column(Text, default="")
+    # [{"criterion": id, "verdict": "pass" | "fail" | "not-applicable", "comment": str}]
+    items: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    version: Mapped[ServiceVersion] = relationship()
+
+
 class Event(Base):
     """The audit trail, and the feed the search index follows (ids only ever grow)."""
 

@@ -85,3 +85,86 @@ class ServicePage(Schema):
 def page_of(items: list[Any], total: int, page: int, per_page: int) -> dict[str, Any]:
     """The body of a paged answer."""
     return {"items": items, "total": total, "page": page, "per_page": per_page}
+
+
+class TransitionArgs(Schema):
+    """POST .../transitions: move a version to another status."""
+
+    to = fields.String(required=True, validate=validate.OneOf(STATUSES),
+                       metadata={"description": "The status to move to (see the state machine in the README)"})
+    comment = fields.String(load_default="", validate=validate.Length(max=20_000))
+
+
+class ReviewItemArgs(Schema):
+    """A reviewer's verdict on one compliance criterion."""
+
+    criterion = fields.String(required=True)
+    verdict = fields.String(required=True, validate=validate.OneOf(("pass", "fail", "not-applicable")))
+    comment = fields.String(load_default="", validate=validate.Length(max=5_000))
+
+
+class ReviewArgs(Schema):
+    """POST .../reviews: a decision on a version in review."""
+
+    decision = fields.String(required=True, validate=validate.OneOf(("approved", "changes_requested", "rejected")))
+    comment = fields.String(load_default="", validate=validate.Length(max=20_000),
+                            metadata={"description": "Required unless the decision is approved"})
+    items = fields.List(fields.Nested(ReviewItemArgs), load_default=list)
+
+
+class ReviewSchema(Schema):
+    """A decision taken on a version."""
+
+    decision = fields.String()
+    comment = fields.String()
+    items = fields.List(fields.Dict())
+    reviewer = fields.Function(lambda r: r.reviewer_id)
+    created_at = fields.DateTime()
+
+
+class QueueItem(Schema):
+    """A version awaiting review."""
+
+    service = fields.Function(lambda v: v.service.slug)
+    organisation = fields.Function(lambda v: v.service.organisation.code)
+    version = fields.String()
+    name = fields.String()
+    status = fields.String()
+    compliance_score = fields.Integer()
+    created_at = fields.DateTime()
+
+
+class EventSchema(Schema):
+    """One entry of the audit trail."""
+
+    id = fields.Integer()
+    kind = fields.String()
+    version = fields.Function(lambda e: (e.data or {}).get("version"))
+    actor = fields.Function(lambda e: e.actor_id)
+    created_at = fields.DateTime()
+    data = fields.Dict()
+
+
+class DiffArgs(Schema):
+    """GET .../diff: the version to compare against (default: the previous approved one)."""
+
+    against = fields.String(metadata={"description": "An earlier version; default the previous approved version"})
+
+
+class TokenArgs(Schema):
+    """POST /tokens: a new API token."""
+
+    name = fields.String(load_default="", validate=validate.Length(max=100))
+    days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=730))
+
+
+class TokenSchema(Schema):
+    """An API token as listed (the token itself is shown only once, on creation)."""
+
+    id = fields.Integer()
+    name = fields.String()
+    prefix = fields.String()
+    created_at = fields.DateTime()
+    expires_at = fields.DateTime(allow_none=True)
+    revoked_at = fields.DateTime(allow_none=True)
+    token = fields.String(metadata={"description": "Only in the answer to POST: copy it now"})

@@ -68,7 +68,12 @@ def test_other_organisation_is_403(client, make_user, good_text):
     before = _counts()
     response = client.post("/api/v1/services", data=good_text, headers=_auth(token))
     assert response.status_code == 403
-    assert _counts() == before
+    # Nothing stored but the refusal itself, on the audit trail.
+    assert _counts() == (*before[:3], before[3] + 1)
+    with db.transaction() as session:
+        refusal = session.scalars(select(Event).order_by(Event.id.desc())).first()
+        assert refusal is not None and refusal.kind == "permission.denied"
+        assert refusal.data["action"] == "submit" and refusal.actor_id is not None
 
 
 def test_identical_resubmission_is_idempotent(client, make_user, good_text):
@@ -94,10 +99,21 @@ def test_same_version_other_content_is_409(client, make_user, good_text):
 
 def test_lower_version_is_409_and_higher_is_stored(client, make_user, good_text):
     token = make_user()
+    reviewer = make_user("reviewer@cbs.example", "CBS", "reviewer")
     assert client.post("/api/v1/services", data=_bump(good_text, version="1.2.0"), headers=_auth(token)).status_code == 201
+    # While 1.2.0 awaits its review nothing may be stacked on it.
+    waiting = client.post("/api/v1/services", data=_bump(good_text, version="1.3.0"), headers=_auth(token))
+    assert waiting.status_code == 409 and waiting.json["allowed"] == ["in_review"]
+    for body in ({"to": "in_review"},):
+        assert client.post("/api/v1/services/demo-linkage/versions/1.2.0/transitions", json=body,
+                           headers={"Authorization": f"Bearer {reviewer}"}).status_code == 200
+    decided = client.post("/api/v1/services/demo-linkage/versions/1.2.0/reviews",
+                          json={"decision": "changes_requested", "comment": "Name the GSIM outputs."},
+                          headers={"Authorization": f"Bearer {reviewer}"})
+    assert decided.status_code == 201, decided.json
     response = client.post("/api/v1/services", data=_bump(good_text, version="1.1.9"), headers=_auth(token))
     assert response.status_code == 409
-    assert "lower than the latest version 1.2.0" in response.json["detail"]
+    assert "not higher than the latest version 1.2.0" in response.json["detail"]
     assert client.post("/api/v1/services", data=_bump(good_text, version="1.10.0"), headers=_auth(token)).status_code == 201
     versions = client.get("/api/v1/services/demo-linkage/versions", headers={"Authorization": f"Bearer {token}"}).json
     assert [v["version"] for v in versions] == ["1.2.0", "1.10.0"]

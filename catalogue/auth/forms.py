@@ -1,0 +1,64 @@
+"""The web forms of sign-in, tokens and administration (Flask-WTF: each carries its CSRF token)."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    EmailField,
+    IntegerField,
+    PasswordField,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import DataRequired, Length, NumberRange, Optional
+
+from catalogue.auth.models import ROLES
+
+_ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+
+
+class SignInForm(FlaskForm):
+    """E-mail and password."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class TokenForm(FlaskForm):
+    """A new API token: a name to recognise it by and its lifetime."""
+
+    name = StringField("Name", validators=[Optional(), Length(max=100)], description="e.g. CI of our repository")
+    days = IntegerField("Valid for (days)", default=90, validators=[DataRequired(), NumberRange(1, 730)])
+
+
+class PasswordForm(FlaskForm):
+    """Change one's own password."""
+
+    current = PasswordField("Current password", validators=[DataRequired()])
+    new = PasswordField("New password", validators=[DataRequired(), Length(min=12, max=1024)])
+
+
+class UserForm(FlaskForm):
+    """A new user (admins)."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+    display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
+    organisation = StringField("Organisation code", validators=[DataRequired(), Length(max=32)])
+    role = SelectField("Role", choices=_ROLE_CHOICES)
+    password = PasswordField("Initial password", validators=[DataRequired(), Length(min=12, max=1024)])
+
+
+class UserUpdateForm(FlaskForm):
+    """Change a user's role or switch the account off (admins)."""
+
+    role = SelectField("Role", choices=_ROLE_CHOICES)
+    active = BooleanField("Active")
+
+
+class OrganisationForm(FlaskForm):
+    """A new organisation (admins)."""
+
+    code = StringField("Code", validators=[DataRequired(), Length(max=32)], description="e.g. ISTAT")
+    name = StringField("Name", validators=[DataRequired(), Length(max=300)])
+    country = StringField("Country (ISO 3166 alpha-2 or -3)", validators=[Optional(), Length(min=2, max=3)])

@@ -1,0 +1,200 @@
+"""Web pages of accounts: sign in and out, one's API tokens and password, and administration."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required, login_user, logout_user
+from werkzeug.security import check_password_hash
+from werkzeug.wrappers import Response
+
+from catalogue.auth import limiter, sign_in_key, sign_in_limit
+from catalogue.auth.forms import (
+    OrganisationForm,
+    PasswordForm,
+    SignInForm,
+    TokenForm,
+    UserForm,
+    UserUpdateForm,
+)
+from catalogue.auth.identity import current_actor
+from catalogue.db import committed, session
+from catalogue.services import registry
+from catalogue.services.registry import RegistryError, Unauthenticated
+
+bp = Blueprint("auth", __name__, url_prefix="/auth")
+admin = Blueprint("admin", __name__, url_prefix="/admin")
+
+
+def _safe_next(target: str | None) -> str:
+    """Where to go after signing in: a path on this site only, never another host."""
+    if not target:
+        return url_for("services.home")
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return url_for("services.home")
+    return target
+
+
+def _form_errors(form: Any, error: RegistryError) -> None:
+    """Show a registry refusal next to the form field it names, or above the form."""
+    for problem in error.problems:
+        field = getattr(form, problem.pointer.strip("/").split("/")[0], None)
+        if field is not None and hasattr(field, "errors"):
+            field.errors = [*field.errors, problem.message]
+            break
+    else:
+        flash(error.detail, "error")
+
+
+@bp.route("/sign-in", methods=["GET", "POST"])
+@limiter.limit(sign_in_limit, key_func=sign_in_key, methods=["POST"])
+def sign_in() -> str | Response:
+    """Sign in with e-mail and password."""
+    form = SignInForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            user = registry.authenticate_password(session(), form.email.data or "", form.password.data or "")
+        except Unauthenticated as refusal:
+            form.password.errors = [refusal.detail]
+            status = 401
+        else:
+            login_user(user)
+            flash(f"Signed in as {user.display_name}.", "success")
+            return redirect(_safe_next(request.args.get("next")))
+    elif request.method == "POST":
+        status = 400
+    return render_template("auth/sign_in.html", form=form, next=request.args.get("next", "")), status
+
+
+@bp.post("/sign-out")
+def sign_out() -> Response:
+    """Sign out (a POST with the CSRF token, so no other site can sign you out)."""
+    logout_user()
+    flash("Signed out.", "success")
+    return redirect(url_for("services.home"))
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@login_required
+def tokens() -> str | tuple[str, int]:
+    """Your API tokens; a new one is shown once, right after it is created."""
+    form = TokenForm()
+    created = None
+    status = 200
+    if form.validate_on_submit():
+        with committed() as db_session:
+            created = registry.create_token(db_session, current_actor(), form.days.data, form.name.data or "")
+        status = 201
+    elif request.method == "POST":
+        status = 400
+    rows = registry.list_tokens(session(), current_actor())
+    return render_template("auth/tokens.html", form=form, tokens=rows, created=created), status
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@login_required
+def revoke_token(token_id: int) -> Response:
+    """Revoke one of your tokens."""
+    with committed() as db_session:
+        row = registry.revoke_token(db_session, current_actor(), token_id)
+    flash(f"Token {row.prefix}… revoked.", "success")
+    return redirect(url_for("auth.tokens"))
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def password() -> str | Response | tuple[str, int]:
+    """Change your password; your other sessions end."""
+    form = PasswordForm()
+    actor = current_actor()
+    assert actor.user is not None
+    if form.validate_on_submit():
+        if not check_password_hash(actor.user.password_hash or "", form.current.data or ""):
+            form.current.errors = ["This is not your current password."]
+            return render_template("auth/password.html", form=form), 400
+        try:
+            with committed() as db_session:
+                user = db_session.merge(actor.user)
+                registry.set_password(db_session, actor, user, form.new.data or "")
+        except RegistryError as error:
+            _form_errors(form, error)
+            return render_template("auth/password.html", form=form), error.status
+        login_user(user)  # this session stays signed in with the new session version
+        flash("Password changed.", "success")
+        return redirect(url_for("auth.tokens"))
+    return render_template("auth/password.html", form=form), (400 if request.method == "POST" else 200)
+
+
+@admin.route("/users", methods=["GET", "POST"])
+@login_required
+def users() -> str | Response | tuple[str, int]:
+    """Every user, and a form to add one (admins)."""
+    actor = current_actor()
+    rows = registry.list_users(session(), actor)  # refuses non-admins before anything else
+    form = UserForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with committed() as db_session:
+                user, _token = registry.create_user(
+                    db_session, form.email.data or "", (form.organisation.data or "").strip().upper(),
+                    form.role.data or "submitter", form.display_name.data or None, password=form.password.data,
+                    token_days=None, actor=actor)
+        except RegistryError as error:
+            if isinstance(error, registry.PermissionDenied):
+                raise
+            _form_errors(form, error)
+            status = error.status
+        else:
+            flash(f"User {user.email} created.", "success")
+            return redirect(url_for("admin.users"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/users.html", form=form, users=rows, update_form=UserUpdateForm), status
+
+
+@admin.post("/users/<int:user_id>")
+@login_required
+def update_user(user_id: int) -> Response | tuple[str, int]:
+    """Change a user's role or active flag (admins)."""
+    actor = current_actor()
+    registry.check_admin(actor, "update_user")
+    form = UserUpdateForm()
+    if not form.validate_on_submit():
+        flash("Choose a role.", "error")
+        return redirect(url_for("admin.users"))
+    with committed() as db_session:
+        user = registry.update_user(db_session, actor, user_id, role=form.role.data, active=form.active.data)
+    flash(f"User {user.email} updated.", "success")
+    return redirect(url_for("admin.users"))
+
+
+@admin.route("/organisations", methods=["GET", "POST"])
+@login_required
+def organisations() -> str | Response | tuple[str, int]:
+    """Every organisation, and a form to add one (admins)."""
+    actor = current_actor()
+    registry.check_admin(actor, "list_organisations")
+    form = OrganisationForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            with committed() as db_session:
+                organisation = registry.create_organisation(
+                    db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None)
+        except RegistryError as error:
+            if isinstance(error, registry.PermissionDenied):
+                raise
+            _form_errors(form, error)
+            status = error.status
+        else:
+            flash(f"Organisation {organisation.code} created.", "success")
+            return redirect(url_for("admin.organisations"))
+    elif request.method == "POST":
+        status = 400
+    return render_template("admin/organisations.html", form=form,
+                           organisations=registry.list_organisations(session())), status

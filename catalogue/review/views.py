@@ -1,0 +1,87 @@
+"""HTML pages of the review workflow: queue, review page with compliance verdicts, diff and decision."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import login_required
+from werkzeug.wrappers import Response
+
+from catalogue.auth.identity import current_actor
+from catalogue.db import committed, session
+from catalogue.services import diff, registry
+from catalogue.services.registry import InvalidRequest, RegistryError
+
+bp = Blueprint("review", __name__, url_prefix="/review")
+
+_DECISION_WORDS = {"approved": "Approve", "changes_requested": "Request changes", "rejected": "Reject"}
+
+
+@bp.get("/")
+@login_required
+def queue() -> str:
+    """Versions awaiting review, oldest first."""
+    actor = current_actor()
+    versions = registry.review_queue(session(), actor)
+    return render_template("review/queue.html", versions=versions,
+                           reviewable={v.id: registry.may_review(actor, v) for v in versions})
+
+
+def _page(slug: str, version_label: str, errors: dict[str, str] | None = None, form: Any = None,
+          status: int = 200) -> tuple[str, int]:
+    db_session = session()
+    actor = current_actor()
+    version = registry.get_version(db_session, actor, slug, version_label)
+    previous = registry.previous_approved(version.service, version)
+    changes = diff.diff_versions(previous.descriptor, version.descriptor) if previous is not None else None
+    return render_template(
+        "review/version.html", version=version, service=version.service, previous=previous, changes=changes,
+        reviews=registry.reviews_of(db_session, version), may_review=registry.may_review(actor, version),
+        allowed=registry.allowed_transitions(version), decisions=_DECISION_WORDS, errors=errors or {},
+        form=form or {}, criteria={c["id"]: c for c in registry.compliance.criteria()},
+    ), status
+
+
+@bp.get("/<slug>/<version>")
+@login_required
+def version_page(slug: str, version: str) -> tuple[str, int]:
+    """One version under review: compliance report with verdicts, diff, decision form."""
+    return _page(slug, version)
+
+
+@bp.post("/<slug>/<version>/start")
+@login_required
+def start(slug: str, version: str) -> Response:
+    """Take a submitted version into review."""
+    with committed() as db_session:
+        registry.transition(db_session, current_actor(), slug, version, "in_review")
+    flash(f"Review of {slug} {version} started.", "success")
+    return redirect(url_for("review.version_page", slug=slug, version=version))
+
+
+@bp.post("/<slug>/<version>/decide")
+@login_required
+def decide(slug: str, version: str) -> Response | tuple[str, int]:
+    """Record a decision with the reviewer's verdict per criterion."""
+    decision = request.form.get("decision", "")
+    comment = request.form.get("comment", "")
+    items = []
+    for key, verdict in request.form.items():
+        if key.startswith("verdict-") and verdict:
+            criterion = key.removeprefix("verdict-")
+            items.append({"criterion": criterion, "verdict": verdict, "comment": request.form.get(f"note-{criterion}", "")})
+    if decision not in _DECISION_WORDS:
+        return _page(slug, version, {"decision": "Choose a decision."}, request.form, 400)
+    try:
+        with committed() as db_session:
+            registry.transition(db_session, current_actor(), slug, version, decision, comment, items)
+    except InvalidRequest as error:
+        fields = {p.pointer.strip("/").split("/")[0]: p.message for p in error.problems} or {"decision": error.detail}
+        return _page(slug, version, fields, request.form, error.status)
+    except RegistryError as error:
+        if isinstance(error, registry.PermissionDenied | registry.Unauthenticated):
+            raise
+        return _page(slug, version, {"decision": error.detail}, request.form, error.status)
+    flash(f"{_DECISION_WORDS[decision]}: decision on {slug} {version} recorded.", "success")
+    return redirect(url_for("review.queue"))
