@@ -28,6 +28,7 @@ def create_app(config: Config | None = None) -> Flask:
     app = Flask(__name__, instance_path=str(config.instance_path), static_folder=str(STATIC_DIR))
     app.config.update(
         CATALOGUE=config,
+        SECRET_KEY=config.signing_key(),
         MAX_CONTENT_LENGTH=config.max_descriptor_bytes + 64 * 1024,
         API_TITLE="CSPA Catalogue",
         API_VERSION="v1",

@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
 from catalogue.services.descriptors import Limits
+
+
+class MissingSecret(RuntimeError):
+    """A setting production cannot run without is missing."""
 
 
 @dataclass(frozen=True)
@@ -25,11 +30,33 @@ class Config:
     secure_cookies: bool = True
     sign_in_rate_limit: str = "10 per minute"
     ratelimit_storage_uri: str = "memory://"
+    # Signs session cookies and CSRF tokens. Empty: one is generated once and kept in the instance
+    # folder (development); production must give CATALOGUE_SECRET_KEY (see from_env).
+    secret_key: str = ""
+    environment: str = "development"
 
     @property
     def limits(self) -> Limits:
         """The parsing limits for descriptors."""
         return Limits(max_bytes=self.max_descriptor_bytes, max_depth=self.max_depth, max_nodes=self.max_nodes)
+
+    def signing_key(self) -> str:
+        """The secret key: the configured one, or the instance folder's own, created on first use."""
+        if self.secret_key:
+            return self.secret_key
+        if self.environment == "production":
+            raise MissingSecret("CATALOGUE_SECRET_KEY must be set in production (CATALOGUE_ENV=production)")
+        path = self.instance_path / "secret_key"
+        if not path.exists():
+            self.instance_path.mkdir(parents=True, exist_ok=True)
+            try:
+                descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process created it a moment ago
+                pass
+            else:
+                with os.fdopen(descriptor, "w") as handle:
+                    handle.write(secrets.token_urlsafe(48))
+        return path.read_text("utf-8").strip()
 
     @classmethod
     def from_env(cls) -> Config:
@@ -47,4 +74,6 @@ class Config:
             secure_cookies=os.environ.get("CATALOGUE_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
             sign_in_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_RATE_LIMIT", "10 per minute"),
             ratelimit_storage_uri=os.environ.get("CATALOGUE_RATELIMIT_STORAGE_URI", "memory://"),
+            secret_key=os.environ.get("CATALOGUE_SECRET_KEY", ""),
+            environment=os.environ.get("CATALOGUE_ENV", "development"),
         )

@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from catalogue.auth.models import ROLES
 
-_ROLE_CHOICES = [(role, role.capitalize()) for role in ROLES]
+_ROLE_CHOICES = list(ROLES)
 
 
 class SignInForm(FlaskForm):

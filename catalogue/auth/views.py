@@ -20,6 +20,7 @@ from catalogue.auth.forms import (
     UserUpdateForm,
 )
 from catalogue.auth.identity import current_actor
+from catalogue.auth.models import ROLES
 from catalogue.db import committed, session
 from catalogue.services import registry
 from catalogue.services.registry import RegistryError, Unauthenticated
@@ -154,7 +155,7 @@ def users() -> str | Response | tuple[str, int]:
             return redirect(url_for("admin.users"))
     elif request.method == "POST":
         status = 400
-    return render_template("admin/users.html", form=form, users=rows, update_form=UserUpdateForm), status
+    return render_template("admin/users.html", form=form, users=rows, roles=ROLES), status
 
 
 @admin.post("/users/<int:user_id>")

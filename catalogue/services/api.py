@@ -195,7 +195,8 @@ def create_token(args: dict[str, Any]) -> Any:
     with committed() as db_session:
         token = registry.create_token(db_session, actor, args["days"], args["name"])
         row = registry.list_tokens(db_session, actor)[0]
-        return {**TokenSchema().dump(row), "token": token}
+        fields_of_row = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at")
+        return {**{name: getattr(row, name) for name in fields_of_row}, "token": token}
 
 
 @blp.delete("/tokens/<int:token_id>")
