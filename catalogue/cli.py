@@ -139,17 +139,51 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
 @click.option("--org", "org_code", required=True, help="Organisation code, e.g. ISTAT")
 @click.option("--role", type=click.Choice(["submitter", "reviewer", "admin"]), default="submitter")
 @click.option("--name", "display_name", default=None)
+@click.option("--password", is_flag=True, help="Ask for a password, so the user can sign in to the web pages")
 @with_appcontext
-def create_user_command(email: str, org_code: str, role: str, display_name: str | None) -> None:
+def create_user_command(email: str, org_code: str, role: str, display_name: str | None, password: bool) -> None:
     """Create a user and print a new API token (shown only once)."""
     _init()
+    secret = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True) if password else None
     try:
         with db.transaction() as session:
-            _user, token = registry.create_user(session, email, org_code.upper(), role, display_name)
+            _user, token = registry.create_user(session, email, org_code.upper(), role, display_name, password=secret)
     except registry.RegistryError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Created {role} {email} of {org_code.upper()}. API token (shown once):")
     click.echo(token)
+
+
+@main.command("set-password")
+@click.option("--email", required=True)
+@with_appcontext
+def set_password_command(email: str) -> None:
+    """Set a user's password (asked twice, never echoed); their sessions end."""
+    _init()
+    secret = click.prompt("New password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+    try:
+        with db.transaction() as session:
+            user = registry.user_by_email(session, email)
+            registry.set_password(session, registry.SYSTEM, user, secret)
+    except registry.RegistryError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"Password of {email} set.")
+
+
+@main.command("create-organisation")
+@click.option("--code", required=True, help="Short code, e.g. ISTAT")
+@click.option("--name", required=True)
+@click.option("--country", default=None, help="ISO 3166 code")
+@with_appcontext
+def create_organisation_command(code: str, name: str, country: str | None) -> None:
+    """Create an organisation."""
+    _init()
+    try:
+        with db.transaction() as session:
+            organisation = registry.create_organisation(session, registry.SYSTEM, code, name, country)
+    except registry.RegistryError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(f"Created organisation {organisation.code}.")
 
 
 @main.command("export")

@@ -8,14 +8,17 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import DATA, drop_tables
 
 CATALOGUE = [sys.executable, "-m", "catalogue.cli"]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(cwd / "instance"), **(env or {})}
-    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True, timeout=120)
+    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=120, input=input)
 
 
 def test_validate_valid_file_exits_0(tmp_path):
@@ -73,3 +76,38 @@ def test_create_user_then_export(tmp_path):
     assert json.loads(exported.stdout) == {"services": []}
     if os.environ.get("CATALOGUE_DATABASE_URL"):
         drop_tables(env["CATALOGUE_DATABASE_URL"])
+
+
+def test_admin_commands_make_an_account_that_can_sign_in(tmp_path):
+    url = os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{tmp_path / 'cli.sqlite3'}"
+    env = {"CATALOGUE_DATABASE_URL": url}
+    try:
+        made = run("create-organisation", "--code", "insee", "--name", "INSEE", "--country", "FR", cwd=tmp_path, env=env)
+        assert made.returncode == 0 and "INSEE" in made.stdout, made.stderr
+        assert run("create-organisation", "--code", "INSEE", "--name", "x", cwd=tmp_path, env=env).returncode == 1
+        short = run("create-user", "--email", "r@insee.example", "--org", "INSEE", "--role", "reviewer", "--password",
+                    cwd=tmp_path, env=env, input="short\nshort\n")
+        assert short.returncode == 1 and "at least 12 characters" in short.stderr
+        created = run("create-user", "--email", "r@insee.example", "--org", "INSEE", "--role", "reviewer", "--password",
+                      cwd=tmp_path, env=env, input="first long password\nfirst long password\n")
+        assert created.returncode == 0, created.stderr
+        changed = run("set-password", "--email", "r@insee.example", cwd=tmp_path, env=env,
+                      input="second long password\nsecond long password\n")
+        assert changed.returncode == 0, changed.stderr
+        assert run("set-password", "--email", "nobody@insee.example", cwd=tmp_path, env=env,
+                   input="second long password\nsecond long password\n").returncode == 1
+        from catalogue import create_app
+        from catalogue.config import Config
+        from catalogue.db import db
+        from catalogue.services import registry
+
+        app = create_app(Config(instance_path=tmp_path / "instance", database_url=url, index_dir=tmp_path / "index"))
+        with app.app_context(), db.transaction() as session:
+            user = registry.authenticate_password(session, "r@insee.example", "second long password")
+            assert (user.role, user.organisation.code, user.organisation.country) == ("reviewer", "INSEE", "FR")
+            with pytest.raises(registry.Unauthenticated):
+                registry.authenticate_password(session, "r@insee.example", "first long password")
+        db.engine.dispose()
+    finally:
+        if os.environ.get("CATALOGUE_DATABASE_URL"):
+            drop_tables(url)

@@ -678,6 +678,14 @@ def set_password(session: Session, actor: Actor, user: User, password: str) -> N
     record_event(session, "user.password_changed", actor, data={"user": user.id})
 
 
+def user_by_email(session: Session, email: str) -> User:
+    """The user with this e-mail address, or NotFound."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail {email}")
+    return user
+
+
 def authenticate_password(session: Session, email: str, password: str) -> User:
     """The active user with this e-mail and password, or Unauthenticated (the same message either way)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
