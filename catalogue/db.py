@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from flask import Flask, g
+from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -18,6 +19,9 @@ JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 def utcnow() -> datetime:
     """The current time, timezone-aware in UTC."""
     return datetime.now(UTC)
+
+
+log = logging.getLogger(__name__)
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -103,9 +107,24 @@ def committed() -> Iterator[Session]:
     try:
         yield db_session
         db_session.commit()
-    except BaseException:
+    except BaseException as error:
         db_session.rollback()
+        audit_refusal(error)
         raise
+
+
+def audit_refusal(error: BaseException) -> None:
+    """Put a refused action on the audit trail in a transaction of its own (the refused one was rolled back)."""
+    from catalogue.services.registry import PermissionDenied, record_refusal
+
+    if not isinstance(error, PermissionDenied) or error.recorded:
+        return
+    database: Database = current_app.extensions["catalogue.db"]
+    try:
+        with database.transaction() as audit_session:
+            record_refusal(audit_session, error)
+    except Exception:  # the refusal is still answered if the audit trail cannot be written right now
+        log.exception("could not record a permission refusal")
 
 
 def _close_session(_exc: BaseException | None) -> None:

@@ -9,11 +9,11 @@ from flask import Flask, Response, jsonify, redirect, render_template, request, 
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
+from catalogue.db import audit_refusal
 from catalogue.services.registry import (
     PermissionDenied,
     RegistryError,
     Unauthenticated,
-    record_refusal,
 )
 from catalogue.services.report import DescriptorError
 
@@ -33,7 +33,7 @@ def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Re
 
 def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseResponse:
     if isinstance(error, PermissionDenied):
-        _record_refusal(error)
+        audit_refusal(error)  # refusals outside a write (a page only admins may read) are recorded here
     if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
         if isinstance(error, Unauthenticated):
             return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
@@ -48,17 +48,6 @@ def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseRe
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="cspa-catalogue"'
     return response
-
-
-def _record_refusal(error: PermissionDenied) -> None:
-    """Put a refused action on the audit trail, in a transaction of its own: the refused one was rolled back."""
-    from catalogue.db import db
-
-    try:
-        with db.transaction() as session:
-            record_refusal(session, error)
-    except Exception:  # the refusal is answered even if the audit trail cannot be written right now
-        log.exception("could not record a permission refusal")
 
 
 def _descriptor_error(error: DescriptorError) -> Response:

@@ -80,7 +80,8 @@ def get_service(slug: str) -> Any:
 @blp.response(200, VersionSummary(many=True))
 def list_versions(slug: str) -> Any:
     """Every version of a service, oldest first."""
-    return registry.get_service(session(), request_actor(), slug).versions
+    actor = request_actor()
+    return registry.visible_versions(registry.get_service(session(), actor, slug), actor)
 
 
 @blp.get("/services/<slug>/versions/<version>")

@@ -86,6 +86,7 @@ class PermissionDenied(RegistryError):
         self.action = action
         self.service_id = service.id if service is not None else None
         self.version_id = version.id if version is not None else None
+        self.recorded = False  # set once the refusal is on the audit trail
 
 
 class InvalidRequest(RegistryError):
@@ -212,10 +213,18 @@ def get_service(session: Session, actor: Actor, slug: str) -> Service:
     return service
 
 
+def visible_versions(service: Service, actor: Actor) -> list[ServiceVersion]:
+    """The versions of service that actor may read, oldest first: all of them for those who see its
+    latest version (Visibility), else the approved and deprecated ones."""
+    if visibility(actor).sees_latest(service.organisation_id):
+        return list(service.versions)
+    return [v for v in service.versions if v.status in PUBLIC_STATUSES]
+
+
 def get_version(session: Session, actor: Actor, slug: str, version: str) -> ServiceVersion:
-    """One version of a visible service, or NotFound."""
+    """One version of a visible service that actor may read, or NotFound."""
     service = get_service(session, actor, slug)
-    for candidate in service.versions:
+    for candidate in visible_versions(service, actor):
         if candidate.version == version:
             return candidate
     raise NotFound(f"service {slug!r} has no version {version!r}")
@@ -522,13 +531,14 @@ def service_history(session: Session, actor: Actor, slug: str) -> list[Event]:
     events = list(session.scalars(query))
     if visibility(actor).sees_latest(service.organisation_id):
         return events
-    public_ids = {v.id for v in service.versions if v.status in (*PUBLIC_STATUSES, "retired")}
+    public_ids = {v.id for v in visible_versions(service, actor)}
     return [e for e in events if e.version_id in public_ids and e.kind != "permission.denied"]
 
 
 def record_refusal(session: Session, error: PermissionDenied) -> Event:
     """Record a refused action in the audit trail (in a transaction of its own: the refused one was rolled back)."""
     actor = error.actor or ANONYMOUS
+    error.recorded = True
     return _insert_event(session, "permission.denied", actor.user.id if actor.user else None,
                          error.service_id, error.version_id, {"action": error.action, "detail": error.detail})
 
