@@ -441,7 +441,7 @@ def transition(
     """
     service = get_service(session, actor, slug)
     session.refresh(service, with_for_update=True)  # one decision at a time per service
-    version = next((v for v in service.versions if v.version == version_label), None)
+    version = next((v for v in visible_versions(service, actor) if v.version == version_label), None)
     if version is None:
         raise NotFound(f"service {slug!r} has no version {version_label!r}")
     if to not in TRANSITIONS:
