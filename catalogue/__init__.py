@@ -14,8 +14,6 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from flask_smorest import Api
-
     from catalogue import auth, errors, search
     from catalogue.db import db
     from catalogue.review import views as review_views
@@ -39,7 +37,7 @@ def create_app(config: Config | None = None) -> Flask:
     db.init_app(app, config.database_url)
     search.init_app(app)
     auth.init_app(app)
-    api = Api(app)
+    api = errors.CatalogueApi(app)
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
     app.register_blueprint(services_views.bp)

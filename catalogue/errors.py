@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import http
 import logging
 from typing import Any
 
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask_smorest import Api
+from marshmallow import Schema, fields
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -16,8 +19,11 @@ from catalogue.services.registry import (
     Unauthenticated,
 )
 from catalogue.services.report import DescriptorError
+from catalogue.services.schemas import ProblemItem
 
 log = logging.getLogger(__name__)
+
+PROBLEM_MEDIA_TYPE = "application/problem+json"
 
 PROBLEM_TYPE = "https://cspa-catalogue.example/problems/"
 
@@ -27,7 +33,7 @@ def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Re
     body = {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail, **extra}
     response = jsonify(body)
     response.status_code = status
-    response.mimetype = "application/problem+json"
+    response.mimetype = PROBLEM_MEDIA_TYPE
     return response
 
 
@@ -70,6 +76,35 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
         ]
     code = error.code or 500
     return problem(code, error.name, error.description or error.name, error.name.lower().replace(" ", "-"), **extra)
+
+
+class ProblemSchema(Schema):
+    """An RFC 9457 problem: what went wrong, and where."""
+
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.List(fields.Nested(ProblemItem))
+    warnings = fields.List(fields.Nested(ProblemItem))
+    allowed = fields.List(fields.String(), metadata={"description": "What may be done instead"})
+
+
+class CatalogueApi(Api):
+    """flask-smorest's Api, documenting every error as the problem+json the handlers below send."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self) -> None:
+        # flask-smorest documents errors as application/json; ours are application/problem+json.
+        for status in http.HTTPStatus:
+            response: dict[str, Any] = {"description": status.phrase}
+            if not 100 <= status < 200 and status not in (204, 304):
+                response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": ProblemSchema}}
+            self.spec.components.response(status.name, response, lazy=True)
+        self.spec.components.response(
+            "DEFAULT_ERROR", {"description": "Default error response", "content": {PROBLEM_MEDIA_TYPE: {"schema": ProblemSchema}}},
+            lazy=True)
 
 
 def init_app(app: Flask) -> None:

@@ -1,0 +1,41 @@
+"""The registry's own OpenAPI 3.1 document: generated from the marshmallow schemas, valid, complete."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+from openapi_spec_validator import validate
+
+
+def test_the_document_is_valid_openapi_3_1(client):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # e.g. two schemas with one name would be silently renamed
+        response = client.get("/api/openapi.json")
+    assert response.status_code == 200
+    spec = response.json
+    assert spec["openapi"] == "3.1.0"
+    validate(spec)
+
+
+def test_every_api_route_is_described(app, client):
+    spec = client.get("/api/openapi.json").json
+    described = {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
+    for rule in app.url_map.iter_rules():
+        if not rule.rule.startswith("/api/v1/"):
+            continue
+        path = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", r"{\1}", rule.rule)
+        for method in rule.methods - {"HEAD", "OPTIONS"}:
+            assert (method, path) in described, f"{method} {path} is not in /api/openapi.json"
+
+
+def test_errors_are_documented_as_problem_json(client):
+    spec = client.get("/api/openapi.json").json
+    default = spec["components"]["responses"]["DEFAULT_ERROR"]["content"]
+    assert list(default) == ["application/problem+json"]
+    problem = spec["components"]["schemas"]["Problem"]["properties"]
+    assert {"type", "title", "status", "detail", "errors"} <= set(problem)
+    # And the errors really are that shape.
+    answer = client.get("/api/v1/services/no-such-service")
+    assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
+    assert set(answer.json) <= set(problem) and isinstance(answer.json["status"], int)
