@@ -14,8 +14,11 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from catalogue import auth, errors, search
+    from catalogue import auth, errors, ops, search, security
     from catalogue.db import db
+    from catalogue.document import views as document_views
+    from catalogue.exports import api as exports_api
+    from catalogue.exports import views as exports_views
     from catalogue.review import views as review_views
     from catalogue.search import api as search_api
     from catalogue.search import views as search_views
@@ -40,10 +43,15 @@ def create_app(config: Config | None = None) -> Flask:
     api = errors.CatalogueApi(app)
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
+    api.register_blueprint(exports_api.blp)
     app.register_blueprint(services_views.bp)
     app.register_blueprint(search_views.bp)
+    app.register_blueprint(document_views.bp)
     app.register_blueprint(review_views.bp)
+    app.register_blueprint(exports_views.bp)
     errors.init_app(app)
+    security.init_app(app)
+    ops.init_app(app)
 
     @app.get("/schemas/<path:filename>")
     def schema_file(filename: str):  # type: ignore[no-untyped-def]

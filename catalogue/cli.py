@@ -1,23 +1,27 @@
-"""The `catalogue` command: init, seed, serve, validate, create-user, export."""
+"""The `catalogue` command: init, migrate, seed, serve, validate, create-user, export, scaffold, import."""
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 from flask import current_app
-from flask.cli import FlaskGroup, with_appcontext
+from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
-from catalogue import create_app
-from catalogue.config import Config
+from catalogue import create_app, migrations
+from catalogue.config import Config, MissingSecret, UnfitForProduction
 from catalogue.db import db
+from catalogue.exports import documents
+from catalogue.exports.catalogue import Links
+from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
-from catalogue.services import descriptors, registry
+from catalogue.services import bulk_import, descriptors, registry, scaffold
 from catalogue.services.models import Service
 from catalogue.services.report import DescriptorError
 
@@ -27,9 +31,14 @@ def main() -> None:
     """CSPA Catalogue: a registry of CSPA 2.0 statistical services."""
 
 
-def _init() -> None:
+def _init() -> tuple[str | None, str | None]:
+    """Create the instance folder, and create or upgrade the database through the migrations."""
     Path(current_app.instance_path).mkdir(parents=True, exist_ok=True)
-    db.create_all()
+    return migrations.upgrade(current_app.config["CATALOGUE"].database_url)
+
+
+def _migrated(before: str | None, after: str | None) -> str:
+    return f"at revision {after}" + ("" if before == after else f" (was {before or 'empty'})")
 
 
 def _seed(seed_dir: Path) -> tuple[int, int]:
@@ -48,9 +57,18 @@ def _seed(seed_dir: Path) -> tuple[int, int]:
 @main.command("init")
 @with_appcontext
 def init_command() -> None:
-    """Create the instance folder and the database tables."""
-    _init()
-    click.echo(f"Database ready: {current_app.config['CATALOGUE'].database_url}")
+    """Create the instance folder, and create or upgrade the database tables (the migrations)."""
+    before, after = _init()
+    click.echo(f"Database ready, {_migrated(before, after)}: {current_app.config['CATALOGUE'].database_url}")
+
+
+@main.command("migrate", with_appcontext=False)
+@click.option("--revision", default="head", show_default=True, help="Upgrade to this revision")
+def migrate_command(revision: str) -> None:
+    """Create or upgrade the database tables to the code's schema (safe to run on every deployment)."""
+    url = Config.from_env().database_url
+    before, after = migrations.upgrade(url, revision)
+    click.echo(f"Database {_migrated(before, after)}")
 
 
 @main.command("seed")
@@ -63,12 +81,38 @@ def seed_command(seed_dir: Path | None) -> None:
     click.echo(f"{added} of {total} seed services added")
 
 
-@main.command("serve")
+@main.command("serve", with_appcontext=False)
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@with_appcontext
-def serve_command(host: str, port: int) -> None:
-    """Create the database, load the seed services on first start, and serve the catalogue."""
+@click.option("--production", is_flag=True,
+              help="Serve with gunicorn (CATALOGUE_WORKERS processes), CATALOGUE_ENV=production, no seeding")
+@click.pass_context
+def serve_command(ctx: click.Context, host: str, port: int, production: bool) -> None:
+    """Create or upgrade the database, load the seed services on first start, and serve the catalogue."""
+    if production:
+        _serve_production(host, port)
+    with ctx.ensure_object(ScriptInfo).load_app().app_context():
+        _serve_development(host, port)
+
+
+def _serve_production(host: str, port: int) -> None:
+    # The gunicorn workers inherit the environment: they build their apps in production mode too.
+    os.environ["CATALOGUE_ENV"] = "production"
+    config = Config.from_env()
+    try:
+        config.check_production()
+    except (MissingSecret, UnfitForProduction) as exc:
+        raise click.ClickException(str(exc)) from None
+    before, after = migrations.upgrade(config.database_url)
+    click.echo(f"Database {_migrated(before, after)}", err=True)
+    click.echo(f"Serving the catalogue with {config.workers} gunicorn worker(s) on http://{host}:{port}/", err=True)
+    sys.stderr.flush()
+    # exec, not a child: gunicorn gets the signals a process supervisor sends (SIGTERM stops it gracefully).
+    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:catalogue.gunicorn_conf",  # fixed argv, no shell  # nosec B606
+                              "--bind", f"{host}:{port}", "catalogue:create_app()"])
+
+
+def _serve_development(host: str, port: int) -> None:
     _init()
     with db.transaction() as session:
         empty = not session.scalar(select(func.count()).select_from(Service))
@@ -187,11 +231,20 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
 
 
 @main.command("export")
-@click.option("--output", type=click.File("w"), default="-")
+@click.option("--output", type=click.File("w", encoding="utf-8"), default="-")
+@click.option("--format", "fmt", type=click.Choice(["versions", *FORMATS]), default="versions", show_default=True,
+              help="versions: every version of every service (a backup); the others: the public catalogue, "
+                   "as served under /api/v1/export")
+@click.option("--base-url", default="http://localhost:5000/", show_default=True,
+              help="The registry's public address, for the links inside the public exports")
 @with_appcontext
-def export_command(output: Any) -> None:
-    """Write the whole catalogue (every service with its versions) as JSON."""
+def export_command(output: Any, fmt: str, base_url: str) -> None:
+    """Write the whole catalogue: every version as JSON, or the public catalogue as JSON, CSV, DCAT-AP or Backstage."""
     _init()
+    if fmt != "versions":
+        with db.transaction() as session:
+            output.write(documents.export(session, fmt, Links(base_url)).text)
+        return
     with db.transaction() as session:
         services = session.scalars(select(Service).order_by(Service.slug)).all()
         body = [
@@ -209,6 +262,62 @@ def export_command(output: Any) -> None:
         ]
     json.dump({"services": body}, output, indent=2, ensure_ascii=False)
     output.write("\n")
+
+
+@main.command("scaffold", with_appcontext=False)  # reads a file, writes a file: no app, no database
+@click.argument("openapi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write the skeleton here (default: print it)")
+def scaffold_command(openapi: Path, output: Path | None) -> None:
+    """Write a descriptor skeleton from a bare OpenAPI document; its TODOs are left for you to fill."""
+    limits = Config.from_env().limits
+    fmt = "json" if openapi.suffix.lower() == ".json" else "yaml"
+    try:
+        skeleton = scaffold.scaffold(openapi.read_bytes(), fmt, limits, source=openapi.name)
+    except DescriptorError as exc:
+        raise click.ClickException(f"{openapi}: {exc.problem.message}") from None
+    except scaffold.ScaffoldRefused as exc:
+        for problem in exc.problems:
+            click.echo(f"{openapi}: error: {problem.pointer}: {problem.message}", err=True)
+        sys.exit(1)
+    if output is None:
+        click.echo(skeleton.text, nl=False)
+    else:
+        output.write_text(skeleton.text, "utf-8")
+        click.echo(f"Wrote {output}: {len(skeleton.todo)} TODO(s) to fill, then `catalogue validate {output}`", err=True)
+    for where in skeleton.unnamed_operations:
+        click.echo(f"{openapi}: warning: {where} has no operationId, so it is not listed", err=True)
+
+
+@main.command("import")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--status", type=click.Choice(["draft", "submitted", "approved"]), default="submitted", show_default=True)
+@click.option("--as", "email", default=None, help="Submit as this user (default: the system, which may also approve)")
+@with_appcontext
+def import_command(folder: Path, status: str, email: str | None) -> None:
+    """Import every descriptor in a folder, each in its own transaction; exit 1 if any was refused."""
+    _init()
+    actor = registry.SYSTEM
+    if email is not None:
+        if status == "approved":
+            raise click.UsageError("only the system imports as approved: leave out --as, or import as submitted for review")
+        try:
+            with db.transaction() as session:
+                user = registry.user_by_email(session, email)
+        except registry.RegistryError as exc:
+            raise click.ClickException(exc.detail) from None
+        if not user.active:
+            raise click.ClickException(f"the user {email} is deactivated")
+        actor = registry.Actor(user=user)
+    limits = current_app.config["CATALOGUE"].limits
+    files = bulk_import.descriptor_files(folder)
+    outcomes = []
+    with click.progressbar(files, label=f"Importing {len(files)} descriptor(s)", file=sys.stderr,
+                           item_show_func=lambda p: p.name if p else None) as bar:
+        for path in bar:
+            outcomes.append(bulk_import.import_file(path, actor, status, limits))
+    click.echo(bulk_import.summary(outcomes), nl=False)
+    sys.exit(1 if any(o.result == "refused" for o in outcomes) else 0)
 
 
 if __name__ == "__main__":

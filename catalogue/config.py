@@ -14,6 +14,10 @@ class MissingSecret(RuntimeError):
     """A setting production cannot run without is missing."""
 
 
+class UnfitForProduction(RuntimeError):
+    """A setting production must not run with (SQLite, unless allowed for one host)."""
+
+
 @dataclass(frozen=True)
 class Config:
     """Where the catalogue keeps its data, and the limits it applies to descriptors."""
@@ -34,6 +38,11 @@ class Config:
     # folder (development); production must give CATALOGUE_SECRET_KEY (see from_env).
     secret_key: str = ""
     environment: str = "development"
+    # Production (`catalogue serve --production`): gunicorn worker processes, and whether a SQLite file is
+    # acceptable (one host only: several hosts share one PostgreSQL).
+    workers: int = 2
+    allow_sqlite: bool = False
+    log_level: str = "INFO"
 
     @property
     def limits(self) -> Limits:
@@ -58,6 +67,15 @@ class Config:
                     handle.write(secrets.token_urlsafe(48))
         return path.read_text("utf-8").strip()
 
+    def check_production(self) -> None:
+        """Raise MissingSecret or UnfitForProduction if these settings must not serve in production."""
+        self.signing_key()
+        if self.database_url.startswith("sqlite") and not self.allow_sqlite:
+            raise UnfitForProduction(
+                "CATALOGUE_DATABASE_URL must point at PostgreSQL in production (CATALOGUE_ENV=production); "
+                "set CATALOGUE_ALLOW_SQLITE=1 to run one host on a SQLite file anyway"
+            )
+
     @classmethod
     def from_env(cls) -> Config:
         """Read CATALOGUE_* variables, defaulting to an instance/ folder in the working directory."""
@@ -76,4 +94,7 @@ class Config:
             ratelimit_storage_uri=os.environ.get("CATALOGUE_RATELIMIT_STORAGE_URI", "memory://"),
             secret_key=os.environ.get("CATALOGUE_SECRET_KEY", ""),
             environment=os.environ.get("CATALOGUE_ENV", "development"),
+            workers=int(os.environ.get("CATALOGUE_WORKERS", "2")),
+            allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
+            log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
         )

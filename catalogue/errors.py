@@ -9,6 +9,8 @@ from typing import Any
 from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
 from flask_smorest import Api
 from marshmallow import Schema, fields
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
@@ -57,10 +59,37 @@ def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseRe
 
 
 def _descriptor_error(error: DescriptorError) -> Response:
+    if error.status == 413:
+        return problem(413, "The descriptor is too large", error.problem.message, "descriptor-too-large",
+                       errors=[error.problem.to_dict()])
     return problem(
         400, "The descriptor could not be read", error.problem.message, "unreadable-descriptor",
         errors=[error.problem.to_dict()],
     )
+
+
+# Seconds a client is asked to wait before trying again while the database cannot be reached.
+DATABASE_RETRY_AFTER = 5
+
+
+def _database_unavailable(error: Exception) -> Response | tuple[str, int, dict[str, str]]:
+    # Only a lost or refused connection (or an exhausted pool) is the database being away: a failing
+    # statement is a bug, and stays a 500 so it is noticed.
+    if isinstance(error, DBAPIError) and not (
+        isinstance(error, OperationalError | InterfaceError) or error.connection_invalidated
+    ):
+        raise error
+    log.warning("database unavailable: %s: %s", type(error).__name__, str(error).splitlines()[0] if str(error) else "")
+    title, detail = "Database unavailable", "The catalogue cannot reach its database right now; try again shortly."
+    headers = {"Retry-After": str(DATABASE_RETRY_AFTER)}
+    if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
+        try:
+            return render_template("error.html", title=title, detail=detail, problems=None, status=503), 503, headers
+        except SQLAlchemyError:  # the page's frame reads the signed-in user from the same database
+            return f"{title}. {detail}", 503, {**headers, "Content-Type": "text/plain; charset=utf-8"}
+    response = problem(503, title, detail, "database-unavailable")
+    response.headers.update(headers)
+    return response
 
 
 def _http_error(error: HTTPException) -> Response | HTTPException:
@@ -112,3 +141,5 @@ def init_app(app: Flask) -> None:
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(DescriptorError, _descriptor_error)
     app.register_error_handler(HTTPException, _http_error)
+    app.register_error_handler(DBAPIError, _database_unavailable)
+    app.register_error_handler(PoolTimeout, _database_unavailable)

@@ -4,6 +4,10 @@ Chapters live in ``content/*.md`` with YAML front matter. A level-two heading op
 its anchor and audiences, ``## Title {#anchor .overview .architect}``. Cross-links are written
 ``[[gsbpm:5.1]]``, ``[[gsim:Unit Data Set]]`` or ``[[term:statistical service|statistical services]]``;
 the caller supplies the resolver that turns them into URLs, so this module never imports Flask.
+
+A chapter's front matter may name the compliance criteria its sections explain,
+``criteria: {gsbpm-aligned: why-subprocesses}``, so that a service's compliance report can link each
+criterion back to the principle behind it (criterion_link).
 """
 
 from __future__ import annotations
@@ -26,6 +30,8 @@ from catalogue import reference
 log = logging.getLogger(__name__)
 
 CONTENT_DIR = Path(__file__).resolve().parent / "content"
+DOCUMENT_PATH = "/document"
+"""Where the document is served; the blueprint mounts at this prefix, so paths built here are real."""
 GLOSSARY_SLUG = "glossary"
 AUDIENCES: tuple[str, ...] = ("overview", "architect", "builder")
 LINK_KINDS: tuple[str, ...] = ("gsbpm", "gsim", "term")
@@ -107,6 +113,7 @@ class Chapter:
     sections: tuple[Section, ...]
     directives: tuple[str, ...]
     markdown: str
+    criteria: tuple[tuple[str, str], ...] = ()  # (compliance criterion id, section anchor) from front matter
 
     def section(self, anchor: str) -> Section | None:
         """The section with this anchor, or None."""
@@ -221,6 +228,9 @@ def _front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
     audiences = meta.get("audiences") or []
     if not isinstance(audiences, list) or any(a not in AUDIENCES for a in audiences):
         raise ContentError(f"{where}: 'audiences' must be a list drawn from {', '.join(AUDIENCES)}")
+    criteria = meta.get("criteria") or {}
+    if not isinstance(criteria, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in criteria.items()):
+        raise ContentError(f"{where}: 'criteria' must map compliance criterion ids to section anchors")
     return meta, match["body"]
 
 
@@ -229,6 +239,11 @@ def parse_chapter(text: str, where: str = "<string>") -> Chapter:
     meta, body = _front_matter(text.replace("\r\n", "\n"), where)
     audiences = tuple(a for a in AUDIENCES if a in (meta.get("audiences") or []))
     intro, sections = split_sections(body, audiences, where)
+    anchors = {s.anchor for s in sections}
+    criteria = tuple((str(k), str(v)) for k, v in (meta.get("criteria") or {}).items())
+    stray = [f"{k} -> {v}" for k, v in criteria if v not in anchors]
+    if stray:
+        raise ContentError(f"{where}: criteria point at no section: {', '.join(stray)}")
     directives = tuple(
         m["name"] for line, live in _outside_fences(body.splitlines()) if live and (m := _DIRECTIVE.match(line))
     )
@@ -242,6 +257,7 @@ def parse_chapter(text: str, where: str = "<string>") -> Chapter:
         sections=sections,
         directives=directives,
         markdown=body.strip("\n"),
+        criteria=criteria,
     )
 
 
@@ -259,6 +275,23 @@ def chapters() -> list[Chapter]:
 def chapter(slug: str) -> Chapter | None:
     """The chapter with this slug, or None."""
     return next((c for c in chapters() if c.slug == slug), None)
+
+
+@cache
+def criterion_links() -> dict[str, str]:
+    """Compliance criterion id → the document path (``/document/<chapter>#<anchor>``) that explains it."""
+    found: dict[str, str] = {}
+    for each in chapters():
+        for criterion, anchor in each.criteria:
+            if criterion in found:
+                raise ContentError(f"criterion {criterion!r} is explained by two sections")
+            found[criterion] = f"{DOCUMENT_PATH}/{each.slug}#{anchor}"
+    return found
+
+
+def criterion_link(criterion_id: str) -> str | None:
+    """The path of the section explaining a compliance criterion (see compliance.yaml), or None."""
+    return criterion_links().get(criterion_id)
 
 
 @cache
@@ -346,10 +379,10 @@ _ALLOWED_TAGS = {
     "span", "strong", "sub", "summary", "sup", "table", "tbody", "td", "th", "thead", "tr", "ul",
 }  # fmt: skip
 _ALLOWED_ATTRIBUTES = {
-    "a": {"href", "title"},
+    "a": {"href", "title", "aria-label"},
     "abbr": {"title"},
     "img": {"src", "alt", "title"},
-    "section": {"id"},
+    "section": {"id", "hidden"},
     "span": {"title"},
     "td": {"style"},
     "th": {"style"},
@@ -358,7 +391,7 @@ _ALLOWED_ATTRIBUTES = {
 }
 _ALLOWED_CLASSES = {
     "section": {f"audience-{a}" for a in AUDIENCES},
-    "a": {"ref", *(f"ref-{k}" for k in LINK_KINDS)},
+    "a": {"ref", "heading-anchor", *(f"ref-{k}" for k in LINK_KINDS)},
     "span": {"link-unresolved"},
     "div": {"chapter-intro"},
 }
@@ -403,8 +436,12 @@ def render_markdown(
     *,
     default_audiences: tuple[str, ...] = AUDIENCES,
     strict: bool = True,
+    audience: str | None = None,
 ) -> str:
     """Markdown to sanitised HTML, each ``##`` section in ``<section id class="audience-...">``.
+
+    Each section heading ends in a permanent link to its anchor. With ``audience``, sections not
+    written for it are rendered ``hidden`` (not dropped), so a reader's script can switch in place.
 
     Links go through ``link_resolver``; an unknown target raises UnresolvedLinks (``strict``) or is
     logged and shown as a visibly broken span. A ``::: name`` line becomes ``directives[name]()``,
@@ -436,9 +473,12 @@ def render_markdown(
     parts = [f'<div class="chapter-intro">{md.render(intro)}</div>'] if intro.strip() else []
     for section in sections:
         classes = " ".join(f"audience-{a}" for a in section.audiences)
+        hidden = " hidden" if audience is not None and audience not in section.audiences else ""
         parts.append(
-            f'<section id="{section.anchor}" class="{classes}">'
-            f"<h2>{md.renderInline(section.title)}</h2>{md.render(section.body)}</section>"
+            f'<section id="{section.anchor}" class="{classes}"{hidden}>'
+            f"<h2>{md.renderInline(section.title)} "
+            f'<a class="heading-anchor" href="#{section.anchor}" aria-label="Permanent link to this section">#</a></h2>'
+            f"{md.render(section.body)}</section>"
         )
 
     targets = [link_resolver(link) for link in found]
@@ -465,6 +505,10 @@ def render_markdown(
     return _PLACEHOLDER.sub(lambda m: _directive_marker(names[int(m["index"])]), cleaned)
 
 
-def render_chapter(chapter: Chapter, link_resolver: LinkResolver, directives: Directives | None = None) -> str:
+def render_chapter(
+    chapter: Chapter, link_resolver: LinkResolver, directives: Directives | None = None, audience: str | None = None
+) -> str:
     """A whole chapter body as sanitised HTML (see render_markdown)."""
-    return render_markdown(chapter.markdown, link_resolver, directives, default_audiences=chapter.audiences)
+    return render_markdown(
+        chapter.markdown, link_resolver, directives, default_audiences=chapter.audiences, audience=audience
+    )

@@ -26,6 +26,7 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
     return SearchRequest.build(
         q=args.get("q", ""), filters={name: args.get(name, []) for name in FACETS},
         sort=args.get("sort"), page=args.get("page", 1), per_page=args.get("per_page", 20),
+        kind=args.get("kind", "service"), sections=args.get("sections", 0),
     )
 
 
@@ -33,7 +34,8 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, SearchResultSchema)
 def search(args: dict[str, Any]) -> SearchResult:
-    """Search the services you may see: ranked hits with highlights, facet counts and a did-you-mean."""
+    """Search the services you may see, or the CSPA 2.0 document's sections (kind): ranked hits with
+    highlights, facet counts (of services) and a did-you-mean."""
     return searching().search(search_request(args), registry.visibility(request_actor()))
 
 

@@ -5,14 +5,23 @@ one in use. A rebuild writes a new generation and switches `CURRENT` atomically,
 half-built index. Each generation holds, beside the documents, one state document recording the id of
 the last Event it applied; the state and the documents change in the same whoosh commit, so the index
 always knows exactly how far it has followed the database.
+
+Beside the services, each section of the CSPA 2.0 document (catalogue.document.content) is a document of
+kind "section". The state also records a hash of that content; when the content differs from what was
+indexed (a new release), the sections are indexed again before the next answer.
 """
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
+import html
+import json
 import logging
 import os
+import random
+import re
 import shutil
 import threading
 import time
@@ -29,11 +38,12 @@ from whoosh.index import LockError
 from whoosh.searching import Searcher
 
 from catalogue import reference
+from catalogue.document import content
 from catalogue.services.models import Event, Service, ServiceVersion
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 3
 STATE_KEY = "__state__"
 FACETS = ("phase", "subprocess", "organisation", "gsim", "licence", "status", "maturity", "technology", "protocol")
 """Fields a search can be filtered and counted by."""
@@ -42,7 +52,8 @@ _WORDS = RegexTokenizer(r"[\w+#.-]*\w") | LowercaseFilter()
 
 
 def schema() -> fields.Schema:
-    """The documents of the index: one per service and audience (see documents_for), plus the state."""
+    """The documents of the index: one per service and audience (see documents_for), one per document
+    section (see section_documents), plus the state."""
     stem = StemmingAnalyzer()
     return fields.Schema(
         key=fields.ID(unique=True, stored=True),
@@ -55,7 +66,9 @@ def schema() -> fields.Schema:
         purpose=fields.TEXT(analyzer=stem, stored=True, field_boost=1.5),
         description=fields.TEXT(analyzer=stem, stored=True),
         keywords=fields.KEYWORD(commas=True, lowercase=True, scorable=True, stored=True, field_boost=2.0),
-        words=fields.TEXT(analyzer=_WORDS),  # unstemmed vocabulary: spelling suggestions and short terms like "R"
+        # Unstemmed vocabulary: spelling suggestions and short terms like "R". Without positions: phrases are
+        # matched in the stemmed fields, and positions of every word of every text would double the build time.
+        words=fields.TEXT(analyzer=_WORDS, phrase=False),
         organisation=fields.ID(stored=True),
         organisation_name=fields.TEXT(analyzer=stem, stored=True),
         phase=fields.KEYWORD(commas=True, stored=True),
@@ -69,10 +82,13 @@ def schema() -> fields.Schema:
         public=fields.ID(),
         latest=fields.ID(),
         org_id=fields.ID(),
-        updated=fields.NUMERIC(stored=True, sortable=True, bits=64),
+        # Sorted by, never searched by range: one term per value (whoosh's default of 16 is a tenth of the build).
+        updated=fields.NUMERIC(stored=True, sortable=True, bits=64, shift_step=0),
         url=fields.STORED(),
+        audiences=fields.KEYWORD(commas=True, stored=True),
         last_event=fields.STORED(),
         schema_version=fields.STORED(),
+        content_hash=fields.STORED(),
     )
 
 
@@ -145,10 +161,70 @@ def documents_for(service: Service) -> list[dict[str, Any]]:
     return docs
 
 
+_MD_LINK = re.compile(r"\[\[[a-z]+:(?P<target>[^\]|]+?)(?:\|(?P<label>[^\]]+?))?\]\]")
+_MD_HYPERLINK = re.compile(r"!?\[(?P<text>[^\]]*)\]\([^)]*\)")
+_MD_TAG = re.compile(r"<[^>]+>")
+_MD_DIRECTIVE = re.compile(r"^:::.*$", re.MULTILINE)
+_MD_MARKUP = re.compile(r"[`*#>|~]+|(?<!\w)_+|_+(?!\w)|^\s*[-+]\s+|^\s*\d+\.\s+|-{3,}", re.MULTILINE)
+
+
+def plain_text(markdown: str) -> str:
+    """Markdown as plain words: cross-links and links become their text, markup and tags are dropped."""
+    text = _MD_LINK.sub(lambda m: m["label"] or m["target"], markdown)
+    text = _MD_HYPERLINK.sub(lambda m: m["text"], text)
+    text = _MD_DIRECTIVE.sub(" ", text)
+    text = _MD_MARKUP.sub(" ", _MD_TAG.sub(" ", text))
+    return " ".join(html.unescape(text).split())
+
+
+def section_documents() -> tuple[str, list[dict[str, Any]]]:
+    """The document's sections as index documents, and a hash of the content they were made from."""
+    chapters = content.chapters()
+    digest = hashlib.sha256()
+    docs = []
+    for chapter in chapters:
+        for section in chapter.sections:
+            digest.update(json.dumps([chapter.slug, chapter.title, section.anchor, section.title,
+                                      section.audiences, section.body]).encode())
+            ref = f"{chapter.slug}#{section.anchor}"
+            text = plain_text(section.body)
+            title = plain_text(section.title)
+            docs.append({
+                "key": f"d:{ref}",
+                "kind": "section",
+                "service": ref,  # the hit's id: sections share the field services are named by
+                "name": title,
+                "name_sort": title.casefold(),
+                "purpose": chapter.title,
+                "description": text,
+                "words": f"{title} {chapter.title} {text}",
+                "audiences": ",".join(section.audiences),
+                "url": f"/document/{chapter.slug}#{section.anchor}",
+                "updated": 0,
+            })
+    return digest.hexdigest(), docs
+
+
+@contextlib.contextmanager
+def _unshared_random() -> Iterator[None]:
+    """Write with the random module seeded from the system: whoosh names new segments with it.
+
+    Anything that seeds the shared generator (hypothesis does, before every example) would otherwise
+    make two writes pick the same segment name, and the second commit fail.
+    """
+    state = random.getstate()
+    random.seed(os.urandom(32))
+    try:
+        yield
+    finally:
+        random.setstate(state)
+
+
 @dataclass
 class _State:
     last_event: int
     schema_version: int
+    content_hash: str = ""
 
 
 class IndexUnavailable(Exception):
@@ -171,6 +247,10 @@ class SearchIndex:
         self._generation: str | None = None
         self._searcher: Searcher | None = None
         self._opened = 0  # counts searchers opened, so caches know when theirs is gone
+        self._state: _State | None = None
+        self._state_of: Searcher | None = None  # the searcher _state was read from
+        self._content_source: object = None
+        self._content_built: tuple[str, list[dict[str, Any]]] | None = None
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -209,15 +289,39 @@ class SearchIndex:
         if old is not None:
             old.close()
 
+    def _current_state(self) -> _State | None:
+        """The state as the open searcher sees it, read once per searcher (it changes only with the index)."""
+        searcher = self.searcher()
+        if self._state_of is not searcher:
+            self._state, self._state_of = self._read_state(searcher), searcher
+        return self._state
+
     @staticmethod
     def _read_state(searcher: Searcher) -> _State | None:
         stored = searcher.document(key=STATE_KEY)
         if not stored:
             return None
-        return _State(int(stored.get("last_event") or 0), int(stored.get("schema_version") or 0))
+        return _State(int(stored.get("last_event") or 0), int(stored.get("schema_version") or 0),
+                      str(stored.get("content_hash") or ""))
 
-    def _state_document(self, last_event: int) -> dict[str, Any]:
-        return {"key": STATE_KEY, "kind": "state", "last_event": last_event, "schema_version": SCHEMA_VERSION}
+    def _state_document(self, last_event: int, content_hash: str) -> dict[str, Any]:
+        return {"key": STATE_KEY, "kind": "state", "last_event": last_event, "schema_version": SCHEMA_VERSION,
+                "content_hash": content_hash}
+
+    def _content(self) -> tuple[str, list[dict[str, Any]]]:
+        """(hash, documents) of the document's sections, computed again only when the content is reloaded.
+
+        Content that cannot be read leaves the sections out (hash "") rather than failing every search.
+        """
+        try:
+            chapters = content.chapters()
+        except (OSError, content.ContentError) as exc:
+            log.error("the CSPA document cannot be loaded (%s); its sections are not searchable", exc)
+            return "", []
+        if self._content_source is not chapters:
+            self._content_source, self._content_built = chapters, section_documents()
+        assert self._content_built is not None
+        return self._content_built
 
     # --- rebuilding ---------------------------------------------------------------------------
 
@@ -236,7 +340,7 @@ class SearchIndex:
 
         progress(done, total) is called as services are indexed.
         """
-        with self._lock, self._rebuild_lock():
+        with self._lock, self._rebuild_lock(), _unshared_random():
             existing = sorted(p.name for p in self.index_dir.glob("gen-*"))
             number = int(existing[-1].split("-")[1]) + 1 if existing else 1
             generation = f"gen-{number:06d}"
@@ -248,16 +352,21 @@ class SearchIndex:
                 # its newer state, and applying its event again later is harmless.
                 last_event = session.scalar(select(func.max(Event.id))) or 0
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
-                writer = built.writer(limitmb=256)
+                # One writer and one segment; a pool large enough to sort every posting in memory
+                # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
+                writer = built.writer(limitmb=1024, procs=1)
+                content_hash, sections = self._content()
                 done = 0
                 try:
+                    for doc in sections:
+                        writer.add_document(**doc)
                     for service in self._services(session):
                         for doc in documents_for(service):
                             writer.add_document(**doc)
                         done += 1
                         if progress is not None and (done % 50 == 0 or done == total):
                             progress(done, total)
-                    writer.add_document(**self._state_document(last_event))
+                    writer.add_document(**self._state_document(last_event, content_hash))
                     writer.commit()
                 except BaseException:
                     writer.cancel()
@@ -288,7 +397,7 @@ class SearchIndex:
     def last_applied(self) -> int:
         """The id of the last Event this index has applied."""
         with self._lock:
-            state = self._read_state(self.searcher())
+            state = self._current_state()
             return state.last_event if state else 0
 
     def sync(self) -> int:
@@ -296,23 +405,14 @@ class SearchIndex:
 
         Waits for another process's writer lock rather than dropping the update.
         """
-        with self._lock:
-            ix = self.open()
-            deadline = time.monotonic() + self.WRITE_TIMEOUT
-            while True:
-                try:
-                    writer = ix.writer(timeout=1.0)
-                    break
-                except LockError:
-                    if time.monotonic() > deadline:
-                        raise IndexUnavailable("the search index stayed locked by another writer") from None
-                    if self._current_generation() != self._generation:
-                        ix = self.open()  # another process rebuilt it meanwhile
+        with self._lock, _unshared_random():
+            ix, writer = self._writer()
             try:
                 # Read the state under the lock: another process may have applied events meanwhile.
                 with ix.searcher() as fresh:
                     state = self._read_state(fresh)
                 last = state.last_event if state else 0
+                content_hash = state.content_hash if state else ""
                 with self.sessions() as session:
                     rows = session.execute(select(Event.id, Event.service_id).where(Event.id > last).order_by(Event.id)).all()
                     if not rows:
@@ -324,15 +424,57 @@ class SearchIndex:
                     for service in self._services(session, service_ids):
                         for doc in documents_for(service):
                             writer.add_document(**doc)
-                writer.update_document(**self._state_document(rows[-1].id))
+                writer.update_document(**self._state_document(rows[-1].id, content_hash))
                 writer.commit()
                 return len(rows)
             except BaseException:
                 writer.cancel()
                 raise
 
+    def _writer(self) -> tuple[index.FileIndex, Any]:
+        """The current index and a writer on it, waiting for another process's lock rather than giving up."""
+        ix = self.open()
+        deadline = time.monotonic() + self.WRITE_TIMEOUT
+        while True:
+            try:
+                return ix, ix.writer(timeout=1.0)
+            except LockError:
+                if time.monotonic() > deadline:
+                    raise IndexUnavailable("the search index stayed locked by another writer") from None
+                if self._current_generation() != self._generation:
+                    ix = self.open()  # another process rebuilt it meanwhile
+
+    def sync_sections(self) -> bool:
+        """Index the document's sections again if the content differs from the indexed one; True if it did."""
+        with self._lock:
+            content_hash, sections = self._content()
+            state = self._current_state()
+            if state is not None and state.content_hash == content_hash:
+                return False
+            with _unshared_random():
+                return self._replace_sections(content_hash, sections)
+
+    def _replace_sections(self, content_hash: str, sections: list[dict[str, Any]]) -> bool:
+        ix, writer = self._writer()
+        try:
+            with ix.searcher() as fresh:  # under the lock: another process may have done it meanwhile
+                state = self._read_state(fresh)
+            if state is not None and state.content_hash == content_hash:
+                writer.cancel()
+                return False
+            writer.delete_by_term("kind", "section")
+            for doc in sections:
+                writer.add_document(**doc)
+            writer.update_document(**self._state_document(state.last_event if state else 0, content_hash))
+            writer.commit()
+            return True
+        except BaseException:
+            writer.cancel()
+            raise
+
     def catch_up(self) -> None:
-        """Before answering: apply events written by anyone since; rebuild if the database went backwards."""
+        """Before answering: apply events written by anyone since; rebuild if the database went backwards;
+        index the document's sections again if their content changed."""
         with self._lock:
             self.open()
             with self.sessions() as session:
@@ -343,6 +485,7 @@ class SearchIndex:
             elif newest < applied:
                 log.warning("search index is ahead of the database (event %s > %s); rebuilding it", applied, newest)
                 self.rebuild()
+            self.sync_sections()
 
     # --- reading ------------------------------------------------------------------------------
 

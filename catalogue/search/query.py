@@ -1,45 +1,86 @@
-"""Searching the index: free text with BM25F, filters and facet counts, highlights, did-you-mean, autocomplete."""
+"""Searching the index: free text with BM25F, filters and facet counts, highlights, did-you-mean, autocomplete.
+
+How a search stays fast at tens of thousands of services: whoosh stores the postings, and everything
+derived from them is computed once per open reader (one "view", replaced whenever the index changes):
+
+- each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
+  as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
+- each term's BM25F contribution per document is computed once from its postings, so a free-text query
+  is a sum over a few cached dictionaries, and only the page of hits shown is built and highlighted;
+- phrases are checked by whoosh, prefixes and wildcards expanded from the lexicon;
+- whole answers are cached, keyed by the request and the reader's audience, until the index changes.
+"""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import re
 import threading
 from collections import OrderedDict
+from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import highlight
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import MultifieldParser, OrGroup
-from whoosh.query import And, AndNot, Every, NullQuery, Or, Query, Term
+from whoosh.query import (
+    And,
+    AndNot,
+    MultiTerm,
+    NullQuery,
+    Or,
+    Phrase,
+    Query,
+    QueryError,
+    Term,
+)
+from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+from whoosh.spelling import ListCorrector
 
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.services.registry import Visibility
 
 SORTS = ("relevance", "name", "updated")
+KINDS = ("service", "section", "all")
+"""What a search returns: services (the default), sections of the CSPA 2.0 document, or both."""
 TEXT_FIELDS = ("name", "purpose", "description", "keywords", "organisation_name", "words")
 _BOOSTS = {"name": 3.0, "keywords": 2.0, "purpose": 1.5, "organisation_name": 1.2, "description": 1.0, "words": 0.6}
+_HIGHLIGHTED = ("name", "purpose", "description")
 _WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
+_EXPANSIONS = 200  # terms a prefix or wildcard may stand for; more say little and cost much
+_B, _K1 = 0.75, 1.2  # BM25 parameters, as whoosh's own BM25F
+_BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
 
 
 @dataclass(frozen=True)
 class SearchRequest:
-    """What a reader asks: text, filters (several values of one facet: any; several facets: all), order, page."""
+    """What a reader asks: text, filters (several values of one facet: any; several facets: all), order, page.
+
+    kind chooses services, document sections or both. Sections have no facets: with kind "all" any
+    filter leaves them out, and kind "section" ignores filters. sections > 0 also asks for that many best-matching document sections beside the hits
+    (the search page lists them apart from the services).
+    """
 
     q: str = ""
     filters: tuple[tuple[str, tuple[str, ...]], ...] = ()
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
+    kind: str = "service"
+    sections: int = 0
 
     @classmethod
     def build(cls, q: str = "", filters: dict[str, list[str]] | None = None, sort: str | None = None,
-              page: int = 1, per_page: int = 20) -> SearchRequest:
+              page: int = 1, per_page: int = 20, kind: str = "service", sections: int = 0) -> SearchRequest:
         """A normalised request (filters sorted, so equal requests are equal cache keys)."""
         cleaned = tuple(sorted((name, tuple(sorted(set(values)))) for name, values in (filters or {}).items()
                                if name in FACETS and values))
         q = " ".join(q.split())
-        return cls(q=q, filters=cleaned, sort=sort or ("relevance" if q else "name"), page=max(1, page), per_page=per_page)
+        return cls(q=q, filters=cleaned, sort=sort or ("relevance" if q else "name"), page=max(1, page),
+                   per_page=per_page, kind=kind if kind in KINDS else "service", sections=max(0, sections))
 
     def filter_dict(self) -> dict[str, tuple[str, ...]]:
         """The filters as a dict."""
@@ -48,7 +89,10 @@ class SearchRequest:
 
 @dataclass(frozen=True)
 class Hit:
-    """One service found, with its matched passages as safe HTML (text escaped, matches in <mark>)."""
+    """One service or document section found, with its matched passages as safe HTML (text escaped, matches in <mark>).
+
+    For a section: id is ``chapter#anchor``, purpose the chapter's title, url where it is read.
+    """
 
     id: str
     version: str
@@ -59,6 +103,9 @@ class Hit:
     subprocesses: list[str]
     score: float | None
     highlights: dict[str, str]
+    kind: str = "service"
+    url: str | None = None
+    audiences: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -72,7 +119,10 @@ class FacetValue:
 
 @dataclass(frozen=True)
 class SearchResult:
-    """A page of hits, the total, facet counts, and a spelling suggestion when the words were unknown."""
+    """A page of hits, the total, facet counts, and a spelling suggestion when the words were unknown.
+
+    sections holds the best document sections when the request asked for them (SearchRequest.sections).
+    """
 
     request: SearchRequest
     total: int
@@ -80,65 +130,236 @@ class SearchResult:
     facets: dict[str, list[FacetValue]]
     suggestion: str | None = None
     corrected: bool = False
+    sections: list[Hit] = field(default_factory=list)
+    sections_total: int = 0
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pages", max(1, -(-self.total // self.request.per_page)))
 
 
+_BLOCK_API = ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights", "_i")
+
+
+def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Iterator[tuple[int, float]]:
+    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights).
+
+    Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
+    faster than a call per posting, which is what makes the first search after a write slow); the
+    public matcher interface otherwise.
+    """
+    try:
+        matcher = leaf.postings(fieldname, text)
+    except TermNotFound:
+        return
+    deleted: Container[int] = ()
+    if isinstance(matcher, FilterMatcher) and getattr(matcher, "_exclude", False):
+        deleted, matcher = matcher._ids, matcher.child
+    if all(hasattr(matcher, name) for name in _BLOCK_API):
+        while matcher.is_active():
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids = matcher._ids[matcher._i:]
+            if weights:
+                if matcher._weights is None:
+                    matcher._read_weights()
+                block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i:], strict=True)
+            else:
+                block = zip(ids, itertools.repeat(1.0))
+            yield from ((d, w) for d, w in block if d not in deleted) if deleted else block
+            matcher._next_block()
+        return
+    while matcher.is_active():
+        if matcher.id() not in deleted:
+            yield matcher.id(), matcher.weight() if weights else 1.0
+        matcher.next()
+
+
+def _text(value: Any) -> str:
+    return value.decode("utf-8") if isinstance(value, bytes) else str(value)
+
+
+def _add(parts: list[dict[int, float]], factor: float = 1.0) -> dict[int, float]:
+    """Sum of score dictionaries (a new dictionary, except for one part unscaled: cached parts are shared)."""
+    if len(parts) == 1 and factor == 1.0:
+        return parts[0]
+    total: dict[int, float] = {}
+    get = total.get
+    for part in parts:
+        for docnum, score in part.items():
+            total[docnum] = get(docnum, 0.0) + score
+    if factor != 1.0:
+        total = {docnum: score * factor for docnum, score in total.items()}
+    return total
+
+
+class _VocabularyCorrector(ListCorrector):
+    """Words of a sorted vocabulary within some edits of a word."""
+
+    def candidates(self, word: str, maxdist: int) -> list[str]:
+        """Every word within maxdist edits, sharing the first letter, other than word itself."""
+        return [w for _score, w in self._suggestions(word, maxdist, 1) if w != word]
+
+
 class _ReaderView:
-    """What one open reader of the index lets us compute once: documents of each facet value and audience."""
+    """Everything computed once per open reader of the index: bitsets, per-term scores, sort orders.
+
+    Used only with the index's lock held (see Searching.search), so its caches need no lock of their own.
+    """
 
     def __init__(self, searcher: Searcher) -> None:
         self.searcher = searcher
-        self._sets: dict[tuple[str, str], frozenset[int]] = {}
+        self.reader = searcher.reader()
+        self.size = self.reader.doc_count_all()
+        self._bytes = self.size // 8 + 1
+        self._scores: dict[tuple[str, str, float], dict[int, float]] = {}
+        self._masks: dict[tuple[str, str], int] = {}
         self._values: dict[str, list[str]] = {}
+        self._orders: dict[str, list[int]] = {}
         self._names: list[tuple[int, str, str]] | None = None
+        self._queries: dict[Query, dict[int, float]] = {}
+        self._by_term: dict[tuple[str, str], dict[int, float]] = {}
+        self._lengths: dict[tuple[str, int], dict[int, int]] = {}
+        self._corrections: dict[tuple[str, int], str | None] = {}
+        self._words: list[str] | None = None
 
-    def docs(self, fieldname: str, value: str) -> frozenset[int]:
+    # --- bitsets ------------------------------------------------------------------------------
+
+    def bitset(self, docnums: Any) -> int:
+        """The bitset of an iterable of document numbers."""
+        bits = bytearray(self._bytes)
+        for docnum in docnums:
+            bits[docnum >> 3] |= 1 << (docnum & 7)
+        return int.from_bytes(bits, "little")
+
+    def docnums(self, bitset: int) -> list[int]:
+        """The document numbers in a bitset, ascending."""
+        data = bitset.to_bytes(self._bytes, "little")
+        return [i * 8 + bit for i, byte in enumerate(data) if byte for bit in _BITS[byte]]
+
+    def docs(self, fieldname: str, value: str) -> int:
+        """The documents having value in fieldname, as a bitset."""
         key = (fieldname, value)
-        found = self._sets.get(key)
+        found = self._masks.get(key)
         if found is None:
-            found = frozenset(self.searcher.docs_for_query(Term(fieldname, value)))
-            self._sets[key] = found
+            found = self.bitset(docnum + offset for leaf, offset in self.reader.leaf_readers()
+                                for docnum, _weight in _postings(leaf, fieldname, value, weights=False))
+            self._masks[key] = found
         return found
 
-    def matches(self, query: Query) -> frozenset[int]:
-        """Every document matching query, unscored.
+    def any_of(self, fieldname: str, values: tuple[str, ...]) -> int:
+        """Documents having any of values in fieldname."""
+        found = 0
+        for value in values:
+            found |= self.docs(fieldname, value)
+        return found
 
-        Or, And and AndNot are evaluated on cached per-term sets, which is several times faster than
-        whoosh's matcher tree for the many-term OR queries free text produces; anything else
-        (phrases, wildcards, fuzzy terms) is asked of whoosh.
-        """
+    # --- scoring ------------------------------------------------------------------------------
+
+    def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> dict[int, float]:
+        """BM25F score of one term in each document containing it, times boost (the query's field boost;
+        the schema's field boosts are in the posting weights already)."""
+        key = (fieldname, text, boost)
+        found = self._scores.get(key)
+        if found is not None:
+            return found
+        found = {}
+        searcher = self.searcher
+        scorable = searcher.schema[fieldname].scorable
+        if scorable:
+            idf = searcher.idf(fieldname, text)
+            average = searcher.avg_field_length(fieldname) or 1.0
+            norm = _K1 * (1 - _B)
+            slope = _K1 * _B / average
+        for leaf, offset in self.reader.leaf_readers():
+            if not scorable:
+                found.update((docnum + offset, boost * weight) for docnum, weight in _postings(leaf, fieldname, text))
+                continue
+            # Field lengths are read once per document and field (a call into whoosh each costs more
+            # than the whole score).
+            lengths = self._lengths.setdefault((fieldname, offset), {})
+            for docnum, weight in _postings(leaf, fieldname, text):
+                length = lengths.get(docnum)
+                if length is None:
+                    length = lengths[docnum] = leaf.doc_field_length(docnum, fieldname, 1)
+                found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
+        self._scores[key] = found
+        self._by_term.setdefault((fieldname, text), found)
+        return found
+
+    def scores(self, query: Query) -> dict[int, float]:
+        """Every document matching query with its BM25F score (an Or sums its parts, an And needs them all)."""
         if isinstance(query, Term):
-            text = query.text.decode("utf-8") if isinstance(query.text, bytes) else str(query.text)
-            return self.docs(query.fieldname, text)
+            return self.term_scores(query.fieldname, _text(query.text), query.boost)
+        found = self._queries.get(query)
+        if found is None:
+            if len(self._queries) > 4096:  # words of past queries: kept while they are few
+                self._queries.clear()
+            found = self._queries[query] = self._compound_scores(query)
+        return found
+
+    def _compound_scores(self, query: Query) -> dict[int, float]:
         if isinstance(query, Or):
-            return frozenset().union(*(self.matches(q) for q in query.subqueries))
+            return _add([self.scores(q) for q in query.subqueries], query.boost)
         if isinstance(query, And):
-            parts = [self.matches(q) for q in query.subqueries]
-            return frozenset.intersection(*parts) if parts else frozenset()
+            parts = [self.scores(q) for q in query.subqueries]
+            if not parts:
+                return {}
+            common = set(parts[0]).intersection(*parts[1:])
+            return {d: sum(p[d] for p in parts) * query.boost for d in common}
         if isinstance(query, AndNot):
-            return self.matches(query.a) - self.matches(query.b)
-        if isinstance(query, NullQuery.__class__):
-            return frozenset()
-        return frozenset(self.searcher.docs_for_query(query))
+            excluded = self.scores(query.b)
+            return {d: s for d, s in self.scores(query.a).items() if d not in excluded}
+        if isinstance(query, Phrase):
+            # whoosh checks the word positions; the phrase scores as the sum of its words.
+            try:
+                docs = set(self.searcher.docs_for_query(query))
+            except QueryError:  # a field without positions cannot hold a phrase
+                return {}
+            words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
+            return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
+        if isinstance(query, MultiTerm):
+            terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
+            return _add([self.term_scores(name, _text(text)) for name, text in terms] or [{}], query.boost)
+        if query is NullQuery:
+            return {}
+        return {d: query.boost for d in self.searcher.docs_for_query(query)}
+
+    def has(self, docnum: int, fieldname: str, text: str) -> bool:
+        """Whether the document holds the term (known from its scores, so only for terms a query scored)."""
+        return docnum in self._by_term.get((fieldname, text), ())
+
+    # --- lexicon, sort orders, stored values --------------------------------------------------
 
     def values(self, fieldname: str) -> list[str]:
+        """Every value indexed in fieldname."""
         found = self._values.get(fieldname)
         if found is None:
-            found = [t.decode("utf-8") if isinstance(t, bytes) else str(t) for t in self.searcher.reader().lexicon(fieldname)]
+            found = [_text(t) for t in self.reader.lexicon(fieldname)]
             self._values[fieldname] = found
+        return found
+
+    def order(self, sort: str) -> list[int]:
+        """Every document number in the order of sort ("name", or "updated": newest first, then by name)."""
+        found = self._orders.get(sort)
+        if found is None:
+            names = list(self.reader.column_reader("name_sort"))
+            if sort == "updated":
+                updated = list(self.reader.column_reader("updated"))
+                found = sorted(range(len(names)), key=lambda d: (-updated[d], names[d], d))
+            else:
+                found = sorted(range(len(names)), key=lambda d: (names[d], d))
+            self._orders[sort] = found
         return found
 
     def names(self) -> list[tuple[int, str, str]]:
         """(docnum, name, service id) of every service document."""
         if self._names is None:
             self._names = [(docnum, stored.get("name", ""), stored.get("service", ""))
-                           for docnum, stored in self.searcher.reader().iter_docs() if stored.get("kind") == "service"]
+                           for docnum, stored in self.reader.iter_docs() if stored.get("kind") == "service"]
         return self._names
 
-    def visible(self, rule: Visibility) -> frozenset[int]:
+    def visible(self, rule: Visibility) -> int:
         """The service documents a reader with rule may see: each visible service exactly once."""
         if rule.everything:
             return self.docs("latest", "1")
@@ -146,11 +367,38 @@ class _ReaderView:
         if rule.organisation_id is None:
             return public
         own = self.docs("org_id", str(rule.organisation_id))
-        return (public - own) | (own & self.docs("latest", "1"))
+        return (public & ~own) | (own & self.docs("latest", "1"))
+
+    def sections(self) -> int:
+        """The document sections (visible to everyone)."""
+        return self.docs("kind", "section")
+
+    def correction(self, word: str, maxdist: int) -> str | None:
+        """The most frequent indexed word within maxdist edits of word (same first letter), or None.
+
+        The same choice as whoosh's reader corrector, searched in the vocabulary held in memory
+        rather than in the term table on disk.
+        """
+        key = (word, maxdist)
+        if key not in self._corrections:
+            if self._words is None:
+                self._words = self.values("words")
+            best: tuple[int, str] | None = None
+            for candidate in _VocabularyCorrector(self._words).candidates(word, maxdist):
+                frequency = self.reader.frequency("words", candidate)
+                if best is None or frequency > best[0] or (frequency == best[0] and candidate < best[1]):
+                    best = (frequency, candidate)
+            self._corrections[key] = best[1] if best else None
+        return self._corrections[key]
 
 
 class Searching:
-    """Search over one SearchIndex, with results cached until the index changes."""
+    """Search over one SearchIndex, with results cached until the index changes.
+
+    ``search(SearchRequest.build(), rule)`` with no text answers at once with every facet's counts over
+    the services rule may see (the home page's GSBPM matrix reads ``facets["subprocess"]``); add
+    ``filters={"status": ["approved"]}`` to count approved services only.
+    """
 
     CACHE_SIZE = 512
 
@@ -161,6 +409,8 @@ class Searching:
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
         self._parser = MultifieldParser(list(TEXT_FIELDS), None, fieldboosts=_BOOSTS, group=OrGroup.factory(0.9))
+        self._fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
+        self._formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
 
     def _reader_view(self) -> _ReaderView:
         searcher = self.index.searcher()
@@ -171,10 +421,14 @@ class Searching:
                 self._cache.clear()
         return self._view
 
-    def clear_cache(self) -> None:
-        """Forget every cached answer (benchmarks measure uncached searches with this)."""
+    def clear_cache(self, reader: bool = False) -> None:
+        """Forget every cached answer, and with reader also what was derived from the open reader
+        (benchmarks measure uncached searches, and the first search after a write, with this)."""
         with self._cache_lock:
             self._cache.clear()
+        if reader:
+            with self.index.lock:
+                self._view = None
 
     def _cached(self, key: Any) -> Any:
         with self._cache_lock:
@@ -195,8 +449,7 @@ class Searching:
 
     def suggestion_for(self, text: str, view: _ReaderView) -> str | None:
         """The query with each word unknown to the index replaced by its nearest indexed word, or None."""
-        reader = view.searcher.reader()
-        corrector = view.searcher.corrector("words")
+        reader = view.reader
         changed = False
 
         def replace(match: re.Match[str]) -> str:
@@ -206,17 +459,21 @@ class Searching:
             after = text[match.end():match.end() + 1]
             if len(lower) < 3 or after in ("*", "?", ":") or reader.doc_frequency("words", lower) > 0:
                 return word
-            options = corrector.suggest(lower, limit=1, maxdist=2 if len(lower) > 5 else 1, prefix=1)
-            if options:
+            option = view.correction(lower, 2 if len(lower) > 5 else 1)
+            if option:
                 changed = True
-                return options[0]
+                return option
             return word
 
         corrected = _WORD.sub(replace, text)
         return corrected if changed else None
 
     def search(self, request: SearchRequest, rule: Visibility) -> SearchResult:
-        """Answer request for a reader with rule; catches up with the database first."""
+        """Answer request for a reader with rule; catches up with the database first.
+
+        Facet counts are over the services matching the text and every active filter except the
+        facet's own (so a reader can widen a choice); document sections never count in them.
+        """
         self.index.catch_up()
         with self.index.lock:
             view = self._reader_view()
@@ -230,73 +487,104 @@ class Searching:
 
     def _search(self, request: SearchRequest, rule: Visibility, view: _ReaderView) -> SearchResult:
         searcher = view.searcher
-        visible = view.visible(rule)
+        services = view.visible(rule)
+        scope = services | view.sections()
+        query: Query | None = None
+        scores: dict[int, float] = {}
         suggestion = self.suggestion_for(request.q, view) if request.q else None
-        query = self._parse(request.q, searcher) if request.q else Every()
-        matched = visible & view.matches(query) if request.q else visible
         corrected = False
-        if suggestion and '"' not in request.q:
-            # The unknown words matched nothing, so the corrected query can only say more: answer it,
-            # and say so. A quoted query is taken literally (the suggestion is still offered).
-            corrected_query = self._parse(suggestion, searcher)
-            corrected_matches = visible & view.matches(corrected_query)
-            if corrected_matches:
-                query, matched, corrected = corrected_query, corrected_matches, True
+        if request.q:
+            query = self._parse(request.q, searcher)
+            scores = view.scores(query)
+            matched = view.bitset(scores) & scope
+            if suggestion and '"' not in request.q:
+                # The unknown words matched nothing, so the corrected query can only say more: answer it,
+                # and say so. A quoted query is taken literally (the suggestion is still offered).
+                corrected_query = self._parse(suggestion, searcher)
+                corrected_scores = view.scores(corrected_query)
+                corrected_matched = view.bitset(corrected_scores) & scope
+                if corrected_matched & (services if request.kind == "service" else scope):
+                    query, scores, matched, corrected = corrected_query, corrected_scores, corrected_matched, True
+        else:
+            matched = scope
+
         filters = request.filter_dict()
-        per_facet = {name: frozenset().union(*(view.docs(name, v) for v in values)) for name, values in filters.items()}
-        allowed = matched
+        per_facet = {name: view.any_of(name, values) for name, values in filters.items()}
+        matched_services = matched & services
+        filtered = matched_services
         for docs in per_facet.values():
-            allowed = allowed & docs
+            filtered &= docs
         facets = {}
         for name in FACETS:
-            base = matched
+            base = matched_services
             for other, docs in per_facet.items():
                 if other != name:
-                    base = base & docs
+                    base &= docs
             selected = set(filters.get(name, ()))
-            counts = [FacetValue(v, len(base & view.docs(name, v)), v in selected) for v in view.values(name)]
+            counts = [FacetValue(v, (base & view.docs(name, v)).bit_count(), v in selected) for v in view.values(name)]
             facets[name] = sorted((c for c in counts if c.count or c.selected), key=lambda c: (-c.count, c.value))
-        total = len(allowed)
+
+        matched_sections = matched & view.sections()
+        # Sections have no facet values: with kind "all" a filter leaves them out, kind "section" ignores filters.
+        allowed = {"service": filtered, "section": matched_sections,
+                   "all": filtered | (0 if filters else matched_sections)}[request.kind]
+        total = allowed.bit_count()
         start = (request.page - 1) * request.per_page
-        hits: list[Hit] = []
-        if total and start < total:
-            sortedby, reverse = None, False
-            if request.sort == "name" or not request.q:
-                sortedby = "name_sort"
-            elif request.sort == "updated":
-                sortedby, reverse = "updated", True
-            groups = [allowed]
-            if sortedby is None and isinstance(query, Or) and len(query.subqueries) > 1:
-                # Services matching every word rank before those matching some, each group by BM25F.
-                # When the first group fills the page, the partial matches are never scored (scoring
-                # thousands of them is what makes many-word queries slow); the order is the same
-                # whichever page is asked, so paging stays stable.
-                every_word = allowed.intersection(*(view.matches(q) for q in query.subqueries))
-                groups = [every_word, allowed - every_word]
-            need = start + request.per_page
-            ranked: list[Any] = []
-            for group in groups:
-                if not group or len(ranked) >= need:
-                    continue
-                results = searcher.search(query, filter=set(group), limit=need - len(ranked), sortedby=sortedby, reverse=reverse)
-                results.fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-                results.formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
-                ranked.extend(results)
-            for hit in ranked[start:need]:
-                highlights = {}
-                if request.q:
-                    for fieldname in ("name", "purpose", "description"):
-                        snippet = hit.highlights(fieldname, top=2) if fieldname in hit else ""
-                        if snippet:
-                            highlights[fieldname] = snippet
-                hits.append(Hit(
-                    id=hit["service"], version=hit["version"], name=hit["name"], organisation=hit["organisation"],
-                    purpose=hit.get("purpose", ""), status=hit.get("status", ""),
-                    subprocesses=[s for s in hit.get("subprocess", "").split(",") if s],
-                    score=hit.score if sortedby is None else None, highlights=highlights,
-                ))
-        return SearchResult(request=request, total=total, hits=hits, facets=facets,
-                            suggestion=suggestion, corrected=corrected)
+        hits = self._page(view, request, query, scores, allowed, start, request.per_page) if start < total else []
+        sections: list[Hit] = []
+        if request.sections and matched_sections:
+            sections = self._page(view, request, query, scores, matched_sections, 0, request.sections)
+        return SearchResult(request=request, total=total, hits=hits, facets=facets, suggestion=suggestion,
+                            corrected=corrected, sections=sections, sections_total=matched_sections.bit_count())
+
+    def _page(self, view: _ReaderView, request: SearchRequest, query: Query | None, scores: dict[int, float],
+              allowed: int, start: int, count: int) -> list[Hit]:
+        """Hits start..start+count of the documents in allowed, in the request's order."""
+        need = start + count
+        docs = view.docnums(allowed)
+        relevance = query is not None and request.sort == "relevance"
+        if relevance:
+            assert query is not None
+            tier: set[int] | dict[int, float] = {}
+            if isinstance(query, Or) and len(query.subqueries) > 1:
+                # Documents matching every word rank before those matching some, each group by BM25F.
+                parts = [view.scores(q) for q in query.subqueries]
+                tier = set(parts[0]).intersection(*parts[1:])
+            # Ties are broken by document number, so paging is stable.
+            chosen = heapq.nlargest(need, docs, key=lambda d: (d in tier, scores.get(d, 0.0), -d))[start:need]
+        else:
+            wanted = set(docs)
+            order = view.order("updated" if request.sort == "updated" else "name")
+            chosen = list(itertools.islice((d for d in order if d in wanted), start, need))
+        terms: dict[str, set[str]] = {}
+        if query is not None:
+            # Leaf by leaf: whoosh's existing_terms() keeps only the first field's terms of a multi-field query.
+            for leaf in query.leaves():
+                for name, text in leaf.expanded_terms(view.reader, phrases=True):
+                    terms.setdefault(name, set()).add(_text(text))
+        return [self._hit(view, docnum, scores.get(docnum) if relevance else None, terms) for docnum in chosen]
+
+    def _hit(self, view: _ReaderView, docnum: int, score: float | None, terms: dict[str, set[str]]) -> Hit:
+        stored = view.searcher.stored_fields(docnum)
+        highlights = {}
+        for name in _HIGHLIGHTED:
+            text = stored.get(name)
+            # Analysing a text is most of a highlight's cost: only texts holding a matched term are.
+            if text and terms.get(name) and any(view.has(docnum, name, term) for term in terms[name]):
+                snippet = highlight.highlight(text, terms[name], view.searcher.schema[name].analyzer,
+                                              self._fragmenter, self._formatter, top=2)
+                if snippet:
+                    highlights[name] = snippet
+        if stored.get("kind") == "section":
+            return Hit(id=stored["service"], version="", name=stored.get("name", ""), organisation="",
+                       purpose=stored.get("purpose", ""), status="", subprocesses=[], score=score,
+                       highlights=highlights, kind="section", url=stored.get("url"),
+                       audiences=[a for a in stored.get("audiences", "").split(",") if a])
+        return Hit(
+            id=stored["service"], version=stored["version"], name=stored["name"], organisation=stored["organisation"],
+            purpose=stored.get("purpose", ""), status=stored.get("status", ""),
+            subprocesses=[s for s in stored.get("subprocess", "").split(",") if s], score=score, highlights=highlights,
+        )
 
     def suggest(self, prefix: str, rule: Visibility, limit: int = 10) -> list[dict[str, str]]:
         """Autocomplete: service names with a word starting with prefix, then keywords, that the reader may see."""
@@ -311,10 +599,11 @@ class Searching:
             cached = self._cached(key)
             if cached is not None:
                 return cached
+            shown = set(view.docnums(visible))
             names = [
                 {"kind": "service", "value": name, "id": service}
                 for docnum, name, service in view.names()
-                if docnum in visible and any(word.startswith(prefix) for word in name.casefold().split())
+                if docnum in shown and any(word.startswith(prefix) for word in name.casefold().split())
             ]
             names.sort(key=lambda n: (not n["value"].casefold().startswith(prefix), n["value"].casefold()))
             keywords = [
@@ -324,4 +613,3 @@ class Searching:
             found = (names + keywords)[:limit]
             self._store(key, found)
             return found
-

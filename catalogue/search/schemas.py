@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from catalogue.search.query import SORTS
+from catalogue.search.query import KINDS, SORTS
 
 
 def _facet_filter(description: str) -> fields.List:
@@ -25,6 +25,9 @@ class SearchArgs(Schema):
     maturity = _facet_filter("prototype, pilot or production")
     technology = _facet_filter("Technology, e.g. R")
     protocol = _facet_filter("REST, SOAP, GraphQL, gRPC, batch or library")
+    kind = fields.String(load_default="service", validate=validate.OneOf(KINDS),
+                         metadata={"description": "service (default), section (sections of the CSPA 2.0 document) or all; "
+                                                  "sections have no facets: any filter leaves them out of all, section ignores filters"})
     sort = fields.String(load_default=None, validate=validate.OneOf(SORTS), metadata={"description": "relevance (default with q), name (default without), updated"})
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
@@ -38,18 +41,21 @@ class SuggestArgs(Schema):
 
 
 class HitSchema(Schema):
-    """One service found."""
+    """One service or document section found."""
 
-    id = fields.String()
+    kind = fields.String(metadata={"description": "service or section"})
+    id = fields.String(metadata={"description": "The service id, or chapter#anchor for a section"})
     version = fields.String()
     name = fields.String()
     organisation = fields.String()
-    purpose = fields.String()
+    purpose = fields.String(metadata={"description": "For a section: the title of its chapter"})
     status = fields.String()
     subprocesses = fields.List(fields.String())
     score = fields.Float(allow_none=True)
     highlights = fields.Dict(keys=fields.String(), values=fields.String(),
                              metadata={"description": "Field → passage as HTML: text escaped, matched words in <mark>"})
+    url = fields.String(allow_none=True, metadata={"description": "For a section: where it is read"})
+    audiences = fields.List(fields.String(), metadata={"description": "For a section: overview, architect, builder"})
 
 
 class FacetValueSchema(Schema):
@@ -69,6 +75,7 @@ class SearchResultSchema(Schema):
     per_page = fields.Function(lambda r: r.request.per_page)
     pages = fields.Integer()
     sort = fields.Function(lambda r: r.request.sort)
+    kind = fields.Function(lambda r: r.request.kind)
     hits = fields.List(fields.Nested(HitSchema))
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
     suggestion = fields.String(allow_none=True, metadata={"description": "The query with unknown words corrected"})

@@ -9,6 +9,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from catalogue.auth.identity import request_actor
+from catalogue.conditional import conditional
 from catalogue.db import committed, session
 from catalogue.services import descriptors, diff, registry
 from catalogue.services.registry import RegistryError
@@ -60,6 +61,7 @@ def _read_descriptor() -> tuple[descriptors.Descriptor, str]:
 
 
 @blp.get("/services")
+@conditional
 @blp.arguments(ListArgs, location="query", as_kwargs=True)
 @blp.response(200, ServicePage)
 def list_services(**args: Any) -> dict[str, Any]:
@@ -69,6 +71,7 @@ def list_services(**args: Any) -> dict[str, Any]:
 
 
 @blp.get("/services/<slug>")
+@conditional
 @blp.response(200, ServiceSchema)
 def get_service(slug: str) -> Any:
     """One service."""
@@ -77,6 +80,7 @@ def get_service(slug: str) -> Any:
 
 
 @blp.get("/services/<slug>/versions")
+@conditional
 @blp.response(200, VersionSummary(many=True))
 def list_versions(slug: str) -> Any:
     """Every version of a service, oldest first."""
@@ -85,6 +89,7 @@ def list_versions(slug: str) -> Any:
 
 
 @blp.get("/services/<slug>/versions/<version>")
+@conditional
 @blp.response(200, VersionDetail)
 def get_version(slug: str, version: str) -> Any:
     """One version with its descriptor, validation report and compliance report."""
@@ -145,6 +150,7 @@ def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
 
 
 @blp.get("/services/<slug>/versions/<version>/reviews")
+@conditional
 @blp.response(200, ReviewSchema(many=True))
 def list_reviews(slug: str, version: str) -> Any:
     """The decisions taken on a version, oldest first."""
@@ -153,6 +159,7 @@ def list_reviews(slug: str, version: str) -> Any:
 
 
 @blp.get("/services/<slug>/versions/<version>/diff")
+@conditional
 @blp.arguments(DiffArgs, location="query", as_kwargs=True)
 @blp.response(200)
 def diff_version(slug: str, version: str, against: str | None = None) -> Any:
@@ -167,6 +174,7 @@ def diff_version(slug: str, version: str, against: str | None = None) -> Any:
 
 
 @blp.get("/services/<slug>/history")
+@conditional
 @blp.response(200, EventSchema(many=True))
 def service_history(slug: str) -> Any:
     """The audit trail of a service, oldest first."""

@@ -200,6 +200,9 @@ def load_yaml(text: str, limits: Limits, lines: dict[str, int] | None = None) ->
                 parent.key = _NO_KEY
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        if "nesting depth" in str(exc.problem):
+            # libyaml's scanner counts flow levels ahead of the events we bound, with its own limit.
+            raise _fail(f"nesting is deeper than the limit of {limits.max_depth} levels", "", mark.line + 1 if mark else None) from None
         raise _fail(f"not valid YAML: {exc.problem or exc.context}", "", mark.line + 1 if mark else None) from None
     except yaml.YAMLError as exc:
         raise _fail(f"not valid YAML: {exc}") from None
@@ -299,7 +302,8 @@ def parse(data: bytes | str, fmt: str = "yaml", limits: Limits | None = None) ->
     limits = limits or Limits()
     raw = data.encode("utf-8") if isinstance(data, str) else data
     if len(raw) > limits.max_bytes:
-        raise _fail(f"the descriptor is {len(raw)} bytes; the limit is {limits.max_bytes} bytes")
+        problem = Problem("", f"the descriptor is {len(raw)} bytes; the limit is {limits.max_bytes} bytes", "syntax")
+        raise DescriptorError(problem, status=413)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -310,4 +314,39 @@ def parse(data: bytes | str, fmt: str = "yaml", limits: Limits | None = None) ->
         raise _fail("the descriptor is empty")
     if not isinstance(content, dict):
         raise _fail("a descriptor must be a mapping of keys to values", "", 1)
-    return Descriptor(content=content, text=text, limits=limits)
+    descriptor = Descriptor(content=content, text=text, limits=limits)
+    _check_text(descriptor)
+    return descriptor
+
+
+def _unstorable(text: str) -> str | None:
+    """Why a string cannot be stored as text, or None when it can."""
+    if "\x00" in text:
+        return "a NUL character (U+0000), which no database column can store"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"an unpaired surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
+    return None
+
+
+def _check_text(descriptor: Descriptor) -> None:
+    """Refuse strings the database cannot keep: PostgreSQL text and JSONB reject NUL, and escapes
+    such as \\ud800 (JSON) or "\\udc80" (YAML) read as lone surrogates that no UTF-8 encoder accepts."""
+    todo: list[tuple[Any, str]] = [(descriptor.content, "")]
+    while todo:
+        item, pointer = todo.pop()
+        if isinstance(item, dict):
+            for key, value in item.items():
+                child = pointer + "/" + pointer_escape(key)
+                reason = _unstorable(key)
+                if reason:
+                    raise _fail(f"the key {key[:60]!r} contains {reason}", child, descriptor.line_for(child))
+                todo.append((value, child))
+        elif isinstance(item, list):
+            todo.extend((value, f"{pointer}/{i}") for i, value in enumerate(item))
+        elif isinstance(item, str):
+            reason = _unstorable(item)
+            if reason:
+                raise _fail(f"the text contains {reason}", pointer, descriptor.line_for(pointer))

@@ -593,7 +593,7 @@ def _insert_event(session: Session, kind: str, actor_id: int | None, service_id:
 
 # --- accounts ----------------------------------------------------------------------------------
 
-TOKEN_PREFIX = "cspa_"
+TOKEN_PREFIX = "cspa_"  # the public mark of our tokens, not a secret  # nosec B105
 MIN_PASSWORD_LENGTH = 12
 
 

@@ -20,8 +20,9 @@ class Problem:
 
 
 class DescriptorError(Exception):
-    """The text could not be read as a descriptor at all."""
+    """The text could not be read as a descriptor at all (status 413 when it is too large to read)."""
 
-    def __init__(self, problem: Problem) -> None:
+    def __init__(self, problem: Problem, status: int = 400) -> None:
         super().__init__(problem.message)
         self.problem = problem
+        self.status = status

@@ -15,7 +15,7 @@ class ListArgs(Schema):
     gsbpm = fields.String(metadata={"description": "GSBPM phase (5) or sub-process (5.4)"}, validate=validate.Regexp(r"^[1-8](\.[1-9])?$"))
     organisation = fields.String(metadata={"description": "Owner organisation code, e.g. ISTAT"})
     status = fields.String(validate=validate.OneOf(STATUSES))
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 

@@ -66,6 +66,27 @@ def _pointer(base: str, parts: Any) -> str:
     return base + "".join("/" + pointer_escape(str(part)) for part in parts)
 
 
+_MESSAGE_CHARS = 500
+
+
+def _brief(value: Any) -> str:
+    """A short repr: a 10,000-character name or a list of 20,000 keywords is not echoed back whole."""
+    if isinstance(value, str) and len(value) > 60:
+        return f"{value[:40]!r}… ({len(value)} characters)"
+    if isinstance(value, (list, dict)) and len(repr(value)) > 80:
+        kind = "items" if isinstance(value, list) else "keys"
+        return f"{'[…]' if isinstance(value, list) else '{…}'} ({len(value)} {kind})"
+    text = repr(value)
+    return text if len(text) <= 80 else text[:60] + "…"
+
+
+def _readable(message: str, instance: Any) -> str:
+    """The library's message with the checked value shortened, and never longer than a paragraph."""
+    if len(message) > _MESSAGE_CHARS:
+        message = message.replace(repr(instance), _brief(instance))
+    return message if len(message) <= _MESSAGE_CHARS else message[: _MESSAGE_CHARS - 1] + "…"
+
+
 # --- our descriptor schema -------------------------------------------------------------------
 
 
@@ -92,12 +113,12 @@ def _schema_problems(content: dict[str, Any]) -> Iterator[Problem]:
             for key in error.instance:
                 if key not in allowed and not any(re.search(p, key) for p in patterns):
                     names = ", ".join(sorted(allowed))
-                    yield Problem(f"{pointer}/{pointer_escape(key)}", f"unknown field {key!r}; allowed here: {names}", "schema")
+                    yield Problem(f"{pointer}/{pointer_escape(key)}", f"unknown field {_brief(key)}; allowed here: {names}", "schema")
             continue
         if error.validator == "pattern":
-            message = f"{error.instance!r} does not have the expected form (pattern {error.validator_value})"
+            message = f"{_brief(error.instance)} does not have the expected form (pattern {error.validator_value})"
         else:
-            message = error.message
+            message = _readable(error.message, error.instance)
         yield Problem(pointer, message, "schema")
 
 
@@ -306,7 +327,7 @@ def _semantic_pointer(error: Any) -> str:
 def _meta_message(error: Any) -> tuple[str, str]:
     if error.context:
         error = best_match(error.context)
-    return _pointer(OPENAPI_POINTER, error.absolute_path), error.message
+    return _pointer(OPENAPI_POINTER, error.absolute_path), _readable(error.message, error.instance)
 
 
 def _openapi_problems(doc: dict[str, Any]) -> list[Problem]:
@@ -329,7 +350,7 @@ def _openapi_problems(doc: dict[str, Any]) -> list[Problem]:
         # Only the semantic pass: the meta-schema pass ran above. The library's cached
         # iter_errors would keep every document alive, so the root validator is called directly.
         for error in spec.root_validator(spec.schema_path):
-            problems.append(Problem(_semantic_pointer(error), error.message, "openapi-semantics"))
+            problems.append(Problem(_semantic_pointer(error), _readable(error.message, None), "openapi-semantics"))
     except RecursionError:
         problems.append(Problem(OPENAPI_POINTER, "the document nests or refers to itself too deeply to be checked", "openapi"))
     except Exception as exc:  # noqa: BLE001 - the library raises KeyError, Unresolvable and others

@@ -1,17 +1,235 @@
-"""HTML pages of the catalogue (a first list; the full web UI comes later)."""
+"""HTML pages of the catalogue: home (search box, GSBPM map, recent services), service pages with their
+downloads, and the submit page with live validation. Every page reads without JavaScript."""
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+import json
+from functools import cache, lru_cache
+from pathlib import Path
+from typing import Any
 
-from catalogue.db import session
-from catalogue.services import registry
+import yaml
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from markdown_it import MarkdownIt
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+from werkzeug.wrappers import Response as BaseResponse
+
+from catalogue import reference
+from catalogue.auth.identity import current_actor
+from catalogue.db import committed, session
+from catalogue.document.content import criterion_link, sanitise
+from catalogue.search import searching
+from catalogue.search.query import SearchRequest
+from catalogue.services import descriptors, interface, registry, validation
+from catalogue.services.models import Service, ServiceVersion
+from catalogue.services.registry import RegistryError
+from catalogue.services.report import DescriptorError, Problem
 
 bp = Blueprint("services", __name__)
+
+TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "templates" / "services" / "descriptor-template.yaml"
+
+
+@cache
+def _markdown() -> MarkdownIt:
+    # Raw HTML in a descriptor is shown as text (html off); sanitise() still gates links and the rest.
+    return MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(["table", "strikethrough"])
+
+
+def markdown(text: Any) -> Markup:
+    """Descriptor Markdown as sanitised HTML."""
+    if not text:
+        return Markup("")
+    return Markup(sanitise(_markdown().render(str(text))))  # sanitised by nh3 just above  # nosec B704
+
+
+@bp.app_template_filter("markdown")
+def _markdown_filter(text: Any) -> Markup:
+    return markdown(text)
+
+
+# --- home --------------------------------------------------------------------------------------
 
 
 @bp.get("/")
 def home() -> str:
-    """The list of approved services."""
-    services, total = registry.list_services(session(), registry.ANONYMOUS, per_page=100)
-    return render_template("services/home.html", services=services, total=total)
+    """Search box, the GSBPM matrix with the number of approved services per sub-process, recent services."""
+    # Counts come from the same search (empty query, anonymous reader) as /api/v1/search's facets,
+    # so the map and the API never disagree.
+    result = searching().search(SearchRequest.build(per_page=1), registry.visibility(registry.ANONYMOUS))
+    counts = {facet.value: facet.count for facet in result.facets.get("subprocess", [])}
+    model = reference.gsbpm()
+    phases = [
+        {**phase, "subprocesses": [{**sub, "count": counts.get(sub["code"], 0)} for sub in phase["subprocesses"]]}
+        for phase in model.phases.values()
+    ]
+    # The newest public versions, from the database (the index orders by name when there is no query).
+    # Ids are sorted first and rows loaded after: sorting whole rows would drag every descriptor along.
+    newest = (
+        select(ServiceVersion.id)
+        .join(Service, Service.public_version_id == ServiceVersion.id)
+        .order_by(ServiceVersion.created_at.desc(), ServiceVersion.id.desc())
+        .limit(6)
+    )
+    recent = sorted(
+        session().scalars(
+            select(ServiceVersion).where(ServiceVersion.id.in_(newest.scalar_subquery()))
+            .options(joinedload(ServiceVersion.service).joinedload(Service.organisation))
+        ).all(),
+        key=lambda version: (version.created_at, version.id), reverse=True,
+    )
+    return render_template("services/home.html", phases=phases, total=result.total, recent=recent)
+
+
+# --- service pages -----------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=64)  # a few popular services' parsed text; descriptors are small (2 MiB at most)
+def _as_written(text: str, fmt: str, digest: str) -> dict[str, Any] | None:
+    try:
+        content = descriptors.parse(text, fmt).content
+    except DescriptorError:
+        return None
+    return content if validation.content_hash(content) == digest else None
+
+
+def content_of(version: ServiceVersion) -> dict[str, Any]:
+    """The descriptor of version in its author's key order (paths, properties), read again from the text as
+    submitted: PostgreSQL's JSONB keeps the content but not the order of its keys."""
+    if version.descriptor_text and version.descriptor_format in ("yaml", "json"):
+        written = _as_written(version.descriptor_text, version.descriptor_format, version.content_hash)
+        if written is not None:
+            return written
+    return version.descriptor
+
+
+def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersion, list[ServiceVersion], registry.Actor]:
+    actor = current_actor()
+    service = registry.get_service(session(), actor, slug)
+    versions = registry.visible_versions(service, actor)
+    if version is None:
+        shown = registry.view_service(service, actor).version
+    else:
+        shown = next((v for v in versions if v.version == version), None)
+    if shown is None:
+        raise registry.NotFound(f"service {slug!r} has no version {version!r} you may see")
+    return service, shown, versions, actor
+
+
+@bp.get("/services/<slug>")
+@bp.get("/services/<slug>/versions/<version>")
+def service_page(slug: str, version: str | None = None) -> str:
+    """One service: its three CSPA layers, interface, compliance, versions and history."""
+    service, shown, versions, actor = _version_for(slug, version)
+    content = content_of(shown)
+    spec = content.get("specification") or {}
+    document = (spec.get("interface") or {}).get("openapi")
+    items = [{**item, "link": criterion_link(item["id"])} for item in (shown.compliance or {}).get("items", [])]
+    history = registry.service_history(session(), actor, slug)
+    model = reference.gsbpm()
+    return render_template(
+        "services/service.html", service=service, version=shown, versions=versions, content=content,
+        operations=interface.operations(document), openapi=document, compliance_items=items, history=history,
+        subprocesses=[(code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])],
+        gsim_lookup=reference.gsim().lookup, latest=shown.id == service.latest_version_id,
+    )
+
+
+def _download(body: str, mimetype: str, filename: str) -> Response:
+    response = Response(body, mimetype=mimetype)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    return response
+
+
+@bp.get("/services/<slug>/versions/<version>/descriptor.<any(yaml, json):fmt>")
+def download_descriptor(slug: str, version: str, fmt: str) -> Response:
+    """The descriptor of one version, as YAML (the text as submitted when it was YAML) or JSON."""
+    _service, shown, _versions, _actor = _version_for(slug, version)
+    if fmt == "json":
+        body = json.dumps(content_of(shown), indent=2, ensure_ascii=False) + "\n"
+        return _download(body, "application/json", f"{slug}-{version}.json")
+    text = shown.descriptor_text if shown.descriptor_format == "yaml" and shown.descriptor_text else None
+    body = text or yaml.safe_dump(content_of(shown), sort_keys=False, allow_unicode=True)
+    return _download(body, "application/yaml", f"{slug}-{version}.yaml")
+
+
+@bp.get("/services/<slug>/versions/<version>/openapi.<any(yaml, json):fmt>")
+def download_openapi(slug: str, version: str, fmt: str) -> Response:
+    """The OpenAPI document of one version."""
+    _service, shown, _versions, _actor = _version_for(slug, version)
+    document = ((content_of(shown).get("specification") or {}).get("interface") or {}).get("openapi")
+    if not isinstance(document, dict):
+        abort(404, description=f"version {version} of {slug!r} has no OpenAPI document")
+    if fmt == "json":
+        return _download(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "application/json",
+                         f"{slug}-{version}-openapi.json")
+    return _download(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "application/yaml",
+                     f"{slug}-{version}-openapi.yaml")
+
+
+# --- submit ------------------------------------------------------------------------------------
+
+
+def _guess_format(text: str, filename: str = "") -> str:
+    if filename.lower().endswith(".json"):
+        return "json"
+    return "json" if text.lstrip().startswith("{") else "yaml"
+
+
+@bp.get("/submit/template.yaml")
+def descriptor_template() -> Response:
+    """A complete example descriptor to start from."""
+    return _download(TEMPLATE_FILE.read_text("utf-8"), "application/yaml", "cspa-descriptor-template.yaml")
+
+
+@bp.route("/submit", methods=["GET", "POST"])
+def submit() -> str | BaseResponse | tuple[str, int]:
+    """Paste or upload a descriptor, see its problems, save it as a draft or submit it for review."""
+    actor = current_actor()
+    if actor.anonymous:
+        return redirect(url_for("auth.sign_in", next=url_for("services.submit")))
+    if request.method == "GET":
+        text = TEMPLATE_FILE.read_text("utf-8") if request.args.get("start") == "template" else ""
+        return render_template("services/submit.html", text=text, problems=[], message=None)
+    upload = request.files.get("file")
+    data: str | bytes = request.form.get("descriptor", "")
+    filename = ""
+    if upload is not None and upload.filename:
+        # Parsed as bytes, so a file that is not UTF-8 is reported with its line rather than silently mended.
+        filename, data = upload.filename, upload.read()
+    text = data.decode("utf-8", errors="replace") if isinstance(data, bytes) else data
+    status = "draft" if request.form.get("action") == "draft" else "submitted"
+    problems: list[Any] = []
+    code = 422
+    try:
+        fmt = _guess_format(text, filename)
+        descriptor = descriptors.parse(data, fmt, current_app.config["CATALOGUE"].limits)
+        with committed() as db_session:
+            version, _created = registry.submit_version(db_session, actor, descriptor, fmt, status=status)
+            target = url_for("services.service_page", slug=version.service.slug, version=version.version)
+        return redirect(target + ("?saved=draft" if status == "draft" else "?saved=submitted"), code=303)
+    except DescriptorError as error:
+        message, problems = "The descriptor could not be read.", [error.problem]
+    except registry.Unauthenticated:
+        raise  # the sign-in page
+    except RegistryError as error:
+        # A refusal (403) is already on the audit trail: committed() records it as it rolls back. The
+        # page is shown again with the text, so the submitter can fix the owner and try again.
+        message, problems, code = error.detail, list(error.problems), error.status
+    return render_template("services/submit.html", text=text, problems=[_problem(p) for p in problems],
+                           message=message), code
+
+
+def _problem(problem: Problem | dict[str, Any]) -> dict[str, Any]:
+    return problem.to_dict() if isinstance(problem, Problem) else dict(problem)

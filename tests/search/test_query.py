@@ -213,9 +213,9 @@ def test_search_page_renders_hits_facets_and_suggestion_without_javascript(clien
     page = client.get("/search?q=record+linakge")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    assert "<script" not in html
+    assert not re.search(r"<script(?![^>]*\bsrc=)", html)  # scripts only from files: the page works without them
     assert "Showing results for" in html and "record linkage" in html
-    assert 'href="/api/v1/services/relais"' in html
+    assert 'href="/services/relais"' in html
     assert "<mark" in html
     filtered = client.get("/search?phase=6&organisation=CBS").get_data(as_text=True)
     assert 'name="phase" value="6" checked' in filtered
@@ -227,4 +227,38 @@ def test_search_page_with_bad_settings_explains_instead_of_failing(client: Flask
     assert page.status_code == 400
     html = page.get_data(as_text=True)
     assert "not understood" in html and "sort" in html and "page" in html
-    assert 'href="/api/v1/services/relais"' in html  # the query itself still answered
+    assert 'href="/services/relais"' in html  # the query itself still answered
+
+
+def test_search_page_filters_are_shown_removable_and_counted_given_the_others(client: FlaskClient) -> None:
+    html = client.get("/search?phase=6&organisation=CBS").get_data(as_text=True)
+    # Each active filter is a link to the same search without it.
+    assert 'href="/search?organisation=CBS"' in html and "Remove filter" in html
+    assert 'href="/search?phase=6"' in html
+    # The organisation facet counts services in phase 6 (the API's counts, which equal SQL's).
+    counts = {f["value"]: f["count"] for f in _search(client, phase="6")["facets"]["organisation"]}
+    shown = dict(re.findall(r'name="organisation" value="([^"]+)"[^>]*>\s*<span class="value">[^<]*</span> '
+                            r'<span class="count"><span class="visually-hidden">services: </span>(\d+)', html))
+    assert {k: int(v) for k, v in shown.items()} == counts
+
+
+def test_search_page_sorts_and_pages_with_shareable_links(client: FlaskClient) -> None:
+    first = client.get("/search?q=R&per_page=4").get_data(as_text=True)
+    assert 'aria-current="page"><span class="visually-hidden">Page </span>1</a>' in first
+    assert 'rel="next" href="/search?q=R&amp;page=2&amp;per_page=4"' in first
+    second = client.get("/search?q=R&page=2&per_page=4").get_data(as_text=True)
+    assert 'aria-current="page"><span class="visually-hidden">Page </span>2</a>' in second
+    listed = [re.findall(r'<h3><a href="/services/([^"]+)"', html) for html in (first, second)]
+    assert len(listed[0]) == 4 and listed[1] and not set(listed[0]) & set(listed[1])
+    by_name = client.get("/search?q=R&sort=name").get_data(as_text=True)
+    assert re.search(r'<a href="/search\?q=R&amp;sort=name" aria-current="true">Name</a>', by_name)
+    assert 'href="/search?q=R&amp;sort=updated"' in by_name
+
+
+def test_search_page_has_landmarks_and_labels(client: FlaskClient) -> None:
+    html = client.get("/search?q=linkage").get_data(as_text=True)
+    assert '<aside class="facets-panel" aria-labelledby="filters-heading">' in html
+    assert re.search(r'<section class="results" aria-labelledby="results-heading">', html)
+    assert '<label for="search-q">' in html and 'id="search-q"' in html
+    assert all(f"<legend>{label}</legend>" in html for label in ("GSBPM phase", "Organisation", "Licence"))
+    assert 'style="' not in html and " onclick=" not in html

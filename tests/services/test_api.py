@@ -216,3 +216,19 @@ def test_schema_is_served(client):
     response.close()
     assert response.status_code == 200
     assert body["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+
+
+def test_reads_are_conditional(client, make_user, good_text):
+    token = make_user()
+    assert client.post("/api/v1/services", data=good_text, headers=_auth(token)).status_code == 201
+    bearer = {"Authorization": f"Bearer {token}"}
+    first = client.get("/api/v1/services/demo-linkage", headers=bearer)
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    assert client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-None-Match": etag}).status_code == 304
+    assert client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-Modified-Since": modified}).status_code == 304
+    # Another reader may see another representation: the tag depends on who asks.
+    assert client.get("/api/v1/services/demo-linkage", headers={"If-None-Match": etag}).status_code == 404
+    # A change anywhere gives a new tag.
+    assert client.post("/api/v1/services", data=_bump(good_text, id="demo-two"), headers=_auth(token)).status_code == 201
+    again = client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-None-Match": etag})
+    assert again.status_code == 200 and again.headers["ETag"] != etag

@@ -1,0 +1,342 @@
+"""The catalogue behind gunicorn at 10,000 services: throughput against a bare Flask, memory per worker, cold start.
+
+A SQLite catalogue of synthetic approved services (bench/search.py builds it) is indexed with `catalogue reindex`
+(timed: the command as an operator runs it, process start included), then served by gunicorn with 2 sync
+workers, as `gunicorn 'catalogue:create_app()'`. Cold start is the time from starting gunicorn to the first 200
+on `/`. Throughput is measured for search (`/api/v1/search?q=<word>`, a few hundred different words) and for
+service reads (`/api/v1/services/<id>`, random ids), then for a bare Flask hello-world (bench/hello.py) under the
+same gunicorn settings and the same load tool; the figure is the ratio (target ≥ 0.5). The memory figure is
+each worker's resident set (RSS) after the load (target ≤ 150 MB), beside its RSS after the first request.
+
+The load tool is wrk when it is installed (Debian: `apt-get install wrk`), else a Python load generator of
+several processes with keep-alive connections; a run says which it used, and ratios are only comparable
+between runs of the same tool. The last line printed is the figures as JSON (bench/run_all.py reads it).
+
+With --profile N, N requests of each kind are also run in-process under cProfile, and the functions that
+take the time are printed, then again under tracemalloc, and the lines that allocated the memory a worker
+still holds afterwards: the evidence for a missed target.
+
+    python bench/api.py [--size 10000] [--seconds 10] [--connections 4] [--tool auto|wrk|python] [--profile N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import http.client
+import io
+import json
+import multiprocessing
+import os
+import pstats
+import random
+import re
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+from typing import Any
+
+import psutil
+from search import build_catalogue, vocabulary  # bench/search.py, beside this file
+
+from catalogue import create_app
+from catalogue.config import Config
+from catalogue.db import db
+
+ROOT = Path(__file__).resolve().parents[1]
+BIN = Path(sys.executable).parent
+WORKERS = 2
+THROUGHPUT_TARGET = 0.5
+RSS_TARGET_MB = 150
+
+
+def free_port() -> int:
+    """A loopback TCP port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class Gunicorn:
+    """A gunicorn of WORKERS sync workers on a free loopback port."""
+
+    def __init__(self, app: str, env: dict[str, str], chdir: Path = ROOT) -> None:
+        self.port = free_port()
+        command = [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
+                   "--log-level", "warning", "--no-control-socket", "--chdir", str(chdir), app]
+        self.started = time.perf_counter()
+        self.process = subprocess.Popen(command, cwd=chdir, env=env, start_new_session=True,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def first_200(self, path: str = "/", timeout: float = 120) -> float:
+        """Seconds from starting the process to the first 200 on path."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+            try:
+                if get(self.port, path)[0] == 200:
+                    return time.perf_counter() - self.started
+            except OSError:
+                pass
+            time.sleep(0.02)
+        raise RuntimeError(f"no 200 on {path} within {timeout} s")
+
+    def worker_rss_mb(self) -> list[float]:
+        """Resident set size of each worker, in MB."""
+        children = psutil.Process(self.process.pid).children()
+        return sorted(round(child.memory_info().rss / 2**20, 1) for child in children)
+
+    def worker_uss_mb(self) -> list[float]:
+        """Memory of each worker that no other process shares (USS: RSS without shared libraries and file
+        pages, such as the index files whoosh maps), in MB."""
+        children = psutil.Process(self.process.pid).children()
+        return sorted(round(child.memory_full_info().uss / 2**20, 1) for child in children)
+
+    def stop(self) -> None:
+        """Stop the master and its workers."""
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            self.process.wait(timeout=20)
+        except (ProcessLookupError, subprocess.TimeoutExpired):
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait()
+
+
+def get(port: int, path: str) -> tuple[int, bytes]:
+    """One GET on a new connection."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        connection.request("GET", path)
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+def _python_client(port: int, paths: list[str], start: float, seconds: float, results: Any) -> None:
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    ok = bad = errors = 0
+    latencies = []
+    i = random.randrange(len(paths))
+    while time.time() < start:
+        time.sleep(0.001)
+    end = start + seconds
+    while (now := time.time()) < end:
+        try:
+            connection.request("GET", paths[i % len(paths)])
+            response = connection.getresponse()
+            response.read()
+            latencies.append(time.time() - now)
+            if response.status == 200:
+                ok += 1
+            else:
+                bad += 1
+            if response.getheader("Connection", "").lower() == "close":  # gunicorn's sync workers close each one
+                connection.close()
+        except (OSError, http.client.HTTPException):
+            errors += 1
+            connection.close()
+        i += 1
+    results.put((ok, bad, errors, latencies))
+
+
+def load_python(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    """Requests per second of `connections` processes, each one request at a time, for `seconds`."""
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start = time.time() + 0.5
+    clients = [context.Process(target=_python_client, args=(port, paths, start, seconds, results)) for _ in range(connections)]
+    for client in clients:
+        client.start()
+    parts = [results.get(timeout=seconds + 60) for _ in clients]
+    for client in clients:
+        client.join()
+    ok, bad, errors = (sum(p[k] for p in parts) for k in range(3))
+    latencies = sorted(x for p in parts for x in p[3])
+    return {"rps": round(ok / seconds, 1), "non_200": bad, "socket_errors": errors,
+            "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 2) if latencies else None}
+
+
+_WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+
+
+def load_wrk(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+    """Requests per second of wrk with `connections` connections, cycling through paths."""
+    seconds = max(1, round(seconds))  # wrk takes whole seconds
+    with tempfile.TemporaryDirectory() as folder:
+        script = Path(folder) / "paths.lua"
+        return _run_wrk(port, paths, seconds, connections, script)
+
+
+def _run_wrk(port: int, paths: list[str], seconds: int, connections: int, script: Path) -> dict[str, Any]:
+    script.write_text("local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\nlocal i = 0\n"
+                      "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n")
+    output = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
+                             "-s", str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True,
+                            check=True, timeout=seconds + 60).stdout
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
+    errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
+
+    def percentile(label: str) -> float | None:
+        found = re.search(rf"^\s+{label}\s+([\d.]+)(us|ms|s)\s*$", output, re.MULTILINE)
+        return round(float(found.group(1)) * _WRK_UNITS[found.group(2)], 2) if found else None
+
+    non_200 = int(bad.group(1)) if bad else 0
+    return {"rps": round((total - non_200) / seconds, 1), "non_200": non_200,
+            "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+            "p50_ms": percentile("50%"), "p99_ms": percentile("99%")}
+
+
+def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+    """Print where a worker spends its time: count requests of each kind through the whole Flask stack
+    (the test client: no network, no gunicorn), under cProfile, functions by cumulative time."""
+    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+                            index_dir=folder / "index", secret_key=secrets.token_urlsafe(32)))
+    client = app.test_client()
+    for name, paths in scenarios.items():
+        for path in paths[:10]:
+            client.get(path)
+        profiler = cProfile.Profile()
+        start = time.perf_counter()
+        profiler.enable()
+        for path in (paths * (count // len(paths) + 1))[:count]:
+            client.get(path)
+        profiler.disable()
+        elapsed = time.perf_counter() - start
+        text = io.StringIO()
+        pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(25)
+        lines = [line for line in text.getvalue().splitlines() if line.strip()]
+        print(f"\n== profile: {name}, {count} requests in-process, {elapsed / count * 1000:.2f} ms each (under cProfile)")
+        print("\n".join(lines[lines.index(next(x for x in lines if x.lstrip().startswith("ncalls"))):]))
+        print("== end of profile")
+    app.extensions["catalogue.search"].index.close()
+    assert db.engine is not None
+    db.engine.dispose()
+    profile_memory(folder, scenarios, count)
+
+
+def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+    """Print what a worker holds after serving: a fresh app serves count requests of each kind under
+    tracemalloc, and the lines that allocated the memory still held are listed (imports are not counted:
+    they were made before tracing starts)."""
+    tracemalloc.start()
+    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+                            index_dir=folder / "index", secret_key=secrets.token_urlsafe(32)))
+    client = app.test_client()
+    for paths in scenarios.values():
+        for path in (paths * (count // len(paths) + 1))[:count]:
+            client.get(path)
+    snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
+    tracemalloc.stop()
+    held = sum(stat.size for stat in snapshot.statistics("filename"))
+    print(f"\n== profile: memory held after {count} requests of each kind, {held / 2**20:.1f} MB allocated since "
+          f"the app was created (tracemalloc; process RSS {psutil.Process().memory_info().rss / 2**20:.0f} MB)")
+    print(f"{'MB':>8}  {'blocks':>8}  allocated at")
+    for stat in snapshot.statistics("lineno")[:20]:
+        frame = stat.traceback[0]
+        where = frame.filename.replace(str(ROOT) + "/", "").split("site-packages/")[-1]
+        print(f"{stat.size / 2**20:>8.2f}  {stat.count:>8}  {where}:{frame.lineno}")
+    print("== end of profile")
+    app.extensions["catalogue.search"].index.close()
+    assert db.engine is not None
+    db.engine.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--size", type=int, default=10_000, help="synthetic services in the catalogue")
+    parser.add_argument("--seconds", type=float, default=10, help="length of each throughput run")
+    parser.add_argument("--connections", type=int, default=4, help="concurrent connections of the load tool")
+    parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
+    parser.add_argument("--profile", type=int, default=0, metavar="N",
+                        help="also profile N requests of each kind in-process (cProfile) and print where the time goes")
+    args = parser.parse_args()
+    tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
+    words = vocabulary()
+    rng = random.Random(3)
+    figures: dict[str, Any] = {"bench": "api", "size": args.size, "workers": WORKERS, "tool": tool,
+                               "connections": args.connections, "seconds": args.seconds}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        start = time.perf_counter()
+        app = build_catalogue(args.size, folder, words)
+        app.extensions["catalogue.search"].index.close()
+        assert db.engine is not None
+        db.engine.dispose()
+        print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
+        env = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(folder),
+               "CATALOGUE_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+               "CATALOGUE_INDEX_DIR": str(folder / "index"), "CATALOGUE_SECRET_KEY": secrets.token_urlsafe(32)}
+        start = time.perf_counter()
+        subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
+        figures["reindex_s"] = round(time.perf_counter() - start, 2)
+        print(f"catalogue reindex: {figures['reindex_s']} s")
+
+        def measure(port: int, paths: list[str]) -> dict[str, Any]:
+            if tool == "wrk":
+                return load_wrk(port, paths, args.seconds, args.connections)
+            return load_python(port, paths, args.seconds, args.connections)
+
+        server = Gunicorn("catalogue:create_app()", env)
+        try:
+            figures["cold_start_s"] = round(server.first_200("/"), 2)
+            figures["worker_rss_idle_mb"] = server.worker_rss_mb()
+            print(f"cold start (gunicorn start to first 200 on /): {figures['cold_start_s']} s")
+            scenarios = {
+                "search": [f"/api/v1/search?q={rng.choice(words)}" for _ in range(300)],
+                "service": [f"/api/v1/services/svc-{rng.randrange(args.size)}" for _ in range(300)],
+            }
+            for paths in scenarios.values():  # warm both workers: first-use costs are not throughput
+                for path in paths[:20]:
+                    status, body = get(server.port, path)
+                    assert status == 200, (path, status, body[:300])
+            for name, paths in scenarios.items():
+                figures[name] = measure(server.port, paths)
+            figures["worker_rss_mb"] = server.worker_rss_mb()
+            figures["worker_uss_mb"] = server.worker_uss_mb()
+        finally:
+            server.stop()
+        if args.profile:
+            profile(folder, scenarios, args.profile)
+    hello = Gunicorn("hello:app", dict(os.environ), chdir=Path(__file__).resolve().parent)
+    try:
+        hello.first_200("/")
+        figures["hello"] = measure(hello.port, ["/"])
+        figures["hello_worker_rss_mb"] = hello.worker_rss_mb()
+    finally:
+        hello.stop()
+
+    print(f"\nthroughput with {tool}, {args.connections} connections, {args.seconds:g} s each, gunicorn {WORKERS} sync workers")
+    print(f"{'endpoint':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'errors':>7} {'ratio':>7}")
+    for name in ("hello", "search", "service"):
+        run = figures[name]
+        ratio = run["rps"] / figures["hello"]["rps"] if figures["hello"]["rps"] else 0.0
+        if name != "hello":
+            figures[f"{name}_ratio"] = round(ratio, 3)
+        print(f"{name:10} {run['rps']:>9.1f} {run['p50_ms'] or 0:>8.2f} {run['p99_ms'] or 0:>8.2f} {run['non_200']:>8} "
+              f"{run['socket_errors']:>7} {ratio:>7.2f}")
+    worst = max(figures["worker_rss_mb"])
+    figures["max_worker_rss_mb"] = worst
+    print(f"worker RSS after the load: {figures['worker_rss_mb']} MB (target ≤ {RSS_TARGET_MB}; after one request "
+          f"{figures['worker_rss_idle_mb']} MB; unshared (USS) {figures['worker_uss_mb']} MB); "
+          f"bare Flask workers: {figures['hello_worker_rss_mb']} MB")
+    for name in ("search", "service"):
+        verdict = "meets" if figures[f"{name}_ratio"] >= THROUGHPUT_TARGET else "misses"
+        print(f"{name}: {figures[f'{name}_ratio']:.2f} of bare Flask, {verdict} the {THROUGHPUT_TARGET} target")
+    print(json.dumps(figures))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""The public catalogue in DCAT-AP 3: one dcat:Catalog, each service a dcat:DataService, so European
+data portals can harvest it (as JSON-LD or Turtle)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
+
+from catalogue import reference
+from catalogue.exports.catalogue import ExportedService, Links
+
+SPDX_LICENCES = "http://spdx.org/licenses/"
+ADMS = Namespace("http://www.w3.org/ns/adms#")
+VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
+DCATAP = Namespace("http://data.europa.eu/r5r/")
+DCAT_AP_3 = URIRef("http://data.europa.eu/r5r/3.0.0")  # the profile the catalogue conforms to
+_SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
+
+MEDIA_TYPES = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
+"""The media type of each serialisation."""
+
+
+def _licence(graph: Graph, expression: str) -> URIRef | BNode:
+    """One SPDX identifier is its SPDX URI; an expression (A OR B) or a LicenseRef- is a licence document
+    labelled with the expression, as no single URI names it."""
+    if _SPDX_ID.match(expression) and not expression.startswith("LicenseRef-"):
+        node: URIRef | BNode = URIRef(SPDX_LICENCES + expression)
+    else:
+        node = BNode()
+        graph.add((node, RDFS.label, Literal(expression)))
+    graph.add((node, RDF.type, DCTERMS.LicenseDocument))
+    return node
+
+
+def _publisher(graph: Graph, record: ExportedService, links: Links) -> URIRef:
+    agent = URIRef(links.organisation(record.organisation))
+    graph.add((agent, RDF.type, FOAF.Agent))
+    graph.add((agent, RDF.type, FOAF.Organization))
+    graph.add((agent, FOAF.name, Literal(record.organisation_name or record.organisation)))
+    graph.add((agent, DCTERMS.identifier, Literal(record.organisation)))
+    return agent
+
+
+def _themes(graph: Graph, links: Links) -> URIRef:
+    """The GSBPM 5.1 sub-processes as a SKOS concept scheme, the catalogue's theme taxonomy."""
+    scheme = URIRef(links.to("document/gsbpm"))
+    graph.add((scheme, RDF.type, SKOS.ConceptScheme))
+    graph.add((scheme, DCTERMS.title, Literal("Generic Statistical Business Process Model (GSBPM) 5.1", lang="en")))
+    for code, sub in reference.gsbpm().subprocesses.items():
+        concept = URIRef(links.subprocess(code))
+        graph.add((concept, RDF.type, SKOS.Concept))
+        graph.add((concept, SKOS.notation, Literal(code)))
+        graph.add((concept, SKOS.prefLabel, Literal(sub.get("name", code), lang="en")))
+        graph.add((concept, SKOS.inScheme, scheme))
+    return scheme
+
+
+def catalogue_graph(records: list[ExportedService], links: Links, generated_at: datetime) -> Graph:
+    """The RDF graph: the catalogue, its data services, their publishers, contacts, licences and themes."""
+    graph = Graph()
+    for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD),
+                              ("skos", SKOS), ("adms", ADMS), ("dcatap", DCATAP)):
+        graph.bind(prefix, namespace)
+    catalogue = URIRef(links.base)
+    graph.add((catalogue, RDF.type, DCAT.Catalog))
+    graph.add((catalogue, DCTERMS.title, Literal("CSPA Catalogue", lang="en")))
+    graph.add((catalogue, DCTERMS.description, Literal(
+        "Statistical services built to the Common Statistical Production Architecture (CSPA 2.0), "
+        "shared by national and international statistical organisations.", lang="en")))
+    graph.add((catalogue, FOAF.homepage, URIRef(links.base)))
+    graph.add((catalogue, DCTERMS.conformsTo, DCAT_AP_3))
+    modified = max((r.approved_at for r in records), default=generated_at)
+    graph.add((catalogue, DCTERMS.modified, Literal(modified.isoformat(), datatype=XSD.dateTime)))
+    operator = URIRef(links.to("#operator"))
+    graph.add((operator, RDF.type, FOAF.Agent))
+    graph.add((operator, FOAF.name, Literal("CSPA Catalogue")))
+    graph.add((catalogue, DCTERMS.publisher, operator))
+    graph.add((catalogue, DCAT.themeTaxonomy, _themes(graph, links)))
+    for record in records:
+        service = URIRef(links.service(record.id))
+        graph.add((catalogue, DCAT.service, service))
+        graph.add((service, RDF.type, DCAT.DataService))
+        graph.add((service, DCTERMS.identifier, Literal(record.id)))
+        graph.add((service, DCTERMS.title, Literal(record.name, lang="en")))
+        graph.add((service, DCTERMS.description, Literal(record.purpose, lang="en")))
+        graph.add((service, DCTERMS.publisher, _publisher(graph, record, links)))
+        graph.add((service, ADMS.version, Literal(record.version)))
+        graph.add((service, DCAT.landingPage, URIRef(links.service(record.id))))
+        # The OpenAPI document where there is one; otherwise the CSPA descriptor is what describes
+        # how the service is used (a library or batch job has no endpoint to describe).
+        description_file = "openapi.json" if record.openapi is not None else "descriptor.json"
+        graph.add((service, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file))))
+        if record.endpoint_url:
+            graph.add((service, DCAT.endpointURL, URIRef(record.endpoint_url)))
+        if record.licence:
+            graph.add((service, DCTERMS.license, _licence(graph, record.licence)))
+        for keyword in record.keywords:
+            graph.add((service, DCAT.keyword, Literal(keyword, lang="en")))
+        for code in record.gsbpm:
+            graph.add((service, DCAT.theme, URIRef(links.subprocess(code))))
+        graph.add((service, DCTERMS.modified, Literal(record.approved_at.isoformat(), datatype=XSD.dateTime)))
+        for page in (record.documentation, record.homepage):
+            if page:
+                graph.add((service, FOAF.page, URIRef(page)))
+        for person in record.contacts:
+            node = BNode()
+            graph.add((node, RDF.type, VCARD.Kind))
+            graph.add((node, VCARD.fn, Literal(person.name)))
+            if person.email:
+                graph.add((node, VCARD.hasEmail, URIRef("mailto:" + person.email)))
+            if person.url:
+                graph.add((node, VCARD.hasURL, URIRef(person.url)))
+            graph.add((service, DCAT.contactPoint, node))
+    return graph
+
+
+def serialise(graph: Graph, fmt: str) -> str:
+    """The graph as JSON-LD (fmt "jsonld") or Turtle (fmt "turtle")."""
+    if fmt == "jsonld":
+        context = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD),
+                   "skos": str(SKOS), "adms": str(ADMS), "xsd": str(XSD), "rdfs": str(RDFS)}
+        return graph.serialize(format="json-ld", context=context, indent=2)
+    return graph.serialize(format="turtle")
+
+
+def catalogue_rdf(records: list[ExportedService], links: Links, generated_at: datetime, fmt: str) -> str:
+    """The whole public catalogue as DCAT-AP 3, in JSON-LD or Turtle."""
+    return serialise(catalogue_graph(records, links, generated_at), fmt)

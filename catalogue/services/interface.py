@@ -1,0 +1,260 @@
+"""A service's OpenAPI document as readers see it: operations with their parameters, request body and
+responses, and schemas as trees with local ``#/...`` references followed.
+
+Only references inside the document are followed (the validator refuses any other, and nothing is ever
+fetched). A reference met again on its own path is shown as a cycle; trees stop at a depth and the whole
+page at a number of nodes, so a hostile or huge document cannot blow up a page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+MAX_DEPTH = 8
+MAX_NODES = 2000
+_CONSTRAINTS = ("format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
+                "maxLength", "minItems", "maxItems", "default", "example")
+
+
+@dataclass
+class SchemaNode:
+    """One schema (or property) in a readable tree."""
+
+    name: str | None
+    type: str
+    required: bool = False
+    description: str = ""
+    ref: str | None = None  # the component name, when this schema was reached through $ref
+    constraints: list[str] = field(default_factory=list)
+    children: list[SchemaNode] = field(default_factory=list)
+    note: str = ""  # why the tree stops here (a cycle, the depth limit, an unresolvable reference)
+
+
+@dataclass
+class Parameter:
+    """A parameter of an operation."""
+
+    name: str
+    location: str
+    required: bool
+    description: str
+    schema: SchemaNode | None
+
+
+@dataclass
+class Content:
+    """A body of one media type."""
+
+    media_type: str
+    schema: SchemaNode | None
+
+
+@dataclass
+class Response:
+    """One response of an operation."""
+
+    status: str
+    description: str
+    content: list[Content]
+
+
+@dataclass
+class Operation:
+    """One operation: method, path, what it takes and what it answers."""
+
+    method: str
+    path: str
+    operation_id: str
+    summary: str
+    description: str
+    deprecated: bool
+    parameters: list[Parameter]
+    request_body: list[Content]
+    request_body_description: str
+    request_body_required: bool
+    responses: list[Response]
+
+    @property
+    def anchor(self) -> str:
+        """A fragment id for the operation, stable across renderings."""
+        raw = self.operation_id or f"{self.method}-{self.path}"
+        return "op-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in raw)
+
+
+class _Reader:
+    def __init__(self, document: dict[str, Any]) -> None:
+        self.document = document
+        self.nodes = 0
+
+    def resolve(self, value: Any) -> tuple[Any, str | None, str]:
+        """value with a local $ref replaced by its target: (target, component name, note)."""
+        if not isinstance(value, dict) or "$ref" not in value:
+            return value, None, ""
+        ref = value["$ref"]
+        if not isinstance(ref, str) or not ref.startswith("#/"):
+            return {}, None, f"reference {ref!r} is not local and is not followed"
+        target: Any = self.document
+        for token in ref[2:].split("/"):
+            token = token.replace("~1", "/").replace("~0", "~")
+            if isinstance(target, dict) and token in target:
+                target = target[token]
+            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
+                target = target[int(token)]
+            else:
+                return {}, None, f"reference {ref} points to nothing"
+        return target, ref.rsplit("/", 1)[-1], ""
+
+    def schema(self, value: Any, name: str | None = None, required: bool = False,
+               trail: tuple[str, ...] = (), depth: int = 0) -> SchemaNode:
+        self.nodes += 1
+        ref = value.get("$ref") if isinstance(value, dict) else None
+        resolved, component, note = self.resolve(value)
+        node = SchemaNode(name=name, type="", required=required, ref=component, note=note)
+        if isinstance(ref, str) and ref in trail:
+            node.type, node.note = component or "object", f"refers back to {component} (shown above)"
+            return node
+        if not isinstance(resolved, dict):
+            node.type = "any"
+            return node
+        trail = (*trail, ref) if isinstance(ref, str) else trail
+        node.type = _type_name(resolved)
+        node.description = str(resolved.get("description") or resolved.get("title") or "")
+        node.constraints = _constraints(resolved)
+        if depth >= MAX_DEPTH or self.nodes >= MAX_NODES:
+            if _has_children(resolved):
+                node.note = node.note or "shown to this depth only; download the OpenAPI document for the rest"
+            return node
+        needed = set(resolved.get("required") or []) if isinstance(resolved.get("required"), list) else set()
+        properties = resolved.get("properties")
+        if isinstance(properties, dict):
+            for key, sub in properties.items():
+                if self.nodes >= MAX_NODES:
+                    node.note = "shortened; download the OpenAPI document for the rest"
+                    break
+                node.children.append(self.schema(sub, str(key), key in needed, trail, depth + 1))
+        if "items" in resolved:
+            node.children.append(self.schema(resolved["items"], "items", False, trail, depth + 1))
+        for combiner in ("allOf", "oneOf", "anyOf"):
+            options = resolved.get(combiner)
+            if isinstance(options, list):
+                label = {"allOf": "all of", "oneOf": "one of", "anyOf": "any of"}[combiner]
+                for sub in options:
+                    node.children.append(self.schema(sub, f"({label})", False, trail, depth + 1))
+        extra = resolved.get("additionalProperties")
+        if isinstance(extra, dict):
+            node.children.append(self.schema(extra, "(any other key)", False, trail, depth + 1))
+        return node
+
+    def parameter(self, value: Any, trail: tuple[str, ...] = ()) -> Parameter | None:
+        resolved, _name, _note = self.resolve(value)
+        if not isinstance(resolved, dict) or "name" not in resolved:
+            return None
+        schema = resolved.get("schema")
+        if schema is None and "type" in resolved:  # Swagger 2.0 puts the type on the parameter itself
+            schema = {k: v for k, v in resolved.items() if k in ("type", "format", "items", "enum", "default")}
+        return Parameter(
+            name=str(resolved["name"]), location=str(resolved.get("in", "")), required=bool(resolved.get("required")),
+            description=str(resolved.get("description") or ""),
+            schema=self.schema(schema) if schema is not None else None,
+        )
+
+    def contents(self, value: Any) -> list[Content]:
+        if not isinstance(value, dict):
+            return []
+        found = []
+        for media_type, body in value.items():
+            schema = body.get("schema") if isinstance(body, dict) else None
+            found.append(Content(str(media_type), self.schema(schema) if schema is not None else None))
+        return found
+
+    def operations(self) -> list[Operation]:
+        paths = self.document.get("paths")
+        if not isinstance(paths, dict):
+            return []
+        found = []
+        for path, item in paths.items():
+            item, _name, _note = self.resolve(item)
+            if not isinstance(item, dict):
+                continue
+            shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+            for method in METHODS:
+                spec = item.get(method)
+                if isinstance(spec, dict):
+                    found.append(self.operation(str(path), method, spec, shared))
+        return found
+
+    def operation(self, path: str, method: str, spec: dict[str, Any], shared: list[Any]) -> Operation:
+        own = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
+        parameters: dict[tuple[str, str], Parameter] = {}
+        body: list[Content] = []
+        body_description, body_required = "", False
+        for raw in [*shared, *own]:  # an operation's own parameter overrides the path's of the same name
+            resolved, _name, _note = self.resolve(raw)
+            if isinstance(resolved, dict) and resolved.get("in") == "body":  # Swagger 2.0 body parameter
+                body = [Content("body", self.schema(resolved.get("schema", {})))]
+                body_description, body_required = str(resolved.get("description") or ""), bool(resolved.get("required"))
+                continue
+            parameter = self.parameter(raw)
+            if parameter is not None:
+                parameters[(parameter.location, parameter.name)] = parameter
+        request_body, _name, _note = self.resolve(spec.get("requestBody"))
+        if isinstance(request_body, dict):
+            body = self.contents(request_body.get("content"))
+            body_description = str(request_body.get("description") or "")
+            body_required = bool(request_body.get("required"))
+        responses = []
+        raw_responses = spec.get("responses") if isinstance(spec.get("responses"), dict) else {}
+        for status, raw in raw_responses.items():
+            response, _name, note = self.resolve(raw)
+            if not isinstance(response, dict):
+                continue
+            content = self.contents(response.get("content"))
+            if not content and "schema" in response:  # Swagger 2.0
+                content = [Content("body", self.schema(response["schema"]))]
+            responses.append(Response(str(status), str(response.get("description") or note), content))
+        return Operation(
+            method=method.upper(), path=path, operation_id=str(spec.get("operationId") or ""),
+            summary=str(spec.get("summary") or ""), description=str(spec.get("description") or ""),
+            deprecated=bool(spec.get("deprecated")), parameters=list(parameters.values()), request_body=body,
+            request_body_description=body_description, request_body_required=body_required, responses=responses,
+        )
+
+
+def _type_name(schema: dict[str, Any]) -> str:
+    kind = schema.get("type")
+    if isinstance(kind, list):
+        kind = " or ".join(str(k) for k in kind)
+    if kind == "array" and isinstance(schema.get("items"), dict):
+        items = schema["items"]
+        inner = items["$ref"].rsplit("/", 1)[-1] if isinstance(items.get("$ref"), str) else items.get("type", "any")
+        return f"array of {inner}"
+    if kind:
+        return str(kind)
+    if "properties" in schema:
+        return "object"
+    for combiner, label in (("allOf", "all of"), ("oneOf", "one of"), ("anyOf", "any of")):
+        if combiner in schema:
+            return label
+    return "any"
+
+
+def _constraints(schema: dict[str, Any]) -> list[str]:
+    found = [f"{key}: {schema[key]}" for key in _CONSTRAINTS if key in schema and not isinstance(schema[key], dict | list)]
+    if isinstance(schema.get("enum"), list):
+        found.append("one of: " + ", ".join(str(v) for v in schema["enum"][:20]) + (" …" if len(schema["enum"]) > 20 else ""))
+    if schema.get("nullable"):
+        found.append("may be null")
+    return found
+
+
+def _has_children(schema: dict[str, Any]) -> bool:
+    return any(key in schema for key in ("properties", "items", "allOf", "oneOf", "anyOf", "additionalProperties"))
+
+
+def operations(document: Any) -> list[Operation]:
+    """The operations of an OpenAPI (3.x) or Swagger (2.0) document, in document order."""
+    if not isinstance(document, dict):
+        return []
+    return _Reader(document).operations()

@@ -1,0 +1,24 @@
+"""Backstage API entities: the whole catalogue as multi-document YAML, and each service's catalog-info.yaml."""
+
+from __future__ import annotations
+
+import yaml
+
+REQUIRED = {"apiVersion", "kind", "metadata", "spec"}
+
+
+def _entities(client) -> list[dict]:
+    response = client.get("/api/v1/export/backstage.yaml")
+    assert response.status_code == 200
+    assert response.mimetype == "application/yaml"
+    return list(yaml.safe_load_all(response.get_data(as_text=True)))
+
+
+def test_lifecycle_follows_maturity_and_drafts_are_not_exported(client, workflow, good_text):
+    workflow.submit(good_text.replace("maturity: pilot", "maturity: production"))
+    workflow.approve("demo-linkage", "1.0.0")
+    workflow.submit(good_text.replace("id: demo-linkage", "id: draft-only"), status="draft")
+    [entity] = _entities(client)
+    assert entity["spec"]["lifecycle"] == "production"
+    assert entity["spec"]["type"] == "openapi"
+    assert client.get("/services/draft-only/catalog-info.yaml").status_code == 404

@@ -1,0 +1,27 @@
+"""DCAT-AP properties that come from the descriptor: endpoint URL, contact point, SPDX licence, publisher."""
+
+from __future__ import annotations
+
+from rdflib import Literal, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
+
+from tests.exports.test_dcat import VCARD, parse
+
+
+def test_endpoint_url_contact_point_and_spdx_licence_from_the_descriptor(client, workflow, good_text):
+    text = good_text.replace("      info: {title: Linkage, version: \"1.0\"}\n",
+                             "      info: {title: Linkage, version: \"1.0\"}\n      servers: [{url: \"https://api.example.org/linkage\"}]\n")
+    text = text.replace("{name: Linkage team, url: https://example.org/contact}",
+                        "{name: Linkage team, email: linkage@istat.example, url: https://example.org/contact}")
+    workflow.submit(text)
+    workflow.approve("demo-linkage", "1.0.0")
+    graph = parse(client.get("/api/v1/export/dcat.ttl").get_data(as_text=True), "turtle")
+    service = URIRef("http://localhost/services/demo-linkage")
+    assert graph.value(service, DCAT.endpointURL) == URIRef("https://api.example.org/linkage")
+    assert graph.value(service, DCTERMS.license) == URIRef("http://spdx.org/licenses/EUPL-1.2")
+    contact = graph.value(service, DCAT.contactPoint)
+    assert (contact, RDF.type, VCARD.Kind) in graph
+    assert graph.value(contact, VCARD.fn) == Literal("Linkage team")
+    assert graph.value(contact, VCARD.hasEmail) == URIRef("mailto:linkage@istat.example")
+    publisher = graph.value(service, DCTERMS.publisher)
+    assert graph.value(publisher, FOAF.name) == Literal("Italian National Institute of Statistics")
