@@ -17,6 +17,7 @@ import heapq
 import itertools
 import re
 import threading
+from array import array
 from collections import OrderedDict
 from collections.abc import Container, Iterator
 from dataclasses import dataclass, field
@@ -201,6 +202,10 @@ class _VocabularyCorrector(ListCorrector):
         return [w for _score, w in self._suggestions(word, maxdist, 1) if w != word]
 
 
+_MAX_CACHED_TERMS = 2048
+"""Per-term score dictionaries kept per reader; past this they are dropped (memory stays bounded)."""
+
+
 class _ReaderView:
     """Everything computed once per open reader of the index: bitsets, per-term scores, sort orders.
 
@@ -219,7 +224,7 @@ class _ReaderView:
         self._names: list[tuple[int, str, str]] | None = None
         self._queries: dict[Query, dict[int, float]] = {}
         self._by_term: dict[tuple[str, str], dict[int, float]] = {}
-        self._lengths: dict[tuple[str, int], dict[int, int]] = {}
+        self._lengths: dict[tuple[str, int], array[int]] = {}
         self._corrections: dict[tuple[str, int], str | None] = {}
         self._words: list[str] | None = None
 
@@ -277,12 +282,18 @@ class _ReaderView:
                 continue
             # Field lengths are read once per document and field (a call into whoosh each costs more
             # than the whole score).
-            lengths = self._lengths.setdefault((fieldname, offset), {})
+            # An array of int32 per leaf, -1 where not read yet: a tenth of a dictionary's memory.
+            lengths = self._lengths.get((fieldname, offset))
+            if lengths is None:
+                lengths = self._lengths[(fieldname, offset)] = array("i", [-1]) * leaf.doc_count_all()
             for docnum, weight in _postings(leaf, fieldname, text):
-                length = lengths.get(docnum)
-                if length is None:
+                length = lengths[docnum]
+                if length < 0:
                     length = lengths[docnum] = leaf.doc_field_length(docnum, fieldname, 1)
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
+        if len(self._scores) > _MAX_CACHED_TERMS:  # terms of past queries: kept while they are few
+            self._scores.clear()
+            self._by_term.clear()
         self._scores[key] = found
         self._by_term.setdefault((fieldname, text), found)
         return found

@@ -187,6 +187,14 @@ def _guess_format(text: str, filename: str = "") -> str:
     return "json" if text.lstrip().startswith("{") else "yaml"
 
 
+@bp.get("/api/")
+def api_docs() -> str:
+    """The registry's own REST API, rendered from its generated OpenAPI document like a service's interface."""
+    document = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
+    return render_template("services/api_docs.html", operations=interface.operations(document),
+                           version=document.get("openapi", ""))
+
+
 @bp.get("/submit/template.yaml")
 def descriptor_template() -> Response:
     """A complete example descriptor to start from."""

@@ -39,3 +39,15 @@ def test_errors_are_documented_as_problem_json(client):
     answer = client.get("/api/v1/services/no-such-service")
     assert answer.status_code == 404 and answer.mimetype == "application/problem+json"
     assert set(answer.json) <= set(problem) and isinstance(answer.json["status"], int)
+
+
+def test_the_document_is_rendered_as_a_readable_page(client):
+    spec = client.get("/api/openapi.json").json
+    operations = [(method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"]
+    page = client.get("/api/")
+    assert page.status_code == 200 and page.mimetype == "text/html"
+    html = page.get_data(as_text=True)
+    assert html.count('<article class="operation"') == len(operations)
+    for method, path in operations:
+        assert f'<code class="path">{path}</code>' in html, (method, path)
+    assert "Problem" in html  # error schemas are shown as trees too

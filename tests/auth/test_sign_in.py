@@ -188,3 +188,13 @@ def test_admin_pages_are_for_admins(app, client):
     with app.app_context(), db.transaction() as session:
         user = session.get(User, user_id)
         assert (user.role, user.active) == ("submitter", False)  # an unticked box switches the account off
+
+
+def test_the_header_offers_what_the_role_may_do_and_says_what_happened(app, client):
+    add_user(app, email="admin@unece.example", org="UNECE", role="admin")
+    anonymous = client.get("/").get_data(as_text=True)
+    assert 'href="/auth/sign-in"' in anonymous and 'href="/review/"' not in anonymous
+    page = client.get(sign_in(client, email="admin@unece.example").headers["Location"]).get_data(as_text=True)
+    assert "Signed in as admin." in page  # the flashed message
+    for link in ('href="/review/"', 'href="/admin/users"', 'href="/auth/tokens"'):
+        assert link in page
