@@ -96,7 +96,7 @@ def tokens() -> str | tuple[str, int]:
     return render_template("auth/tokens.html", form=form, tokens=rows, created=created), status
 
 
-@bp.post("/tokens/<int:token_id>/revoke")
+@bp.post("/tokens/<int(max=2147483647):token_id>/revoke")
 @login_required
 def revoke_token(token_id: int) -> Response:
     """Revoke one of your tokens."""
@@ -158,7 +158,7 @@ def users() -> str | Response | tuple[str, int]:
     return render_template("admin/users.html", form=form, users=rows, roles=ROLES), status
 
 
-@admin.post("/users/<int:user_id>")
+@admin.post("/users/<int(max=2147483647):user_id>")
 @login_required
 def update_user(user_id: int) -> Response | tuple[str, int]:
     """Change a user's role or active flag (admins)."""

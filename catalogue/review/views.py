@@ -34,9 +34,14 @@ def _page(slug: str, version_label: str, errors: dict[str, str] | None = None, f
     actor = current_actor()
     version = registry.get_version(db_session, actor, slug, version_label)
     previous = registry.previous_approved(version.service, version)
+    approved_basis = previous is not None
+    if previous is None:  # nothing approved yet: show what changed since the version reviewed before
+        earlier = [v for v in version.service.versions if v.id < version.id and v.status != "draft"]
+        previous = earlier[-1] if earlier else None
     changes = diff.diff_versions(previous.descriptor, version.descriptor) if previous is not None else None
     return render_template(
         "review/version.html", version=version, service=version.service, previous=previous, changes=changes,
+        approved_basis=approved_basis,
         reviews=registry.reviews_of(db_session, version), may_review=registry.may_review(actor, version),
         allowed=registry.allowed_transitions(version), decisions=_DECISION_WORDS, errors=errors or {},
         form=form or {}, criteria={c["id"]: c for c in registry.compliance.criteria()},

@@ -208,7 +208,7 @@ def create_token(args: dict[str, Any]) -> Any:
         return {**{name: getattr(row, name) for name in fields_of_row}, "token": token}
 
 
-@blp.delete("/tokens/<int:token_id>")
+@blp.delete("/tokens/<int(max=2147483647):token_id>")
 @blp.response(200, TokenSchema)
 def revoke_token(token_id: int) -> Any:
     """Revoke one of your tokens."""

@@ -160,6 +160,9 @@ def test_tokens_through_the_api(app, client, make_user):
     new_bearer = {"Authorization": f"Bearer {created.json['token']}"}
     assert client.get("/api/v1/tokens", headers=new_bearer).status_code == 401
     assert client.post("/api/v1/tokens", json={"days": 9999}, headers=bearer).status_code == 422
+    # An id past what the database's integer holds is simply not found (PostgreSQL would refuse the query).
+    huge = client.delete("/api/v1/tokens/7212282100", headers=bearer)
+    assert huge.status_code == 404 and huge.mimetype == "application/problem+json"
 
 
 def test_admin_pages_are_for_admins(app, client):

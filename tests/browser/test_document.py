@@ -178,3 +178,20 @@ def test_axe_finds_nothing_serious_and_screenshots(page: Any, axe: Any, screensh
     assert page.console_errors == [] or name == "document-not-found"  # the 404 response itself is logged
     for path in screenshot(page, name):
         assert path.stat().st_size > 10_000
+
+
+@pytest.mark.parametrize("anchor", ["principle-loose-coupling", "principle-reuse", "principle-discoverable"])
+def test_searching_the_document_for_a_principle_finds_its_section_first(page: Any, anchor: str) -> None:
+    section = chapter("principles").section(anchor)
+    assert section is not None
+    page.goto("/document/principles")
+    box = page.get_by_role("search").get_by_role("searchbox")
+    box.fill(section.title)
+    box.press("Enter")
+    page.wait_for_url(re.compile(r"/search\?"))
+    assert "kind=section" in page.url
+    first = page.locator(".results h3 a").first
+    assert first.get_attribute("href") == f"/document/principles#{anchor}"
+    assert first.inner_text() == section.title
+    first.click()
+    page.wait_for_url(re.compile(f"/document/principles#{anchor}$"))
