@@ -60,6 +60,24 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterat
         db.engine.dispose()
 
 
+@contextmanager
+def seeded_app(folder: Path) -> Iterator[Flask]:
+    """An app on an empty database with the seed services loaded through `catalogue seed`."""
+    from catalogue.cli import main
+
+    with app_on_empty_database(folder) as app:
+        result = app.test_cli_runner().invoke(main, ["seed"])
+        assert result.exit_code == 0, result.output
+        yield app
+
+
+@pytest.fixture(scope="module")
+def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """One seeded app for a whole test module (modules that write keep their changes to themselves)."""
+    with seeded_app(tmp_path_factory.mktemp("seeded")) as app:
+        yield app
+
+
 @pytest.fixture
 def app(tmp_path: Path) -> Iterator[Flask]:
     with app_on_empty_database(tmp_path) as app:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -130,6 +131,23 @@ def password() -> str | Response | tuple[str, int]:
     return render_template("auth/password.html", form=form), (400 if request.method == "POST" else 200)
 
 
+def _create_with_form(form: Any, create: Callable[[Any], str], done: str) -> Response | int:
+    """Run create (which returns what to announce) for a valid posted form: a redirect to done, or the
+    status to render the form again with (its errors shown beside its fields). Refusals propagate."""
+    if not form.validate_on_submit():
+        return 400 if request.method == "POST" else 200
+    try:
+        with committed() as db_session:
+            created = create(db_session)
+    except RegistryError as error:
+        if isinstance(error, registry.PermissionDenied | Unauthenticated):
+            raise
+        _form_errors(form, error)
+        return error.status
+    flash(f"{created} created.", "success")
+    return redirect(url_for(done))
+
+
 @admin.route("/users", methods=["GET", "POST"])
 @login_required
 def users() -> str | Response | tuple[str, int]:
@@ -137,25 +155,18 @@ def users() -> str | Response | tuple[str, int]:
     actor = current_actor()
     rows = registry.list_users(session(), actor)  # refuses non-admins before anything else
     form = UserForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with committed() as db_session:
-                user, _token = registry.create_user(
-                    db_session, form.email.data or "", (form.organisation.data or "").strip().upper(),
-                    form.role.data or "submitter", form.display_name.data or None, password=form.password.data,
-                    token_days=None, actor=actor)
-        except RegistryError as error:
-            if isinstance(error, registry.PermissionDenied):
-                raise
-            _form_errors(form, error)
-            status = error.status
-        else:
-            flash(f"User {user.email} created.", "success")
-            return redirect(url_for("admin.users"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("admin/users.html", form=form, users=rows, roles=ROLES), status
+
+    def create(db_session: Any) -> str:
+        user, _token = registry.create_user(
+            db_session, form.email.data or "", (form.organisation.data or "").strip().upper(),
+            form.role.data or "submitter", form.display_name.data or None, password=form.password.data,
+            token_days=None, actor=actor)
+        return f"User {user.email}"
+
+    outcome = _create_with_form(form, create, "admin.users")
+    if isinstance(outcome, Response):
+        return outcome
+    return render_template("admin/users.html", form=form, users=rows, roles=ROLES), outcome
 
 
 @admin.post("/users/<int(max=2147483647):user_id>")
@@ -181,21 +192,14 @@ def organisations() -> str | Response | tuple[str, int]:
     actor = current_actor()
     registry.check_admin(actor, "list_organisations")
     form = OrganisationForm()
-    status = 200
-    if form.validate_on_submit():
-        try:
-            with committed() as db_session:
-                organisation = registry.create_organisation(
-                    db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None)
-        except RegistryError as error:
-            if isinstance(error, registry.PermissionDenied):
-                raise
-            _form_errors(form, error)
-            status = error.status
-        else:
-            flash(f"Organisation {organisation.code} created.", "success")
-            return redirect(url_for("admin.organisations"))
-    elif request.method == "POST":
-        status = 400
+
+    def create(db_session: Any) -> str:
+        organisation = registry.create_organisation(
+            db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None)
+        return f"Organisation {organisation.code}"
+
+    outcome = _create_with_form(form, create, "admin.organisations")
+    if isinstance(outcome, Response):
+        return outcome
     return render_template("admin/organisations.html", form=form,
-                           organisations=registry.list_organisations(session())), status
+                           organisations=registry.list_organisations(session())), outcome

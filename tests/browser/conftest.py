@@ -24,8 +24,7 @@ import pytest
 from flask import Flask
 from werkzeug.serving import make_server
 
-from catalogue.cli import main
-from tests.conftest import app_on_empty_database
+from tests.conftest import seeded_app
 
 HERE = Path(__file__).parent
 CHROMIUM = Path("/usr/bin/chromium")
@@ -55,9 +54,7 @@ def _require(path: Path, how: str) -> None:
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
     """The real app on a real database (SQLite file, or CATALOGUE_DATABASE_URL) with the seed services loaded."""
-    with app_on_empty_database(tmp_path_factory.mktemp("live")) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
+    with seeded_app(tmp_path_factory.mktemp("live")) as app:
         yield app
 
 

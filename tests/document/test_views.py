@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from typing import Any
 from urllib.parse import parse_qs, quote, unquote, urlsplit
 
@@ -20,22 +19,11 @@ from catalogue.search import searching
 from catalogue.search.query import SearchRequest
 from catalogue.services import compliance
 from catalogue.services.registry import Visibility
-from tests.conftest import app_on_empty_database
 from tests.document.pages import Page, parse
 
 CHAPTERS = content.chapters()
 WRITTEN = [c for c in CHAPTERS if c.slug != content.GLOSSARY_SLUG]
 SUBPROCESSES = list(reference.gsbpm().subprocesses)
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    from catalogue.cli import main
-
-    with app_on_empty_database(tmp_path_factory.mktemp("seeded")) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
-        yield app
 
 
 @pytest.fixture

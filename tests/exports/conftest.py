@@ -6,22 +6,9 @@ module uses either the seeded app (module-scoped: seeding once keeps it quick) o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-
-from catalogue.cli import main
-from tests.conftest import app_on_empty_database
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    with app_on_empty_database(tmp_path_factory.mktemp("exports")) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
-        yield app
 
 
 @pytest.fixture

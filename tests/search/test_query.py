@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator
 
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from catalogue.cli import main
 from catalogue.db import db
 from catalogue.services import registry
 from catalogue.services.models import (
@@ -20,16 +18,7 @@ from catalogue.services.models import (
     ServiceVersion,
     VersionSubprocess,
 )
-from tests.conftest import app_on_empty_database
 from tests.test_seed import SEEDS
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    with app_on_empty_database(tmp_path_factory.mktemp("seeded")) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
-        yield app
 
 
 @pytest.fixture

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -14,12 +13,10 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from catalogue import create_app, security
-from catalogue.cli import main
 from catalogue.config import Config
 from catalogue.db import db
 from catalogue.document.content import chapters
 from catalogue.services import registry
-from tests.conftest import app_on_empty_database
 from tests.security.markup import live_markup
 
 # A value for every URL parameter, so each rule is requested at a page that exists.
@@ -49,14 +46,6 @@ CSP_DIRECTIVES = (
     "frame-ancestors 'none'",
     "form-action 'self'",
 )
-
-
-@pytest.fixture(scope="module")
-def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
-    with app_on_empty_database(tmp_path_factory.mktemp("headers")) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
-        yield app
 
 
 PASSWORD = "correct horse battery staple"
