@@ -249,7 +249,7 @@ def test_writes(app, case, who):
 # Routes that are not about permissions: static files, schemas, documents anyone may read.
 _PUBLIC_READS = re.compile(
     r"^/(static|schemas|document|feeds|search|services|api/openapi|api/v1/export|healthz|readyz|favicon)"
-    r"|^/$|^/auth/sign-in$|^/submit$|^/submit/template.yaml$")
+    r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/template.yaml$")
 
 
 def test_the_matrix_covers_every_route(app):
