@@ -171,6 +171,8 @@ CASES = [
          body={"decision": "approved"}),
     Case("submit form", "POST", "/submit", _by(302, 303, 403, 403, 403, 303), form=True,
          body={"descriptor": _descriptor("demo-form"), "action": "submit"}),
+    Case("start-from-a-form form", "POST", "/submit/start", _by(302, 200, 200, 200, 200, 200), form=True,
+         body={"id": "from-form", "name": "From a form"}, writes=False),
     Case("create-token form", "POST", "/auth/tokens", _by(302, 201, 201, 201, 201, 201), form=True,
          body={"name": "x", "days": "5"}),
     Case("revoke-token form", "POST", "/auth/tokens/{owner_token}/revoke", _by(302, 302, 404, 404, 404, 302), form=True),
@@ -249,7 +251,7 @@ def test_writes(app, case, who):
 # Routes that are not about permissions: static files, schemas, documents anyone may read.
 _PUBLIC_READS = re.compile(
     r"^/(static|schemas|document|feeds|search|services|api/openapi|api/v1/export|healthz|readyz|favicon)"
-    r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/template.yaml$")
+    r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/start$|^/submit/template.yaml$")
 
 
 def test_the_matrix_covers_every_route(app):

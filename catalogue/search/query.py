@@ -202,8 +202,9 @@ class _VocabularyCorrector(ListCorrector):
         return [w for _score, w in self._suggestions(word, maxdist, 1) if w != word]
 
 
-_MAX_CACHED_TERMS = 2048
-"""Per-term score dictionaries kept per reader; past this they are dropped (memory stays bounded)."""
+_MAX_CACHED_SCORES = 400_000
+"""Document scores (per term and per compound query) kept per reader; past this many they are dropped, so a
+worker's memory stays bounded however many different queries it answers (about 100 bytes each)."""
 
 
 class _ReaderView:
@@ -223,6 +224,7 @@ class _ReaderView:
         self._orders: dict[str, list[int]] = {}
         self._names: list[tuple[int, str, str]] | None = None
         self._queries: dict[Query, dict[int, float]] = {}
+        self._cached_scores = 0
         self._by_term: dict[tuple[str, str], dict[int, float]] = {}
         self._lengths: dict[tuple[str, int], array[int]] = {}
         self._corrections: dict[tuple[str, int], str | None] = {}
@@ -261,6 +263,15 @@ class _ReaderView:
 
     # --- scoring ------------------------------------------------------------------------------
 
+    def _remember(self, count: int) -> None:
+        """Count count more cached scores; past the budget, forget every cached score first."""
+        if self._cached_scores + count > _MAX_CACHED_SCORES:
+            self._scores.clear()
+            self._by_term.clear()
+            self._queries.clear()
+            self._cached_scores = 0
+        self._cached_scores += count
+
     def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> dict[int, float]:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
         the schema's field boosts are in the posting weights already)."""
@@ -291,9 +302,7 @@ class _ReaderView:
                 if length < 0:
                     length = lengths[docnum] = leaf.doc_field_length(docnum, fieldname, 1)
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
-        if len(self._scores) > _MAX_CACHED_TERMS:  # terms of past queries: kept while they are few
-            self._scores.clear()
-            self._by_term.clear()
+        self._remember(len(found))
         self._scores[key] = found
         self._by_term.setdefault((fieldname, text), found)
         return found
@@ -304,9 +313,9 @@ class _ReaderView:
             return self.term_scores(query.fieldname, _text(query.text), query.boost)
         found = self._queries.get(query)
         if found is None:
-            if len(self._queries) > 4096:  # words of past queries: kept while they are few
-                self._queries.clear()
-            found = self._queries[query] = self._compound_scores(query)
+            found = self._compound_scores(query)
+            self._remember(len(found))
+            self._queries[query] = found
         return found
 
     def _compound_scores(self, query: Query) -> dict[int, float]:
@@ -337,8 +346,11 @@ class _ReaderView:
         return {d: query.boost for d in self.searcher.docs_for_query(query)}
 
     def has(self, docnum: int, fieldname: str, text: str) -> bool:
-        """Whether the document holds the term (known from its scores, so only for terms a query scored)."""
-        return docnum in self._by_term.get((fieldname, text), ())
+        """Whether the document holds the term (known from its scores, read again if they were forgotten)."""
+        scores = self._by_term.get((fieldname, text))
+        if scores is None:
+            scores = self.term_scores(fieldname, text)
+        return docnum in scores
 
     # --- lexicon, sort orders, stored values --------------------------------------------------
 

@@ -31,7 +31,7 @@ from catalogue.db import committed, session
 from catalogue.document.content import criterion_link, sanitise
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import descriptors, interface, registry, validation
+from catalogue.services import descriptors, interface, registry, starter, validation
 from catalogue.services.models import Service, ServiceVersion
 from catalogue.services.registry import RegistryError
 from catalogue.services.report import DescriptorError, Problem
@@ -199,6 +199,24 @@ def api_docs() -> str:
 def descriptor_template() -> Response:
     """A complete example descriptor to start from."""
     return _download(TEMPLATE_FILE.read_text("utf-8"), "application/yaml", "cspa-descriptor-template.yaml")
+
+
+@bp.route("/submit/start", methods=["GET", "POST"])
+def start_from_form() -> str | BaseResponse | tuple[str, int]:
+    """Start a descriptor from a form; the result opens in the editor with its problems, to finish there."""
+    actor = current_actor()
+    if actor.anonymous:
+        return redirect(url_for("auth.sign_in", next=url_for("services.start_from_form")))
+    if request.method == "GET":
+        owner = actor.user.organisation.code if actor.user is not None and actor.user.organisation else ""
+        return render_template("services/start.html", choices=starter.choices(), owner=owner)
+    text = starter.descriptor_text(request.form, request.form.getlist)
+    descriptor = descriptors.parse(text, "yaml", current_app.config["CATALOGUE"].limits)
+    report, _assessment = registry.check_descriptor(descriptor)
+    message = ("Built from the form: every field is filled in correctly." if report.valid else
+               f"Built from the form: {len(report.errors)} thing(s) to finish below.")
+    return render_template("services/submit.html", text=text, problems=[_problem(p) for p in report.errors],
+                           message=message)
 
 
 @bp.route("/submit", methods=["GET", "POST"])

@@ -75,6 +75,9 @@ def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, s
     assert axe(submitter) == [], "the sign-in page"
     screenshot(submitter, "sign-in")
     _sign_in(submitter, "story-submitter@ssb.example")
+    submitter.goto("/submit/start")
+    assert axe(submitter) == [], "the start-from-a-form page"
+    screenshot(submitter, "submit-start-form")
     _submit(submitter, "1.0.0")
     screenshot(submitter, "story-1-submitted")
 
