@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
 from catalogue.services import registry
@@ -225,7 +225,7 @@ class CatalogueState:
 
 def catalogue_state(session: Session) -> CatalogueState:
     """The id and time of the newest event (0 and None on an empty catalogue)."""
-    last = session.scalar(select(func.max(Event.id)))
-    if last is None:
+    newest = session.execute(select(Event.id, Event.created_at).order_by(Event.id.desc()).limit(1)).first()
+    if newest is None:
         return CatalogueState(0, None)
-    return CatalogueState(last, session.scalar(select(Event.created_at).where(Event.id == last)))
+    return CatalogueState(newest.id, newest.created_at)

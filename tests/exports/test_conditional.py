@@ -77,3 +77,46 @@ def test_documents_are_built_once_per_catalogue_state(client, published, good_te
     rebuilt = client.get(url).json
     assert rebuilt["generated_at"] != first["generated_at"]
     assert [s["id"] for s in rebuilt["services"]] == ["another-linkage", "demo-linkage"]
+
+
+def test_an_unchanged_answer_is_served_from_memory_and_a_change_is_not(app, make_user, good_text):
+    from catalogue.conditional import ResponseCache
+
+    client = app.test_client()
+    token = make_user()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.post("/api/v1/services", data=good_text, headers={**headers, "Content-Type": "application/yaml"}).status_code == 201
+    first = client.get("/api/v1/services/demo-linkage", headers=headers)
+    cache = app.extensions["catalogue.responses"]
+    assert isinstance(cache, ResponseCache) and cache.size > 0
+    second = client.get("/api/v1/services/demo-linkage", headers=headers)
+    assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    # Another reader gets their own answer, not the cached one (anonymous: not public yet).
+    assert client.get("/api/v1/services/demo-linkage").status_code == 404
+    # A write moves the catalogue on: the next read is built again and shows it.
+    changed = good_text.replace("Demo record linkage", "Demo record linkage, renamed").replace("version: 1.0.0", "version: 1.0.1")
+    reviewer = make_user("reviewer@cbs.example", "CBS", "reviewer")
+    bearer = {"Authorization": f"Bearer {reviewer}"}
+    for body in ({"to": "in_review"},):
+        assert client.post("/api/v1/services/demo-linkage/versions/1.0.0/transitions", json=body, headers=bearer).status_code == 200
+    assert client.post("/api/v1/services/demo-linkage/versions/1.0.0/reviews", json={"decision": "approved"},
+                       headers=bearer).status_code == 201
+    assert client.post("/api/v1/services", data=changed, headers={**headers, "Content-Type": "application/yaml"}).status_code == 201
+    third = client.get("/api/v1/services/demo-linkage", headers=headers)
+    assert third.headers["ETag"] != first.headers["ETag"] and "renamed" in third.get_data(as_text=True)
+
+
+def test_the_cache_keeps_to_its_byte_budget():
+    from flask import Flask, Response
+
+    from catalogue.conditional import ResponseCache
+
+    cache = ResponseCache(max_bytes=8000)
+    with Flask(__name__).test_request_context():
+        for i in range(20):
+            cache.put(f'"{i}"', Response(b"x" * 900))
+        assert cache.size <= 8000
+        assert cache.get('"0"') is None and cache.get('"19"') is not None
+        cache.put('"cookie"', Response(b"y", headers={"Set-Cookie": "a=b"}))
+        assert cache.get('"cookie"') is None  # never keep an answer that sets a cookie
