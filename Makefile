@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install install-test run test lint bench bandit audit
+.PHONY: install install-test axe run test lint bench bandit audit
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -12,8 +12,13 @@ $(BIN)/python:
 install: $(BIN)/python
 	$(BIN)/pip install --quiet -e .
 
-install-test: $(BIN)/python
+# Installed again only when the packaging changes (the code itself is installed editable), so `make test`
+# starts at once, and two test passes can run side by side without reinstalling under each other (.ci/run).
+$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
+	touch $@
+
+install-test: $(VENV)/.installed-test
 
 run: install
 	$(BIN)/catalogue serve
@@ -23,6 +28,8 @@ AXE = tests/browser/node_modules/axe-core/axe.min.js
 $(AXE): tests/browser/package.json tests/browser/package-lock.json
 	cd tests/browser && npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+axe: $(AXE)
 
 test: install-test $(AXE)
 	$(BIN)/pytest

@@ -238,8 +238,15 @@ def figure_rows(runs: dict[str, Run]) -> list[tuple[str, str, str, str]]:
                          (f"{api[f'{name}_ratio']:.2f} ({api[name]['rps']:.0f} vs {hello:.0f} req/s, {api['tool']}, "
                          f"{api['connections']} connections; non-200: {api[name]['non_200']})"),
                          "≥ 0.5", verdict(api[f"{name}_ratio"], 0.5, False)))
-        rows.append((f"Memory per worker (RSS) at {api['size']:,} services, after the load",
-                     (f"{api['max_worker_rss_mb']:.0f} MB (workers: {', '.join(f'{x:.0f}' for x in api['worker_rss_mb'])}; "
+        if "search_new" in api:
+            rows.append(("API throughput, searches never asked before (none answered from memory), ratio to bare Flask",
+                         (f"{api['search_new_ratio']:.2f} ({api['search_new']['rps']:.0f} req/s, p99 "
+                          f"{api['search_new']['p99_ms']} ms; non-200: {api['search_new']['non_200']})"), "— (none set)", "—"))
+        validated = api.get("worker_rss_validated_mb") or []
+        rows.append((f"Memory per worker (RSS) at {api['size']:,} services, after the load and after validating descriptors",
+                     (f"{api['max_worker_rss_mb']:.0f} MB (workers after the load: "
+                      f"{', '.join(f'{x:.0f}' for x in api['worker_rss_mb'])}; after validating too: "
+                      f"{', '.join(f'{x:.0f}' for x in validated) or 'not measured'}; "
                      f"after the first request {max(api.get('worker_rss_idle_mb') or [0]):.0f}; "
                      f"unshared (USS) after the load {max(api.get('worker_uss_mb') or [0]):.0f}; "
                      f"bare Flask {max(api['hello_worker_rss_mb']):.0f})"), "≤ 150 MB",

@@ -14,7 +14,7 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from catalogue import auth, errors, ops, search, security
+    from catalogue import auth, conditional, errors, ops, search, security
     from catalogue.db import db
     from catalogue.document import views as document_views
     from catalogue.exports import api as exports_api
@@ -38,6 +38,7 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_JSON_PATH="openapi.json",
     )
     db.init_app(app, config.database_url)
+    conditional.init_app(app)
     search.init_app(app)
     auth.init_app(app)
     api = errors.CatalogueApi(app)

@@ -1,39 +1,80 @@
-"""Conditional GET: `ETag` and `Last-Modified` on read endpoints, and 304 when the client is up to date.
+"""Conditional GET and the answer cache: reads of an unchanged catalogue cost almost nothing.
 
 Every change to the catalogue records an Event, and event ids only grow, so the id of the last event
-is a version number of everything a read endpoint can show. A response's strong ETag is a hash of
-that id and of what selects the representation (host, path, query, Accept, credentials: exports carry
-absolute links); Last-Modified is the time of that event. A client that sends back either gets 304 Not
-Modified without the body being built, and an answer already built for the same tag is served from memory
-(ResponseCache).
+is a version number of everything a read endpoint can show. Two things follow from it:
 
-Apply `conditional` to a view, between the route decorator and the rest, e.g.::
+- `conditional` gives a view's answers a strong ETag (a hash of that id and of what selects the
+  representation: host, path, query, Accept, credentials, since exports carry absolute links) and
+  Last-Modified (the time of that event); a client that sends either back gets 304 Not Modified without
+  the body being built.
+- `AnswerCache`, a WSGI middleware in front of the whole Flask app, keeps the bytes of anonymous answers
+  of such views (and of `cacheable` ones: search) with the version they were built at, and answers the
+  same request again from memory while the catalogue stays at that version. On SQLite, knowing the version
+  costs one `PRAGMA data_version` on a connection kept for it (`CatalogueClock`); elsewhere one small query.
+
+Apply `conditional` (or `cacheable`) to a view, between the route decorator and the rest, e.g.::
 
     @blp.get("/services/<slug>")
     @conditional
     @blp.response(200, ServiceSchema)
     def get_service(slug): ...
+
+Only requests without credentials (no Authorization, no Cookie) are answered from memory: what they may see
+depends on nothing but the catalogue. A request with a token is authenticated before any 304, so an
+expired or revoked token never learns that its copy is current.
 """
 
 from __future__ import annotations
 
 import functools
 import hashlib
+import os
+import sqlite3
 import threading
+import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from flask import Response, current_app, make_response, request
+from flask import Flask, Response, current_app, make_response, request
+from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import SQLAlchemyError
 
-from catalogue.db import session
+from catalogue import ops
+from catalogue.db import Database, session
 from catalogue.exports.catalogue import CatalogueState, catalogue_state
+from catalogue.services.models import Event
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 View = TypeVar("View", bound=Callable[..., Any])
 
 VARY = ("Accept", "Authorization", "Cookie")
 """Request headers that may select another representation (format, or what the actor may see)."""
+
+ANSWER_VERSION = "catalogue.answer_version"
+"""WSGI environ key: set by a view to the version its answer shows (a Version), which makes it storable."""
+
+
+def _nothing() -> None:
+    return None
+
+
+@dataclass(frozen=True)
+class Version:
+    """What an answer shows: the catalogue at event_id, and whatever else the view read, as the object also()
+    returned (compared by identity: the CSPA document's text, say, loaded anew by a release)."""
+
+    event_id: int
+    also: Callable[[], object] = _nothing
+    also_value: object = None
+
+    def current(self, event_id: int | None) -> bool:
+        """Whether an answer of this version is still the answer at event_id."""
+        return event_id == self.event_id and self.also() is self.also_value
 
 
 def entity_tag(state: CatalogueState, *extra: str) -> str:
@@ -67,78 +108,237 @@ def _stamp(response: Response, etag: str, changed_at: datetime | None) -> Respon
     return response
 
 
-class ResponseCache:
-    """Bodies of answers already built, by their ETag, within a byte budget (least recently used go first).
+def _authenticate() -> None:
+    """Refuse (401) a request whose token is not valid now, before anything is said about its copy."""
+    if request.headers.get("Authorization"):
+        from catalogue.auth.identity import request_actor
 
-    The tag names everything that selects the body (the catalogue's last event, path, query, Accept and
-    credentials), so a body is valid exactly as long as its tag: a read of an unchanged catalogue costs one
-    small query instead of the whole view.
-    """
-
-    _SKIPPED = frozenset({"content-length", "date", "etag", "last-modified", "vary", "set-cookie"})
-
-    def __init__(self, max_bytes: int = 16 * 1024 * 1024) -> None:
-        self.max_bytes = max_bytes
-        self.size = 0
-        self._entries: OrderedDict[str, tuple[bytes, int, list[tuple[str, str]]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, etag: str) -> Response | None:
-        """A fresh copy of the answer stored under etag, or None."""
-        with self._lock:
-            entry = self._entries.get(etag)
-            if entry is None:
-                return None
-            self._entries.move_to_end(etag)
-        body, status, headers = entry
-        return Response(body, status=status, headers=headers)
-
-    def put(self, etag: str, response: Response) -> None:
-        """Keep response's body under etag, unless it sets a cookie, streams, or is too large to be worth it."""
-        if response.is_streamed or "Set-Cookie" in response.headers:
-            return
-        body = response.get_data()
-        if len(body) > self.max_bytes // 8:
-            return
-        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in self._SKIPPED]
-        with self._lock:
-            if etag in self._entries:
-                return
-            self._entries[etag] = (body, response.status_code, headers)
-            self.size += len(body)
-            while self.size > self.max_bytes and self._entries:
-                _tag, (old, _status, _headers) = self._entries.popitem(last=False)
-                self.size -= len(old)
+        request_actor()
 
 
-def _cache() -> ResponseCache:
-    cache = current_app.extensions.get("catalogue.responses")
-    if cache is None:
-        cache = current_app.extensions.setdefault("catalogue.responses", ResponseCache())
-    return cast(ResponseCache, cache)
+def _storable(response: Response, version: Version) -> None:
+    """Let AnswerCache keep this request's answer as the catalogue's answer at version (a streamed answer is
+    never kept: its body may be large, and it is built while being sent)."""
+    if not response.is_streamed:
+        request.environ[ANSWER_VERSION] = version
 
 
 def conditional(view: View) -> View:
-    """Give view's 200 answers an ETag and Last-Modified, answer 304 when the client is up to date, and
-    serve an answer already built for the same tag from memory."""
+    """Give view's 200 answers an ETag and Last-Modified, answer 304 when the client is up to date, and let
+    AnswerCache keep anonymous answers."""
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         if request.method not in ("GET", "HEAD"):
             return view(*args, **kwargs)
+        _authenticate()
         # Read before the body is built: a change made meanwhile gives a newer body under an older
         # tag, which only makes the client ask again; the other order could hide a change.
         state = catalogue_state(session())
         etag = entity_tag(state)
         if is_fresh(etag, state.changed_at):
             return _stamp(Response(status=304), etag, state.changed_at)
-        cached = _cache().get(etag)
-        if cached is not None:
-            return _stamp(cached, etag, state.changed_at)
         response = make_response(view(*args, **kwargs))
         if response.status_code == 200:
-            _cache().put(etag, response)
             _stamp(response, etag, state.changed_at)
+            _storable(response, Version(state.event_id))
         return response
 
     return cast(View, wrapper)
+
+
+def cacheable(also: Callable[[], object] = _nothing) -> Callable[[View], View]:
+    """Let AnswerCache keep a view's anonymous answers, for views without an ETag of their own (search:
+    its answers also show the CSPA document's text, which changes with a release, not with an event).
+    also() returns what else the answer depends on; an answer is given again only while also() returns the
+    very same object."""
+
+    def decorate(view: View) -> View:
+        @functools.wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            event_id = clock().version() if request.method in ("GET", "HEAD") else None
+            also_value = also()
+            response = make_response(view(*args, **kwargs))
+            if event_id is not None and response.status_code == 200:
+                _storable(response, Version(event_id, also, also_value))
+            return response
+
+        return cast(View, wrapper)
+
+    return decorate
+
+
+class CatalogueClock:
+    """The id of the catalogue's last event, for AnswerCache, as cheaply as the database allows.
+
+    On a SQLite file each thread keeps a connection of its own that never writes: `PRAGMA data_version`
+    on it changes whenever any other connection (any process) has committed, and only then is the last
+    event id read again. A file replaced under the same name (a restore) is noticed by its inode. On
+    other databases it is one small query. None when the database cannot say (then nothing is cached).
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        url = engine.url
+        path = url.database if url.get_backend_name() == "sqlite" else None
+        self.path = os.path.abspath(path) if path and path != ":memory:" and not path.startswith("file:") else None
+        self._local = threading.local()
+
+    def version(self) -> int | None:
+        """The id of the last event now (0 on an empty catalogue), or None if it cannot be read."""
+        if self.path is None:
+            return self._query()
+        try:
+            return self._sqlite_version(self.path)
+        except (sqlite3.Error, OSError):
+            self._forget()
+            return None
+
+    def _query(self) -> int | None:
+        try:
+            with self.engine.connect() as connection:
+                return int(connection.scalar(select(func.max(Event.id))) or 0)
+        except SQLAlchemyError:
+            return None
+
+    def _sqlite_version(self, path: str) -> int:
+        local = self._local
+        identity = os.stat(path)
+        if getattr(local, "identity", None) != (identity.st_dev, identity.st_ino):
+            self._forget()
+            # mode=rw: never create the file (a missing database is an outage, not an empty catalogue).
+            local.connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5, isolation_level=None,
+                                               check_same_thread=False)
+            local.identity = (identity.st_dev, identity.st_ino)
+        data_version = local.connection.execute("PRAGMA data_version").fetchone()[0]
+        if getattr(local, "data_version", None) != data_version:
+            row = local.connection.execute(f"SELECT max(id) FROM {Event.__tablename__}").fetchone()  # nosec B608
+            local.event_id, local.data_version = int(row[0] or 0), data_version
+        return cast(int, local.event_id)
+
+    def _forget(self) -> None:
+        local = self._local
+        connection = getattr(local, "connection", None)
+        if connection is not None:
+            connection.close()
+        local.__dict__.clear()
+
+
+def clock() -> CatalogueClock:
+    """The current app's clock."""
+    return cast(AnswerCache, current_app.extensions["catalogue.answers"]).clock
+
+
+@dataclass(frozen=True)
+class _Answer:
+    version: Version
+    status: str
+    headers: list[tuple[str, str]]
+    body: bytes
+
+
+class AnswerCache:
+    """WSGI middleware: anonymous GET and HEAD answers of `conditional` and `cacheable` views, kept in memory
+    by request (host, scheme, path, query, Accept) with the catalogue version they show, within a byte budget
+    (least recently used go first), and given again while the catalogue is at that version.
+
+    An answer given from memory still gets its own X-Request-ID and access log line; conditional requests
+    (If-None-Match, If-Modified-Since) go to the app, which answers 304 itself.
+    """
+
+    _PER_REQUEST = frozenset({ops.REQUEST_ID_HEADER.lower(), "date"})
+
+    def __init__(self, app: WSGIApplication, clock: CatalogueClock, max_bytes: int = 8 * 1024 * 1024) -> None:
+        self.app = app
+        self.clock = clock
+        self.max_bytes = max_bytes
+        self.size = 0
+        self.served = 0
+        self._answers: OrderedDict[tuple[str, ...], _Answer] = OrderedDict()
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
+        """The request's key, or None for a request that is never answered from memory."""
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return None
+        if any(name in environ for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH",
+                                            "HTTP_IF_MODIFIED_SINCE")):
+            return None
+        return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
+                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        key = self._key(environ)
+        if key is None:
+            return self.app(environ, start_response)
+        with self._lock:
+            answer = self._answers.get(key)
+        if answer is not None and answer.version.current(self.clock.version()):
+            return self._replay(key, answer, environ, start_response)
+        return self._build(key, environ, start_response)
+
+    def _replay(self, key: tuple[str, ...], answer: _Answer, environ: WSGIEnvironment,
+                start_response: StartResponse) -> list[bytes]:
+        started = time.perf_counter()
+        with self._lock:
+            if self._answers.get(key) is answer:
+                self._answers.move_to_end(key)
+            self.served += 1
+        request_id = ops.request_id(environ.get("HTTP_X_REQUEST_ID", ""))
+        start_response(answer.status, [*answer.headers, (ops.REQUEST_ID_HEADER, request_id)])
+        ops.log_access(environ["REQUEST_METHOD"], environ["PATH_INFO"], int(answer.status[:3]), started, request_id)
+        return [] if environ["REQUEST_METHOD"] == "HEAD" else [answer.body]
+
+    def _build(self, key: tuple[str, ...], environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        captured: dict[str, Any] = {}
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            captured.update(status=status, headers=headers)
+            return start_response(status, headers, exc_info) if exc_info else start_response(status, headers)
+
+        result = self.app(environ, capture)
+        version: Version | None = environ.get(ANSWER_VERSION)
+        headers: list[tuple[str, str]] = captured.get("headers", [])
+        if (version is None or environ["REQUEST_METHOD"] != "GET" or not captured.get("status", "").startswith("200")
+                or any(name.lower() == "set-cookie" for name, _ in headers)):
+            return result
+        # The view built the whole body already (a Flask response that is not streamed).
+        try:
+            body = b"".join(result)
+        finally:
+            if hasattr(result, "close"):
+                result.close()
+        self._keep(key, _Answer(version, captured["status"],
+                                [(k, v) for k, v in headers if k.lower() not in self._PER_REQUEST], body))
+        return [body]
+
+    def _keep(self, key: tuple[str, ...], answer: _Answer) -> None:
+        if len(answer.body) > self.max_bytes // 8:
+            return
+        with self._lock:
+            old = self._answers.pop(key, None)
+            if old is not None:
+                self.size -= len(old.body)
+            self._answers[key] = answer
+            self.size += len(answer.body)
+            while self.size > self.max_bytes:
+                _key, dropped = self._answers.popitem(last=False)
+                self.size -= len(dropped.body)
+
+    def __len__(self) -> int:
+        return len(self._answers)
+
+    def requests(self) -> Iterator[tuple[str, ...]]:
+        """The requests answered from memory now (for tests and diagnostics)."""
+        with self._lock:
+            return iter(list(self._answers))
+
+
+def init_app(app: Flask) -> None:
+    """Put the answer cache in front of app (after db.init_app)."""
+    database: Database = app.extensions["catalogue.db"]
+    assert database.engine is not None
+    cache = AnswerCache(app.wsgi_app, CatalogueClock(database.engine))
+    app.wsgi_app = cache  # type: ignore[method-assign]
+    app.extensions["catalogue.answers"] = cache

@@ -11,6 +11,9 @@ from typing import Any
 
 from sqlalchemy import create_engine
 
+# Workers fork from the master that reads this file, so whatever it imports sits in every worker's memory:
+# only what a worker imports anyway. catalogue.migrations checks the schema without importing Alembic, and
+# tests/ops/test_lean_worker.py holds the master to that.
 from catalogue import migrations
 from catalogue.config import Config
 from catalogue.ops import logging_config

@@ -118,7 +118,7 @@ class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, request_id, and for a request's lines its
     method and path (the access line adds status and duration_ms); exceptions as one string."""
 
-    REQUEST_FIELDS = ("status", "duration_ms")
+    REQUEST_FIELDS = ("status", "duration_ms", "request_id", "method", "path")
 
     def format(self, record: logging.LogRecord) -> str:
         """The record as one line of JSON."""
@@ -158,9 +158,21 @@ def logging_config(level: str = "INFO") -> dict[str, Any]:
     }
 
 
+def request_id(given: str) -> str:
+    """The id of a request: the one its sender gave (X-Request-ID) if it is safe to log, else a new one."""
+    return given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+
+
+def log_access(method: str, path: str, status: int, started: float, request_id: str) -> None:
+    """The access line of a request that began at started (time.perf_counter()); it names its own request,
+    so answers given outside Flask's request context (catalogue.conditional.AnswerCache) log the same line."""
+    duration_ms = round((time.perf_counter() - started) * 1000, 1)
+    access_log.info("%s %s %s", method, path, status, extra={
+        "status": status, "duration_ms": duration_ms, "request_id": request_id, "method": method, "path": path})
+
+
 def _start_request() -> None:
-    given = request.headers.get(REQUEST_ID_HEADER, "")
-    g.request_id = given if _SAFE_REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+    g.request_id = request_id(request.headers.get(REQUEST_ID_HEADER, ""))
     g.request_started = time.perf_counter()
 
 
@@ -168,9 +180,7 @@ def _finish_request(response: Response) -> Response:
     if "request_id" not in g:  # a hook before ours answered first
         _start_request()
     response.headers[REQUEST_ID_HEADER] = g.request_id
-    duration_ms = round((time.perf_counter() - g.request_started) * 1000, 1)
-    access_log.info("%s %s %s", request.method, request.path, response.status_code,
-                    extra={"status": response.status_code, "duration_ms": duration_ms})
+    log_access(request.method, request.path, response.status_code, g.request_started, g.request_id)
     return response
 
 

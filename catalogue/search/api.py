@@ -7,6 +7,8 @@ from typing import Any
 from flask_smorest import Blueprint
 
 from catalogue.auth.identity import request_actor
+from catalogue.conditional import cacheable
+from catalogue.document import content
 from catalogue.search import searching
 from catalogue.search.index import FACETS
 from catalogue.search.query import SearchRequest, SearchResult
@@ -21,6 +23,14 @@ from catalogue.services import registry
 blp = Blueprint("search_api", __name__, url_prefix="/api/v1", description="Search the catalogue")
 
 
+def _document() -> object:
+    """The CSPA document's text as loaded now (its sections are searched too); None when it cannot be read."""
+    try:
+        return content.chapters()
+    except (OSError, content.ContentError):
+        return None
+
+
 def search_request(args: dict[str, Any]) -> SearchRequest:
     """A SearchRequest from parsed query arguments (shared with the search page)."""
     return SearchRequest.build(
@@ -31,6 +41,7 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
 
 
 @blp.get("/search")
+@cacheable(also=_document)
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, SearchResultSchema)
 def search(args: dict[str, Any]) -> SearchResult:
@@ -40,6 +51,7 @@ def search(args: dict[str, Any]) -> SearchResult:
 
 
 @blp.get("/search/suggest")
+@cacheable()
 @blp.arguments(SuggestArgs, location="query")
 @blp.response(200, SuggestionSchema(many=True))
 def suggest(args: dict[str, Any]) -> list[dict[str, str]]:

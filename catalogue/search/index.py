@@ -354,7 +354,7 @@ class SearchIndex:
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
                 # One writer and one segment; a pool large enough to sort every posting in memory
                 # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
-                writer = built.writer(limitmb=1024, procs=1)
+                writer = built.writer(limitmb=1024, procs=1, compound=False)
                 content_hash, sections = self._content()
                 done = 0
                 try:
@@ -437,7 +437,7 @@ class SearchIndex:
         deadline = time.monotonic() + self.WRITE_TIMEOUT
         while True:
             try:
-                return ix, ix.writer(timeout=1.0)
+                return ix, ix.writer(timeout=1.0, compound=False)
             except LockError:
                 if time.monotonic() > deadline:
                     raise IndexUnavailable("the search index stayed locked by another writer") from None

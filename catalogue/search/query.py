@@ -202,9 +202,10 @@ class _VocabularyCorrector(ListCorrector):
         return [w for _score, w in self._suggestions(word, maxdist, 1) if w != word]
 
 
-_MAX_CACHED_SCORES = 400_000
+_MAX_CACHED_SCORES = 120_000
 """Document scores (per term and per compound query) kept per reader; past this many they are dropped, so a
-worker's memory stays bounded however many different queries it answers (about 100 bytes each)."""
+worker's memory stays bounded however many different queries it answers (about 100 bytes each: 12 MB). A
+query asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
 
 
 class _ReaderView:
@@ -423,7 +424,10 @@ class Searching:
     ``filters={"status": ["approved"]}`` to count approved services only.
     """
 
-    CACHE_SIZE = 512
+    CACHE_SIZE = 64
+    """Answers kept (about 40 KB each at 10,000 services). The API's answers are also kept as bytes by
+    catalogue.conditional.AnswerCache, so this mostly serves the pages: the home page's counts, a search page
+    paged through or refined."""
 
     def __init__(self, search_index: SearchIndex) -> None:
         self.index = search_index

@@ -1,8 +1,12 @@
-"""The one validator: descriptor schema, OpenAPI structure and semantics, and reference models."""
+"""The one validator: descriptor schema, OpenAPI structure and semantics, and reference models.
+
+The libraries that only validation needs (jsonschema, openapi_spec_validator with jsonschema-rs and pydantic,
+license_expression) are imported on the first validation, not with this module: the views import it for its
+constants and helpers, and a worker that only serves reads then never carries them.
+"""
 
 from __future__ import annotations
 
-import copy
 import difflib
 import hashlib
 import json
@@ -12,30 +16,16 @@ from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cache, lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jsonschema
-import referencing
-import referencing.exceptions
 import semver
-from jsonschema.exceptions import best_match
-from license_expression import get_spdx_licensing
-from openapi_spec_validator.schemas import schema_v2, schema_v30, schema_v31, schema_v32
-from openapi_spec_validator.schemas.backend.jsonschema import (
-    create_validator as python_schema_validator,
-)
-from openapi_spec_validator.schemas.backend.jsonschema_rs import (
-    create_validator as rust_schema_validator,
-)
-from openapi_spec_validator.schemas.backend.jsonschema_rs import (
-    has_jsonschema_rs_validators,
-)
-from openapi_spec_validator.validation import keywords as osv_keywords
-from openapi_spec_validator.validation import validators as osv
 
 from catalogue import reference
 from catalogue.services.descriptors import Descriptor, pointer_escape
 from catalogue.services.report import Problem
+
+if TYPE_CHECKING:
+    import jsonschema
 
 OPENAPI_POINTER = "/specification/interface/openapi"
 HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -62,7 +52,8 @@ class Report:
         }
 
 
-def _pointer(base: str, parts: Any) -> str:
+def join_pointer(base: str, parts: Any) -> str:
+    """The JSON pointer of parts (keys and indexes) below the pointer base."""
     return base + "".join("/" + pointer_escape(str(part)) for part in parts)
 
 
@@ -80,7 +71,7 @@ def _brief(value: Any) -> str:
     return text if len(text) <= 80 else text[:60] + "…"
 
 
-def _readable(message: str, instance: Any) -> str:
+def readable_message(message: str, instance: Any) -> str:
     """The library's message with the checked value shortened, and never longer than a paragraph."""
     if len(message) > _MESSAGE_CHARS:
         message = message.replace(repr(instance), _brief(instance))
@@ -90,23 +81,27 @@ def _readable(message: str, instance: Any) -> str:
 # --- our descriptor schema -------------------------------------------------------------------
 
 
-def _refuse_retrieval(uri: str) -> referencing.Resource[Any]:
-    raise referencing.exceptions.NoSuchResource(ref=uri)
-
-
 @cache
 def descriptor_schema_validator() -> jsonschema.Draft202012Validator:
     """The compiled validator for schemas/cspa-service-descriptor.schema.json (never fetches)."""
+    # Imported here, once: a process that never validates never loads jsonschema (see the module docstring).
+    import jsonschema
+    import referencing
+    import referencing.exceptions
+
     from catalogue import SCHEMA_DIR
 
+    def refuse_retrieval(uri: str) -> referencing.Resource[Any]:
+        raise referencing.exceptions.NoSuchResource(ref=uri)
+
     schema = json.loads((SCHEMA_DIR / "cspa-service-descriptor.schema.json").read_text("utf-8"))
-    registry: referencing.Registry[Any] = referencing.Registry(retrieve=_refuse_retrieval)
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=refuse_retrieval)
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
 def _schema_problems(content: dict[str, Any]) -> Iterator[Problem]:
     for error in descriptor_schema_validator().iter_errors(content):
-        pointer = _pointer("", error.absolute_path)
+        pointer = join_pointer("", error.absolute_path)
         if error.validator == "additionalProperties" and isinstance(error.instance, dict):
             allowed = set(error.schema.get("properties", {}))
             patterns = list(error.schema.get("patternProperties", {}))
@@ -118,245 +113,18 @@ def _schema_problems(content: dict[str, Any]) -> Iterator[Problem]:
         if error.validator == "pattern":
             message = f"{_brief(error.instance)} does not have the expected form (pattern {error.validator_value})"
         else:
-            message = _readable(error.message, error.instance)
+            message = readable_message(error.message, error.instance)
         yield Problem(pointer, message, "schema")
 
 
-# --- OpenAPI -----------------------------------------------------------------------------------
-
-
-class _RefusingHandler:
-    """Claims a URI scheme and refuses it: the registry never fetches or opens a reference."""
-
-    def __call__(self, uri: str) -> Any:
-        raise referencing.exceptions.NoSuchResource(ref=uri)
-
-
-_REFUSE = _RefusingHandler()
-_NO_FETCH_HANDLERS = {scheme: _REFUSE for scheme in ("<all_urls>", "http", "https", "file", "ftp", "data", "")}
-
-
-def _tag_errors(cls: type) -> type:
-    """Wrap a keyword validator so errors it yields carry the pointer of what it was checking.
-
-    The library reports semantic errors at `$` and names the place only inside the message; the
-    SchemaPath each keyword validator receives knows where it is, so we record it on the error.
-    """
-
-    def __call__(self: Any, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        where = None
-        for arg in args:
-            if hasattr(arg, "parts"):
-                where = arg.parts
-        for error in super(tagged, self).__call__(*args, **kwargs):
-            if where is not None and getattr(error, "catalogue_parts", None) is None:
-                error.catalogue_parts = tuple(where)
-            yield error
-
-    tagged = type(cls.__name__, (cls,), {"__call__": __call__})
-    return tagged
-
-
-class _IdSet(set[int]):
-    """The library keeps the ids of schemas it has seen in lists, so each lookup scans all of them
-    (quadratic in the number of schemas); a set with the list's `append` keeps it linear."""
-
-    append = set.add
-
-
-@cache
-def _draft4_meta_checker() -> Any:
-    """jsonschema-rs validator of the draft-04 meta-schema (self-contained: nothing to resolve)."""
-    from openapi_schema_validator import OAS30Validator
-
-    return rust_schema_validator(dict(OAS30Validator.META_SCHEMA)) if has_jsonschema_rs_validators() else None
-
-
-def _fast_schemas(cls: type) -> type:
-    """Speed up the keyword validator of Schema Objects without changing what it reports."""
-
-    def __init__(self: Any, registry: Any) -> None:
-        cls.__init__(self, registry)
-        self.visited_schema_ids = _IdSet()
-        self.meta_checked_schema_ids = _IdSet()
-
-    def _get_schema_checker(self: Any, schema: Any, schema_value: Any) -> Any:
-        checker = cls._get_schema_checker(self, schema, schema_value)
-        fast = _draft4_meta_checker() if issubclass(cls, osv_keywords.OpenAPIV30SchemaValidator) else None
-        if fast is None:
-            return checker
-
-        def check(value: Any) -> None:
-            # Valid schemas (nearly all) are confirmed by jsonschema-rs; the library's own checker
-            # runs only on a failure, to raise the error it would have raised.
-            if next(iter(fast.iter_errors(value)), None) is not None:
-                checker(value)
-
-        return check
-
-    return type(cls.__name__, (cls,), {"__init__": __init__, "_get_schema_checker": _get_schema_checker})
-
-
-def _build_validator_class(base: type[osv.SpecValidator]) -> type[osv.SpecValidator]:
-    keyword_validators = {
-        kw: _tag_errors(_fast_schemas(cls) if issubclass(cls, osv_keywords.SchemaValidator) else cls)
-        for kw, cls in base.keyword_validators.items()
-    }
-    return type(
-        "Catalogue" + base.__name__,
-        (base,),
-        {"resolver_handlers": _NO_FETCH_HANDLERS, "keyword_validators": keyword_validators},
-    )
-
-
-@dataclass(frozen=True)
-class _Flavour:
-    label: str
-    spec_class: type[osv.SpecValidator]
-    meta_schema: Any
-
-
-@cache
-def _flavours() -> dict[str, _Flavour]:
-    return {
-        "2.0": _Flavour("Swagger 2.0", _build_validator_class(osv.OpenAPIV2SpecValidator), schema_v2),
-        "3.0": _Flavour("OpenAPI 3.0", _build_validator_class(osv.OpenAPIV30SpecValidator), schema_v30),
-        "3.1": _Flavour("OpenAPI 3.1", _build_validator_class(osv.OpenAPIV31SpecValidator), schema_v31),
-        "3.2": _Flavour("OpenAPI 3.2", _build_validator_class(osv.OpenAPIV32SpecValidator), schema_v32),
-    }
-
-
-@cache
-def _meta_validators(version: str) -> tuple[Any, Any]:
-    """(fast, clear) meta-schema validators: jsonschema-rs when present, and jsonschema for messages."""
-    meta = dict(_flavours()[version].meta_schema)
-    fast = rust_schema_validator(meta) if has_jsonschema_rs_validators() else None
-    return fast, python_schema_validator(meta)
-
-
-def _detect_version(doc: dict[str, Any]) -> str | None:
-    if doc.get("swagger") == "2.0":
-        return "2.0"
-    value = doc.get("openapi")
-    if isinstance(value, str):
-        match = re.fullmatch(r"3\.([0-2])\.\d+(-.+)?", value)
-        if match:
-            return f"3.{match.group(1)}"
-    return None
-
-
-def _resolve_local(doc: Any, ref: str) -> tuple[bool, Any]:
-    target = doc
-    if ref in ("#", "#/"):
-        return True, doc
-    if not ref.startswith("#/"):
-        return False, None
-    for raw in ref[2:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        from urllib.parse import unquote
-
-        token = unquote(token)
-        if isinstance(target, dict) and token in target:
-            target = target[token]
-        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
-            target = target[int(token)]
-        else:
-            return False, None
-    return True, target
-
-
-def _scan_refs(doc: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
-    while todo:
-        item, path = todo.pop()
-        if isinstance(item, dict):
-            ref = item.get("$ref")
-            if isinstance(ref, str):
-                yield path, ref
-            todo.extend((v, path + (k,)) for k, v in item.items())
-        elif isinstance(item, list):
-            todo.extend((v, path + (i,)) for i, v in enumerate(item))
-
-
-def _ref_problems(doc: dict[str, Any]) -> tuple[list[Problem], list[tuple[Any, ...]]]:
-    """Refuse every reference that is not local, unresolvable or a pure cycle, before the library runs."""
-    problems: list[Problem] = []
-    bad: list[tuple[Any, ...]] = []
-    for path, ref in _scan_refs(doc):
-        pointer = _pointer(OPENAPI_POINTER, path) + "/$ref"
-        if not ref.startswith("#"):
-            problems.append(
-                Problem(pointer, f"the reference {ref!r} points outside the document; only local references (#/...) are allowed, and it was not fetched or opened", "openapi")
-            )
-            bad.append(path)
-            continue
-        found, target = _resolve_local(doc, ref)
-        if not found:
-            problems.append(Problem(pointer, f"the reference {ref!r} does not resolve to anything in the document", "openapi"))
-            bad.append(path)
-            continue
-        seen = {ref}
-        while isinstance(target, dict) and isinstance(target.get("$ref"), str) and len(target) == 1:
-            nxt = target["$ref"]
-            if nxt in seen:
-                problems.append(Problem(pointer, f"the reference {ref!r} is part of a cycle of references that never reaches a definition", "openapi"))
-                bad.append(path)
-                break
-            seen.add(nxt)
-            found, target = _resolve_local(doc, nxt)
-            if not found:
-                break
-    return problems, bad
-
-
-def _replace_at(doc: Any, path: tuple[Any, ...], value: Any) -> None:
-    target = doc
-    for part in path[:-1]:
-        target = target[part]
-    if path:
-        target[path[-1]] = value
-
-
-def _semantic_pointer(error: Any) -> str:
-    parts = getattr(error, "catalogue_parts", None)
-    if parts is None:
-        return OPENAPI_POINTER
-    return _pointer(OPENAPI_POINTER, parts)
-
-
-def _meta_message(error: Any) -> tuple[str, str]:
-    if error.context:
-        error = best_match(error.context)
-    return _pointer(OPENAPI_POINTER, error.absolute_path), _readable(error.message, error.instance)
+# --- OpenAPI ---------------------------------------------------------------------------------
 
 
 def _openapi_problems(doc: dict[str, Any]) -> list[Problem]:
-    version = _detect_version(doc)
-    if version is None:
-        return [Problem(OPENAPI_POINTER, 'no recognised OpenAPI version: give `openapi: "3.0.3"` (or 3.1.x) or `swagger: "2.0"`', "openapi")]
-    problems, bad = _ref_problems(doc)
-    if bad:
-        doc = copy.deepcopy(doc)
-        for path in bad:
-            _replace_at(doc, path, {})
-    fast, clear = _meta_validators(version)
-    if fast is None or next(iter(fast.iter_errors(doc)), None) is not None:
-        for error in clear.iter_errors(doc):
-            pointer, message = _meta_message(error)
-            problems.append(Problem(pointer, message, "openapi"))
-    structural = bool(problems)
-    spec = _flavours()[version].spec_class(doc)
-    try:
-        # Only the semantic pass: the meta-schema pass ran above. The library's cached
-        # iter_errors would keep every document alive, so the root validator is called directly.
-        for error in spec.root_validator(spec.schema_path):
-            problems.append(Problem(_semantic_pointer(error), _readable(error.message, None), "openapi-semantics"))
-    except RecursionError:
-        problems.append(Problem(OPENAPI_POINTER, "the document nests or refers to itself too deeply to be checked", "openapi"))
-    except Exception as exc:  # noqa: BLE001 - the library raises KeyError, Unresolvable and others
-        if not structural:
-            problems.append(Problem(OPENAPI_POINTER, f"the document could not be checked completely: {type(exc).__name__}: {exc}", "openapi"))
-    return problems
+    # Deferred: openapi_rules pulls openapi_spec_validator, jsonschema-rs and pydantic (~21 MB), never used by reads.
+    from catalogue.services import openapi_rules
+
+    return openapi_rules.problems(doc)
 
 
 def openapi_operations(doc: dict[str, Any]) -> dict[str, str]:
@@ -371,7 +139,7 @@ def openapi_operations(doc: dict[str, Any]) -> dict[str, str]:
         for method in HTTP_METHODS:
             operation = item.get(method)
             if isinstance(operation, dict) and isinstance(operation.get("operationId"), str):
-                found.setdefault(operation["operationId"], _pointer(OPENAPI_POINTER, ("paths", url, method)))
+                found.setdefault(operation["operationId"], join_pointer(OPENAPI_POINTER, ("paths", url, method)))
     return found
 
 
@@ -440,6 +208,9 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
 @cache
 def _spdx() -> Any:
     """The SPDX licence index, loaded once per process (building it costs ~25 ms)."""
+    # Imported here: only validation needs it (see the module docstring).
+    from license_expression import get_spdx_licensing
+
     return get_spdx_licensing()
 
 

@@ -29,7 +29,9 @@ from tests.conftest import seeded_app
 HERE = Path(__file__).parent
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
-ARTEFACTS = HERE / "artefacts"
+# One folder per database, so the SQLite and PostgreSQL passes that CI runs side by side never write one file.
+ARTEFACTS = HERE / "artefacts" / ("postgresql" if os.environ.get("CATALOGUE_DATABASE_URL", "").startswith("postgres")
+                                  else "sqlite")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTHS = (1280, 375)
 
@@ -167,7 +169,7 @@ def axe() -> Callable[[Any], list[dict[str, Any]]]:
 @pytest.fixture(scope="session")
 def screenshot() -> Callable[[Any, str], list[Path]]:
     """A function writing full-page screenshots of a page at 1280 and 375 px; returns the PNG paths."""
-    ARTEFACTS.mkdir(exist_ok=True)
+    ARTEFACTS.mkdir(parents=True, exist_ok=True)
 
     def take(page: Any, name: str) -> list[Path]:
         original = page.viewport_size

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import sqlite3
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import create_engine, select
 from werkzeug.http import http_date, parse_date
+
+from catalogue.auth.models import ApiToken
+from catalogue.conditional import CatalogueClock
+from catalogue.db import db, utcnow
+from catalogue.services.models import Event, ServiceVersion
 
 READS = ["/api/v1/export/catalogue.json", "/api/v1/export/catalogue.csv", "/api/v1/export/dcat.ttl",
          "/api/v1/export/dcat.jsonld", "/api/v1/export/backstage.yaml", "/feeds/approved.atom",
@@ -79,44 +87,118 @@ def test_documents_are_built_once_per_catalogue_state(client, published, good_te
     assert [s["id"] for s in rebuilt["services"]] == ["another-linkage", "demo-linkage"]
 
 
-def test_an_unchanged_answer_is_served_from_memory_and_a_change_is_not(app, make_user, good_text):
-    from catalogue.conditional import ResponseCache
+def _answers(app):
+    from catalogue.conditional import AnswerCache
 
-    client = app.test_client()
-    token = make_user()
-    headers = {"Authorization": f"Bearer {token}"}
-    assert client.post("/api/v1/services", data=good_text, headers={**headers, "Content-Type": "application/yaml"}).status_code == 201
-    first = client.get("/api/v1/services/demo-linkage", headers=headers)
-    cache = app.extensions["catalogue.responses"]
-    assert isinstance(cache, ResponseCache) and cache.size > 0
-    second = client.get("/api/v1/services/demo-linkage", headers=headers)
-    assert second.data == first.data and second.headers["ETag"] == first.headers["ETag"]
-    assert second.headers["Content-Type"] == first.headers["Content-Type"]
-    # Another reader gets their own answer, not the cached one (anonymous: not public yet).
-    assert client.get("/api/v1/services/demo-linkage").status_code == 404
-    # A write moves the catalogue on: the next read is built again and shows it.
-    changed = good_text.replace("Demo record linkage", "Demo record linkage, renamed").replace("version: 1.0.0", "version: 1.0.1")
-    reviewer = make_user("reviewer@cbs.example", "CBS", "reviewer")
-    bearer = {"Authorization": f"Bearer {reviewer}"}
-    for body in ({"to": "in_review"},):
-        assert client.post("/api/v1/services/demo-linkage/versions/1.0.0/transitions", json=body, headers=bearer).status_code == 200
-    assert client.post("/api/v1/services/demo-linkage/versions/1.0.0/reviews", json={"decision": "approved"},
-                       headers=bearer).status_code == 201
-    assert client.post("/api/v1/services", data=changed, headers={**headers, "Content-Type": "application/yaml"}).status_code == 201
-    third = client.get("/api/v1/services/demo-linkage", headers=headers)
-    assert third.headers["ETag"] != first.headers["ETag"] and "renamed" in third.get_data(as_text=True)
+    cache = app.extensions["catalogue.answers"]
+    assert isinstance(cache, AnswerCache) and app.wsgi_app is cache
+    return cache
 
 
-def test_the_cache_keeps_to_its_byte_budget():
-    from flask import Flask, Response
+@pytest.mark.parametrize("url", ["/api/v1/services/demo-linkage", "/api/v1/services", "/api/v1/search?q=linkage",
+                                 "/api/v1/search/suggest?q=dem", "/api/v1/export/catalogue.json"])
+def test_an_anonymous_read_of_an_unchanged_catalogue_is_answered_from_memory(app, client, published, good_text, url):
+    answers = _answers(app)
+    first = client.get(url, headers={"X-Request-ID": "first-1"})
+    assert first.status_code == 200
+    served = answers.served
+    second = client.get(url, headers={"X-Request-ID": "second-2"})
+    assert answers.served == served + 1, "the second read was built again"
+    assert second.status_code == 200 and second.data == first.data
+    assert second.headers["X-Request-ID"] == "second-2"  # its own id, not the first request's
+    assert {k: v for k, v in second.headers.items() if k != "X-Request-ID"} == \
+        {k: v for k, v in first.headers.items() if k != "X-Request-ID"}  # security headers, ETag, Vary included
+    assert "Content-Security-Policy" in second.headers
+    head = client.head(url)
+    assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(len(first.data))
+    # A change through the registry moves the catalogue on: the next read is built again and shows it.
+    published.submit(good_text.replace("id: demo-linkage", "id: demo-linkage-two")
+                     .replace("Demo record linkage", "Demo record linkage two"))
+    published.approve("demo-linkage-two", "1.0.0")
+    served = answers.served
+    third = client.get(url)
+    assert answers.served == served and third.status_code == 200
+    if "suggest" not in url and "/services/demo-linkage" not in url:
+        assert b"demo-linkage-two" in third.data
+    assert client.get(url).data == third.data and answers.served == served + 1
 
-    from catalogue.conditional import ResponseCache
 
-    cache = ResponseCache(max_bytes=8000)
-    with Flask(__name__).test_request_context():
-        for i in range(20):
-            cache.put(f'"{i}"', Response(b"x" * 900))
-        assert cache.size <= 8000
-        assert cache.get('"0"') is None and cache.get('"19"') is not None
-        cache.put('"cookie"', Response(b"y", headers={"Set-Cookie": "a=b"}))
-        assert cache.get('"cookie"') is None  # never keep an answer that sets a cookie
+def test_a_change_written_by_another_connection_is_seen_at_once(app, client, published):
+    answers = _answers(app)
+    url = "/api/v1/services/demo-linkage"
+    client.get(url)
+    served = answers.served
+    client.get(url)
+    assert answers.served == served + 1
+    # Another process would write through its own connection: the clock's connection sees the commit.
+    with app.app_context(), db.transaction() as session:
+        version = session.scalars(select(ServiceVersion)).one()
+        version.name = "Renamed elsewhere"
+        session.add(Event(kind="version.edited", service_id=version.service_id, version_id=version.id, data={}))
+    renamed = client.get(url)
+    assert answers.served == served + 1, "an answer older than the catalogue was given"
+    assert renamed.json["name"] == "Renamed elsewhere"
+
+
+def test_reads_with_credentials_are_never_answered_from_memory(app, client, published):
+    answers = _answers(app)
+    url = "/api/v1/services/demo-linkage"
+    for headers in ({"Authorization": f"Bearer {published.submitter}"}, {"If-None-Match": '"other"'}, {}):
+        served = answers.served
+        if not headers:
+            client.set_cookie("session", "abc")  # any cookie: the pages may read it
+        for _ in range(3):
+            assert client.get(url, headers=headers).status_code == 200
+        assert answers.served == served, headers
+    assert all("Bearer" not in part for key in answers.requests() for part in key)
+
+
+def test_an_expired_token_is_refused_even_when_its_copy_is_current(app, client, published):
+    url = "/api/v1/services/demo-linkage"
+    bearer = {"Authorization": f"Bearer {published.submitter}"}
+    etag = client.get(url, headers=bearer).headers["ETag"]
+    assert client.get(url, headers={**bearer, "If-None-Match": etag}).status_code == 304
+    with app.app_context(), db.transaction() as session:
+        for token in session.scalars(select(ApiToken)):
+            token.expires_at = utcnow() - timedelta(minutes=1)
+    refused = client.get(url, headers={**bearer, "If-None-Match": etag})
+    assert refused.status_code == 401, refused.status_code
+
+
+def test_the_answer_cache_keeps_to_its_byte_budget(app, client, published):
+    answers = _answers(app)
+    urls = [f"/api/v1/search?q=linkage+{word}" for word in "abcdefghijkl"]
+    uncached = {"If-None-Match": '"none"'}  # a conditional request is never kept: this learns the sizes only
+    largest = max(len(client.get(url, headers=uncached).data) for url in urls)
+    answers.max_bytes = 8 * largest
+    for url in urls:
+        assert client.get(url).status_code == 200
+        assert answers.size <= answers.max_bytes
+    kept = [key[4] for key in answers.requests()]
+    assert "q=linkage+l" in kept and "q=linkage+a" not in kept  # the least recently used went first
+    assert 0 < len(kept) < len(urls)
+    answers.max_bytes = 8 * 100  # an answer larger than an eighth of the budget is not kept at all
+    client.get("/api/v1/search?q=record")
+    assert "q=record" not in [key[4] for key in answers.requests()]
+
+
+def test_the_clock_follows_a_sqlite_file_and_its_replacement(tmp_path):
+    def catalogue(path, events):
+        connection = sqlite3.connect(path)
+        connection.execute("CREATE TABLE events (id INTEGER PRIMARY KEY)")
+        connection.executemany("INSERT INTO events (id) VALUES (?)", [(i,) for i in range(1, events + 1)])
+        connection.commit()
+        return connection
+
+    path = tmp_path / "catalogue.sqlite3"
+    clock = CatalogueClock(create_engine(f"sqlite:///{path}"))
+    assert clock.version() is None and not path.exists()  # a missing file is not created
+    writer = catalogue(path, 2)
+    assert clock.version() == 2
+    writer.execute("INSERT INTO events (id) VALUES (3)")
+    writer.commit()
+    assert clock.version() == 3
+    writer.close()
+    catalogue(tmp_path / "restored.sqlite3", 7).close()
+    os.replace(tmp_path / "restored.sqlite3", path)  # a restore: same name, another file
+    assert clock.version() == 7

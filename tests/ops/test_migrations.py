@@ -1,5 +1,6 @@
 """Migrations: an empty database and a first-release database with data both reach head, with the very
-schema create_all makes; the app refuses to serve a database that is not at head."""
+schema create_all makes; the app refuses to serve a database that is not at head, which it finds out without
+Alembic (the revision read as Alembic reads it, the head named in the code)."""
 
 from __future__ import annotations
 
@@ -8,8 +9,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner
 from flask import Flask
 from sqlalchemy import MetaData, create_engine, inspect, select
@@ -196,3 +199,28 @@ def test_every_revision_can_be_undone_to_an_empty_database(empty_url: str) -> No
     migrations.downgrade(empty_url, "base")
     assert set(_schema(empty_url)) == set()
     assert migrations.upgrade(empty_url) == (None, migrations.head())
+
+
+def test_the_head_constant_names_the_newest_migration() -> None:
+    # The schema gate compares with migrations.HEAD so that no worker imports Alembic: a new migration updates it.
+    newest = ScriptDirectory.from_config(migrations.alembic_config()).get_current_head()
+    assert migrations.HEAD == newest, f"set HEAD = {newest!r} in catalogue/migrations/__init__.py"
+    assert migrations.head() == newest
+
+
+def test_the_revision_is_read_as_alembic_reads_it(empty_url: str) -> None:
+    engine = create_engine(empty_url)
+    try:
+        for revision in (None, FIRST, migrations.HEAD):  # no version table, then each revision in turn
+            if revision is not None:
+                migrations.upgrade(empty_url, revision)
+            with engine.connect() as connection:
+                assert migrations.current(connection) == revision
+                assert MigrationContext.configure(connection).get_current_revision() == revision
+        migrations.downgrade(empty_url, "base")  # Alembic's table stays, with no row: never migrated
+        with engine.connect() as connection:
+            assert migrations.current(connection) is None
+            with pytest.raises(migrations.SchemaNotCurrent, match="never migrated"):
+                migrations.check_at_head(connection)
+    finally:
+        engine.dispose()
