@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from whoosh import highlight
+from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import (
@@ -40,6 +41,7 @@ from whoosh.query import (
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
 from whoosh.spelling import ListCorrector
+from whoosh.util.numeric import byte_to_length
 
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.services.registry import Visibility
@@ -176,6 +178,27 @@ def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Ite
         matcher.next()
 
 
+_LENGTH_OF_BYTE = tuple(max(1, byte_to_length(byte)) for byte in range(256))
+
+
+def _field_lengths(leaf: Any, fieldname: str) -> array[int]:
+    """The length of fieldname in every document of a leaf reader, as an array of int32 (a tenth of a
+    dictionary's memory).
+
+    whoosh answers one document per call, and each call reads the file; its length column (one byte per
+    document) is read here whole, in one call, through the codec's column reader. Where the codec differs,
+    the public call per document is used.
+    """
+    count = leaf.doc_count_all()
+    cached_reader = getattr(getattr(leaf, "_perdoc", None), "_cached_reader", None)
+    column = cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN) if cached_reader is not None else None
+    if column is not None and all(hasattr(column, name) for name in ("_dbfile", "_basepos", "_count")):
+        lengths = array("i", (_LENGTH_OF_BYTE[byte] for byte in column._dbfile.get(column._basepos, column._count)))
+        lengths.extend([1] * (count - len(lengths)))
+        return lengths
+    return array("i", (leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(count)))
+
+
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -292,16 +315,11 @@ class _ReaderView:
             if not scorable:
                 found.update((docnum + offset, boost * weight) for docnum, weight in _postings(leaf, fieldname, text))
                 continue
-            # Field lengths are read once per document and field (a call into whoosh each costs more
-            # than the whole score).
-            # An array of int32 per leaf, -1 where not read yet: a tenth of a dictionary's memory.
             lengths = self._lengths.get((fieldname, offset))
             if lengths is None:
-                lengths = self._lengths[(fieldname, offset)] = array("i", [-1]) * leaf.doc_count_all()
+                lengths = self._lengths[(fieldname, offset)] = _field_lengths(leaf, fieldname)
             for docnum, weight in _postings(leaf, fieldname, text):
                 length = lengths[docnum]
-                if length < 0:
-                    length = lengths[docnum] = leaf.doc_field_length(docnum, fieldname, 1)
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
         self._remember(len(found))
         self._scores[key] = found

@@ -251,3 +251,20 @@ def test_search_page_has_landmarks_and_labels(client: FlaskClient) -> None:
     assert '<label for="search-q">' in html and 'id="search-q"' in html
     assert all(f"<legend>{label}</legend>" in html for label in ("GSBPM phase", "Organisation", "Licence"))
     assert 'style="' not in html and " onclick=" not in html
+
+
+def test_field_lengths_read_whole_agree_with_whoosh_document_by_document(seeded: Flask) -> None:
+    # BM25F needs each document's field length; the search reads a leaf's length column in one go (whoosh's
+    # own call reads the file once per document). A whoosh whose internals differ must not change a score.
+    from catalogue.search.query import TEXT_FIELDS, _field_lengths
+
+    search_index = seeded.extensions["catalogue.search"].index
+    with search_index.lock:
+        leaves = search_index.searcher().reader().leaf_readers()
+        longest = dict.fromkeys(TEXT_FIELDS, 0)
+        for leaf, _offset in leaves:
+            for fieldname in TEXT_FIELDS:
+                one_by_one = [leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())]
+                assert list(_field_lengths(leaf, fieldname)) == one_by_one, fieldname
+                longest[fieldname] = max(longest[fieldname], *one_by_one)
+    assert all(length > 1 for length in longest.values()), longest  # every field has text: the comparison says something
