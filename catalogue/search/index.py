@@ -34,6 +34,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from whoosh import fields, index
 from whoosh.analysis import LowercaseFilter, RegexTokenizer, StemmingAnalyzer
+from whoosh.filedb.filestore import FileStorage
 from whoosh.index import LockError
 from whoosh.searching import Searcher
 
@@ -231,6 +232,18 @@ class IndexUnavailable(Exception):
     """The index could not be opened or written even after rebuilding it."""
 
 
+def _storage(folder: Path) -> FileStorage:
+    """The files of one index generation, read without mmap.
+
+    A segment is one compound file, opened when a reader is made (whoosh retries if a writer in another
+    process replaced it just then). With mmap, whoosh copies each part of it into memory for every process
+    that reads it (25 MB at 10,000 services); without, the parts are read from the open file, which the
+    page cache keeps. Separate files per part would avoid the copy too, but whoosh opens those only when
+    first read, and another process's merge may have deleted them by then.
+    """
+    return FileStorage(str(folder), supports_mmap=False)
+
+
 class SearchIndex:
     """One process's handle on the index of one catalogue database.
 
@@ -268,7 +281,7 @@ class SearchIndex:
             return self._index
         if generation is not None:
             try:
-                opened = index.open_dir(str(self.index_dir / generation))
+                opened = _storage(self.index_dir / generation).open_index()
                 with opened.searcher() as searcher:
                     state = self._read_state(searcher)
                 if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
@@ -346,7 +359,7 @@ class SearchIndex:
             generation = f"gen-{number:06d}"
             folder = self.index_dir / generation
             folder.mkdir()
-            built = index.create_in(str(folder), schema())
+            built = _storage(folder).create_index(schema())
             with self.sessions() as session:
                 # The last event first, then the services: a service changed meanwhile is indexed in
                 # its newer state, and applying its event again later is harmless.
@@ -354,7 +367,7 @@ class SearchIndex:
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
                 # One writer and one segment; a pool large enough to sort every posting in memory
                 # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
-                writer = built.writer(limitmb=1024, procs=1, compound=False)
+                writer = built.writer(limitmb=1024, procs=1)
                 content_hash, sections = self._content()
                 done = 0
                 try:
@@ -437,7 +450,7 @@ class SearchIndex:
         deadline = time.monotonic() + self.WRITE_TIMEOUT
         while True:
             try:
-                return ix, ix.writer(timeout=1.0, compound=False)
+                return ix, ix.writer(timeout=1.0)
             except LockError:
                 if time.monotonic() > deadline:
                     raise IndexUnavailable("the search index stayed locked by another writer") from None

@@ -210,3 +210,30 @@ def test_writes_after_the_random_module_is_reseeded_are_each_applied(app: Flask)
     with search_index.lock:
         # Counted without catching up: each write's own sync must have landed.
         assert search_index.count() == 3
+
+
+def test_a_reader_keeps_reading_after_another_process_merged_its_segments_away(app: Flask) -> None:
+    # Each write adds a segment and whoosh merges small ones, deleting their files, in whichever process
+    # writes; a reader made before must still read every part of its segments, including parts it had not
+    # read yet (a search reads a field's lengths and a document's stored fields only when it needs them).
+    from catalogue.search.index import _storage
+    from catalogue.search.query import TEXT_FIELDS, _field_lengths
+
+    search_index = app.extensions["catalogue.search"].index
+    with app.app_context():
+        for number in range(3):
+            _submit(f"merge-tool-{number}", f"Merge tool {number}")
+    folder = search_index.index_dir / search_index._generation
+    with search_index.lock:
+        searcher = search_index.searcher()
+        reader = searcher.reader()
+        assert len(reader.leaf_readers()) > 1, "nothing to merge: the test would prove nothing"
+        before = {path.name for path in folder.iterdir()}
+        _storage(folder).open_index().optimize()  # another process merging every segment into one
+        assert before - {path.name for path in folder.iterdir()}, "the merge deleted no file"
+        for leaf, _offset in reader.leaf_readers():
+            for fieldname in TEXT_FIELDS:
+                assert len(_field_lengths(leaf, fieldname)) == leaf.doc_count_all()
+        stored = [searcher.stored_fields(docnum) for docnum in range(reader.doc_count_all())]
+        assert {s["service"] for s in stored if s.get("kind") == "service"} >= {f"merge-tool-{n}" for n in range(3)}
+        assert list(reader.column_reader("name_sort"))
