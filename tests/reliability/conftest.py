@@ -168,6 +168,10 @@ class Tally:
             if response.status_code >= 500:
                 self.server_errors.append(f"{method} {url} → {response.status_code}: {response.text[:300]}")
 
+    def server_error_report(self, server: Server) -> str:
+        """The first server errors and the end of the server's log (where their tracebacks are)."""
+        return f"{len(self.server_errors)} server errors, first: {self.server_errors[:3]}\n{server.log_tail()}"
+
 
 def run_clients(server: Server, token: str, prefix: str, tally: Tally, stop: threading.Event,
                 clients: int = 8, search_every: int = 2) -> list[threading.Thread]:

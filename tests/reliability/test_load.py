@@ -34,7 +34,7 @@ def test_eight_clients_submitting_and_searching_lose_nothing(make_server: Callab
     print(f"\n{LOAD_SECONDS:.0f} s, 8 clients: {len(tally.accepted)} submissions accepted, {tally.searches} searches, "
           f"statuses {dict(sorted(tally.statuses.items()))}")
 
-    assert not tally.server_errors, f"{len(tally.server_errors)} server errors, first: {tally.server_errors[:3]}"
+    assert not tally.server_errors, tally.server_error_report(server)
     assert tally.connection_errors == 0, f"{tally.connection_errors} requests failed to connect:\n{server.log_tail()}"
     # Enough work was done for the figures to mean something (a stalled server would accept a handful).
     assert len(tally.accepted) >= 8, f"only {len(tally.accepted)} submissions accepted: {tally.statuses}"
