@@ -43,6 +43,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import ops
+from catalogue.auth.identity import request_actor
 from catalogue.db import Database, session
 from catalogue.exports.catalogue import CatalogueState, catalogue_state
 from catalogue.services.models import Event
@@ -111,8 +112,6 @@ def _stamp(response: Response, etag: str, changed_at: datetime | None) -> Respon
 def _authenticate() -> None:
     """Refuse (401) a request whose token is not valid now, before anything is said about its copy."""
     if request.headers.get("Authorization"):
-        from catalogue.auth.identity import request_actor
-
         request_actor()
 
 
@@ -156,7 +155,8 @@ def cacheable(also: Callable[[], object] = _nothing) -> Callable[[View], View]:
     def decorate(view: View) -> View:
         @functools.wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            event_id = clock().version() if request.method in ("GET", "HEAD") else None
+            # Only a request whose answer may be kept needs the version (one query on PostgreSQL).
+            event_id = clock().version() if answer_key(request.environ) is not None else None
             also_value = also()
             response = make_response(view(*args, **kwargs))
             if event_id is not None and response.status_code == 200:
@@ -166,6 +166,18 @@ def cacheable(also: Callable[[], object] = _nothing) -> Callable[[View], View]:
         return cast(View, wrapper)
 
     return decorate
+
+
+def answer_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
+    """What selects a request's answer from memory (scheme, host, path, query, Accept), or None for a request
+    that is never answered from memory: not a read, or with credentials, or conditional."""
+    if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+        return None
+    if any(name in environ for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH",
+                                        "HTTP_IF_MODIFIED_SINCE")):
+        return None
+    return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
+            environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
 
 
 class CatalogueClock:
@@ -257,19 +269,8 @@ class AnswerCache:
         self._answers: OrderedDict[tuple[str, ...], _Answer] = OrderedDict()
         self._lock = threading.Lock()
 
-    @staticmethod
-    def _key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
-        """The request's key, or None for a request that is never answered from memory."""
-        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
-            return None
-        if any(name in environ for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH",
-                                            "HTTP_IF_MODIFIED_SINCE")):
-            return None
-        return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
-                environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
-
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
-        key = self._key(environ)
+        key = answer_key(environ)
         if key is None:
             return self.app(environ, start_response)
         with self._lock:

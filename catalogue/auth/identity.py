@@ -9,6 +9,8 @@ from catalogue.db import session
 from catalogue.services import registry
 from catalogue.services.registry import ANONYMOUS, Actor, Unauthenticated
 
+_TOKEN_ACTOR = "catalogue.token_actor"
+
 
 def request_actor(required: bool = False) -> Actor:
     """The actor of an API request: the owner of its Bearer token, or anonymous.
@@ -25,7 +27,11 @@ def request_actor(required: bool = False) -> Actor:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
-    return registry.authenticate_token(session(), token.strip())
+    # Once per request (kept on the request itself: g outlives it where an app context was already pushed):
+    # catalogue.conditional checks the token before a 304, then the view asks again.
+    if _TOKEN_ACTOR not in request.environ:
+        request.environ[_TOKEN_ACTOR] = registry.authenticate_token(session(), token.strip())
+    return request.environ[_TOKEN_ACTOR]  # type: ignore[no-any-return]
 
 
 def current_actor() -> Actor:

@@ -272,6 +272,16 @@ def chapters() -> list[Chapter]:
     return sorted(loaded, key=lambda c: (c.order, c.slug))
 
 
+def readable_chapters() -> list[Chapter] | None:
+    """chapters(), or None when the content cannot be read (the error is logged): what only draws on the
+    document, such as its sections in search, goes on without it rather than failing."""
+    try:
+        return chapters()
+    except (OSError, ContentError) as exc:
+        log.error("the CSPA document cannot be loaded (%s); its sections are not searchable", exc)
+        return None
+
+
 def chapter(slug: str) -> Chapter | None:
     """The chapter with this slug, or None."""
     return next((c for c in chapters() if c.slug == slug), None)

@@ -23,14 +23,6 @@ from catalogue.services import registry
 blp = Blueprint("search_api", __name__, url_prefix="/api/v1", description="Search the catalogue")
 
 
-def _document() -> object:
-    """The CSPA document's text as loaded now (its sections are searched too); None when it cannot be read."""
-    try:
-        return content.chapters()
-    except (OSError, content.ContentError):
-        return None
-
-
 def search_request(args: dict[str, Any]) -> SearchRequest:
     """A SearchRequest from parsed query arguments (shared with the search page)."""
     return SearchRequest.build(
@@ -41,7 +33,7 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
 
 
 @blp.get("/search")
-@cacheable(also=_document)
+@cacheable(also=content.readable_chapters)
 @blp.arguments(SearchArgs, location="query")
 @blp.response(200, SearchResultSchema)
 def search(args: dict[str, Any]) -> SearchResult:

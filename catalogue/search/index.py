@@ -326,10 +326,8 @@ class SearchIndex:
 
         Content that cannot be read leaves the sections out (hash "") rather than failing every search.
         """
-        try:
-            chapters = content.chapters()
-        except (OSError, content.ContentError) as exc:
-            log.error("the CSPA document cannot be loaded (%s); its sections are not searchable", exc)
+        chapters = content.readable_chapters()
+        if chapters is None:
             return "", []
         if self._content_source is not chapters:
             self._content_source, self._content_built = chapters, section_documents()
