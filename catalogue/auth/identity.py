@@ -9,7 +9,7 @@ from catalogue.db import session
 from catalogue.services import registry
 from catalogue.services.registry import ANONYMOUS, Actor, Unauthenticated
 
-_TOKEN_ACTOR = "catalogue.token_actor"
+_REQUEST_ACTOR = "catalogue.request_actor"
 
 
 def request_actor(required: bool = False) -> Actor:
@@ -29,9 +29,9 @@ def request_actor(required: bool = False) -> Actor:
         raise Unauthenticated("the Authorization header must be 'Bearer <token>'")
     # Once per request (kept on the request itself: g outlives it where an app context was already pushed):
     # catalogue.conditional checks the token before a 304, then the view asks again.
-    if _TOKEN_ACTOR not in request.environ:
-        request.environ[_TOKEN_ACTOR] = registry.authenticate_token(session(), token.strip())
-    return request.environ[_TOKEN_ACTOR]  # type: ignore[no-any-return]
+    if _REQUEST_ACTOR not in request.environ:
+        request.environ[_REQUEST_ACTOR] = registry.authenticate_token(session(), token.strip())
+    return request.environ[_REQUEST_ACTOR]  # type: ignore[no-any-return]
 
 
 def current_actor() -> Actor:
