@@ -49,7 +49,7 @@ from search import build_catalogue, vocabulary  # bench/search.py, beside this f
 
 from catalogue import create_app
 from catalogue.config import Config
-from catalogue.db import db
+from catalogue.db import database_of
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent
@@ -240,8 +240,8 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
         print("\n".join(lines[lines.index(next(x for x in lines if x.lstrip().startswith("ncalls"))):]))
         print("== end of profile")
     app.extensions["catalogue.search"].index.close()
-    assert db.engine is not None
-    db.engine.dispose()
+    assert database_of(app).engine is not None
+    database_of(app).engine.dispose()
     profile_memory(folder, scenarios, count)
 
 
@@ -268,8 +268,8 @@ def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) ->
         print(f"{stat.size / 2**20:>8.2f}  {stat.count:>8}  {where}:{frame.lineno}")
     print("== end of profile")
     app.extensions["catalogue.search"].index.close()
-    assert db.engine is not None
-    db.engine.dispose()
+    assert database_of(app).engine is not None
+    database_of(app).engine.dispose()
 
 
 def main() -> int:
@@ -291,8 +291,8 @@ def main() -> int:
         start = time.perf_counter()
         app = build_catalogue(args.size, folder, words)
         app.extensions["catalogue.search"].index.close()
-        assert db.engine is not None
-        db.engine.dispose()
+        assert database_of(app).engine is not None
+        database_of(app).engine.dispose()
         print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
         env = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(folder),
                "CATALOGUE_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",

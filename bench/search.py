@@ -32,17 +32,14 @@ from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import And, Or, Term
 
 from catalogue import cli, create_app
+from catalogue.auth import actors
+from catalogue.auth.models import Organisation
 from catalogue.config import Config
-from catalogue.db import db
+from catalogue.db import database_of, db
+from catalogue.events import Event
 from catalogue.search.query import TEXT_FIELDS, SearchRequest
-from catalogue.services import registry, validation
-from catalogue.services.models import (
-    Event,
-    Organisation,
-    Service,
-    ServiceVersion,
-    VersionSubprocess,
-)
+from catalogue.services import permissions, validation
+from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
 
 SEEDS = Path(__file__).resolve().parents[1] / "seed_services"
 ORGS = ["ISTAT", "INSEE", "CBS", "SSB", "SCB", "STATCAN", "ABS", "DESTATIS", "ONS", "CSO", "STATISTIK-AUSTRIA", "EUROSTAT"]
@@ -131,7 +128,7 @@ def queries(words: list[str], count: int, rng: random.Random) -> dict[str, list[
 
 def ours(app: Any, after_write: bool = False) -> Callable[[str, dict[str, list[str]]], int]:
     search = app.extensions["catalogue.search"]
-    rule = registry.visibility(registry.ANONYMOUS)
+    rule = permissions.visibility(actors.ANONYMOUS)
 
     def run(q: str, filters: dict[str, list[str]]) -> int:
         search.clear_cache(reader=after_write)
@@ -200,8 +197,8 @@ def main() -> int:
             o50, o95 = percentiles(measure(ours(app, after_write=True), cases["term"][:20]))
             print(f"{'after write':10} {o50:>8.1f}  {o95:>8.1f}  (term, first search on a new reader)")
             search_index.close()
-            assert db.engine is not None
-            db.engine.dispose()
+            assert database_of(app).engine is not None
+            database_of(app).engine.dispose()
     return 0
 
 

@@ -14,8 +14,9 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from catalogue import auth, conditional, errors, ops, search, security
-    from catalogue.db import db
+    from catalogue import auth, conditional, errors, events, ops, search, security
+    from catalogue.db import Database
+    from catalogue.document import content
     from catalogue.document import views as document_views
     from catalogue.exports import api as exports_api
     from catalogue.exports import views as exports_views
@@ -23,6 +24,7 @@ def create_app(config: Config | None = None) -> Flask:
     from catalogue.search import api as search_api
     from catalogue.search import views as search_views
     from catalogue.services import api as services_api
+    from catalogue.services import models  # noqa: F401 - every table on Base.metadata before create_all
     from catalogue.services import views as services_views
 
     config = config or Config.from_env()
@@ -37,9 +39,10 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
     )
-    db.init_app(app, config.database_url)
+    # The app's own engine: two apps in one process never share one. Refusals go on its audit trail.
+    Database(config.database_url, record_refusal=events.record_refusal).init_app(app)
     conditional.init_app(app)
-    search.init_app(app)
+    search.init_app(app, sections=content.readable_chapters)  # search reads no document module itself
     auth.init_app(app)
     api = errors.CatalogueApi(app)
     api.register_blueprint(services_api.blp)

@@ -14,16 +14,17 @@ from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
 from sqlalchemy import func, select
 from werkzeug.serving import run_simple
 
-from catalogue import create_app, migrations
+from catalogue import create_app, exceptions, migrations
+from catalogue.auth import accounts, actors
 from catalogue.config import Config, MissingSecret, UnfitForProduction
 from catalogue.db import db
+from catalogue.exceptions import DescriptorError
 from catalogue.exports import documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
-from catalogue.services import bulk_import, descriptors, registry, scaffold
+from catalogue.services import bulk_import, descriptors, scaffold, workflow
 from catalogue.services.models import Service
-from catalogue.services.report import DescriptorError
 
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
@@ -49,7 +50,7 @@ def _seed(seed_dir: Path) -> tuple[int, int]:
         for path in bar:
             descriptor = descriptors.parse(path.read_bytes(), "yaml", limits)
             with db.transaction() as session:
-                _version, created = registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+                _version, created = workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
                 added += created
     return added, len(files)
 
@@ -150,7 +151,7 @@ def _validate_file(path: str, limits: descriptors.Limits) -> dict[str, Any]:
         descriptor = descriptors.parse(data, fmt, limits)
     except DescriptorError as exc:
         return {"file": path, "readable": True, "valid": False, "errors": [exc.problem.to_dict()], "warnings": []}
-    report, _assessment = registry.check_descriptor(descriptor)
+    report, _assessment = workflow.check_descriptor(descriptor)
     return {"file": path, "readable": True, **report.to_dict()}
 
 
@@ -191,8 +192,8 @@ def create_user_command(email: str, org_code: str, role: str, display_name: str 
     secret = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True) if password else None
     try:
         with db.transaction() as session:
-            _user, token = registry.create_user(session, email, org_code.upper(), role, display_name, password=secret)
-    except registry.RegistryError as exc:
+            _user, token = accounts.create_user(session, email, org_code.upper(), role, display_name, password=secret)
+    except exceptions.RegistryError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Created {role} {email} of {org_code.upper()}. API token (shown once):")
     click.echo(token)
@@ -207,9 +208,9 @@ def set_password_command(email: str) -> None:
     secret = click.prompt("New password (12 characters or more)", hide_input=True, confirmation_prompt=True)
     try:
         with db.transaction() as session:
-            user = registry.user_by_email(session, email)
-            registry.set_password(session, registry.SYSTEM, user, secret)
-    except registry.RegistryError as exc:
+            user = accounts.user_by_email(session, email)
+            accounts.set_password(session, actors.SYSTEM, user, secret)
+    except exceptions.RegistryError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Password of {email} set.")
 
@@ -224,8 +225,8 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
     _init()
     try:
         with db.transaction() as session:
-            organisation = registry.create_organisation(session, registry.SYSTEM, code, name, country)
-    except registry.RegistryError as exc:
+            organisation = accounts.create_organisation(session, actors.SYSTEM, code, name, country)
+    except exceptions.RegistryError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Created organisation {organisation.code}.")
 
@@ -297,18 +298,18 @@ def scaffold_command(openapi: Path, output: Path | None) -> None:
 def import_command(folder: Path, status: str, email: str | None) -> None:
     """Import every descriptor in a folder, each in its own transaction; exit 1 if any was refused."""
     _init()
-    actor = registry.SYSTEM
+    actor = actors.SYSTEM
     if email is not None:
         if status == "approved":
             raise click.UsageError("only the system imports as approved: leave out --as, or import as submitted for review")
         try:
             with db.transaction() as session:
-                user = registry.user_by_email(session, email)
-        except registry.RegistryError as exc:
+                user = accounts.user_by_email(session, email)
+        except exceptions.RegistryError as exc:
             raise click.ClickException(exc.detail) from None
         if not user.active:
             raise click.ClickException(f"the user {email} is deactivated")
-        actor = registry.Actor(user=user)
+        actor = actors.Actor(user=user)
     limits = current_app.config["CATALOGUE"].limits
     files = bulk_import.descriptor_files(folder)
     outcomes = []

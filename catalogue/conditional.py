@@ -39,14 +39,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, make_response, request
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import ops
 from catalogue.auth.identity import request_actor
-from catalogue.db import Database, session
-from catalogue.exports.catalogue import CatalogueState, catalogue_state
-from catalogue.services.models import Event
+from catalogue.db import database_of, session
+from catalogue.events import CatalogueState, catalogue_state, catalogue_version, catalogue_version_on
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -209,7 +208,7 @@ class CatalogueClock:
     def _query(self) -> int | None:
         try:
             with self.engine.connect() as connection:
-                return int(connection.scalar(select(func.max(Event.id))) or 0)
+                return catalogue_version(connection)
         except SQLAlchemyError:
             return None
 
@@ -224,8 +223,7 @@ class CatalogueClock:
             local.identity = (identity.st_dev, identity.st_ino)
         data_version = local.connection.execute("PRAGMA data_version").fetchone()[0]
         if getattr(local, "data_version", None) != data_version:
-            row = local.connection.execute(f"SELECT max(id) FROM {Event.__tablename__}").fetchone()  # nosec B608
-            local.event_id, local.data_version = int(row[0] or 0), data_version
+            local.event_id, local.data_version = catalogue_version_on(local.connection), data_version
         return cast(int, local.event_id)
 
     def _forget(self) -> None:
@@ -338,8 +336,6 @@ class AnswerCache:
 
 def init_app(app: Flask) -> None:
     """Put the answer cache in front of app (after db.init_app)."""
-    database: Database = app.extensions["catalogue.db"]
-    assert database.engine is not None
-    cache = AnswerCache(app.wsgi_app, CatalogueClock(database.engine))
+    cache = AnswerCache(app.wsgi_app, CatalogueClock(database_of(app).engine))
     app.wsgi_app = cache  # type: ignore[method-assign]
     app.extensions["catalogue.answers"] = cache

@@ -1,9 +1,11 @@
-"""SQLAlchemy 2 engine and sessions, bound to the app in create_app (no connection on import)."""
+"""The declarative base and column types of every model, and each app's own engine and sessions.
+
+No engine exists at module level: create_app makes a Database per app (no connection on import)."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -12,6 +14,9 @@ from flask import Flask, current_app, g
 from sqlalchemy import JSON, DateTime, Engine, TypeDecorator, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from werkzeug.local import LocalProxy
+
+from catalogue.exceptions import PermissionDenied
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -47,40 +52,44 @@ class Base(DeclarativeBase):
     }
 
 
+RefusalRecorder = Callable[[Session, PermissionDenied], object]
+"""Writes a refusal on the audit trail (catalogue.events.record_refusal; the app factory hands it over)."""
+
+
 class Database:
-    """One engine and session factory per app; requests and commands get a session from here."""
+    """One app's engine and session factory: requests and commands of that app get their sessions here.
 
-    def __init__(self) -> None:
-        self.engine: Engine | None = None
-        self.sessionmaker: sessionmaker[Session] | None = None
+    Each app makes its own (create_app), so two apps in one process never share an engine.
+    """
 
-    def init_app(self, app: Flask, url: str) -> None:
-        """Create the engine for url and close the request's session when the request ends."""
+    def __init__(self, url: str, record_refusal: RefusalRecorder | None = None) -> None:
         kwargs: dict[str, Any] = {}
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
         # pool_pre_ping: a connection the database dropped (a restart, a network cut) is replaced before
         # use, so the first requests after an outage succeed instead of failing on a dead connection.
-        self.engine = create_engine(url, pool_pre_ping=True, **kwargs)
+        self.engine: Engine = create_engine(url, pool_pre_ping=True, **kwargs)
         if url.startswith("sqlite"):
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        self.sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
-        app.extensions["catalogue.db"] = self
+        self.sessionmaker: sessionmaker[Session] = sessionmaker(self.engine, expire_on_commit=False)
+        self._record_refusal = record_refusal
+
+    def init_app(self, app: Flask) -> None:
+        """Make this the database of app, and close the request's session when the request ends."""
+        app.extensions[_EXTENSION] = self
         app.teardown_appcontext(_close_session)
 
     def create_all(self) -> None:
         """Create every table that does not exist yet; a database made whole here is stamped as migrated.
 
         For tests and benchmarks (fast); `catalogue init` and `catalogue migrate` make databases through
-        the migrations, which tests/ops/test_migrations.py holds to the same schema.
+        the migrations, which tests/ops/test_migrations.py holds to the same schema. The model modules are
+        imported by the app factory, so Base.metadata knows every table by then.
         """
         from sqlalchemy import inspect
 
-        import catalogue.auth.models
-        import catalogue.services.models  # noqa: F401
         from catalogue import migrations
 
-        assert self.engine is not None
         with self.engine.begin() as connection:
             empty = not inspect(connection).has_table("services")
             Base.metadata.create_all(connection)
@@ -91,16 +100,34 @@ class Database:
         """Raise migrations.SchemaNotCurrent unless the database is at the migrations' head revision."""
         from catalogue import migrations
 
-        assert self.engine is not None
         with self.engine.connect() as connection:
             migrations.check_at_head(connection)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
-        """A session that commits once at the end, or rolls everything back on any error."""
-        assert self.sessionmaker is not None
-        with self.sessionmaker() as session, session.begin():
-            yield session
+        """A session that commits once at the end, or rolls everything back on any error (a refusal is
+        then kept on the audit trail: see keep_refusal)."""
+        try:
+            with self.sessionmaker() as session, session.begin():
+                yield session
+        except BaseException as error:
+            self.keep_refusal(error)
+            raise
+
+    def keep_refusal(self, error: BaseException) -> None:
+        """Put a refused action on the audit trail in a transaction of its own (the refused one was rolled
+        back). The one place refusals are written: every unit of work ends here, and so does the error
+        handler for refusals of reads. A refusal is written once, however many of these it passes."""
+        if not isinstance(error, PermissionDenied) or error.recorded or self._record_refusal is None:
+            return
+        try:
+            with self.sessionmaker() as session, session.begin():
+                self._record_refusal(session, error)
+        except Exception:  # the refusal is still answered if the audit trail cannot be written right now
+            log.exception("could not record a permission refusal")
+
+
+_EXTENSION = "catalogue.db"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -110,14 +137,24 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+def database_of(app: Flask) -> Database:
+    """The database of app."""
+    return app.extensions[_EXTENSION]  # type: ignore[no-any-return]
+
+
+def current_database() -> Database:
+    """The database of the current app."""
+    return database_of(current_app)
+
+
+db: Database = LocalProxy(current_database)  # type: ignore[assignment]
+"""The current app's Database, found when used (like flask.current_app): it holds no engine of its own."""
+
+
 def session() -> Session:
     """The session of the current request or command (created on first use)."""
-    from flask import current_app
-
     if "db_session" not in g:
-        database: Database = current_app.extensions["catalogue.db"]
-        assert database.sessionmaker is not None
-        g.db_session = database.sessionmaker()
+        g.db_session = current_database().sessionmaker()
     return g.db_session  # type: ignore[no-any-return]
 
 
@@ -130,28 +167,11 @@ def committed() -> Iterator[Session]:
         db_session.commit()
     except BaseException as error:
         db_session.rollback()
-        audit_refusal(error)
+        current_database().keep_refusal(error)
         raise
-
-
-def audit_refusal(error: BaseException) -> None:
-    """Put a refused action on the audit trail in a transaction of its own (the refused one was rolled back)."""
-    from catalogue.services.registry import PermissionDenied, record_refusal
-
-    if not isinstance(error, PermissionDenied) or error.recorded:
-        return
-    database: Database = current_app.extensions["catalogue.db"]
-    try:
-        with database.transaction() as audit_session:
-            record_refusal(audit_session, error)
-    except Exception:  # the refusal is still answered if the audit trail cannot be written right now
-        log.exception("could not record a permission refusal")
 
 
 def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
-
-
-db = Database()

@@ -14,13 +14,8 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response as BaseResponse
 
-from catalogue.db import audit_refusal
-from catalogue.services.registry import (
-    PermissionDenied,
-    RegistryError,
-    Unauthenticated,
-)
-from catalogue.services.report import DescriptorError
+from catalogue.db import current_database
+from catalogue.exceptions import DescriptorError, RegistryError, Unauthenticated
 from catalogue.services.schemas import ProblemItem
 
 log = logging.getLogger(__name__)
@@ -40,8 +35,8 @@ def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Re
 
 
 def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseResponse:
-    if isinstance(error, PermissionDenied):
-        audit_refusal(error)  # refusals outside a write (a page only admins may read) are recorded here
+    # Refusals outside a write (a page only admins may read) end here, never in a unit of work.
+    current_database().keep_refusal(error)
     if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
         if isinstance(error, Unauthenticated):
             return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))

@@ -22,14 +22,14 @@ from flask import (
     jsonify,
     request,
 )
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import migrations
-from catalogue.db import Database
+from catalogue.db import current_database, database_of
 from catalogue.errors import problem
+from catalogue.events import catalogue_version
 from catalogue.migrations import SchemaNotCurrent
-from catalogue.services.models import Event
 
 log = logging.getLogger(__name__)
 access_log = logging.getLogger("catalogue.request")
@@ -70,14 +70,13 @@ def readyz() -> Response:
 
 def readiness() -> dict[str, Check]:
     """Check the database (a trivial query), its schema revision, and the index against the events table."""
-    database: Database = current_app.extensions["catalogue.db"]
-    assert database.engine is not None
+    database = current_database()
     try:
         with database.engine.connect() as connection:
             connection.execute(text("SELECT 1"))
             revision = migrations.current(connection)
             at_head = revision == migrations.head()
-            newest = (connection.scalar(select(func.max(Event.id))) or 0) if at_head else 0
+            newest = catalogue_version(connection) if at_head else 0
     except SQLAlchemyError as exc:
         log.warning("readiness: the database is unreachable: %s", exc)
         reason = type(getattr(exc, "orig", None) or exc).__name__
@@ -188,7 +187,7 @@ def _schema_gate() -> Response | None:
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     if app.extensions.get("catalogue.schema_checked") or request.endpoint in _UNGATED:
         return None
-    database: Database = app.extensions["catalogue.db"]
+    database = database_of(app)
     try:
         database.check_schema()
     except SchemaNotCurrent as exc:

@@ -14,9 +14,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import create_engine
 
 from catalogue import create_app
+from catalogue.auth import accounts
 from catalogue.config import Config
-from catalogue.db import Base, db
-from catalogue.services import registry
+from catalogue.db import Base, database_of
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"  # real public OpenAPI documents with their verdicts (sources in verdicts.json)
@@ -25,6 +25,7 @@ CORPUS = DATA / "corpus"  # real public OpenAPI documents with their verdicts (s
 def drop_tables(url: str) -> None:
     """Drop every catalogue table at url (a shared PostgreSQL test database starts and ends empty)."""
     import catalogue.auth.models
+    import catalogue.events
     import catalogue.services.models  # noqa: F401
 
     engine = create_engine(url)
@@ -39,6 +40,14 @@ def database_url(folder: Path) -> str:
     return os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{folder / 'test.sqlite3'}"
 
 
+_RUNNING: list[Flask] = []
+
+
+def running_app() -> Flask:
+    """The app of the running test, for helpers that take none (each app has its own database)."""
+    return _RUNNING[-1]
+
+
 @contextmanager
 def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterator[Flask]:
     """An app on an empty database with its index in folder; the database is emptied again afterwards."""
@@ -46,18 +55,19 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterat
     if not url.startswith("sqlite"):
         drop_tables(url)  # whatever an interrupted run left behind
     app = create_app(Config(instance_path=folder, database_url=url, index_dir=index_dir or folder / "index"))
-    with app.app_context():
-        db.create_all()
+    database = database_of(app)
+    database.create_all()
     # No app context stays pushed during the test: each request gets its own, as in production,
     # so a request's session is closed when the request ends and holds no lock afterwards.
+    _RUNNING.append(app)
     try:
         yield app
     finally:
+        _RUNNING.remove(app)
         app.extensions["catalogue.search"].index.close()
-        assert db.engine is not None
-        if db.engine.dialect.name != "sqlite":  # a SQLite file dies with its folder
-            Base.metadata.drop_all(db.engine)
-        db.engine.dispose()
+        if database.engine.dialect.name != "sqlite":  # a SQLite file dies with its folder
+            Base.metadata.drop_all(database.engine)
+        database.engine.dispose()
 
 
 @contextmanager
@@ -94,8 +104,8 @@ def make_user(app: Flask):
     """Create a user through the registry and return its API token."""
 
     def make(email: str = "submitter@istat.example", org: str = "ISTAT", role: str = "submitter") -> str:
-        with db.transaction() as session:
-            _user, token = registry.create_user(session, email, org, role)
+        with database_of(app).transaction() as session:
+            _user, token = accounts.create_user(session, email, org, role)
         return token
 
     return make

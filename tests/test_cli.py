@@ -96,18 +96,18 @@ def test_admin_commands_make_an_account_that_can_sign_in(tmp_path):
         assert changed.returncode == 0, changed.stderr
         assert run("set-password", "--email", "nobody@insee.example", cwd=tmp_path, env=env,
                    input="second long password\nsecond long password\n").returncode == 1
-        from catalogue import create_app
+        from catalogue import create_app, exceptions
+        from catalogue.auth import accounts
         from catalogue.config import Config
-        from catalogue.db import db
-        from catalogue.services import registry
+        from catalogue.db import database_of, db
 
         app = create_app(Config(instance_path=tmp_path / "instance", database_url=url, index_dir=tmp_path / "index"))
         with app.app_context(), db.transaction() as session:
-            user = registry.authenticate_password(session, "r@insee.example", "second long password")
+            user = accounts.authenticate_password(session, "r@insee.example", "second long password")
             assert (user.role, user.organisation.code, user.organisation.country) == ("reviewer", "INSEE", "FR")
-            with pytest.raises(registry.Unauthenticated):
-                registry.authenticate_password(session, "r@insee.example", "first long password")
-        db.engine.dispose()
+            with pytest.raises(exceptions.Unauthenticated):
+                accounts.authenticate_password(session, "r@insee.example", "first long password")
+        database_of(app).engine.dispose()
     finally:
         if os.environ.get("CATALOGUE_DATABASE_URL"):
             drop_tables(url)

@@ -21,16 +21,12 @@ import yaml
 from sqlalchemy import func, select
 from werkzeug.security import generate_password_hash
 
-from catalogue.auth.models import ApiToken, User
+from catalogue.auth import accounts, actors
+from catalogue.auth.models import ApiToken, Organisation, User
 from catalogue.db import db
-from catalogue.services import descriptors, registry
-from catalogue.services.models import (
-    Event,
-    Organisation,
-    Review,
-    Service,
-    ServiceVersion,
-)
+from catalogue.events import Event
+from catalogue.services import descriptors, workflow
+from catalogue.services.models import Review, Service, ServiceVersion
 
 DATA = Path(__file__).parent / "data"
 PEOPLE = ("anonymous", "owner", "other", "reviewer", "own_reviewer", "admin")
@@ -70,16 +66,16 @@ def _build(app) -> World:
     world = World()
     with app.app_context(), db.transaction() as session:
         for who, (email, org, role) in ACCOUNTS.items():
-            user, token = registry.create_user(session, email, org, role, token_days=30)
+            user, token = accounts.create_user(session, email, org, role, token_days=30)
             user.password_hash = _password_hash()  # one scrypt hash for every world: hashing is slow by design
             world.users[who] = user.id
             world.tokens[who] = token
             world.token_ids[who] = session.scalars(select(ApiToken.id).where(ApiToken.user_id == user.id)).one()
-        owner = registry.Actor(user=session.get(User, world.users["owner"]))
+        owner = actors.Actor(user=session.get(User, world.users["owner"]))
         first = descriptors.parse(_descriptor(), "yaml")
-        registry.submit_version(session, registry.SYSTEM, first, "yaml", "approved")
-        registry.submit_version(session, owner, descriptors.parse(_descriptor(version="1.1.0"), "yaml"), "yaml", "submitted")
-        registry.submit_version(session, owner, descriptors.parse(_descriptor("demo-draft"), "yaml"), "yaml", "draft")
+        workflow.submit_version(session, actors.SYSTEM, first, "yaml", "approved")
+        workflow.submit_version(session, owner, descriptors.parse(_descriptor(version="1.1.0"), "yaml"), "yaml", "submitted")
+        workflow.submit_version(session, owner, descriptors.parse(_descriptor("demo-draft"), "yaml"), "yaml", "draft")
     return world
 
 

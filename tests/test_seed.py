@@ -15,9 +15,11 @@ import pytest
 from sqlalchemy import func, select
 
 from catalogue.cli import main
-from catalogue.db import db
-from catalogue.services import descriptors, registry
-from catalogue.services.models import Event, Service, ServiceVersion
+from catalogue.db import database_of
+from catalogue.events import Event
+from catalogue.services import descriptors, workflow
+from catalogue.services.models import Service, ServiceVersion
+from tests.conftest import running_app
 
 SEED_DIR = Path(__file__).resolve().parents[1] / "seed_services"
 SEEDS = sorted(SEED_DIR.glob("*.yaml"))
@@ -34,13 +36,13 @@ def test_there_are_at_least_30_seed_services_each_with_sources():
 def test_seed_descriptor_is_valid(path: Path):
     descriptor = descriptors.parse(path.read_bytes(), "yaml", descriptors.Limits())
     assert descriptor.content["id"] == path.stem
-    report, assessment = registry.check_descriptor(descriptor)
+    report, assessment = workflow.check_descriptor(descriptor)
     assert report.errors == [], [e.to_dict() for e in report.errors]
     assert 0 <= assessment.score <= 100
 
 
 def _counts() -> tuple[int, int, int]:
-    with db.transaction() as session:
+    with database_of(running_app()).transaction() as session:
         return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Service, ServiceVersion, Event))  # type: ignore[return-value]
 
 
@@ -50,7 +52,7 @@ def test_seed_command_loads_every_service_approved_once(app, client):
     assert first.exit_code == 0, first.output
     assert f"{len(SEEDS)} of {len(SEEDS)} seed services added" in first.output
     assert _counts() == (len(SEEDS), len(SEEDS), len(SEEDS))
-    with db.transaction() as session:
+    with database_of(app).transaction() as session:
         assert set(session.scalars(select(ServiceVersion.status))) == {"approved"}
     # Seeding again adds nothing and writes no new events.
     again = runner.invoke(main, ["seed"])

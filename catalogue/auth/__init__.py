@@ -1,7 +1,8 @@
-"""Users, roles, sessions and API tokens: sign-in for the web pages, Bearer tokens for the API.
+"""Accounts and who is asking: organisations, users, roles, API tokens, sign-in and Bearer tokens.
 
-The rules about who may do what live in catalogue/services/registry.py; this package only says who
-is asking.
+models.py holds the records, accounts.py the use-cases on them, actors.py who acts, identity.py who is
+behind the current request, views.py the pages. The rules about services (who may see, edit or review
+them) live in catalogue/services/permissions.py.
 """
 
 from __future__ import annotations

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask import request
 from flask_login import current_user
 
+from catalogue.auth import accounts
+from catalogue.auth.actors import ANONYMOUS, Actor
 from catalogue.db import session
-from catalogue.services import registry
-from catalogue.services.registry import ANONYMOUS, Actor, Unauthenticated
+from catalogue.exceptions import Unauthenticated
 
 _REQUEST_ACTOR = "catalogue.request_actor"
 
@@ -30,7 +31,7 @@ def request_actor(required: bool = False) -> Actor:
     # Once per request (kept on the request itself: g outlives it where an app context was already pushed):
     # catalogue.conditional checks the token before a 304, then the view asks again.
     if _REQUEST_ACTOR not in request.environ:
-        request.environ[_REQUEST_ACTOR] = registry.authenticate_token(session(), token.strip())
+        request.environ[_REQUEST_ACTOR] = accounts.authenticate_token(session(), token.strip())
     return request.environ[_REQUEST_ACTOR]  # type: ignore[no-any-return]
 
 

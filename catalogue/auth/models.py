@@ -1,4 +1,4 @@
-"""Users and their API tokens (tokens are stored only as hashes)."""
+"""Organisations, their users and the users' API tokens (tokens are stored only as hashes)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,19 @@ from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from catalogue.db import Base, utcnow
-from catalogue.services.models import Organisation
 
 ROLES = ("submitter", "reviewer", "admin")
+
+
+class Organisation(Base):
+    """A statistical organisation that owns services (e.g. ISTAT) and whose staff are users."""
+
+    __tablename__ = "organisations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(300))
+    country: Mapped[str | None] = mapped_column(String(3))
 
 
 class User(Base):

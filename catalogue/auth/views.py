@@ -11,7 +11,8 @@ from flask_login import login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
-from catalogue.auth import limiter, sign_in_key, sign_in_limit
+from catalogue import exceptions
+from catalogue.auth import accounts, actors, limiter, sign_in_key, sign_in_limit
 from catalogue.auth.forms import (
     OrganisationForm,
     PasswordForm,
@@ -23,8 +24,7 @@ from catalogue.auth.forms import (
 from catalogue.auth.identity import current_actor
 from catalogue.auth.models import ROLES
 from catalogue.db import committed, session
-from catalogue.services import registry
-from catalogue.services.registry import RegistryError, Unauthenticated
+from catalogue.exceptions import RegistryError, Unauthenticated
 
 bp = Blueprint("auth", __name__, url_prefix="/auth")
 admin = Blueprint("admin", __name__, url_prefix="/admin")
@@ -59,7 +59,7 @@ def sign_in() -> str | Response:
     status = 200
     if form.validate_on_submit():
         try:
-            user = registry.authenticate_password(session(), form.email.data or "", form.password.data or "")
+            user = accounts.authenticate_password(session(), form.email.data or "", form.password.data or "")
         except Unauthenticated as refusal:
             form.password.errors = [refusal.detail]
             status = 401
@@ -89,11 +89,11 @@ def tokens() -> str | tuple[str, int]:
     status = 200
     if form.validate_on_submit():
         with committed() as db_session:
-            created = registry.create_token(db_session, current_actor(), form.days.data, form.name.data or "")
+            created = accounts.create_token(db_session, current_actor(), form.days.data, form.name.data or "")
         status = 201
     elif request.method == "POST":
         status = 400
-    rows = registry.list_tokens(session(), current_actor())
+    rows = accounts.list_tokens(session(), current_actor())
     return render_template("auth/tokens.html", form=form, tokens=rows, created=created), status
 
 
@@ -102,7 +102,7 @@ def tokens() -> str | tuple[str, int]:
 def revoke_token(token_id: int) -> Response:
     """Revoke one of your tokens."""
     with committed() as db_session:
-        row = registry.revoke_token(db_session, current_actor(), token_id)
+        row = accounts.revoke_token(db_session, current_actor(), token_id)
     flash(f"Token {row.prefix}… revoked.", "success")
     return redirect(url_for("auth.tokens"))
 
@@ -121,7 +121,7 @@ def password() -> str | Response | tuple[str, int]:
         try:
             with committed() as db_session:
                 user = db_session.merge(actor.user)
-                registry.set_password(db_session, actor, user, form.new.data or "")
+                accounts.set_password(db_session, actor, user, form.new.data or "")
         except RegistryError as error:
             _form_errors(form, error)
             return render_template("auth/password.html", form=form), error.status
@@ -140,7 +140,7 @@ def _create_with_form(form: Any, create: Callable[[Any], str], done: str) -> Res
         with committed() as db_session:
             created = create(db_session)
     except RegistryError as error:
-        if isinstance(error, registry.PermissionDenied | Unauthenticated):
+        if isinstance(error, exceptions.PermissionDenied | Unauthenticated):
             raise
         _form_errors(form, error)
         return error.status
@@ -153,11 +153,11 @@ def _create_with_form(form: Any, create: Callable[[Any], str], done: str) -> Res
 def users() -> str | Response | tuple[str, int]:
     """Every user, and a form to add one (admins)."""
     actor = current_actor()
-    rows = registry.list_users(session(), actor)  # refuses non-admins before anything else
+    rows = accounts.list_users(session(), actor)  # refuses non-admins before anything else
     form = UserForm()
 
     def create(db_session: Any) -> str:
-        user, _token = registry.create_user(
+        user, _token = accounts.create_user(
             db_session, form.email.data or "", (form.organisation.data or "").strip().upper(),
             form.role.data or "submitter", form.display_name.data or None, password=form.password.data,
             token_days=None, actor=actor)
@@ -174,13 +174,13 @@ def users() -> str | Response | tuple[str, int]:
 def update_user(user_id: int) -> Response | tuple[str, int]:
     """Change a user's role or active flag (admins)."""
     actor = current_actor()
-    registry.check_admin(actor, "update_user")
+    actors.check_admin(actor, "update_user")
     form = UserUpdateForm()
     if not form.validate_on_submit():
         flash("Choose a role.", "error")
         return redirect(url_for("admin.users"))
     with committed() as db_session:
-        user = registry.update_user(db_session, actor, user_id, role=form.role.data, active=form.active.data)
+        user = accounts.update_user(db_session, actor, user_id, role=form.role.data, active=form.active.data)
     flash(f"User {user.email} updated.", "success")
     return redirect(url_for("admin.users"))
 
@@ -190,11 +190,11 @@ def update_user(user_id: int) -> Response | tuple[str, int]:
 def organisations() -> str | Response | tuple[str, int]:
     """Every organisation, and a form to add one (admins)."""
     actor = current_actor()
-    registry.check_admin(actor, "list_organisations")
+    actors.check_admin(actor, "list_organisations")
     form = OrganisationForm()
 
     def create(db_session: Any) -> str:
-        organisation = registry.create_organisation(
+        organisation = accounts.create_organisation(
             db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None)
         return f"Organisation {organisation.code}"
 
@@ -202,4 +202,4 @@ def organisations() -> str | Response | tuple[str, int]:
     if isinstance(outcome, Response):
         return outcome
     return render_template("admin/organisations.html", form=form,
-                           organisations=registry.list_organisations(session())), outcome
+                           organisations=accounts.list_organisations(session())), outcome

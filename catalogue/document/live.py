@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from sqlalchemy.orm import Session
 
 from catalogue import reference
+from catalogue.auth.actors import Actor
 from catalogue.document import content
 from catalogue.search.query import Searching, SearchRequest, SearchResult
-from catalogue.services import registry
-from catalogue.services.registry import Actor
+from catalogue.services import permissions, reads
 
 SHOWN_STATUS = "approved"
 """The status of the services the figure and the GSIM pages count and list."""
@@ -99,7 +99,7 @@ class GsimGroup:
 
 def _search(searching: Searching, actor: Actor, filters: dict[str, list[str]], page: int = 1) -> SearchResult:
     request = SearchRequest.build(filters={**filters, "status": [SHOWN_STATUS]}, page=page, per_page=_PAGE)
-    return searching.search(request, registry.visibility(actor))
+    return searching.search(request, permissions.visibility(actor))
 
 
 def _counts(result: SearchResult, facet: str) -> dict[str, int]:
@@ -124,7 +124,7 @@ def services_for(searching: Searching, session: Session, actor: Actor, filters: 
     while True:
         result = _search(searching, actor, filters, page)
         for hit in result.hits:
-            definition = registry.get_version(session, actor, hit.id, hit.version).descriptor.get("definition", {})
+            definition = reads.get_version(session, actor, hit.id, hit.version).descriptor.get("definition", {})
             entries.append(ServiceEntry(hit.id, hit.name, hit.organisation, hit.purpose,
                                         _gsim_names(definition.get("inputs")), _gsim_names(definition.get("outputs"))))
         if page >= result.pages:

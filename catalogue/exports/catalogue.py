@@ -15,8 +15,11 @@ from urllib.parse import quote, urljoin
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
-from catalogue.services import registry
-from catalogue.services.models import Event, Service, ServiceVersion
+from catalogue import exceptions
+from catalogue.auth import actors
+from catalogue.events import Event
+from catalogue.services import permissions
+from catalogue.services.models import Service, ServiceVersion
 
 APPROVAL_KINDS = ("version.approved", "version.submitted")
 """Event kinds that can make a version public: a review's approval, or a direct approval by the system."""
@@ -195,37 +198,21 @@ def _record(service: Service, version: ServiceVersion, approved_at: datetime) ->
 
 def public_services(session: Session, slug: str | None = None) -> list[ExportedService]:
     """Every service anonymous readers see, at its public version, by id (or only slug's, if given)."""
-    query = (registry.visible_services(registry.ANONYMOUS)
+    query = (permissions.visible_services(actors.ANONYMOUS)
              .options(joinedload(Service.organisation), joinedload(Service.public_version))
              .order_by(Service.slug))
     if slug is not None:
         query = query.where(Service.slug == slug)
     services = session.scalars(query).unique().all()
-    shown = [(s, registry.shown_version(s, registry.ANONYMOUS)) for s in services]
+    shown = [(s, permissions.shown_version(s, actors.ANONYMOUS)) for s in services]
     pairs = [(s, v) for s, v in shown if v is not None]
     times = approval_times(session, [v for _s, v in pairs])
     return [_record(s, v, times[v.id]) for s, v in pairs]
 
 
 def public_service(session: Session, slug: str) -> ExportedService:
-    """One service as anonymous readers see it, or registry.NotFound."""
+    """One service as anonymous readers see it, or exceptions.NotFound."""
     found = public_services(session, slug)
     if not found:
-        raise registry.NotFound(f"no service with id {slug!r}")
+        raise exceptions.NotFound(f"no service with id {slug!r}")
     return found[0]
-
-
-@dataclass(frozen=True)
-class CatalogueState:
-    """How far the catalogue has come: its last event, which every change records."""
-
-    event_id: int
-    changed_at: datetime | None
-
-
-def catalogue_state(session: Session) -> CatalogueState:
-    """The id and time of the newest event (0 and None on an empty catalogue)."""
-    newest = session.execute(select(Event.id, Event.created_at).order_by(Event.id.desc()).limit(1)).first()
-    if newest is None:
-        return CatalogueState(0, None)
-    return CatalogueState(newest.id, newest.created_at)

@@ -10,8 +10,9 @@ from flask import current_app
 from sqlalchemy.orm import Session
 
 from catalogue.db import utcnow
+from catalogue.events import catalogue_state
 from catalogue.exports import atom, backstage, dcat, tabular
-from catalogue.exports.catalogue import Links, catalogue_state, public_services
+from catalogue.exports.catalogue import Links, public_services
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ from flask import Blueprint, Response, request
 from catalogue.conditional import conditional
 from catalogue.db import session
 from catalogue.errors import problem
+from catalogue.exceptions import NotFound
 from catalogue.exports import backstage, badge, documents
 from catalogue.exports.catalogue import Links, public_service
-from catalogue.services.registry import NotFound
 
 bp = Blueprint("exports", __name__)
 

@@ -7,6 +7,7 @@ from alembic import context
 from sqlalchemy import Connection, create_engine
 
 import catalogue.auth.models
+import catalogue.events
 import catalogue.services.models  # noqa: F401 - registers every table on Base.metadata
 from catalogue.config import Config
 from catalogue.db import Base

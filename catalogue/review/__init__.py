@@ -1,4 +1,5 @@
 """The reviewers' pages: the queue of versions awaiting review, and the review of one version.
 
-The workflow itself (state machine, permissions, decisions) lives in catalogue/services/registry.py.
+The workflow itself (state machine, decisions) lives in catalogue/services/workflow.py, who may review
+in catalogue/services/permissions.py.
 """

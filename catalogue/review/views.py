@@ -8,10 +8,11 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
+from catalogue import exceptions
 from catalogue.auth.identity import current_actor
 from catalogue.db import committed, session
-from catalogue.services import diff, registry
-from catalogue.services.registry import InvalidRequest, RegistryError
+from catalogue.exceptions import InvalidRequest, RegistryError
+from catalogue.services import compliance, diff, permissions, reads, workflow
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -23,28 +24,26 @@ _DECISION_WORDS = {"approved": "Approve", "changes_requested": "Request changes"
 def queue() -> str:
     """Versions awaiting review, oldest first."""
     actor = current_actor()
-    versions = registry.review_queue(session(), actor)
+    versions = reads.review_queue(session(), actor)
     return render_template("review/queue.html", versions=versions,
-                           reviewable={v.id: registry.may_review(actor, v) for v in versions})
+                           reviewable={v.id: permissions.may_review(actor, v) for v in versions})
 
 
 def _page(slug: str, version_label: str, errors: dict[str, str] | None = None, form: Any = None,
           status: int = 200) -> tuple[str, int]:
     db_session = session()
     actor = current_actor()
-    version = registry.get_version(db_session, actor, slug, version_label)
-    previous = registry.previous_approved(version.service, version)
-    approved_basis = previous is not None
-    if previous is None:  # nothing approved yet: show what changed since the version reviewed before
-        earlier = [v for v in version.service.versions if v.id < version.id and v.status != "draft"]
-        previous = earlier[-1] if earlier else None
+    version = reads.get_version(db_session, actor, slug, version_label)
+    # The same version the API's diff compares with: the last approved one, else the one reviewed before.
+    basis = reads.previous_version(version, actor)
+    previous, approved_basis = basis.version, basis.approved
     changes = diff.diff_versions(previous.descriptor, version.descriptor) if previous is not None else None
     return render_template(
         "review/version.html", version=version, service=version.service, previous=previous, changes=changes,
         approved_basis=approved_basis,
-        reviews=registry.reviews_of(db_session, version), may_review=registry.may_review(actor, version),
-        allowed=registry.allowed_transitions(version), decisions=_DECISION_WORDS, errors=errors or {},
-        form=form or {}, criteria={c["id"]: c for c in registry.compliance.criteria()},
+        reviews=reads.reviews_of(db_session, version), may_review=permissions.may_review(actor, version),
+        allowed=workflow.allowed_transitions(version), decisions=_DECISION_WORDS, errors=errors or {},
+        form=form or {}, criteria={c["id"]: c for c in compliance.criteria()},
     ), status
 
 
@@ -60,7 +59,7 @@ def version_page(slug: str, version: str) -> tuple[str, int]:
 def start(slug: str, version: str) -> Response:
     """Take a submitted version into review."""
     with committed() as db_session:
-        registry.transition(db_session, current_actor(), slug, version, "in_review")
+        workflow.transition(db_session, current_actor(), slug, version, "in_review")
     flash(f"Review of {slug} {version} started.", "success")
     return redirect(url_for("review.version_page", slug=slug, version=version))
 
@@ -80,12 +79,12 @@ def decide(slug: str, version: str) -> Response | tuple[str, int]:
         return _page(slug, version, {"decision": "Choose a decision."}, request.form, 400)
     try:
         with committed() as db_session:
-            registry.transition(db_session, current_actor(), slug, version, decision, comment, items)
+            workflow.transition(db_session, current_actor(), slug, version, decision, comment, items)
     except InvalidRequest as error:
         fields = {p.pointer.strip("/").split("/")[0]: p.message for p in error.problems} or {"decision": error.detail}
         return _page(slug, version, fields, request.form, error.status)
     except RegistryError as error:
-        if isinstance(error, registry.PermissionDenied | registry.Unauthenticated):
+        if isinstance(error, exceptions.PermissionDenied | exceptions.Unauthenticated):
             raise
         return _page(slug, version, {"decision": error.detail}, request.form, error.status)
     flash(f"{_DECISION_WORDS[decision]}: decision on {slug} {version} recorded.", "success")

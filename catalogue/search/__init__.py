@@ -9,21 +9,23 @@ from flask import Flask, current_app
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from catalogue.db import db
-from catalogue.search.index import SearchIndex
+from catalogue.db import database_of
+from catalogue.events import EVENTS_WRITTEN
+from catalogue.search.index import SearchIndex, Sections
 from catalogue.search.query import Searching
-from catalogue.services.registry import EVENTS_WRITTEN
 
 log = logging.getLogger(__name__)
 
 
-def init_app(app: Flask) -> None:
+def init_app(app: Flask, sections: Sections) -> None:
     """Give app a search over its index folder, synced after every commit that wrote events.
 
-    Nothing is opened here: the index is opened (or built) by the first search or write.
+    sections gives the chapters of the CSPA document to index beside the services (the app factory
+    hands them over: search reads no document module). Nothing is opened here: the index is opened
+    (or built) by the first search or write.
     """
-    assert db.sessionmaker is not None
-    search_index = SearchIndex(app.config["CATALOGUE"].index_dir, db.sessionmaker)
+    sessions = database_of(app).sessionmaker
+    search_index = SearchIndex(app.config["CATALOGUE"].index_dir, sessions, sections)
     app.extensions["catalogue.search"] = Searching(search_index)
 
     def after_commit(session: Session) -> None:
@@ -37,8 +39,8 @@ def init_app(app: Flask) -> None:
     def after_rollback(session: Session, _previous: Any = None) -> None:
         session.info.pop(EVENTS_WRITTEN, None)
 
-    event.listen(db.sessionmaker, "after_commit", after_commit)
-    event.listen(db.sessionmaker, "after_soft_rollback", after_rollback)
+    event.listen(sessions, "after_commit", after_commit)
+    event.listen(sessions, "after_soft_rollback", after_rollback)
 
 
 def searching() -> Searching:

@@ -18,7 +18,7 @@ from catalogue.search.schemas import (
     SuggestArgs,
     SuggestionSchema,
 )
-from catalogue.services import registry
+from catalogue.services import permissions
 
 blp = Blueprint("search_api", __name__, url_prefix="/api/v1", description="Search the catalogue")
 
@@ -39,7 +39,7 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
 def search(args: dict[str, Any]) -> SearchResult:
     """Search the services you may see, or the CSPA 2.0 document's sections (kind): ranked hits with
     highlights, facet counts (of services) and a did-you-mean."""
-    return searching().search(search_request(args), registry.visibility(request_actor()))
+    return searching().search(search_request(args), permissions.visibility(request_actor()))
 
 
 @blp.get("/search/suggest")
@@ -48,4 +48,4 @@ def search(args: dict[str, Any]) -> SearchResult:
 @blp.response(200, SuggestionSchema(many=True))
 def suggest(args: dict[str, Any]) -> list[dict[str, str]]:
     """Autocomplete: names and keywords starting with q."""
-    return searching().suggest(args["q"], registry.visibility(request_actor()), args["limit"])
+    return searching().suggest(args["q"], permissions.visibility(request_actor()), args["limit"])

@@ -6,8 +6,8 @@ half-built index. Each generation holds, beside the documents, one state documen
 the last Event it applied; the state and the documents change in the same whoosh commit, so the index
 always knows exactly how far it has followed the database.
 
-Beside the services, each section of the CSPA 2.0 document (catalogue.document.content) is a document of
-kind "section". The state also records a hash of that content; when the content differs from what was
+Beside the services, each section of the CSPA 2.0 document is a document of kind "section"; the chapters
+are handed to the index by the app factory (Sections), so search reads no document module. The state also records a hash of that content; when the content differs from what was
 indexed (a new release), the sections are indexed again before the next answer.
 """
 
@@ -25,7 +25,7 @@ import re
 import shutil
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -39,8 +39,8 @@ from whoosh.index import LockError
 from whoosh.searching import Searcher
 
 from catalogue import reference
-from catalogue.document import content
-from catalogue.services.models import Event, Service, ServiceVersion
+from catalogue.events import Event, catalogue_version
+from catalogue.services.models import Service, ServiceVersion
 
 log = logging.getLogger(__name__)
 
@@ -150,7 +150,7 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
 def documents_for(service: Service) -> list[dict[str, Any]]:
     """The documents of one service: its public version (if any) and its latest one if that differs.
 
-    Readers then filter by audience (registry.Visibility): the public document for everyone, the
+    Readers then filter by audience (permissions.Visibility): the public document for everyone, the
     latest for members of the owning organisation and for reviewers, so each reader finds each
     service at most once, at the version they are shown.
     """
@@ -178,9 +178,8 @@ def plain_text(markdown: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def section_documents() -> tuple[str, list[dict[str, Any]]]:
-    """The document's sections as index documents, and a hash of the content they were made from."""
-    chapters = content.chapters()
+def section_documents(chapters: Sequence[Any]) -> tuple[str, list[dict[str, Any]]]:
+    """The sections of the document's chapters as index documents, and a hash of the content they were made from."""
     digest = hashlib.sha256()
     docs = []
     for chapter in chapters:
@@ -244,6 +243,11 @@ def _storage(folder: Path) -> FileStorage:
     return FileStorage(str(folder), supports_mmap=False)
 
 
+Sections = Callable[[], Sequence[Any] | None]
+"""Gives the document's chapters now (each with slug, title and sections of anchor, title, audiences and
+body), or None while they cannot be read: their sections are then left out of search."""
+
+
 class SearchIndex:
     """One process's handle on the index of one catalogue database.
 
@@ -252,9 +256,10 @@ class SearchIndex:
 
     WRITE_TIMEOUT = 120.0  # seconds to wait for another writer's lock before giving up (the next sync retries)
 
-    def __init__(self, index_dir: Path, sessions: sessionmaker[Session]) -> None:
+    def __init__(self, index_dir: Path, sessions: sessionmaker[Session], sections: Sections) -> None:
         self.index_dir = Path(index_dir)
         self.sessions = sessions
+        self.sections = sections
         self._lock = threading.RLock()
         self._index: index.FileIndex | None = None
         self._generation: str | None = None
@@ -326,11 +331,11 @@ class SearchIndex:
 
         Content that cannot be read leaves the sections out (hash "") rather than failing every search.
         """
-        chapters = content.readable_chapters()
+        chapters = self.sections()
         if chapters is None:
             return "", []
         if self._content_source is not chapters:
-            self._content_source, self._content_built = chapters, section_documents()
+            self._content_source, self._content_built = chapters, section_documents(chapters)
         assert self._content_built is not None
         return self._content_built
 
@@ -361,7 +366,7 @@ class SearchIndex:
             with self.sessions() as session:
                 # The last event first, then the services: a service changed meanwhile is indexed in
                 # its newer state, and applying its event again later is harmless.
-                last_event = session.scalar(select(func.max(Event.id))) or 0
+                last_event = catalogue_version(session)
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
                 # One writer and one segment; a pool large enough to sort every posting in memory
                 # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
@@ -489,7 +494,7 @@ class SearchIndex:
         with self._lock:
             self.open()
             with self.sessions() as session:
-                newest = session.scalar(select(func.max(Event.id))) or 0
+                newest = catalogue_version(session)
             applied = self.last_applied()
             if newest > applied:
                 self.sync()

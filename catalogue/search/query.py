@@ -44,7 +44,7 @@ from whoosh.spelling import ListCorrector
 from whoosh.util.numeric import byte_to_length
 
 from catalogue.search.index import FACETS, SearchIndex
-from catalogue.services.registry import Visibility
+from catalogue.services.permissions import Visibility
 
 SORTS = ("relevance", "name", "updated")
 KINDS = ("service", "section", "all")

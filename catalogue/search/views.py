@@ -19,7 +19,7 @@ from catalogue.search.api import search_request
 from catalogue.search.index import FACETS
 from catalogue.search.query import SORTS, SearchRequest
 from catalogue.search.schemas import SearchArgs
-from catalogue.services import registry
+from catalogue.services import permissions
 
 bp = Blueprint("search", __name__)
 
@@ -91,7 +91,7 @@ def search_page() -> tuple[str, int]:
     # (the document's own search box) makes the sections the results.
     beside = SECTIONS_SHOWN if args["q"] and args["kind"] != "section" else 0
     search = search_request({**args, "kind": "section" if args["kind"] == "section" else "service", "sections": beside})
-    result = searching().search(search, registry.visibility(request_actor()))
+    result = searching().search(search, permissions.visibility(request_actor()))
     filters = search.filter_dict()
 
     def page_url(**changes: Any) -> str:

@@ -8,11 +8,13 @@ from flask import current_app, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from catalogue import exceptions
+from catalogue.auth import accounts
 from catalogue.auth.identity import request_actor
 from catalogue.conditional import conditional
 from catalogue.db import committed, session
-from catalogue.services import descriptors, diff, registry
-from catalogue.services.registry import RegistryError
+from catalogue.exceptions import RegistryError
+from catalogue.services import descriptors, diff, reads, workflow
 from catalogue.services.schemas import (
     DiffArgs,
     EventSchema,
@@ -66,7 +68,7 @@ def _read_descriptor() -> tuple[descriptors.Descriptor, str]:
 @blp.response(200, ServicePage)
 def list_services(**args: Any) -> dict[str, Any]:
     """List the services you may see, filtered by GSBPM, organisation or status."""
-    items, total = registry.list_services(session(), request_actor(), **args)
+    items, total = reads.list_services(session(), request_actor(), **args)
     return page_of(items, total, args["page"], args["per_page"])
 
 
@@ -76,7 +78,7 @@ def list_services(**args: Any) -> dict[str, Any]:
 def get_service(slug: str) -> Any:
     """One service."""
     actor = request_actor()
-    return registry.view_service(registry.get_service(session(), actor, slug), actor)
+    return reads.view_service(reads.get_service(session(), actor, slug), actor)
 
 
 @blp.get("/services/<slug>/versions")
@@ -85,7 +87,7 @@ def get_service(slug: str) -> Any:
 def list_versions(slug: str) -> Any:
     """Every version of a service, oldest first."""
     actor = request_actor()
-    return registry.visible_versions(registry.get_service(session(), actor, slug), actor)
+    return reads.visible_versions(reads.get_service(session(), actor, slug), actor)
 
 
 @blp.get("/services/<slug>/versions/<version>")
@@ -93,7 +95,7 @@ def list_versions(slug: str) -> Any:
 @blp.response(200, VersionDetail)
 def get_version(slug: str, version: str) -> Any:
     """One version with its descriptor, validation report and compliance report."""
-    return registry.get_version(session(), request_actor(), slug, version)
+    return reads.get_version(session(), request_actor(), slug, version)
 
 
 @blp.post("/validate")
@@ -102,7 +104,7 @@ def get_version(slug: str, version: str) -> Any:
 def validate_descriptor() -> dict[str, Any]:
     """Validate a descriptor and report every problem; nothing is stored."""
     descriptor, _fmt = _read_descriptor()
-    report, assessment = registry.check_descriptor(descriptor)
+    report, assessment = workflow.check_descriptor(descriptor)
     return {**report.to_dict(), "compliance": assessment.to_dict()}
 
 
@@ -123,7 +125,7 @@ def submit_service(status: str) -> Any:
     actor = request_actor(required=True)
     descriptor, fmt = _read_descriptor()
     with committed() as db_session:
-        version, created = registry.submit_version(db_session, actor, descriptor, fmt, status)
+        version, created = workflow.submit_version(db_session, actor, descriptor, fmt, status)
     headers = {"Location": f"/api/v1/services/{version.service.slug}/versions/{version.version}"}
     return version, (201 if created else 200), headers
 
@@ -135,7 +137,7 @@ def transition_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Move a version along the state machine (submit a draft, start a review, deprecate, retire)."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        return registry.transition(db_session, actor, slug, version, args["to"], args["comment"])
+        return workflow.transition(db_session, actor, slug, version, args["to"], args["comment"])
 
 
 @blp.post("/services/<slug>/versions/<version>/reviews")
@@ -145,8 +147,8 @@ def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Decide on a version in review: approve, request changes or reject, with verdicts per criterion."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        reviewed = registry.transition(db_session, actor, slug, version, args["decision"], args["comment"], args["items"])
-        return registry.reviews_of(db_session, reviewed)[-1]
+        reviewed = workflow.transition(db_session, actor, slug, version, args["decision"], args["comment"], args["items"])
+        return reads.reviews_of(db_session, reviewed)[-1]
 
 
 @blp.get("/services/<slug>/versions/<version>/reviews")
@@ -155,7 +157,7 @@ def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
 def list_reviews(slug: str, version: str) -> Any:
     """The decisions taken on a version, oldest first."""
     db_session = session()
-    return registry.reviews_of(db_session, registry.get_version(db_session, request_actor(), slug, version))
+    return reads.reviews_of(db_session, reads.get_version(db_session, request_actor(), slug, version))
 
 
 @blp.get("/services/<slug>/versions/<version>/diff")
@@ -163,13 +165,13 @@ def list_reviews(slug: str, version: str) -> Any:
 @blp.arguments(DiffArgs, location="query", as_kwargs=True)
 @blp.response(200)
 def diff_version(slug: str, version: str, against: str | None = None) -> Any:
-    """What changed from an earlier version (default: the previous approved one): fields and operations."""
+    """What changed from an earlier version (default: the one the review page shows, reads.previous_version)."""
     db_session = session()
     actor = request_actor()
-    new = registry.get_version(db_session, actor, slug, version)
-    old = registry.get_version(db_session, actor, slug, against) if against else registry.previous_approved(new.service, new)
+    new = reads.get_version(db_session, actor, slug, version)
+    old = reads.get_version(db_session, actor, slug, against) if against else reads.previous_version(new, actor).version
     if old is None:
-        raise registry.NotFound(f"version {version} of {slug!r} has no earlier approved version to compare with")
+        raise exceptions.NotFound(f"version {version} of {slug!r} has no earlier version to compare with")
     return {"from": old.version, "to": new.version, **diff.diff_versions(old.descriptor, new.descriptor).to_dict()}
 
 
@@ -178,21 +180,21 @@ def diff_version(slug: str, version: str, against: str | None = None) -> Any:
 @blp.response(200, EventSchema(many=True))
 def service_history(slug: str) -> Any:
     """The audit trail of a service, oldest first."""
-    return registry.service_history(session(), request_actor(), slug)
+    return reads.service_history(session(), request_actor(), slug)
 
 
 @blp.get("/reviews")
 @blp.response(200, QueueItem(many=True))
 def review_queue() -> Any:
     """Versions awaiting review, oldest first (reviewers and admins)."""
-    return registry.review_queue(session(), request_actor(required=True))
+    return reads.review_queue(session(), request_actor(required=True))
 
 
 @blp.get("/tokens")
 @blp.response(200, TokenSchema(many=True))
 def list_tokens() -> Any:
     """Your API tokens (never the tokens themselves)."""
-    return registry.list_tokens(session(), request_actor(required=True))
+    return accounts.list_tokens(session(), request_actor(required=True))
 
 
 @blp.post("/tokens")
@@ -202,8 +204,8 @@ def create_token(args: dict[str, Any]) -> Any:
     """A new API token for you, shown once in this answer."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        token = registry.create_token(db_session, actor, args["days"], args["name"])
-        row = registry.list_tokens(db_session, actor)[0]
+        token = accounts.create_token(db_session, actor, args["days"], args["name"])
+        row = accounts.list_tokens(db_session, actor)[0]
         fields_of_row = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at")
         return {**{name: getattr(row, name) for name in fields_of_row}, "token": token}
 
@@ -214,4 +216,4 @@ def revoke_token(token_id: int) -> Any:
     """Revoke one of your tokens."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        return registry.revoke_token(db_session, actor, token_id)
+        return accounts.revoke_token(db_session, actor, token_id)

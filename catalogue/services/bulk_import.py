@@ -1,4 +1,4 @@
-"""Import a folder of descriptors: each file in a transaction of its own through registry.submit_version,
+"""Import a folder of descriptors: each file in a transaction of its own through workflow.submit_version,
 so a refused file changes nothing and never stops the others."""
 
 from __future__ import annotations
@@ -6,9 +6,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from catalogue import exceptions
+from catalogue.auth import actors
 from catalogue.db import db
-from catalogue.services import descriptors, registry
-from catalogue.services.report import DescriptorError, Problem
+from catalogue.exceptions import DescriptorError, Problem
+from catalogue.services import descriptors, workflow
 
 DESCRIPTOR_SUFFIXES = (".yaml", ".yml", ".json")
 """Files of these kinds in the folder are read as descriptors; everything else is left alone."""
@@ -34,7 +36,7 @@ def descriptor_files(folder: Path) -> list[Path]:
                   if p.is_file() and p.suffix.lower() in DESCRIPTOR_SUFFIXES and not p.name.startswith("."))
 
 
-def import_file(path: Path, actor: registry.Actor, status: str, limits: descriptors.Limits) -> Outcome:
+def import_file(path: Path, actor: actors.Actor, status: str, limits: descriptors.Limits) -> Outcome:
     """Store one descriptor file as a new version in status, committed on its own; refusals are reported, not raised."""
     name = path.name
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
@@ -47,11 +49,8 @@ def import_file(path: Path, actor: registry.Actor, status: str, limits: descript
     slug, label = _text(descriptor.content.get("id")), _text(descriptor.content.get("version"))
     try:
         with db.transaction() as session:
-            _version, created = registry.submit_version(session, actor, descriptor, fmt, status=status)
-    except registry.RegistryError as error:
-        if isinstance(error, registry.PermissionDenied):
-            with db.transaction() as session:  # the refused transaction was rolled back; the refusal stays on record
-                registry.record_refusal(session, error)
+            _version, created = workflow.submit_version(session, actor, descriptor, fmt, status=status)
+    except exceptions.RegistryError as error:  # a refusal is already on the audit trail (db.transaction)
         return Outcome(name, "refused", slug, label, error.detail, list(error.problems))
     return Outcome(name, "imported" if created else "unchanged", slug, label)
 

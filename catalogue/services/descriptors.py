@@ -10,7 +10,7 @@ from typing import Any
 
 import yaml
 
-from catalogue.services.report import DescriptorError, Problem
+from catalogue.exceptions import DescriptorError, Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()

@@ -1,4 +1,4 @@
-"""The registry's records: organisations, services, their immutable versions, and events."""
+"""The registry's records: services, their immutable versions, and the reviews of those versions."""
 
 from __future__ import annotations
 
@@ -8,28 +8,20 @@ from typing import Any
 from sqlalchemy import (
     CheckConstraint,
     ForeignKey,
-    Index,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from catalogue.auth.models import Organisation
 from catalogue.db import Base, utcnow
 
 STATUSES = ("draft", "submitted", "in_review", "approved", "changes_requested", "rejected", "deprecated", "retired")
+PUBLIC_STATUSES = ("approved", "deprecated")
+"""A version in one of these may be a service's public version."""
+
 _STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
-
-
-class Organisation(Base):
-    """A statistical organisation that owns services (e.g. ISTAT)."""
-
-    __tablename__ = "organisations"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    code: Mapped[str] = mapped_column(String(32), unique=True)
-    name: Mapped[str] = mapped_column(String(300))
-    country: Mapped[str | None] = mapped_column(String(3))
 
 
 class Service(Base):
@@ -120,18 +112,3 @@ class Review(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     version: Mapped[ServiceVersion] = relationship()
-
-
-class Event(Base):
-    """The audit trail, and the feed the search index follows (ids only ever grow)."""
-
-    __tablename__ = "events"
-    __table_args__ = (Index("ix_events_service", "service_id"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
-    kind: Mapped[str] = mapped_column(String(40))
-    service_id: Mapped[int | None] = mapped_column(ForeignKey("services.id"))
-    version_id: Mapped[int | None] = mapped_column(ForeignKey("service_versions.id"))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    data: Mapped[dict[str, Any]] = mapped_column(default=dict)

@@ -30,7 +30,7 @@ from openapi_spec_validator.schemas.backend.jsonschema_rs import (
 from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
-from catalogue.services.report import Problem
+from catalogue.exceptions import Problem
 from catalogue.services.validation import (
     OPENAPI_POINTER,
     join_pointer,

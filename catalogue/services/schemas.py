@@ -59,7 +59,7 @@ class VersionDetail(VersionSummary):
 
 
 class ServiceSchema(Schema):
-    """A service in the catalogue, at the version its reader is shown (see registry.Visibility)."""
+    """A service in the catalogue, at the version its reader is shown (see permissions.Visibility)."""
 
     id = fields.Function(lambda v: v.service.slug)
     name = fields.Function(lambda v: v.version.name if v.version else None)

@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from catalogue import reference
+from catalogue.exceptions import Problem
 from catalogue.services.descriptors import Descriptor, pointer_escape
-from catalogue.services.report import Problem
 
 if TYPE_CHECKING:
     import jsonschema

@@ -21,20 +21,18 @@ from flask import (
 )
 from markdown_it import MarkdownIt
 from markupsafe import Markup
-from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from catalogue import reference
+from catalogue import exceptions, reference
+from catalogue.auth import actors
 from catalogue.auth.identity import current_actor
 from catalogue.db import committed, session
 from catalogue.document.content import criterion_link, sanitise
+from catalogue.exceptions import DescriptorError, Problem, RegistryError
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import descriptors, interface, registry, starter, validation
+from catalogue.services import descriptors, interface, permissions, reads, starter, validation, workflow
 from catalogue.services.models import Service, ServiceVersion
-from catalogue.services.registry import RegistryError
-from catalogue.services.report import DescriptorError, Problem
 
 bp = Blueprint("services", __name__)
 
@@ -67,28 +65,15 @@ def home() -> str:
     """Search box, the GSBPM matrix with the number of approved services per sub-process, recent services."""
     # Counts come from the same search (empty query, anonymous reader) as /api/v1/search's facets,
     # so the map and the API never disagree.
-    result = searching().search(SearchRequest.build(per_page=1), registry.visibility(registry.ANONYMOUS))
+    result = searching().search(SearchRequest.build(per_page=1), permissions.visibility(actors.ANONYMOUS))
     counts = {facet.value: facet.count for facet in result.facets.get("subprocess", [])}
     model = reference.gsbpm()
     phases = [
         {**phase, "subprocesses": [{**sub, "count": counts.get(sub["code"], 0)} for sub in phase["subprocesses"]]}
         for phase in model.phases.values()
     ]
-    # The newest public versions, from the database (the index orders by name when there is no query).
-    # Ids are sorted first and rows loaded after: sorting whole rows would drag every descriptor along.
-    newest = (
-        select(ServiceVersion.id)
-        .join(Service, Service.public_version_id == ServiceVersion.id)
-        .order_by(ServiceVersion.created_at.desc(), ServiceVersion.id.desc())
-        .limit(6)
-    )
-    recent = sorted(
-        session().scalars(
-            select(ServiceVersion).where(ServiceVersion.id.in_(newest.scalar_subquery()))
-            .options(joinedload(ServiceVersion.service).joinedload(Service.organisation))
-        ).all(),
-        key=lambda version: (version.created_at, version.id), reverse=True,
-    )
+    # The newest public versions come from the database: the index orders by name when there is no query.
+    recent = reads.recent_public_versions(session())
     return render_template("services/home.html", phases=phases, total=result.total, recent=recent)
 
 
@@ -114,16 +99,16 @@ def content_of(version: ServiceVersion) -> dict[str, Any]:
     return version.descriptor
 
 
-def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersion, list[ServiceVersion], registry.Actor]:
+def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersion, list[ServiceVersion], actors.Actor]:
     actor = current_actor()
-    service = registry.get_service(session(), actor, slug)
-    versions = registry.visible_versions(service, actor)
+    service = reads.get_service(session(), actor, slug)
+    versions = reads.visible_versions(service, actor)
     if version is None:
-        shown = registry.view_service(service, actor).version
+        shown = reads.view_service(service, actor).version
     else:
         shown = next((v for v in versions if v.version == version), None)
     if shown is None:
-        raise registry.NotFound(f"service {slug!r} has no version {version!r} you may see")
+        raise exceptions.NotFound(f"service {slug!r} has no version {version!r} you may see")
     return service, shown, versions, actor
 
 
@@ -136,7 +121,7 @@ def service_page(slug: str, version: str | None = None) -> str:
     spec = content.get("specification") or {}
     document = (spec.get("interface") or {}).get("openapi")
     items = [{**item, "link": criterion_link(item["id"])} for item in (shown.compliance or {}).get("items", [])]
-    history = registry.service_history(session(), actor, slug)
+    history = reads.service_history(session(), actor, slug)
     model = reference.gsbpm()
     return render_template(
         "services/service.html", service=service, version=shown, versions=versions, content=content,
@@ -212,7 +197,7 @@ def start_from_form() -> str | BaseResponse | tuple[str, int]:
         return render_template("services/start.html", choices=starter.choices(), owner=owner)
     text = starter.descriptor_text(request.form, request.form.getlist)
     descriptor = descriptors.parse(text, "yaml", current_app.config["CATALOGUE"].limits)
-    report, _assessment = registry.check_descriptor(descriptor)
+    report, _assessment = workflow.check_descriptor(descriptor)
     message = ("Built from the form: every field is filled in correctly." if report.valid else
                f"Built from the form: {len(report.errors)} thing(s) to finish below.")
     return render_template("services/submit.html", text=text, problems=[_problem(p) for p in report.errors],
@@ -242,12 +227,12 @@ def submit() -> str | BaseResponse | tuple[str, int]:
         fmt = _guess_format(text, filename)
         descriptor = descriptors.parse(data, fmt, current_app.config["CATALOGUE"].limits)
         with committed() as db_session:
-            version, _created = registry.submit_version(db_session, actor, descriptor, fmt, status=status)
+            version, _created = workflow.submit_version(db_session, actor, descriptor, fmt, status=status)
             target = url_for("services.service_page", slug=version.service.slug, version=version.version)
         return redirect(target + ("?saved=draft" if status == "draft" else "?saved=submitted"), code=303)
     except DescriptorError as error:
         message, problems = "The descriptor could not be read.", [error.problem]
-    except registry.Unauthenticated:
+    except exceptions.Unauthenticated:
         raise  # the sign-in page
     except RegistryError as error:
         # A refusal (403) is already on the audit trail: committed() records it as it rolls back. The

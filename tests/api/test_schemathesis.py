@@ -12,9 +12,9 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error, response_schema_conformance
 
+from catalogue.auth import accounts
 from catalogue.cli import main
 from catalogue.db import db
-from catalogue.services import registry
 from tests.conftest import app_on_empty_database
 
 
@@ -24,7 +24,7 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, st
     with app_on_empty_database(Path(tmp_path_factory.mktemp("fuzz"))) as app:
         assert app.test_cli_runner().invoke(main, ["seed"]).exit_code == 0
         with app.app_context(), db.transaction() as session:
-            _user, token = registry.create_user(session, "fuzz@unece.example", "UNECE", "admin")
+            _user, token = accounts.create_user(session, "fuzz@unece.example", "UNECE", "admin")
         yield app, token or ""
 
 

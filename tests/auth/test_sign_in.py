@@ -7,10 +7,10 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from catalogue.auth.models import ApiToken, User
+from catalogue.auth import accounts, actors
+from catalogue.auth.models import ApiToken, Organisation, User
 from catalogue.db import db
-from catalogue.services import registry
-from catalogue.services.models import Event, Organisation
+from catalogue.events import Event
 
 PASSWORD = "correct horse battery staple"
 _TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -27,7 +27,7 @@ def csrf(client, path: str) -> str:
 
 def add_user(app, email="owner@istat.example", org="ISTAT", role="submitter", password=PASSWORD) -> int:
     with app.app_context(), db.transaction() as session:
-        user, _ = registry.create_user(session, email, org, role, password=password, token_days=None)
+        user, _ = accounts.create_user(session, email, org, role, password=password, token_days=None)
         return user.id
 
 
@@ -110,7 +110,7 @@ def test_a_deactivated_user_is_signed_out_and_cannot_sign_in(app, client):
     user_id = add_user(app)
     sign_in(client)
     with app.app_context(), db.transaction() as session:
-        registry.update_user(session, registry.SYSTEM, user_id, active=False)
+        accounts.update_user(session, actors.SYSTEM, user_id, active=False)
     assert client.get("/auth/tokens").status_code == 302
     assert sign_in(client).status_code == 401
 

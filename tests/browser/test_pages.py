@@ -11,8 +11,8 @@ import pytest
 import yaml
 from flask import Flask
 
+from catalogue.auth import accounts
 from catalogue.db import db
-from catalogue.services import registry
 from catalogue.services.interface import METHODS
 
 SEEDS = Path(__file__).resolve().parents[2] / "seed_services"
@@ -32,7 +32,7 @@ PAGES = {
 def submitter(live_app: Flask) -> str:
     """A submitter of ISTAT who signs in with a password."""
     with live_app.app_context(), db.transaction() as session:
-        registry.create_user(session, SUBMITTER, "ISTAT", "submitter", password=PASSWORD, token_days=None)
+        accounts.create_user(session, SUBMITTER, "ISTAT", "submitter", password=PASSWORD, token_days=None)
     return SUBMITTER
 
 

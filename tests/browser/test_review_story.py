@@ -12,8 +12,9 @@ from pathlib import Path
 
 import yaml
 
+from catalogue.auth import accounts, actors
 from catalogue.db import db
-from catalogue.services import registry
+from catalogue.services import reads
 
 DATA = Path(__file__).parent.parent / "data"
 PASSWORD = "a passphrase for the story test"
@@ -67,8 +68,8 @@ def _review(page, screenshot, step: str, decision: str, comment: str = "", axe=N
 
 def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, screenshot, axe):
     with live_app.app_context(), db.transaction() as session:
-        registry.create_user(session, "story-submitter@ssb.example", "SSB", "submitter", password=PASSWORD, token_days=None)
-        registry.create_user(session, "story-reviewer@cbs.example", "CBS", "reviewer", password=PASSWORD, token_days=None)
+        accounts.create_user(session, "story-submitter@ssb.example", "SSB", "submitter", password=PASSWORD, token_days=None)
+        accounts.create_user(session, "story-reviewer@cbs.example", "CBS", "reviewer", password=PASSWORD, token_days=None)
 
     submitter, reviewer, visitor = new_page(), new_page(), new_page()
     submitter.goto("/auth/sign-in")
@@ -100,7 +101,7 @@ def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, s
 
     # The whole trail as a reviewer sees it (the browser's API calls carry no token: it is read here).
     with live_app.app_context(), db.transaction() as session:
-        events = registry.service_history(session, registry.SYSTEM, SLUG)
+        events = reads.service_history(session, actors.SYSTEM, SLUG)
         kinds = [(event.kind, event.data.get("version")) for event in events]
     assert kinds == [
         ("version.submitted", "1.0.0"), ("version.in_review", "1.0.0"), ("version.changes_requested", "1.0.0"),

@@ -18,7 +18,7 @@ from catalogue.document.views import LEVEL_COOKIE, LEVELS
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
 from catalogue.services import compliance
-from catalogue.services.registry import Visibility
+from catalogue.services.permissions import Visibility
 from tests.document.pages import Page, parse
 
 CHAPTERS = content.chapters()

@@ -13,7 +13,8 @@ from werkzeug.http import http_date, parse_date
 from catalogue.auth.models import ApiToken
 from catalogue.conditional import CatalogueClock
 from catalogue.db import db, utcnow
-from catalogue.services.models import Event, ServiceVersion
+from catalogue.events import Event
+from catalogue.services.models import ServiceVersion
 
 READS = ["/api/v1/export/catalogue.json", "/api/v1/export/catalogue.csv", "/api/v1/export/dcat.ttl",
          "/api/v1/export/dcat.jsonld", "/api/v1/export/backstage.yaml", "/feeds/approved.atom",

@@ -18,11 +18,12 @@ from flask import Flask
 from sqlalchemy import MetaData, create_engine, inspect, select
 
 from catalogue import create_app, migrations
+from catalogue.auth import actors
 from catalogue.cli import main
 from catalogue.config import Config
-from catalogue.db import Base, db
-from catalogue.services import descriptors, registry
-from catalogue.services.models import Event
+from catalogue.db import Base, database_of, db
+from catalogue.events import Event
+from catalogue.services import descriptors, workflow
 from tests.conftest import DATA
 from tests.ops.conftest import drop_everything
 
@@ -67,8 +68,8 @@ def _app(folder: Path, url: str) -> Flask:
 
 def _close(app: Flask) -> None:
     app.extensions["catalogue.search"].index.close()
-    assert db.engine is not None
-    db.engine.dispose()
+    assert database_of(app).engine is not None
+    database_of(app).engine.dispose()
 
 
 def test_an_empty_database_upgrades_to_head_with_the_schema_create_all_makes(empty_url: str, tmp_path: Path) -> None:
@@ -88,7 +89,7 @@ def test_an_empty_database_upgrades_to_head_with_the_schema_create_all_makes(emp
     try:
         with app.app_context():
             db.create_all()
-            assert db.engine is not None
+            assert database_of(app).engine is not None
             with db.engine.connect() as connection:
                 assert migrations.current(connection) == migrations.head()  # stamped: it passes the check
             db.check_schema()
@@ -121,7 +122,7 @@ def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: 
     try:
         with app.app_context(), db.transaction() as session:
             descriptor = descriptors.parse((DATA / "good.yaml").read_bytes(), "yaml", descriptors.Limits())
-            registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+            workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
     finally:
         _close(app)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from catalogue import create_app
 from catalogue.config import Config
-from catalogue.db import db
+from catalogue.db import database_of, db
 from catalogue.errors import PROBLEM_MEDIA_TYPE
 
 
@@ -43,5 +43,5 @@ def test_an_unreachable_database_answers_503_then_recovers_without_restart(tmp_p
         assert client.get("/api/v1/search?q=linkage").status_code == 200
     finally:
         app.extensions["catalogue.search"].index.close()
-        assert db.engine is not None
-        db.engine.dispose()
+        assert database_of(app).engine is not None
+        database_of(app).engine.dispose()

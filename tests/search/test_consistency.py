@@ -17,13 +17,15 @@ from sqlalchemy import func, select
 from whoosh import fields, index
 from whoosh.query import Term
 
+from catalogue.auth import actors
 from catalogue.cli import main
-from catalogue.db import db
+from catalogue.db import database_of
+from catalogue.events import Event
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest, _postings
-from catalogue.services import descriptors, registry
-from catalogue.services.models import Event, Service
-from tests.conftest import database_url
+from catalogue.services import descriptors, permissions, workflow
+from catalogue.services.models import Service
+from tests.conftest import database_url, running_app
 from tests.search.worker import descriptor_text
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -42,18 +44,18 @@ def _finish(process: subprocess.Popen[str]) -> str:
 
 def _submit(slug: str, name: str) -> None:
     descriptor = descriptors.parse(descriptor_text(slug, name).encode(), "yaml", descriptors.Limits())
-    with db.transaction() as session:
-        registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+    with database_of(running_app()).transaction() as session:
+        workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
 
 
 def _ids(app: Flask, q: str) -> list[str]:
     with app.app_context():
-        result = searching().search(SearchRequest.build(q=q, per_page=100), registry.visibility(registry.ANONYMOUS))
+        result = searching().search(SearchRequest.build(q=q, per_page=100), permissions.visibility(actors.ANONYMOUS))
     return [hit.id for hit in result.hits]
 
 
 def _db_count() -> int:
-    with db.transaction() as session:
+    with database_of(running_app()).transaction() as session:
         return session.scalar(select(func.count()).select_from(Service)) or 0
 
 
@@ -103,15 +105,15 @@ def test_a_stale_index_catches_up_and_one_ahead_of_the_database_is_rebuilt(app: 
         _submit("quokka-tool", "Quokka estimation tool")
         # A write whose sync never happened (the process died right after its commit).
         descriptor = descriptors.parse(descriptor_text("numbat-tool", "Numbat imputation").encode(), "yaml", descriptors.Limits())
-        with db.sessionmaker() as session:  # type: ignore[misc]
-            registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+        with database_of(app).sessionmaker() as session:  # type: ignore[misc]
+            workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
             session.info.clear()  # no after-commit sync
             session.commit()
     with search_index.lock:
         assert search_index.count() == 1
     assert _ids(app, "numbat") == ["numbat-tool"]
     # The database went backwards (restored from an older backup): the index rebuilds itself.
-    with db.transaction() as session:
+    with database_of(app).transaction() as session:
         newest = session.scalar(select(func.max(Event.id)))
         session.query(Event).filter(Event.id == newest).delete()
     with search_index.lock:
@@ -142,7 +144,7 @@ def test_four_processes_writing_in_parallel_lose_no_update(app: Flask, tmp_path:
     with search_index.lock:
         # Counted without catching up: every writer's own sync must have landed.
         assert search_index.count() == 200
-        with db.transaction() as session:
+        with database_of(app).transaction() as session:
             assert search_index.last_applied() == session.scalar(select(func.max(Event.id)))
 
 
@@ -151,8 +153,8 @@ def test_highlights_escape_markup_in_descriptors(app: Flask) -> None:
         descriptor = descriptors.parse(
             descriptor_text("xss-tool", "Linkage <script>alert(1)</script> helper").encode(), "yaml", descriptors.Limits()
         )
-        with db.transaction() as session:
-            registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+        with database_of(app).transaction() as session:
+            workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
     body = app.test_client().get("/api/v1/search?q=alert").json
     html = body["hits"][0]["highlights"]["name"]
     assert "<script>" not in html and "&lt;script&gt;" in html and "<mark" in html
@@ -168,12 +170,12 @@ def test_an_updated_service_is_found_once_at_its_new_state(app: Flask) -> None:
         assert sorted(_ids(app, "quokka")) == ["tool-0", "tool-1", "tool-2"]
         text = descriptor_text("tool-1", "Numbat tool").replace("version: 1.0.0", "version: 1.1.0")
         assert "version: 1.1.0" in text
-        with db.transaction() as session:
-            registry.submit_version(session, registry.SYSTEM, descriptors.parse(text.encode(), "yaml", descriptors.Limits()),
+        with database_of(app).transaction() as session:
+            workflow.submit_version(session, actors.SYSTEM, descriptors.parse(text.encode(), "yaml", descriptors.Limits()),
                                     "yaml", status="approved")
         assert sorted(_ids(app, "quokka")) == ["tool-0", "tool-2"]
         assert _ids(app, "numbat") == ["tool-1"]
-        result = searching().search(SearchRequest.build(), registry.visibility(registry.ANONYMOUS))
+        result = searching().search(SearchRequest.build(), permissions.visibility(actors.ANONYMOUS))
         assert result.total == 3
         assert sum(f.count for f in result.facets["organisation"]) == 3
 

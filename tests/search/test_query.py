@@ -10,14 +10,10 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from catalogue.db import db
-from catalogue.services import registry
-from catalogue.services.models import (
-    Organisation,
-    Service,
-    ServiceVersion,
-    VersionSubprocess,
-)
+from catalogue.auth import accounts
+from catalogue.auth.models import Organisation
+from catalogue.db import database_of
+from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
 from tests.test_seed import SEEDS
 
 
@@ -97,7 +93,7 @@ def test_short_technology_names_match(client: FlaskClient) -> None:
 def _sql_counts(app: Flask) -> dict[str, Counter[str]]:
     """Facet counts computed independently from the database, for what anonymous readers see."""
     counts: dict[str, Counter[str]] = {"subprocess": Counter(), "phase": Counter(), "organisation": Counter(), "licence": Counter()}
-    with db.transaction() as session:
+    with database_of(app).transaction() as session:
         rows = session.execute(
             select(VersionSubprocess.code).join(Service, Service.public_version_id == VersionSubprocess.version_id)
         ).scalars().all()
@@ -177,9 +173,9 @@ def test_autocomplete_names_and_keywords(client: FlaskClient) -> None:
 
 
 def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: FlaskClient, good_text: str) -> None:
-    with db.transaction() as session:
-        _user, istat = registry.create_user(session, "search@istat.example", "ISTAT", "submitter")
-        _user, cbs = registry.create_user(session, "search@cbs.example", "CBS", "submitter")
+    with database_of(seeded).transaction() as session:
+        _user, istat = accounts.create_user(session, "search@istat.example", "ISTAT", "submitter")
+        _user, cbs = accounts.create_user(session, "search@cbs.example", "CBS", "submitter")
     text = good_text.replace("Demo record linkage", "Zanzibar linkage draft")
     assert client.post("/api/v1/services", data=text, headers={"Authorization": f"Bearer {istat}", "Content-Type": "application/yaml"}).status_code == 201
 
@@ -193,7 +189,7 @@ def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: Flask
     anonymous_total = _search(client, per_page=1)["total"]
     member = client.get("/api/v1/search?per_page=1", headers={"Authorization": f"Bearer {istat}"}).json
     assert member["total"] == anonymous_total + 1
-    with db.transaction() as session:
+    with database_of(seeded).transaction() as session:
         versions = session.scalars(select(ServiceVersion).join(Service, ServiceVersion.service_id == Service.id).where(Service.slug == "demo-linkage")).all()
         assert [v.status for v in versions] == ["submitted"]
 

@@ -13,11 +13,12 @@ from pathlib import Path
 import yaml
 
 from catalogue import create_app
+from catalogue.auth import actors
 from catalogue.config import Config
 from catalogue.db import db
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import descriptors, registry
+from catalogue.services import descriptors, permissions, workflow
 
 GOOD = Path(__file__).resolve().parents[1] / "data" / "good.yaml"
 
@@ -40,9 +41,9 @@ def main(argv: list[str]) -> None:
                 text = descriptor_text(f"{prefix}-{i}", f"Parallel service {prefix} {i}")
                 descriptor = descriptors.parse(text.encode(), "yaml", descriptors.Limits())
                 with db.transaction() as session:
-                    registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+                    workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
         elif command == "search":
-            result = searching().search(SearchRequest.build(q=argv[3], per_page=100), registry.visibility(registry.ANONYMOUS))
+            result = searching().search(SearchRequest.build(q=argv[3], per_page=100), permissions.visibility(actors.ANONYMOUS))
             print(json.dumps([hit.id for hit in result.hits]))
 
 

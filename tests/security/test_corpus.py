@@ -24,9 +24,11 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
+from catalogue.auth import accounts, actors
 from catalogue.db import db
-from catalogue.services import descriptors, registry
-from catalogue.services.models import Event, Service, ServiceVersion
+from catalogue.events import Event
+from catalogue.services import descriptors, workflow
+from catalogue.services.models import Service, ServiceVersion
 from tests.conftest import app_on_empty_database
 from tests.security.markup import live_markup
 
@@ -92,7 +94,7 @@ def corpus_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
 @pytest.fixture(scope="module")
 def token(corpus_app: Flask) -> str:
     with corpus_app.app_context(), db.transaction() as session:
-        _user, token = registry.create_user(session, "submitter@istat.example", "ISTAT", "submitter")
+        _user, token = accounts.create_user(session, "submitter@istat.example", "ISTAT", "submitter")
     return token
 
 
@@ -236,7 +238,7 @@ def shown(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Flask, lis
             for case in ACCEPTED:
                 descriptor = descriptors.parse((CORPUS / case["file"]).read_bytes(), "yaml")
                 with db.transaction() as session:
-                    version, _created = registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", "approved")
+                    version, _created = workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", "approved")
                     stored.append((version.service.slug, version.version))
         yield app, stored
 

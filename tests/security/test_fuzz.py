@@ -15,9 +15,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from catalogue.exceptions import DescriptorError
 from catalogue.services import validation
 from catalogue.services.descriptors import Descriptor, Limits, parse
-from catalogue.services.report import DescriptorError
 
 GOOD_TEXT = (Path(__file__).resolve().parent.parent / "data" / "good.yaml").read_text("utf-8")
 GOOD = parse(GOOD_TEXT).content

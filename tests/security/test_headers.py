@@ -13,10 +13,10 @@ from flask.testing import FlaskClient
 from werkzeug.routing import Rule
 
 from catalogue import create_app, security
+from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import db
 from catalogue.document.content import chapters
-from catalogue.services import registry
 from tests.security.markup import live_markup
 
 # A value for every URL parameter, so each rule is requested at a page that exists.
@@ -59,7 +59,7 @@ def admin(seeded: Flask) -> FlaskClient:
     """
     email = f"admin-{next(_ADMINS)}@istat.example"
     with seeded.app_context(), db.transaction() as session:
-        _user, token = registry.create_user(session, email, "ISTAT", "admin", password=PASSWORD)
+        _user, token = accounts.create_user(session, email, "ISTAT", "admin", password=PASSWORD)
     client = seeded.test_client()
     form = client.get("/auth/sign-in").get_data(as_text=True)
     found = re.search(r'name="csrf_token"[^>]*value="([^"]+)"', form)

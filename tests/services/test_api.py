@@ -7,8 +7,13 @@ import json
 import yaml
 from sqlalchemy import event, func, select
 
-from catalogue.db import db
-from catalogue.services.models import Event, Organisation, Service, ServiceVersion
+from catalogue.auth import actors
+from catalogue.auth.models import Organisation
+from catalogue.db import database_of
+from catalogue.events import Event
+from catalogue.services import workflow
+from catalogue.services.models import Service, ServiceVersion
+from tests.conftest import running_app
 
 YAML = {"Content-Type": "application/yaml"}
 
@@ -18,7 +23,7 @@ def _auth(token: str) -> dict[str, str]:
 
 
 def _counts() -> tuple[int, ...]:
-    with db.transaction() as session:
+    with database_of(running_app()).transaction() as session:
         return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Organisation, Service, ServiceVersion, Event))
 
 
@@ -70,7 +75,7 @@ def test_other_organisation_is_403(client, make_user, good_text):
     assert response.status_code == 403
     # Nothing stored but the refusal itself, on the audit trail.
     assert _counts() == (*before[:3], before[3] + 1)
-    with db.transaction() as session:
+    with database_of(client.application).transaction() as session:
         refusal = session.scalars(select(Event).order_by(Event.id.desc())).first()
         assert refusal is not None and refusal.kind == "permission.denied"
         assert refusal.data["action"] == "submit" and refusal.actor_id is not None
@@ -185,15 +190,15 @@ def test_validate_reports_without_storing(client, good_text):
 
 
 def test_list_filters(client, app, make_user, good_text):
-    from catalogue.services import descriptors, registry
+    from catalogue.services import descriptors
 
-    with db.transaction() as session:
-        registry.submit_version(session, registry.SYSTEM, descriptors.parse(good_text), "yaml", status="approved")
+    with database_of(app).transaction() as session:
+        workflow.submit_version(session, actors.SYSTEM, descriptors.parse(good_text), "yaml", status="approved")
         other = yaml.safe_load(good_text)
         other.update(id="demo-imputation")
         other["definition"]["gsbpm"] = ["5.4"]
         other["implementation"]["owner"] = "CBS"
-        registry.submit_version(session, registry.SYSTEM, descriptors.parse(yaml.safe_dump(other)), "yaml", status="approved")
+        workflow.submit_version(session, actors.SYSTEM, descriptors.parse(yaml.safe_dump(other)), "yaml", status="approved")
 
     def ids(query: str) -> list[str]:
         return [s["id"] for s in client.get("/api/v1/services" + query).json["items"]]

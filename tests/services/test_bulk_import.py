@@ -9,17 +9,19 @@ import yaml
 from sqlalchemy import func, select
 
 from catalogue.cli import main
-from catalogue.db import db
-from catalogue.services.models import Event, Service, ServiceVersion
+from catalogue.db import database_of
+from catalogue.events import Event
+from catalogue.services.models import Service, ServiceVersion
+from tests.conftest import running_app
 
 
 def _counts() -> tuple[int, int, int]:
-    with db.transaction() as session:
+    with database_of(running_app()).transaction() as session:
         return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Service, ServiceVersion, Event))
 
 
 def _statuses() -> dict[str, list[tuple[str, str]]]:
-    with db.transaction() as session:
+    with database_of(running_app()).transaction() as session:
         return {s.slug: [(v.version, v.status) for v in s.versions] for s in session.scalars(select(Service))}
 
 
@@ -87,7 +89,7 @@ def test_import_as_a_user_applies_their_permissions(app, make_user, folder, good
     assert " refused " in line and "own organisation" in line
     statuses = _statuses()
     assert statuses["demo-linkage"] == [("1.0.0", "draft")] and "cbs-linkage" not in statuses
-    with db.transaction() as session:
+    with database_of(app).transaction() as session:
         refusals = session.scalars(select(Event).where(Event.kind == "permission.denied")).all()
         assert [e.data["action"] for e in refusals] == ["submit"]
     unknown = runner.invoke(main, ["import", str(folder), "--as", "nobody@example.org"])

@@ -6,8 +6,8 @@ import time
 
 import pytest
 
+from catalogue.exceptions import DescriptorError
 from catalogue.services.descriptors import Limits, parse
-from catalogue.services.report import DescriptorError
 
 
 def _problem(text, **kw):

@@ -9,9 +9,10 @@ import re
 from sqlalchemy import func, select
 
 from catalogue import reference
+from catalogue.auth import accounts
 from catalogue.auth.models import User
 from catalogue.db import db
-from catalogue.services import descriptors, registry, validation
+from catalogue.services import descriptors, validation
 from catalogue.services.models import Service, ServiceVersion
 
 _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
@@ -30,7 +31,7 @@ paths:
 
 def _signed_in(app):
     with app.app_context(), db.transaction() as session:
-        user, _ = registry.create_user(session, "starter@istat.example", "ISTAT", "submitter", token_days=None)
+        user, _ = accounts.create_user(session, "starter@istat.example", "ISTAT", "submitter", token_days=None)
         session_id = user.get_id()
     client = app.test_client()
     with client.session_transaction() as flask_session:

@@ -17,11 +17,12 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from catalogue import reference
+from catalogue.auth import accounts, actors
 from catalogue.cli import main
 from catalogue.db import db
-from catalogue.services import descriptors, registry
+from catalogue.events import Event
+from catalogue.services import descriptors, workflow
 from catalogue.services.interface import METHODS
-from catalogue.services.models import Event
 from tests.conftest import DATA, app_on_empty_database
 
 SEEDS = Path(__file__).resolve().parents[2] / "seed_services"
@@ -36,8 +37,8 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         result = app.test_cli_runner().invoke(main, ["seed"])
         assert result.exit_code == 0, result.output
         with app.app_context(), db.transaction() as session:
-            registry.create_user(session, "views@istat.example", "ISTAT", "submitter", password=PASSWORD, token_days=None)
-            registry.create_user(session, "views@cbs.example", "CBS", "submitter", password=PASSWORD, token_days=None)
+            accounts.create_user(session, "views@istat.example", "ISTAT", "submitter", password=PASSWORD, token_days=None)
+            accounts.create_user(session, "views@cbs.example", "CBS", "submitter", password=PASSWORD, token_days=None)
         yield app
 
 
@@ -189,7 +190,7 @@ def hostile(seeded: Flask) -> str:
     content["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["description"] = "[x](javascript:alert(2))"
     with seeded.app_context(), db.transaction() as session:
         descriptor = descriptors.parse(json.dumps(content), "json")
-        registry.submit_version(session, registry.SYSTEM, descriptor, "json", status="approved")
+        workflow.submit_version(session, actors.SYSTEM, descriptor, "json", status="approved")
     return "hostile"
 
 

@@ -8,10 +8,14 @@ import pytest
 import yaml
 from sqlalchemy import event, func, select
 
-from catalogue.db import db
-from catalogue.services import descriptors, registry
-from catalogue.services.models import STATUSES, Event, Review, Service, ServiceVersion
-from catalogue.services.registry import Actor, Conflict, InvalidRequest
+from catalogue import exceptions
+from catalogue.auth import accounts
+from catalogue.auth.actors import Actor
+from catalogue.db import database_of, db
+from catalogue.events import Event
+from catalogue.exceptions import Conflict, InvalidRequest
+from catalogue.services import descriptors, workflow
+from catalogue.services.models import STATUSES, Review, Service, ServiceVersion
 
 DATA = Path(__file__).parent.parent / "data"
 SLUG = "demo-linkage"
@@ -37,7 +41,7 @@ def people(app):
     ids = {}
     with app.app_context(), db.transaction() as session:
         for key, (email, org, role) in specs.items():
-            user, _ = registry.create_user(session, email, org, role, token_days=None)
+            user, _ = accounts.create_user(session, email, org, role, token_days=None)
             ids[key] = user.id
     return ids
 
@@ -51,12 +55,12 @@ def _actor(session, people, who: str) -> Actor:
 def _submit(app, people, who="owner", version="1.0.0", status="submitted"):
     with app.app_context(), db.transaction() as session:
         descriptor = descriptors.parse(_text(version), "yaml")
-        registry.submit_version(session, _actor(session, people, who), descriptor, "yaml", status)
+        workflow.submit_version(session, _actor(session, people, who), descriptor, "yaml", status)
 
 
 def _move(app, people, who, to, version="1.0.0", comment="because"):
     with app.app_context(), db.transaction() as session:
-        return registry.transition(session, _actor(session, people, who), SLUG, version, to, comment).status
+        return workflow.transition(session, _actor(session, people, who), SLUG, version, to, comment).status
 
 
 def _status(app, version="1.0.0") -> str:
@@ -89,8 +93,8 @@ def _reach(app, people, status: str) -> None:
 
 
 def test_the_machine_is_complete():
-    assert set(registry.TRANSITIONS) == set(STATUSES) == set(PATH)
-    for source, targets in registry.TRANSITIONS.items():
+    assert set(workflow.TRANSITIONS) == set(STATUSES) == set(PATH)
+    for source, targets in workflow.TRANSITIONS.items():
         assert set(targets) <= set(STATUSES), source
 
 
@@ -98,7 +102,7 @@ def test_the_machine_is_complete():
 def test_every_transition(app, people, source, target):
     _reach(app, people, source)
     events_before = _count(app, Event)
-    if target in registry.TRANSITIONS[source]:
+    if target in workflow.TRANSITIONS[source]:
         assert _move(app, people, MOVER[target], target) == target
         assert _status(app) == target
         with app.app_context(), db.transaction() as session:
@@ -109,7 +113,7 @@ def test_every_transition(app, people, source, target):
         with pytest.raises(Conflict) as refused:
             _move(app, people, MOVER[target], target)
         assert refused.value.status == 409
-        assert refused.value.extra["allowed"] == list(registry.TRANSITIONS[source])
+        assert refused.value.extra["allowed"] == list(workflow.TRANSITIONS[source])
         assert _status(app) == source
         assert _count(app, Event) == events_before
 
@@ -185,8 +189,8 @@ def test_a_draft_is_edited_in_place_until_submitted(app, people):
 
 # A version under review is hidden from other organisations' submitters: for them it does not exist.
 @pytest.mark.parametrize(("who", "outcome"), [
-    ("owner", registry.PermissionDenied), ("colleague", registry.PermissionDenied), ("other", registry.NotFound),
-    ("own_reviewer", registry.PermissionDenied), ("reviewer", None), ("admin", None),
+    ("owner", exceptions.PermissionDenied), ("colleague", exceptions.PermissionDenied), ("other", exceptions.NotFound),
+    ("own_reviewer", exceptions.PermissionDenied), ("reviewer", None), ("admin", None),
 ])
 def test_who_may_decide(app, people, who, outcome):
     _reach(app, people, "in_review")
@@ -200,10 +204,10 @@ def test_who_may_decide(app, people, who, outcome):
 
 def test_nobody_reviews_their_own_submission_not_even_an_admin(app, people):
     _submit(app, people, who="admin")
-    with pytest.raises(registry.PermissionDenied, match="they submitted"):
+    with pytest.raises(exceptions.PermissionDenied, match="they submitted"):
         _move(app, people, "admin", "in_review")
     assert _move(app, people, "reviewer", "in_review") == "in_review"
-    with pytest.raises(registry.PermissionDenied, match="they submitted"):
+    with pytest.raises(exceptions.PermissionDenied, match="they submitted"):
         _move(app, people, "admin", "approved")
 
 
@@ -215,7 +219,7 @@ def test_who_may_deprecate(app, people, who, allowed):
     if allowed:
         assert _move(app, people, who, "deprecated") == "deprecated"
     else:
-        with pytest.raises(registry.PermissionDenied):
+        with pytest.raises(exceptions.PermissionDenied):
             _move(app, people, who, "deprecated")
 
 
@@ -230,12 +234,12 @@ def test_a_crash_between_steps_leaves_the_previous_state(app, people, target, cl
     source = _status(app)
     before = (_count(app, Event), _count(app, Review))
     # The status is changed and flushed first; the crash comes when the Event is written, the last step.
-    event.listen(db.sessionmaker, "before_flush", _explode_on_event)
+    event.listen(database_of(app).sessionmaker, "before_flush", _explode_on_event)
     try:
         with pytest.raises(RuntimeError, match="lost power"):
             _move(app, people, MOVER[target], target)
     finally:
-        event.remove(db.sessionmaker, "before_flush", _explode_on_event)
+        event.remove(database_of(app).sessionmaker, "before_flush", _explode_on_event)
     assert _status(app) == source
     assert (_count(app, Event), _count(app, Review)) == before
     assert client.get(f"/api/v1/services/{SLUG}").status_code == 404  # still not public
@@ -245,7 +249,7 @@ def test_a_crash_between_steps_leaves_the_previous_state(app, people, target, cl
 def test_a_crash_after_the_last_step_but_before_commit_is_rolled_back(app, people):
     _reach(app, people, "in_review")
     with pytest.raises(RuntimeError), app.app_context(), db.transaction() as session:
-        registry.transition(session, _actor(session, people, "reviewer"), SLUG, "1.0.0", "approved")
+        workflow.transition(session, _actor(session, people, "reviewer"), SLUG, "1.0.0", "approved")
         raise RuntimeError("the request died before it could commit")
     assert _status(app) == "in_review"
     assert _count(app, Review) == 0

@@ -1,0 +1,216 @@
+"""Accounts: organisations, users, passwords and API tokens, and who is behind a password or a token.
+
+Like every use-case, these functions never commit: the request or command that calls them commits once.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from catalogue.auth.actors import SYSTEM, Actor, check_admin
+from catalogue.auth.models import ROLES, ApiToken, Organisation, User
+from catalogue.db import utcnow
+from catalogue.events import record_event
+from catalogue.exceptions import Conflict, InvalidRequest, NotFound, Problem, Unauthenticated
+
+TOKEN_PREFIX = "cspa_"  # the public mark of our tokens, not a secret  # nosec B105
+MIN_PASSWORD_LENGTH = 12
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def _check_password(password: str) -> None:
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise InvalidRequest(
+            f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
+            [Problem(pointer="/password", line=None, message=f"use at least {MIN_PASSWORD_LENGTH} characters", source="request")],
+        )
+
+
+def create_user(
+    session: Session, email: str, org_code: str, role: str, display_name: str | None = None,
+    password: str | None = None, token_days: int | None = 365, actor: Actor = SYSTEM,
+) -> tuple[User, str | None]:
+    """Create a user of an organisation (created if new); returns the user and, if token_days, an API
+    token shown once in clear."""
+    check_admin(actor, "create_user")
+    email = email.strip().lower()
+    if "@" not in email:
+        raise InvalidRequest(f"{email!r} is not an e-mail address",
+                             [Problem(pointer="/email", line=None, message="an e-mail address is needed", source="request")])
+    if role not in ROLES:
+        raise InvalidRequest(f"the role must be one of {', '.join(ROLES)}", allowed=list(ROLES))
+    if session.scalar(select(User).where(User.email == email)) is not None:
+        raise Conflict(f"a user with e-mail {email} exists already")
+    organisation = session.scalar(select(Organisation).where(Organisation.code == org_code))
+    if organisation is None:
+        organisation = ensure_organisation(session, org_code, org_code)
+    user = User(email=email, display_name=display_name or email.split("@")[0], organisation=organisation, role=role)
+    if password is not None:
+        _check_password(password)
+        user.password_hash = generate_password_hash(password)
+    session.add(user)
+    session.flush()
+    record_event(session, "user.created", actor.user_id, data={"user": user.id, "email": email, "role": role,
+                                                      "organisation": organisation.code})
+    token = create_token(session, Actor(user=user), token_days) if token_days else None
+    return user, token
+
+
+def update_user(session: Session, actor: Actor, user_id: int, *, role: str | None = None,
+                active: bool | None = None, organisation_code: str | None = None) -> User:
+    """Change a user's role, organisation or active flag (admins); a change ends the user's sessions."""
+    check_admin(actor, "update_user")
+    user = session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"no user {user_id}")
+    changes: dict[str, Any] = {}
+    if role is not None and role != user.role:
+        if role not in ROLES:
+            raise InvalidRequest(f"the role must be one of {', '.join(ROLES)}", allowed=list(ROLES))
+        changes["role"] = [user.role, role]
+        user.role = role
+    if organisation_code is not None:
+        organisation = session.scalar(select(Organisation).where(Organisation.code == organisation_code))
+        if organisation is None:
+            raise NotFound(f"no organisation {organisation_code!r}")
+        if organisation.id != user.organisation_id:
+            changes["organisation"] = organisation.code
+            user.organisation = organisation
+    if active is not None and active != user.active:
+        changes["active"] = active
+        user.active = active
+    if changes:
+        user.session_version += 1
+        record_event(session, "user.updated", actor.user_id, data={"user": user.id, **changes})
+    return user
+
+
+def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
+    """Set user's password (the user themselves or an admin); every other session of theirs ends."""
+    if actor.user is None or (actor.user.id != user.id and actor.user.role != "admin"):
+        check_admin(actor, "set_password")
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    user.session_version += 1
+    record_event(session, "user.password_changed", actor.user_id, data={"user": user.id})
+
+
+def user_by_email(session: Session, email: str) -> User:
+    """The user with this e-mail address, or NotFound."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    if user is None:
+        raise NotFound(f"no user with e-mail {email}")
+    return user
+
+
+def authenticate_password(session: Session, email: str, password: str) -> User:
+    """The active user with this e-mail and password, or Unauthenticated (the same message either way)."""
+    user = session.scalar(select(User).where(User.email == email.strip().lower()))
+    # Hash even for an unknown user, so the answer takes as long and says nothing about who exists.
+    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    ok = check_password_hash(stored, password)
+    if user is None or not user.password_hash or not ok or not user.active:
+        raise Unauthenticated("the e-mail address or password is wrong")
+    return user
+
+
+_DUMMY_HASH = generate_password_hash("not a password of anyone")
+
+
+def create_organisation(session: Session, actor: Actor, code: str, name: str, country: str | None = None) -> Organisation:
+    """Create an organisation (admins)."""
+    check_admin(actor, "create_organisation")
+    code = code.strip().upper()
+    if not code or len(code) > 32:
+        raise InvalidRequest("an organisation code has 1 to 32 characters",
+                             [Problem(pointer="/code", line=None, message="1 to 32 characters", source="request")])
+    if session.scalar(select(Organisation).where(Organisation.code == code)) is not None:
+        raise Conflict(f"organisation {code} exists already")
+    organisation = Organisation(code=code, name=name.strip() or code, country=(country or None))
+    session.add(organisation)
+    session.flush()
+    record_event(session, "organisation.created", actor.user_id, data={"organisation": code})
+    return organisation
+
+
+def list_users(session: Session, actor: Actor) -> list[User]:
+    """Every user, by e-mail (admins)."""
+    check_admin(actor, "list_users")
+    return list(session.scalars(select(User).order_by(User.email)))
+
+
+def list_organisations(session: Session) -> list[Organisation]:
+    """Every organisation, by code."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.code)))
+
+
+def create_token(session: Session, actor: Actor, days: int | None = 365, name: str = "") -> str:
+    """A new API token for the acting user, expiring after days; only its hash is stored, the token is returned once."""
+    if actor.user is None:
+        raise Unauthenticated("sign in to create an API token")
+    if days is None or not 1 <= days <= 730:
+        raise InvalidRequest("a token lives 1 to 730 days",
+                             [Problem(pointer="/days", line=None, message="1 to 730 days", source="request")])
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    row = ApiToken(user=actor.user, name=name.strip()[:100], token_hash=_token_hash(token), prefix=token[:12],
+                   expires_at=utcnow() + timedelta(days=days))
+    session.add(row)
+    session.flush()
+    record_event(session, "token.created", actor.user_id, data={"token": row.id, "prefix": row.prefix, "days": days})
+    return token
+
+
+def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
+    """The acting user's tokens, newest first (never the tokens themselves)."""
+    if actor.user is None:
+        raise Unauthenticated("sign in to see your API tokens")
+    return list(session.scalars(select(ApiToken).where(ApiToken.user_id == actor.user.id).order_by(ApiToken.id.desc())))
+
+
+def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
+    """Revoke one of the acting user's tokens (admins may revoke anyone's)."""
+    if actor.user is None:
+        raise Unauthenticated("sign in to revoke an API token")
+    row = session.get(ApiToken, token_id)
+    if row is None or (row.user_id != actor.user.id and actor.user.role != "admin"):
+        raise NotFound(f"you have no token {token_id}")
+    if row.revoked_at is None:
+        row.revoked_at = utcnow()
+        record_event(session, "token.revoked", actor.user_id, data={"token": row.id, "prefix": row.prefix})
+    return row
+
+
+def authenticate_token(session: Session, token: str) -> Actor:
+    """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated."""
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    now = utcnow()
+    if (row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at < now)
+            or not row.user.active):
+        raise Unauthenticated("the API token is unknown, expired or revoked")
+    return Actor(user=row.user)
+
+
+def ensure_organisation(session: Session, code: str, name: str, country: str | None = None) -> Organisation:
+    """Create an organisation (no check: for callers that looked first), or take the one another transaction
+    created at the same moment."""
+    try:
+        with session.begin_nested():
+            organisation = Organisation(code=code, name=name, country=country)
+            session.add(organisation)
+    except IntegrityError:
+        found = session.scalar(select(Organisation).where(Organisation.code == code))
+        if found is None:
+            raise
+        return found
+    return organisation

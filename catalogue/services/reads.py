@@ -1,0 +1,149 @@
+"""Reading the registry: services and versions as one actor may see them, their reviews and history.
+
+Nothing here changes the database. What an actor may see is decided in catalogue/services/permissions.py.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, joinedload
+
+from catalogue.auth.actors import Actor
+from catalogue.auth.models import Organisation
+from catalogue.events import Event
+from catalogue.exceptions import NotFound
+from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
+from catalogue.services.permissions import (
+    check_may_see_review_queue,
+    shown_version,
+    shown_version_id,
+    visibility,
+    visible_services,
+)
+
+
+@dataclass(frozen=True)
+class ServiceView:
+    """A service as one actor sees it: the service and the version shown to them."""
+
+    service: Service
+    version: ServiceVersion | None
+
+
+def view_service(service: Service, actor: Actor) -> ServiceView:
+    """service as actor sees it."""
+    return ServiceView(service, shown_version(service, actor))
+
+
+def list_services(
+    session: Session,
+    actor: Actor,
+    *,
+    gsbpm: str | None = None,
+    organisation: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    per_page: int = 20,
+) -> tuple[list[ServiceView], int]:
+    """A page of the services the actor may see, filtered, with the total count."""
+    query = visible_services(actor)
+    if organisation:
+        query = query.join(Service.organisation).where(Organisation.code == organisation.upper())
+    if status:
+        query = query.where(Service.status == status)
+    if gsbpm:
+        codes = select(VersionSubprocess.version_id)
+        codes = codes.where(VersionSubprocess.code.like(f"{gsbpm}.%")) if "." not in gsbpm else codes.where(VersionSubprocess.code == gsbpm)
+        query = query.where(shown_version_id(actor).in_(codes))
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(query.order_by(Service.slug).offset((page - 1) * per_page).limit(per_page)).all()
+    return [view_service(s, actor) for s in rows], total
+
+
+def get_service(session: Session, actor: Actor, slug: str) -> Service:
+    """One service the actor may see, or NotFound."""
+    service = session.scalar(visible_services(actor).where(Service.slug == slug))
+    if service is None:
+        raise NotFound(f"no service with id {slug!r}")
+    return service
+
+
+def visible_versions(service: Service, actor: Actor) -> list[ServiceVersion]:
+    """The versions of service that actor may read, oldest first: all of them for those who see its
+    latest version (Visibility), else the approved and deprecated ones."""
+    if visibility(actor).sees_latest(service.organisation_id):
+        return list(service.versions)
+    return [v for v in service.versions if v.status in PUBLIC_STATUSES]
+
+
+def get_version(session: Session, actor: Actor, slug: str, version: str) -> ServiceVersion:
+    """One version of a visible service that actor may read, or NotFound."""
+    service = get_service(session, actor, slug)
+    for candidate in visible_versions(service, actor):
+        if candidate.version == version:
+            return candidate
+    raise NotFound(f"service {slug!r} has no version {version!r}")
+
+
+@dataclass(frozen=True)
+class PreviousVersion:
+    """What a version is compared with: the newest earlier approved one, else the newest earlier one
+    that was not a draft (approved False), else nothing."""
+
+    version: ServiceVersion | None
+    approved: bool
+
+
+def previous_version(version: ServiceVersion, actor: Actor) -> PreviousVersion:
+    """The version that version is compared with, among those actor may read (see PreviousVersion).
+
+    The one rule for the review page and the API's diff. A version once approved and since deprecated
+    or retired still counts as approved.
+    """
+    earlier = [v for v in visible_versions(version.service, actor) if v.id < version.id and v.status != "draft"]
+    approved = [v for v in earlier if v.status in (*PUBLIC_STATUSES, "retired")]
+    if approved:
+        return PreviousVersion(approved[-1], True)
+    return PreviousVersion(earlier[-1] if earlier else None, False)
+
+
+def recent_public_versions(session: Session, limit: int = 6) -> list[ServiceVersion]:
+    """The newest public versions, newest first, with their service and organisation loaded."""
+    # Ids are sorted first and rows loaded after: sorting whole rows would drag every descriptor along.
+    newest = (
+        select(ServiceVersion.id)
+        .join(Service, Service.public_version_id == ServiceVersion.id)
+        .order_by(ServiceVersion.created_at.desc(), ServiceVersion.id.desc())
+        .limit(limit)
+    )
+    rows = session.scalars(
+        select(ServiceVersion).where(ServiceVersion.id.in_(newest.scalar_subquery()))
+        .options(joinedload(ServiceVersion.service).joinedload(Service.organisation))
+    ).all()
+    return sorted(rows, key=lambda version: (version.created_at, version.id), reverse=True)
+
+
+def review_queue(session: Session, actor: Actor) -> list[ServiceVersion]:
+    """Versions awaiting review (submitted or in review), oldest first; only reviewers and admins see it."""
+    check_may_see_review_queue(actor)
+    query = (select(ServiceVersion).where(ServiceVersion.status.in_(("submitted", "in_review")))
+             .order_by(ServiceVersion.created_at, ServiceVersion.id))
+    return list(session.scalars(query))
+
+
+def reviews_of(session: Session, version: ServiceVersion) -> list[Review]:
+    """The decisions taken on version, oldest first."""
+    return list(session.scalars(select(Review).where(Review.version_id == version.id).order_by(Review.id)))
+
+
+def service_history(session: Session, actor: Actor, slug: str) -> list[Event]:
+    """The events of one visible service, oldest first. Anonymous readers see only public versions' events."""
+    service = get_service(session, actor, slug)
+    query = select(Event).where(Event.service_id == service.id).order_by(Event.id)
+    events = list(session.scalars(query))
+    if visibility(actor).sees_latest(service.organisation_id):
+        return events
+    public_ids = {v.id for v in visible_versions(service, actor)}
+    return [e for e in events if e.version_id in public_ids and e.kind != "permission.denied"]

@@ -1,0 +1,340 @@
+"""The submission and review workflow: the status model of a version, submitting and moving versions.
+
+Each use-case checks permission, validates, changes the models, records an Event and flushes; none
+commits: the request or command that calls it commits once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import semver
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from catalogue.auth.accounts import ensure_organisation
+from catalogue.auth.actors import Actor
+from catalogue.auth.models import Organisation
+from catalogue.db import utcnow
+from catalogue.events import record_event
+from catalogue.exceptions import (
+    Conflict,
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    Problem,
+    Unauthenticated,
+    ValidationFailed,
+)
+from catalogue.services import compliance, validation
+from catalogue.services.descriptors import Descriptor
+from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
+from catalogue.services.permissions import check_may_edit, check_may_review
+from catalogue.services.reads import get_service, visible_versions
+
+# --- the status model --------------------------------------------------------------------------
+
+TRANSITIONS: dict[str, tuple[str, ...]] = {
+    "draft": ("submitted",),
+    "submitted": ("in_review",),
+    "in_review": ("approved", "changes_requested", "rejected"),
+    # The answer to a request for changes, or to a rejection, is a new version (submit_version).
+    "changes_requested": (),
+    "rejected": (),
+    "approved": ("deprecated",),
+    "deprecated": ("retired",),
+    "retired": (),
+}
+"""The one state machine of a version: status → the statuses it may move to."""
+
+DECISIONS = ("approved", "changes_requested", "rejected")
+"""The outcomes of a review; every other move is a plain transition."""
+
+# After the latest version reached one of these, a new version may follow; while it is a draft it is
+# edited in place, and while it awaits review nothing new may be stacked on it.
+_NEW_VERSION_AFTER = ("approved", "changes_requested", "rejected", "deprecated")
+
+# Who may move a version into each status: the owning organisation's submitters, or its reviewers.
+_OWNER_MOVES = ("submitted", "deprecated", "retired")
+_REVIEWER_MOVES = ("in_review", *DECISIONS)
+
+_VERDICTS = ("pass", "fail", "not-applicable")
+
+
+def allowed_transitions(version: ServiceVersion) -> tuple[str, ...]:
+    """The statuses version may move to next."""
+    return TRANSITIONS[version.status]
+
+
+# --- submitting --------------------------------------------------------------------------------
+
+
+def check_descriptor(descriptor: Descriptor) -> tuple[validation.Report, compliance.ComplianceReport]:
+    """Validate and assess a descriptor without storing anything."""
+    report = validation.validate(descriptor)
+    return report, compliance.assess(descriptor.content, report)
+
+
+@dataclass(frozen=True)
+class _Submission:
+    """One descriptor on its way in: its content, hash, validation report and requested status."""
+
+    descriptor: Descriptor
+    fmt: str
+    status: str
+    digest: str
+    report: validation.Report
+
+    @property
+    def content(self) -> dict[str, Any]:
+        return self.descriptor.content
+
+
+def submit_version(
+    session: Session, actor: Actor, descriptor: Descriptor, fmt: str, status: str = "submitted"
+) -> tuple[ServiceVersion, bool]:
+    """Store a version as a draft or submitted for review; returns (version, created).
+
+    An identical resubmission is idempotent. A draft is edited in place by saving again; once
+    submitted a version is immutable, and a new one may follow only after a decision on it. The
+    system (seed loader, bulk import) may store a version directly as approved.
+    """
+    _check_may_submit(actor, status)
+    submission = _validated(descriptor, fmt, status)
+    owner_code = submission.content["implementation"]["owner"]
+    organisation = _owner_checked(session, actor, owner_code)
+    service = session.scalar(select(Service).where(Service.slug == submission.content["id"]).with_for_update())
+    draft = None
+    if service is not None:
+        resubmitted = _identical_resubmission(service, organisation, submission)
+        if resubmitted is not None:
+            return resubmitted, False
+        draft = _draft_to_replace(service)
+        _check_version_number(service, submission.content["version"])
+    if organisation is None:
+        implementation = submission.content["implementation"]
+        organisation = ensure_organisation(session, owner_code, implementation.get("owner_name") or owner_code,
+                                           implementation.get("country"))
+    if service is None:
+        service = Service(slug=submission.content["id"], organisation=organisation, status=status)
+        session.add(service)
+    if draft is not None and draft.content_hash == submission.digest and status == "draft":
+        return draft, False
+    version, kind, data = _store(session, service, draft, submission, actor)
+    _make_latest(service, version, status, data)
+    record_event(session, kind, actor.user_id, service_id=service.id, version_id=version.id,
+                 data={**data, "status": status})
+    return version, True
+
+
+def _check_may_submit(actor: Actor, status: str) -> None:
+    """A new version starts as a draft or submitted (the system may also store it approved), from someone known."""
+    if status not in ("draft", "submitted") and not (actor.system and status == "approved"):
+        raise InvalidRequest(f"a new version starts as draft or submitted, not {status}", allowed=["draft", "submitted"])
+    if actor.anonymous:
+        raise Unauthenticated("submitting a service needs an API token")
+
+
+def _validated(descriptor: Descriptor, fmt: str, status: str) -> _Submission:
+    """The submission, or ValidationFailed with every error of the descriptor."""
+    digest = validation.content_hash(descriptor.content)
+    report = validation.validate(descriptor, digest)
+    if not report.valid:
+        raise ValidationFailed(f"the descriptor has {len(report.errors)} error(s)", report.errors, warnings=report.warnings)
+    return _Submission(descriptor, fmt, status, digest, report)
+
+
+def _owner_checked(session: Session, actor: Actor, owner_code: str) -> Organisation | None:
+    """The owning organisation (None if new), once actor is known to be allowed to submit for it."""
+    organisation = session.scalar(select(Organisation).where(Organisation.code == owner_code))
+    try:
+        check_may_edit(actor, organisation.id if organisation is not None else None, "submit")
+    except PermissionDenied as refusal:
+        if actor.user is not None and actor.user.role == "submitter":
+            refusal.detail = f"you may only submit services owned by your own organisation, not {owner_code}"
+        raise
+    return organisation
+
+
+def _identical_resubmission(service: Service, organisation: Organisation | None,
+                            submission: _Submission) -> ServiceVersion | None:
+    """The stored version this submission repeats exactly (nothing to do), or None if it is new.
+
+    Refuses a service id of another organisation, and a version number already stored otherwise.
+    """
+    content = submission.content
+    if organisation is None or service.organisation_id != organisation.id:
+        raise Conflict(f"the id {content['id']!r} belongs to another organisation's service")
+    for existing in service.versions:
+        if existing.version != content["version"] or existing.status == "draft":
+            continue
+        if existing.content_hash == submission.digest and existing.status == submission.status:
+            return existing
+        if existing.content_hash == submission.digest:
+            raise Conflict(f"version {existing.version} is already {existing.status}", allowed=list(allowed_transitions(existing)))
+        raise Conflict(
+            f"version {content['version']} of {content['id']!r} is already stored with other content; versions are immutable, so give this one a new version number"
+        )
+    return None
+
+
+def _draft_to_replace(service: Service) -> ServiceVersion | None:
+    """The draft a new submission replaces, if the latest version is one; refuses while one awaits review."""
+    latest = service.latest_version
+    if latest is not None and latest.status == "draft":
+        return latest
+    if latest is not None and latest.status not in _NEW_VERSION_AFTER:
+        raise Conflict(
+            f"version {latest.version} is {latest.status.replace('_', ' ')}; a new version may follow once it has been "
+            "decided on (approved, changes requested or rejected)",
+            allowed=list(allowed_transitions(latest)),
+        )
+    return None
+
+
+def _check_version_number(service: Service, number: str) -> None:
+    """Refuse a version number not higher than the latest settled (not draft) version's."""
+    settled = [v for v in service.versions if v.status != "draft"]
+    if settled and semver.Version.parse(number) <= semver.Version.parse(settled[-1].version):
+        raise Conflict(f"version {number} is not higher than the latest version {settled[-1].version}")
+
+
+def _store(session: Session, service: Service, draft: ServiceVersion | None, submission: _Submission,
+           actor: Actor) -> tuple[ServiceVersion, str, dict[str, Any]]:
+    """Write the version (replacing draft, if given); returns it with the kind and data of its event."""
+    content, status = submission.content, submission.status
+    assessment = compliance.assess(content, submission.report)
+    fields = {
+        "version": content["version"],
+        "status": status,
+        "name": content["definition"]["name"],
+        "descriptor_text": submission.descriptor.text if submission.descriptor.text is not None else "",
+        "descriptor_format": submission.fmt,
+        "descriptor": content,
+        "content_hash": submission.digest,
+        "validation": submission.report.to_dict(),
+        "compliance": assessment.to_dict(),
+        "compliance_score": assessment.score,
+        "submitted_by_id": actor.user_id,
+    }
+    subprocesses = [VersionSubprocess(code=code) for code in content["definition"]["gsbpm"]]
+    if draft is not None:
+        # A draft is the submitter's working copy: saving again replaces it (its history stays in the events).
+        previous = draft.status
+        for name, value in fields.items():
+            setattr(draft, name, value)
+        draft.subprocesses = subprocesses
+        draft.created_at = utcnow()
+        kind = "version.edited" if status == "draft" else "version.submitted"
+        session.flush()
+        return draft, kind, {"version": draft.version, "from": previous, "to": status}
+    version = ServiceVersion(service=service, **fields, subprocesses=subprocesses)
+    session.add(version)
+    session.flush()
+    return version, "version.created" if status == "draft" else "version.submitted", {"version": version.version, "to": status}
+
+
+def _make_latest(service: Service, version: ServiceVersion, status: str, data: dict[str, Any]) -> None:
+    """Make version the service's latest (and its public one, if stored approved)."""
+    service.latest_version = version
+    if status == "approved":
+        service.public_version = version
+        data["to"] = "approved"
+    service.status = status
+    service.updated_at = utcnow()
+
+
+# --- moving a version --------------------------------------------------------------------------
+
+
+def transition(
+    session: Session, actor: Actor, slug: str, version_label: str, to: str, comment: str = "",
+    items: list[dict[str, Any]] | None = None,
+) -> ServiceVersion:
+    """Move one version to status to, if the state machine and actor's role allow it.
+
+    Decisions (approved, changes_requested, rejected) record a Review with the reviewer's comment
+    and verdicts per compliance criterion; any decision other than approval needs a comment.
+    """
+    service = get_service(session, actor, slug)
+    session.refresh(service, with_for_update=True)  # one decision at a time per service
+    version = _version_to_move(service, actor, slug, version_label, to)
+    _check_may_move(actor, service, version, to)
+    comment = _checked_comment(to, comment)
+    previous = version.status
+    version.status = to
+    if to in DECISIONS:
+        session.add(Review(version=version, reviewer_id=actor.user_id, decision=to,
+                           comment=comment, items=_review_items(version, items or [])))
+    _follow_on_service(service, version, to)
+    session.flush()
+    record_event(session, f"version.{to}", actor.user_id, service_id=service.id, version_id=version.id,
+                 data={"version": version.version, "from": previous, "to": to, "comment": comment})
+    return version
+
+
+def _version_to_move(service: Service, actor: Actor, slug: str, version_label: str, to: str) -> ServiceVersion:
+    """The version actor names, if actor may read it and to is a status."""
+    version = next((v for v in visible_versions(service, actor) if v.version == version_label), None)
+    if version is None:
+        raise NotFound(f"service {slug!r} has no version {version_label!r}")
+    if to not in TRANSITIONS:
+        raise InvalidRequest(f"{to!r} is not a status", allowed=list(TRANSITIONS))
+    return version
+
+
+def _check_may_move(actor: Actor, service: Service, version: ServiceVersion, to: str) -> None:
+    """Refuse unless actor's role allows the move (reviewers decide, owners submit and retire) and the
+    state machine allows it from the version's status."""
+    if to in _REVIEWER_MOVES:
+        check_may_review(actor, version, "review" if to in DECISIONS else "start_review")
+    else:
+        check_may_edit(actor, service.organisation_id, to if to != "submitted" else "submit", service)
+    allowed = allowed_transitions(version)
+    if to not in allowed:
+        names = ", ".join(allowed) if allowed else "none (a new version is the way forward)"
+        raise Conflict(f"version {version.version} is {version.status}; it cannot become {to}. Allowed: {names}",
+                       allowed=list(allowed))
+
+
+def _checked_comment(to: str, comment: str) -> str:
+    """The comment, trimmed; refused when empty on a decision other than approval."""
+    comment = (comment or "").strip()
+    if to in DECISIONS and to != "approved" and not comment:
+        raise InvalidRequest("say why: a comment is required unless you approve",
+                             [Problem(pointer="/comment", line=None, message="a comment is required unless you approve", source="request")])
+    return comment
+
+
+def _follow_on_service(service: Service, version: ServiceVersion, to: str) -> None:
+    """Carry the move over to the service: its status follows its latest version, and its public version
+    is the newest approved one (a retired public version hands over to the one approved before)."""
+    if version.id == service.latest_version_id:
+        service.status = to
+    if to == "approved":
+        if service.public_version is None or service.public_version.id < version.id:
+            service.public_version = version
+    elif to == "retired" and service.public_version_id == version.id:
+        service.public_version = next(
+            (v for v in reversed(service.versions) if v.status in PUBLIC_STATUSES and v.id != version.id), None)
+    service.updated_at = utcnow()
+
+
+def _review_items(version: ServiceVersion, items: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The reviewer's verdicts, checked against the version's compliance criteria."""
+    criteria = {item["id"] for item in version.compliance.get("items", [])}
+    checked, problems = [], []
+    for index, item in enumerate(items):
+        criterion, verdict = item.get("criterion"), item.get("verdict")
+        if criterion not in criteria:
+            problems.append(Problem(pointer=f"/items/{index}/criterion", line=None,
+                                    message=f"{criterion!r} is not a compliance criterion of this version", source="request"))
+        elif verdict not in _VERDICTS:
+            problems.append(Problem(pointer=f"/items/{index}/verdict", line=None,
+                                    message=f"the verdict must be one of {', '.join(_VERDICTS)}", source="request"))
+        else:
+            checked.append({"criterion": criterion, "verdict": verdict, "comment": str(item.get("comment") or "").strip()})
+    if problems:
+        raise InvalidRequest("some review items are not valid", problems)
+    return checked
