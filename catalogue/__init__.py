@@ -16,6 +16,7 @@ def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
     from catalogue import auth, conditional, errors, events, ops, search, security
     from catalogue.db import Database
+    from catalogue.auth import views as auth_views
     from catalogue.document import content
     from catalogue.document import views as document_views
     from catalogue.exports import api as exports_api
@@ -48,6 +49,8 @@ def create_app(config: Config | None = None) -> Flask:
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
     api.register_blueprint(exports_api.blp)
+    app.register_blueprint(auth_views.bp)
+    app.register_blueprint(auth_views.admin)
     app.register_blueprint(services_views.bp)
     app.register_blueprint(search_views.bp)
     app.register_blueprint(document_views.bp)

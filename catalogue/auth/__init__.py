@@ -47,9 +47,7 @@ def _load_user(session_id: str) -> User | None:
 
 
 def init_app(app: Flask) -> None:
-    """Bind sessions, CSRF protection and rate limiting to app."""
-    from catalogue.auth import views
-
+    """Bind sessions, CSRF protection and rate limiting to app (the app factory registers the pages)."""
     config = app.config["CATALOGUE"]
     app.config.update(
         SESSION_COOKIE_HTTPONLY=True,
@@ -68,8 +66,6 @@ def init_app(app: Flask) -> None:
     login_manager.login_message = "Sign in to see this page."
     csrf.init_app(app)
     limiter.init_app(app)
-    app.register_blueprint(views.bp)
-    app.register_blueprint(views.admin)
 
     @app.before_request
     def _protect_forms() -> None:
