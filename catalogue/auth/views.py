@@ -53,7 +53,7 @@ def _form_errors(form: Any, error: RegistryError) -> None:
 
 @bp.route("/sign-in", methods=["GET", "POST"])
 @limiter.limit(sign_in_limit, key_func=sign_in_key, methods=["POST"])
-def sign_in() -> str | Response:
+def sign_in() -> str | Response | tuple[str, int]:
     """Sign in with e-mail and password."""
     form = SignInForm()
     status = 200

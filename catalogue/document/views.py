@@ -74,7 +74,7 @@ def resolver() -> content.LinkResolver:
 
 def chapter_url(chapter: Chapter, level: str | None = None) -> str:
     """The page of a chapter (the glossary has its own page), keeping a chosen reading level in the URL."""
-    extra = {"level": level} if level and level != "all" else {}
+    extra: dict[str, Any] = {"level": level} if level and level != "all" else {}
     if chapter.slug == content.GLOSSARY_SLUG:
         return url_for("document.glossary_page", **extra)
     return url_for("document.chapter_page", slug=chapter.slug, **extra)
@@ -82,7 +82,7 @@ def chapter_url(chapter: Chapter, level: str | None = None) -> str:
 
 def level_url(level: str) -> str:
     """The current page at another reading level."""
-    args = {k: v for k, v in request.args.items() if k != "level"}
+    args: dict[str, Any] = {k: v for k, v in request.args.items() if k != "level"}
     return url_for(str(request.endpoint), **(request.view_args or {}), **args, level=level)
 
 

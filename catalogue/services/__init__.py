@@ -1,0 +1,1 @@
+"""The registry of statistical services: records, permissions, reads, the workflow, and their pages."""

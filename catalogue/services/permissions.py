@@ -42,10 +42,10 @@ def visibility(actor: Actor) -> Visibility:
     return Visibility()
 
 
-def visible_services(actor: Actor) -> Select[tuple[Service]]:
+def visible_services(actor: Actor) -> Select[Service]:
     """The services actor may see (see Visibility)."""
     rule = visibility(actor)
-    query: Select[tuple[Service]] = select(Service)
+    query = select(Service)
     if rule.everything:
         return query
     if rule.organisation_id is not None:
