@@ -15,8 +15,8 @@ STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
     from catalogue import auth, conditional, errors, events, ops, search, security
-    from catalogue.db import Database
     from catalogue.auth import views as auth_views
+    from catalogue.db import Database
     from catalogue.document import content
     from catalogue.document import views as document_views
     from catalogue.exports import api as exports_api
