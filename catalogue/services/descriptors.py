@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.services.report import DescriptorError, Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -33,11 +34,6 @@ class Limits:
     max_bytes: int = 2 * 1024 * 1024
     max_depth: int = 100
     max_nodes: int = 500_000
-
-
-def pointer_escape(token: str) -> str:
-    """Escape one JSON pointer token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
 
 
 def _fail(message: str, pointer: str = "", line: int | None = None) -> DescriptorError:

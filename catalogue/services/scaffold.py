@@ -19,7 +19,7 @@ from typing import Any
 import semver
 import yaml
 
-from catalogue.services import descriptors
+from catalogue.services import descriptors, json_pointer
 from catalogue.services.report import Problem
 from catalogue.services.validation import HTTP_METHODS, OPENAPI_POINTER
 
@@ -75,10 +75,10 @@ def _external_refs(doc: Any) -> list[Problem]:
         item, pointer = todo.pop()
         if isinstance(item, dict):
             ref = item.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
+            if isinstance(ref, str) and not json_pointer.is_local(ref):
                 problems.append(Problem(OPENAPI_POINTER + pointer + "/$ref", f"the reference {ref!r} points outside the "
                                         "document; only local references (#/...) are allowed, and it was not fetched or opened", "openapi"))
-            todo.extend((v, f"{pointer}/{descriptors.pointer_escape(str(k))}") for k, v in item.items())
+            todo.extend((v, f"{pointer}/{json_pointer.escape(str(k))}") for k, v in item.items())
         elif isinstance(item, list):
             todo.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
     return sorted(problems, key=lambda p: p.pointer)

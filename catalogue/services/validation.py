@@ -21,7 +21,9 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from catalogue import reference
-from catalogue.services.descriptors import Descriptor, pointer_escape
+from catalogue.services.descriptors import Descriptor
+from catalogue.services.json_pointer import escape as pointer_escape
+from catalogue.services.json_pointer import join as join_pointer
 from catalogue.services.report import Problem
 
 if TYPE_CHECKING:
@@ -50,11 +52,6 @@ class Report:
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
         }
-
-
-def join_pointer(base: str, parts: Any) -> str:
-    """The JSON pointer of parts (keys and indexes) below the pointer base."""
-    return base + "".join("/" + pointer_escape(str(part)) for part in parts)
 
 
 _MESSAGE_CHARS = 500
