@@ -184,7 +184,7 @@ class _Reader:
             item, _name, _note = self.resolve(item)
             if not isinstance(item, dict):
                 continue
-            shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+            shared = _list_at(item, "parameters")
             for method in METHODS:
                 spec = item.get(method)
                 if isinstance(spec, dict):
@@ -192,7 +192,7 @@ class _Reader:
         return found
 
     def operation(self, path: str, method: str, spec: dict[str, Any], shared: list[Any]) -> Operation:
-        own = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
+        own = _list_at(spec, "parameters")
         parameters: dict[tuple[str, str], Parameter] = {}
         body: list[Content] = []
         body_description, body_required = "", False
@@ -211,8 +211,8 @@ class _Reader:
             body_description = str(request_body.get("description") or "")
             body_required = bool(request_body.get("required"))
         responses = []
-        raw_responses = spec.get("responses") if isinstance(spec.get("responses"), dict) else {}
-        for status, raw in raw_responses.items():
+        raw_responses = spec.get("responses")
+        for status, raw in raw_responses.items() if isinstance(raw_responses, dict) else ():
             response, _name, note = self.resolve(raw)
             if not isinstance(response, dict):
                 continue
@@ -226,6 +226,12 @@ class _Reader:
             deprecated=bool(spec.get("deprecated")), parameters=list(parameters.values()), request_body=body,
             request_body_description=body_description, request_body_required=body_required, responses=responses,
         )
+
+
+def _list_at(mapping: dict[str, Any], key: str) -> list[Any]:
+    """The list under key, or an empty one when there is none."""
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
 
 
 def _component_name(ref: str) -> str:

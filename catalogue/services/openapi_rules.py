@@ -30,8 +30,8 @@ from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
 from catalogue.services import json_pointer
-from catalogue.services.report import Problem
 from catalogue.services.json_pointer import join as join_pointer
+from catalogue.services.report import Problem
 from catalogue.services.validation import OPENAPI_POINTER, readable_message
 
 
@@ -39,14 +39,15 @@ class _RefusingHandler:
     """Claims a URI scheme and refuses it: the registry never fetches or opens a reference."""
 
     def __call__(self, uri: str) -> Any:
-        raise referencing.exceptions.NoSuchResource(ref=uri)
+        # referencing declares `ref` through an attrs wrapper that mypy cannot read.
+        raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 _REFUSE = _RefusingHandler()
 _NO_FETCH_HANDLERS = {scheme: _REFUSE for scheme in ("<all_urls>", "http", "https", "file", "ftp", "data", "")}
 
 
-def _tag_errors(cls: type) -> type:
+def _tag_errors(cls: type[Any]) -> type[Any]:
     """Wrap a keyword validator so errors it yields carry the pointer of what it was checking.
 
     The library reports semantic errors at `$` and names the place only inside the message; the
@@ -58,7 +59,7 @@ def _tag_errors(cls: type) -> type:
         for arg in args:
             if hasattr(arg, "parts"):
                 where = arg.parts
-        for error in super(tagged, self).__call__(*args, **kwargs):
+        for error in cls.__call__(self, *args, **kwargs):
             if where is not None and getattr(error, "catalogue_parts", None) is None:
                 error.catalogue_parts = tuple(where)
             yield error
@@ -82,7 +83,7 @@ def _draft4_meta_checker() -> Any:
     return rust_schema_validator(dict(OAS30Validator.META_SCHEMA)) if has_jsonschema_rs_validators() else None
 
 
-def _fast_schemas(cls: type) -> type:
+def _fast_schemas(cls: type[Any]) -> type[Any]:
     """Speed up the keyword validator of Schema Objects without changing what it reports."""
 
     def __init__(self: Any, registry: Any) -> None:

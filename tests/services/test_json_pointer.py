@@ -12,7 +12,14 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from catalogue.db import db
-from catalogue.services import descriptors, diff, interface, json_pointer, registry, validation
+from catalogue.services import (
+    descriptors,
+    diff,
+    interface,
+    json_pointer,
+    registry,
+    validation,
+)
 from tests.conftest import DATA
 
 # The example document of RFC 6901, section 5, with every pointer and value it lists.
