@@ -15,11 +15,12 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import logging
 import re
 import threading
 from array import array
-from collections import OrderedDict
-from collections.abc import Container, Iterator
+from collections import Counter, OrderedDict
+from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -45,6 +46,8 @@ from whoosh.util.numeric import byte_to_length
 
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.services.permissions import Visibility
+
+log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "name", "updated")
 KINDS = ("service", "section", "all")
@@ -141,7 +144,57 @@ class SearchResult:
         object.__setattr__(self, "pages", max(1, -(-self.total // self.request.per_page)))
 
 
+class FastPaths:
+    """How often each fast path over whoosh-reloaded's private internals was taken, or fell back.
+
+    Reading postings in blocks and field lengths in one call is what keeps the first search after a
+    write fast, and both read private names (listed where each is used). A whoosh-reloaded that renames
+    them still gives the same answers through its public interface, only several times slower; so
+    tests/search/test_fast_paths.py checks that no fallback happens on a real index (an upgrade fails
+    the suite instead of slowing searches down), and the first fallback in a process is logged.
+    """
+
+    POSTINGS_IN_BLOCKS = "postings read in blocks"
+    DELETIONS_IN_BLOCKS = "deleted documents skipped in blocks"
+    LENGTHS_IN_ONE_CALL = "field lengths read in one call"
+
+    def __init__(self) -> None:
+        self.taken: Counter[str] = Counter()
+        self.fallbacks: Counter[str] = Counter()
+
+    def take(self, path: str) -> None:
+        """Count one use of the fast path."""
+        self.taken[path] += 1
+
+    def fall_back(self, path: str) -> None:
+        """Count one use of the public interface where the fast path could not be taken."""
+        if not self.fallbacks[path]:
+            log.warning("search: whoosh-reloaded's internals are not as expected, so the fast path '%s' falls back "
+                        "to the public interface (same answers, slower searches)", path)
+        self.fallbacks[path] += 1
+
+    def reset(self) -> None:
+        """Forget every count."""
+        self.taken.clear()
+        self.fallbacks.clear()
+
+
+FAST_PATHS = FastPaths()
+
+# The private names of whoosh-reloaded's block matcher (whoosh.codec.whoosh3.W3LeafMatcher) read below.
 _BLOCK_API = ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights", "_i")
+
+
+def _live_matcher(matcher: Any) -> tuple[Container[int], Any]:
+    """The documents deleted from a segment and the matcher of every document, when the matcher is whoosh's
+    filter of deleted documents (its private `_exclude` and `_ids`); else no deletions and matcher itself."""
+    if not isinstance(matcher, FilterMatcher):
+        return (), matcher
+    if getattr(matcher, "_exclude", False) is True and isinstance(getattr(matcher, "_ids", None), Container):
+        FAST_PATHS.take(FastPaths.DELETIONS_IN_BLOCKS)
+        return matcher._ids, matcher.child
+    FAST_PATHS.fall_back(FastPaths.DELETIONS_IN_BLOCKS)
+    return (), matcher
 
 
 def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Iterator[tuple[int, float]]:
@@ -149,33 +202,33 @@ def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Ite
 
     Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
     faster than a call per posting, which is what makes the first search after a write slow); the
-    public matcher interface otherwise.
+    public matcher interface otherwise (counted in FAST_PATHS).
     """
     try:
         matcher = leaf.postings(fieldname, text)
     except TermNotFound:
         return
-    deleted: Container[int] = ()
-    if isinstance(matcher, FilterMatcher) and getattr(matcher, "_exclude", False):
-        deleted, matcher = matcher._ids, matcher.child
-    if all(hasattr(matcher, name) for name in _BLOCK_API):
+    deleted, matcher = _live_matcher(matcher)
+    if not all(hasattr(matcher, name) for name in _BLOCK_API):
+        FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
         while matcher.is_active():
-            if matcher._ids is None:
-                matcher._read_ids()
-            ids = matcher._ids[matcher._i:]
-            if weights:
-                if matcher._weights is None:
-                    matcher._read_weights()
-                block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i:], strict=True)
-            else:
-                block = zip(ids, itertools.repeat(1.0))
-            yield from ((d, w) for d, w in block if d not in deleted) if deleted else block
-            matcher._next_block()
+            if matcher.id() not in deleted:
+                yield matcher.id(), matcher.weight() if weights else 1.0
+            matcher.next()
         return
+    FAST_PATHS.take(FastPaths.POSTINGS_IN_BLOCKS)
     while matcher.is_active():
-        if matcher.id() not in deleted:
-            yield matcher.id(), matcher.weight() if weights else 1.0
-        matcher.next()
+        if matcher._ids is None:
+            matcher._read_ids()
+        ids = matcher._ids[matcher._i:]
+        if weights:
+            if matcher._weights is None:
+                matcher._read_weights()
+            block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i:], strict=True)
+        else:
+            block = zip(ids, itertools.repeat(1.0))
+        yield from ((d, w) for d, w in block if d not in deleted) if deleted else block
+        matcher._next_block()
 
 
 _LENGTH_OF_BYTE = tuple(max(1, byte_to_length(byte)) for byte in range(256))
@@ -186,16 +239,24 @@ def _field_lengths(leaf: Any, fieldname: str) -> array[int]:
     dictionary's memory).
 
     whoosh answers one document per call, and each call reads the file; its length column (one byte per
-    document) is read here whole, in one call, through the codec's column reader. Where the codec differs,
-    the public call per document is used.
+    document) is read here whole, in one call, through the codec's column reader (the private
+    `_perdoc._cached_reader`, and the column's `_dbfile`, `_basepos` and `_count`). Where the codec
+    differs, the public call per document is used (counted in FAST_PATHS).
     """
     count = leaf.doc_count_all()
     cached_reader = getattr(getattr(leaf, "_perdoc", None), "_cached_reader", None)
-    column = cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN) if cached_reader is not None else None
-    if column is not None and all(hasattr(column, name) for name in ("_dbfile", "_basepos", "_count")):
-        lengths = array("i", (_LENGTH_OF_BYTE[byte] for byte in column._dbfile.get(column._basepos, column._count)))
-        lengths.extend([1] * (count - len(lengths)))
-        return lengths
+    if cached_reader is not None:
+        column = cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
+        if column is None:
+            # No document of this segment has the field, so whoosh writes no column: every length is 1.
+            FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
+            return array("i", [1]) * count
+        if all(hasattr(column, name) for name in ("_dbfile", "_basepos", "_count")):
+            FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
+            lengths = array("i", (_LENGTH_OF_BYTE[byte] for byte in column._dbfile.get(column._basepos, column._count)))
+            lengths.extend([1] * (count - len(lengths)))
+            return lengths
+    FAST_PATHS.fall_back(FastPaths.LENGTHS_IN_ONE_CALL)
     return array("i", (leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(count)))
 
 
@@ -218,7 +279,11 @@ def _add(parts: list[dict[int, float]], factor: float = 1.0) -> dict[int, float]
 
 
 class _VocabularyCorrector(ListCorrector):
-    """Words of a sorted vocabulary within some edits of a word."""
+    """Words of a sorted vocabulary within some edits of a word.
+
+    Uses whoosh's private `Corrector._suggestions`, with no fallback: a whoosh-reloaded without it fails
+    the first misspelt search (and tests/search/test_fast_paths.py) at once rather than slowing down.
+    """
 
     def candidates(self, word: str, maxdist: int) -> list[str]:
         """Every word within maxdist edits, sharing the first letter, other than word itself."""
@@ -338,31 +403,45 @@ class _ReaderView:
         return found
 
     def _compound_scores(self, query: Query) -> dict[int, float]:
-        if isinstance(query, Or):
-            return _add([self.scores(q) for q in query.subqueries], query.boost)
-        if isinstance(query, And):
-            parts = [self.scores(q) for q in query.subqueries]
-            if not parts:
-                return {}
-            common = set(parts[0]).intersection(*parts[1:])
-            return {d: sum(p[d] for p in parts) * query.boost for d in common}
-        if isinstance(query, AndNot):
-            excluded = self.scores(query.b)
-            return {d: s for d, s in self.scores(query.a).items() if d not in excluded}
-        if isinstance(query, Phrase):
-            # whoosh checks the word positions; the phrase scores as the sum of its words.
-            try:
-                docs = set(self.searcher.docs_for_query(query))
-            except QueryError:  # a field without positions cannot hold a phrase
-                return {}
-            words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
-            return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
-        if isinstance(query, MultiTerm):
-            terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
-            return _add([self.term_scores(name, _text(text)) for name, text in terms] or [{}], query.boost)
+        """The scores of a query made of other queries, by the rule of its kind (see _COMBINED)."""
         if query is NullQuery:
             return {}
+        for kind, rule in _COMBINED:
+            if isinstance(query, kind):
+                return rule(self, query)
+        # Any other kind of query: whoosh finds the documents, each scores the query's boost.
         return {d: query.boost for d in self.searcher.docs_for_query(query)}
+
+    def _any_scores(self, query: Or) -> dict[int, float]:
+        """Or: each document scores the sum of the parts it matches."""
+        return _add([self.scores(q) for q in query.subqueries], query.boost)
+
+    def _all_scores(self, query: And) -> dict[int, float]:
+        """And: only documents matching every part, scoring the sum of the parts."""
+        parts = [self.scores(q) for q in query.subqueries]
+        if not parts:
+            return {}
+        common = set(parts[0]).intersection(*parts[1:])
+        return {d: sum(p[d] for p in parts) * query.boost for d in common}
+
+    def _but_not_scores(self, query: AndNot) -> dict[int, float]:
+        """AndNot: the first part's documents and scores, less the documents of the second."""
+        excluded = self.scores(query.b)
+        return {d: s for d, s in self.scores(query.a).items() if d not in excluded}
+
+    def _phrase_scores(self, query: Phrase) -> dict[int, float]:
+        """Phrase: whoosh checks the word positions; the phrase scores as the sum of its words."""
+        try:
+            docs = set(self.searcher.docs_for_query(query))
+        except QueryError:  # a field without positions cannot hold a phrase
+            return {}
+        words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
+        return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
+
+    def _expanded_scores(self, query: MultiTerm) -> dict[int, float]:
+        """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
+        terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
+        return _add([self.term_scores(name, _text(text)) for name, text in terms] or [{}], query.boost)
 
     def has(self, docnum: int, fieldname: str, text: str) -> bool:
         """Whether the document holds the term (known from its scores, read again if they were forgotten)."""
@@ -432,6 +511,16 @@ class _ReaderView:
                     best = (frequency, candidate)
             self._corrections[key] = best[1] if best else None
         return self._corrections[key]
+
+
+_COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], dict[int, float]]], ...] = (
+    (Or, _ReaderView._any_scores),
+    (And, _ReaderView._all_scores),
+    (AndNot, _ReaderView._but_not_scores),
+    (Phrase, _ReaderView._phrase_scores),
+    (MultiTerm, _ReaderView._expanded_scores),
+)
+"""How each kind of compound query scores, tried in this order (the first kind the query is an instance of)."""
 
 
 class Searching:

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.exceptions import DescriptorError, Problem
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -35,11 +36,6 @@ class Limits:
     max_nodes: int = 500_000
 
 
-def pointer_escape(token: str) -> str:
-    """Escape one JSON pointer token (RFC 6901)."""
-    return token.replace("~", "~0").replace("/", "~1")
-
-
 def _fail(message: str, pointer: str = "", line: int | None = None) -> DescriptorError:
     return DescriptorError(Problem(pointer=pointer, message=message, source="syntax", line=line))
 
@@ -53,25 +49,37 @@ def _key_text(value: Any) -> str:
     return json.dumps(value)
 
 
+def _line(mark: Any) -> int | None:
+    """The 1-based line of a YAML mark (events from the parser always carry one)."""
+    return mark.line + 1 if mark is not None else None
+
+
 def _scalar(event: yaml.ScalarEvent, pointer: str) -> Any:
     tag = event.tag
     if tag is None or tag == "!":
         tag = _resolver.resolve(yaml.ScalarNode, event.value, event.implicit)
     if tag not in _SCALAR_TAGS:
-        raise _fail(f"the YAML tag {tag} is not allowed in a descriptor", pointer, event.start_mark.line + 1)
+        raise _fail(f"the YAML tag {tag} is not allowed in a descriptor", pointer, _line(event.start_mark))
     if tag == "tag:yaml.org,2002:str":
         return event.value
     value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, event.value))
     if isinstance(value, (datetime, date)):
         return value.isoformat()
     if isinstance(value, float) and not math.isfinite(value):
-        raise _fail(f"{event.value!r} is not a finite number", pointer, event.start_mark.line + 1)
+        raise _fail(f"{event.value!r} is not a finite number", pointer, _line(event.start_mark))
     if isinstance(value, int) and not isinstance(value, bool) and len(event.value) > _MAX_NUMBER_DIGITS:
-        raise _fail("number out of range", pointer, event.start_mark.line + 1)
+        raise _fail("number out of range", pointer, _line(event.start_mark))
     return value
 
 
+_NO_KEY = object()
+_MERGE = object()
+_COLLECTION_TAGS = (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
+
+
 class _Frame:
+    """A mapping or list being built: its value so far, where it is, and the key waiting for a value."""
+
     __slots__ = ("anchor", "key", "keys_seen", "merges", "nodes", "pointer", "value")
 
     def __init__(self, value: Any, pointer: str, anchor: str | None) -> None:
@@ -83,9 +91,161 @@ class _Frame:
         self.merges: list[dict[str, Any]] = []
         self.keys_seen: set[str] = set()
 
+    def wants_key(self) -> bool:
+        """True for a mapping whose next node is a key, not a value."""
+        return isinstance(self.value, dict) and self.key is _NO_KEY
 
-_NO_KEY = object()
-_MERGE = object()
+    def child_pointer(self) -> str:
+        """The pointer of the node read next inside this frame."""
+        if isinstance(self.value, list):
+            return f"{self.pointer}/{len(self.value)}"
+        if self.key is _NO_KEY:
+            return self.pointer + "/?"  # a key is being read: it has no place of its own
+        return self.pointer + "/" + pointer_escape(self.key if isinstance(self.key, str) else "<<")
+
+
+class _Builder:
+    """Plain JSON values built from YAML events, one event at a time, within the limits.
+
+    The steps, each a method: a second document is refused; a mapping or list opens a frame (the
+    depth limit and the allowed tags are checked there); a scalar is read with the safe tags only;
+    an alias reuses what its anchor built, counted at its full size; every finished value is counted
+    against the node limit and placed in its parent, as a key (refused when it repeats), a merge
+    (<<) or a value; the line of each pointer is noted in the line map on the way.
+    """
+
+    def __init__(self, limits: Limits, lines: dict[str, int] | None) -> None:
+        self.limits = limits
+        self.lines = lines
+        self.anchors: dict[str, tuple[Any, int]] = {}  # anchor → (value, nodes it expands to)
+        self.open_anchors: set[str] = set()  # anchors of collections still being built
+        self.stack: list[_Frame] = []
+        self.total = 0  # nodes read so far, each alias counted at its full size
+        self.documents = 0
+        self.root: Any = None
+
+    def feed(self, event: yaml.Event) -> None:
+        """Take one event from the parser."""
+        if isinstance(event, yaml.NodeEvent):
+            self.node(event)
+        elif isinstance(event, yaml.CollectionEndEvent):
+            self.close_collection(event)
+        elif isinstance(event, yaml.DocumentStartEvent):
+            self.documents += 1
+            if self.documents > 1:
+                raise _fail("expected one YAML document, found several", "", _line(event.start_mark))
+
+    def node(self, event: yaml.NodeEvent) -> None:
+        """A scalar, an alias or the start of a collection, at the next place in its parent."""
+        parent = self.stack[-1] if self.stack else None
+        pointer = parent.child_pointer() if parent is not None else ""
+        if isinstance(event, yaml.AliasEvent):
+            value, nodes = self.alias(event, pointer)
+        elif isinstance(event, yaml.ScalarEvent):
+            if parent is not None and parent.wants_key() and _is_merge_key(event):
+                parent.key = _MERGE
+                return
+            value, nodes = _scalar(event, pointer), 1
+            if event.anchor:
+                self.anchors[event.anchor] = (value, 1)
+        elif isinstance(event, yaml.CollectionStartEvent):
+            self.open_collection(event, parent, pointer)
+            return
+        self.place(value, nodes, event.start_mark)
+
+    def alias(self, event: yaml.AliasEvent, pointer: str) -> tuple[Any, int]:
+        """The value an alias repeats, and how many nodes it expands to."""
+        line = _line(event.start_mark)
+        if event.anchor in self.open_anchors:
+            raise _fail(f"the alias *{event.anchor} refers to a node that contains it", pointer, line)
+        if event.anchor not in self.anchors:
+            raise _fail(f"the alias *{event.anchor} names no anchor", pointer, line)
+        return self.anchors[event.anchor]
+
+    def open_collection(self, event: yaml.CollectionStartEvent, parent: _Frame | None, pointer: str) -> None:
+        """A new mapping or list frame, once its tag, its depth and its place are allowed."""
+        line = _line(event.start_mark)
+        if event.tag not in _COLLECTION_TAGS:
+            raise _fail(f"the YAML tag {event.tag} is not allowed in a descriptor", pointer, line)
+        if len(self.stack) >= self.limits.max_depth:
+            raise _fail(f"nesting is deeper than the limit of {self.limits.max_depth} levels", pointer, line)
+        if event.anchor:
+            self.open_anchors.add(event.anchor)
+        if parent is not None and parent.wants_key():
+            raise _fail("mapping keys must be plain values, not mappings or lists", pointer, line)
+        self.note_line(pointer, line)
+        container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
+        self.stack.append(_Frame(container, pointer, event.anchor))
+
+    def close_collection(self, event: yaml.CollectionEndEvent) -> None:
+        """A finished mapping or list: merges applied, its anchor usable, the value placed in its parent."""
+        frame = self.stack.pop()
+        for source in frame.merges:
+            for key, value in source.items():
+                frame.value.setdefault(key, value)  # keys written in the mapping win over merged ones
+        if frame.anchor:
+            self.anchors[frame.anchor] = (frame.value, frame.nodes)
+            self.open_anchors.discard(frame.anchor)
+        self.place(frame.value, frame.nodes, event.start_mark)
+
+    def place(self, value: Any, nodes: int, mark: Any) -> None:
+        """Count a finished value against the node limit, then put it where the parser found it."""
+        line = _line(mark)
+        self.total += nodes
+        if self.total > self.limits.max_nodes:
+            raise _fail(f"the document expands to more than {self.limits.max_nodes} values (aliases included)", "", line)
+        if not self.stack:
+            self.root = value
+            return
+        parent = self.stack[-1]
+        parent.nodes += nodes
+        if isinstance(parent.value, list):
+            self.note_line(f"{parent.pointer}/{len(parent.value)}", line)
+            parent.value.append(value)
+        elif parent.key is _NO_KEY:
+            self.take_key(parent, value, line)
+        elif parent.key is _MERGE:
+            self.take_merge(parent, value, line)
+        else:
+            parent.value[parent.key] = value
+            parent.key = _NO_KEY
+
+    def take_key(self, parent: _Frame, value: Any, line: int | None) -> None:
+        """A mapping key, as text; a key already seen in the same mapping is refused."""
+        key = _key_text(value)
+        pointer = parent.pointer + "/" + pointer_escape(key)
+        if key in parent.keys_seen:
+            raise _fail(f"duplicate key {key!r}", pointer, line)
+        parent.keys_seen.add(key)
+        parent.key = key
+        self.note_line(pointer, line)
+
+    def take_merge(self, parent: _Frame, value: Any, line: int | None) -> None:
+        """The mapping (or list of mappings) a merge key (<<) brings in, applied when the mapping closes."""
+        sources = value if isinstance(value, list) else [value]
+        if not all(isinstance(source, dict) for source in sources):
+            raise _fail("a merge key (<<) must refer to mappings", parent.pointer, line)
+        parent.merges.extend(sources)
+        parent.key = _NO_KEY
+
+    def note_line(self, pointer: str, line: int | None) -> None:
+        """Remember the first line of pointer, when a line map was asked for."""
+        if self.lines is not None and line is not None:
+            self.lines.setdefault(pointer, line)
+
+
+def _is_merge_key(event: yaml.ScalarEvent) -> bool:
+    """A plain, untagged `<<` in key position: YAML's merge key."""
+    return event.value == "<<" and event.implicit[0] and event.tag is None
+
+
+def _syntax_error(exc: yaml.MarkedYAMLError, limits: Limits) -> DescriptorError:
+    """The problem to report for text the YAML parser could not read."""
+    mark = exc.problem_mark or exc.context_mark
+    if "nesting depth" in str(exc.problem):
+        # libyaml's scanner counts flow levels ahead of the events we bound, with its own limit.
+        return _fail(f"nesting is deeper than the limit of {limits.max_depth} levels", "", _line(mark))
+    return _fail(f"not valid YAML: {exc.problem or exc.context}", "", _line(mark))
 
 
 def load_yaml(text: str, limits: Limits, lines: dict[str, int] | None = None) -> Any:
@@ -94,119 +254,17 @@ def load_yaml(text: str, limits: Limits, lines: dict[str, int] | None = None) ->
     Events are consumed iteratively (no recursion), so nesting is checked before it can hurt.
     Aliases are legitimate: each anchor remembers how many nodes it expands to, and the running
     total of expanded nodes is bounded, so an alias bomb fails after a few thousand events.
+    When lines is given, it is filled with the line of each pointer (see Descriptor.line_for).
     """
-    anchors: dict[str, tuple[Any, int]] = {}
-    open_anchors: set[str] = set()
-    stack: list[_Frame] = []
-    total = 0
-    root: Any = None
-    documents = 0
+    builder = _Builder(limits, lines)
     try:
         for event in yaml.parse(text, Loader=_Loader):
-            if isinstance(event, yaml.DocumentStartEvent):
-                documents += 1
-                if documents > 1:
-                    raise _fail("expected one YAML document, found several", "", event.start_mark.line + 1)
-                continue
-            if not isinstance(event, (yaml.NodeEvent, yaml.CollectionEndEvent)):
-                continue
-            if isinstance(event, yaml.CollectionEndEvent):
-                frame = stack.pop()
-                if frame.merges:
-                    for source in frame.merges:
-                        for key, val in source.items():
-                            frame.value.setdefault(key, val)
-                if frame.anchor:
-                    anchors[frame.anchor] = (frame.value, frame.nodes)
-                    open_anchors.discard(frame.anchor)
-                value, nodes = frame.value, frame.nodes
-                start = event.start_mark
-            else:
-                parent = stack[-1] if stack else None
-                if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
-                    pointer = parent.pointer + "/?"
-                elif parent is not None and isinstance(parent.value, dict):
-                    pointer = parent.pointer + "/" + pointer_escape(parent.key if isinstance(parent.key, str) else "<<")
-                elif parent is not None:
-                    pointer = parent.pointer + "/" + str(len(parent.value))
-                else:
-                    pointer = ""
-                start = event.start_mark
-                line = start.line + 1
-                if isinstance(event, yaml.AliasEvent):
-                    if event.anchor in open_anchors:
-                        raise _fail(f"the alias *{event.anchor} refers to a node that contains it", pointer, line)
-                    if event.anchor not in anchors:
-                        raise _fail(f"the alias *{event.anchor} names no anchor", pointer, line)
-                    value, nodes = anchors[event.anchor]
-                elif isinstance(event, yaml.ScalarEvent):
-                    if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
-                        if event.value == "<<" and event.implicit[0] and event.tag is None:
-                            parent.key = _MERGE
-                            continue
-                        value = _scalar(event, pointer)
-                    else:
-                        value = _scalar(event, pointer)
-                    nodes = 1
-                else:
-                    if event.tag not in (None, "!", "tag:yaml.org,2002:map", "tag:yaml.org,2002:seq"):
-                        raise _fail(f"the YAML tag {event.tag} is not allowed in a descriptor", pointer, line)
-                    if len(stack) >= limits.max_depth:
-                        raise _fail(f"nesting is deeper than the limit of {limits.max_depth} levels", pointer, line)
-                    container: Any = {} if isinstance(event, yaml.MappingStartEvent) else []
-                    frame = _Frame(container, pointer, event.anchor)
-                    if event.anchor:
-                        open_anchors.add(event.anchor)
-                    if parent is not None and isinstance(parent.value, dict) and parent.key is _NO_KEY:
-                        raise _fail("mapping keys must be plain values, not mappings or lists", pointer, line)
-                    if lines is not None:
-                        lines.setdefault(pointer, line)
-                    stack.append(frame)
-                    continue
-                if isinstance(event, yaml.ScalarEvent) and event.anchor:
-                    anchors[event.anchor] = (value, 1)
-            total += nodes
-            if total > limits.max_nodes:
-                raise _fail(
-                    f"the document expands to more than {limits.max_nodes} values (aliases included)",
-                    "",
-                    start.line + 1,
-                )
-            if not stack:
-                root = value
-                continue
-            parent = stack[-1]
-            parent.nodes += nodes
-            if isinstance(parent.value, list):
-                if lines is not None:
-                    lines.setdefault(f"{parent.pointer}/{len(parent.value)}", start.line + 1)
-                parent.value.append(value)
-            elif parent.key is _NO_KEY:
-                key = _key_text(value)
-                if key in parent.keys_seen:
-                    raise _fail(f"duplicate key {key!r}", parent.pointer + "/" + pointer_escape(key), start.line + 1)
-                parent.keys_seen.add(key)
-                parent.key = key
-                if lines is not None:
-                    lines.setdefault(parent.pointer + "/" + pointer_escape(key), start.line + 1)
-            elif parent.key is _MERGE:
-                sources = value if isinstance(value, list) else [value]
-                if not all(isinstance(s, dict) for s in sources):
-                    raise _fail("a merge key (<<) must refer to mappings", parent.pointer, start.line + 1)
-                parent.merges.extend(sources)
-                parent.key = _NO_KEY
-            else:
-                parent.value[parent.key] = value
-                parent.key = _NO_KEY
+            builder.feed(event)
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        if "nesting depth" in str(exc.problem):
-            # libyaml's scanner counts flow levels ahead of the events we bound, with its own limit.
-            raise _fail(f"nesting is deeper than the limit of {limits.max_depth} levels", "", mark.line + 1 if mark else None) from None
-        raise _fail(f"not valid YAML: {exc.problem or exc.context}", "", mark.line + 1 if mark else None) from None
+        raise _syntax_error(exc, limits) from None
     except yaml.YAMLError as exc:
         raise _fail(f"not valid YAML: {exc}") from None
-    return root
+    return builder.root
 
 
 def _check_json_depth(value: Any, limit: int) -> None:

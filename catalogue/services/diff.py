@@ -37,10 +37,9 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote
 
 from catalogue.reference import normalise_name
-from catalogue.services.descriptors import pointer_escape
+from catalogue.services import json_pointer
 from catalogue.services.validation import HTTP_METHODS
 
 ADDED = "added"
@@ -116,7 +115,7 @@ def _same(old: Any, new: Any) -> bool:
 
 
 def _child(pointer: str, token: Any) -> str:
-    return f"{pointer}/{pointer_escape(str(token))}"
+    return f"{pointer}/{json_pointer.escape(str(token))}"
 
 
 def _diff_value(old: Any, new: Any, pointer: str, depth: int) -> Iterator[FieldChange]:
@@ -334,23 +333,10 @@ class _Operation:
 
 def _lookup(doc: Any, ref: str) -> Any:
     """The value a local reference points to, or None (remote references are never followed)."""
-    if not ref.startswith("#"):
+    try:
+        return json_pointer.follow(doc, ref)
+    except json_pointer.PointerError:
         return None
-    pointer = unquote(ref[1:])
-    if pointer == "":
-        return doc
-    if not pointer.startswith("/"):
-        return None
-    target = doc
-    for raw in pointer[1:].split("/"):
-        token = raw.replace("~1", "/").replace("~0", "~")
-        if isinstance(target, dict) and token in target:
-            target = target[token]
-        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
-            target = target[int(token)]
-        else:
-            return None
-    return target
 
 
 def _resolve(doc: Any, node: Any) -> dict[str, Any]:

@@ -11,11 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from catalogue.services import json_pointer
+
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_DEPTH = 8
 MAX_NODES = 2000
 _CONSTRAINTS = ("format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
                 "maxLength", "minItems", "maxItems", "default", "example")
+_COMBINERS = (("allOf", "all of"), ("oneOf", "one of"), ("anyOf", "any of"))
 
 
 @dataclass
@@ -93,21 +96,17 @@ class _Reader:
         if not isinstance(value, dict) or "$ref" not in value:
             return value, None, ""
         ref = value["$ref"]
-        if not isinstance(ref, str) or not ref.startswith("#/"):
+        if not isinstance(ref, str) or not json_pointer.is_local(ref):
             return {}, None, f"reference {ref!r} is not local and is not followed"
-        target: Any = self.document
-        for token in ref[2:].split("/"):
-            token = token.replace("~1", "/").replace("~0", "~")
-            if isinstance(target, dict) and token in target:
-                target = target[token]
-            elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
-                target = target[int(token)]
-            else:
-                return {}, None, f"reference {ref} points to nothing"
-        return target, ref.rsplit("/", 1)[-1], ""
+        try:
+            target = json_pointer.follow(self.document, ref)
+        except json_pointer.PointerError:
+            return {}, None, f"reference {ref} points to nothing"
+        return target, _component_name(ref), ""
 
     def schema(self, value: Any, name: str | None = None, required: bool = False,
                trail: tuple[str, ...] = (), depth: int = 0) -> SchemaNode:
+        """The readable tree of one schema, its references followed until a cycle or a limit."""
         self.nodes += 1
         ref = value.get("$ref") if isinstance(value, dict) else None
         resolved, component, note = self.resolve(value)
@@ -118,7 +117,6 @@ class _Reader:
         if not isinstance(resolved, dict):
             node.type = "any"
             return node
-        trail = (*trail, ref) if isinstance(ref, str) else trail
         node.type = _type_name(resolved)
         node.description = str(resolved.get("description") or resolved.get("title") or "")
         node.constraints = _constraints(resolved)
@@ -126,26 +124,34 @@ class _Reader:
             if _has_children(resolved):
                 node.note = node.note or "shown to this depth only; download the OpenAPI document for the rest"
             return node
-        needed = set(resolved.get("required") or []) if isinstance(resolved.get("required"), list) else set()
-        properties = resolved.get("properties")
-        if isinstance(properties, dict):
-            for key, sub in properties.items():
-                if self.nodes >= MAX_NODES:
-                    node.note = "shortened; download the OpenAPI document for the rest"
-                    break
-                node.children.append(self.schema(sub, str(key), key in needed, trail, depth + 1))
-        if "items" in resolved:
-            node.children.append(self.schema(resolved["items"], "items", False, trail, depth + 1))
-        for combiner in ("allOf", "oneOf", "anyOf"):
-            options = resolved.get(combiner)
-            if isinstance(options, list):
-                label = {"allOf": "all of", "oneOf": "one of", "anyOf": "any of"}[combiner]
-                for sub in options:
-                    node.children.append(self.schema(sub, f"({label})", False, trail, depth + 1))
-        extra = resolved.get("additionalProperties")
-        if isinstance(extra, dict):
-            node.children.append(self.schema(extra, "(any other key)", False, trail, depth + 1))
+        self._add_children(node, resolved, (*trail, ref) if isinstance(ref, str) else trail, depth + 1)
         return node
+
+    def _add_children(self, node: SchemaNode, schema: dict[str, Any], trail: tuple[str, ...], depth: int) -> None:
+        """The properties, items, combined schemas and additional properties of schema, as node's children."""
+        self._add_properties(node, schema, trail, depth)
+        if "items" in schema:
+            node.children.append(self.schema(schema["items"], "items", False, trail, depth))
+        for combiner, label in _COMBINERS:
+            options = schema.get(combiner)
+            if isinstance(options, list):
+                node.children.extend(self.schema(sub, f"({label})", False, trail, depth) for sub in options)
+        extra = schema.get("additionalProperties")
+        if isinstance(extra, dict):
+            node.children.append(self.schema(extra, "(any other key)", False, trail, depth))
+
+    def _add_properties(self, node: SchemaNode, schema: dict[str, Any], trail: tuple[str, ...], depth: int) -> None:
+        """One child per property, marked when required, until the page's node budget runs out."""
+        properties = schema.get("properties")
+        if not isinstance(properties, dict):
+            return
+        required = schema.get("required")
+        needed = set(required or []) if isinstance(required, list) else set()
+        for key, sub in properties.items():
+            if self.nodes >= MAX_NODES:
+                node.note = "shortened; download the OpenAPI document for the rest"
+                break
+            node.children.append(self.schema(sub, str(key), key in needed, trail, depth))
 
     def parameter(self, value: Any, trail: tuple[str, ...] = ()) -> Parameter | None:
         resolved, _name, _note = self.resolve(value)
@@ -178,7 +184,7 @@ class _Reader:
             item, _name, _note = self.resolve(item)
             if not isinstance(item, dict):
                 continue
-            shared = item.get("parameters") if isinstance(item.get("parameters"), list) else []
+            shared = _list_at(item, "parameters")
             for method in METHODS:
                 spec = item.get(method)
                 if isinstance(spec, dict):
@@ -186,7 +192,7 @@ class _Reader:
         return found
 
     def operation(self, path: str, method: str, spec: dict[str, Any], shared: list[Any]) -> Operation:
-        own = spec.get("parameters") if isinstance(spec.get("parameters"), list) else []
+        own = _list_at(spec, "parameters")
         parameters: dict[tuple[str, str], Parameter] = {}
         body: list[Content] = []
         body_description, body_required = "", False
@@ -205,8 +211,8 @@ class _Reader:
             body_description = str(request_body.get("description") or "")
             body_required = bool(request_body.get("required"))
         responses = []
-        raw_responses = spec.get("responses") if isinstance(spec.get("responses"), dict) else {}
-        for status, raw in raw_responses.items():
+        raw_responses = spec.get("responses")
+        for status, raw in raw_responses.items() if isinstance(raw_responses, dict) else ():
             response, _name, note = self.resolve(raw)
             if not isinstance(response, dict):
                 continue
@@ -222,19 +228,30 @@ class _Reader:
         )
 
 
+def _list_at(mapping: dict[str, Any], key: str) -> list[Any]:
+    """The list under key, or an empty one when there is none."""
+    value = mapping.get(key)
+    return value if isinstance(value, list) else []
+
+
+def _component_name(ref: str) -> str:
+    """What a reference is called on the page: its last name, decoded (``#/…/Ok%20Reply`` → ``Ok Reply``)."""
+    return json_pointer.last_token(ref) or ref
+
+
 def _type_name(schema: dict[str, Any]) -> str:
     kind = schema.get("type")
     if isinstance(kind, list):
         kind = " or ".join(str(k) for k in kind)
     if kind == "array" and isinstance(schema.get("items"), dict):
         items = schema["items"]
-        inner = items["$ref"].rsplit("/", 1)[-1] if isinstance(items.get("$ref"), str) else items.get("type", "any")
+        inner = _component_name(items["$ref"]) if isinstance(items.get("$ref"), str) else items.get("type", "any")
         return f"array of {inner}"
     if kind:
         return str(kind)
     if "properties" in schema:
         return "object"
-    for combiner, label in (("allOf", "all of"), ("oneOf", "one of"), ("anyOf", "any of")):
+    for combiner, label in _COMBINERS:
         if combiner in schema:
             return label
     return "any"

@@ -13,7 +13,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
-from urllib.parse import unquote
 
 import referencing.exceptions
 from jsonschema.exceptions import best_match
@@ -30,26 +29,25 @@ from openapi_spec_validator.schemas.backend.jsonschema_rs import (
 from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
+from catalogue.services import json_pointer
+from catalogue.services.json_pointer import join as join_pointer
 from catalogue.exceptions import Problem
-from catalogue.services.validation import (
-    OPENAPI_POINTER,
-    join_pointer,
-    readable_message,
-)
+from catalogue.services.validation import OPENAPI_POINTER, readable_message
 
 
 class _RefusingHandler:
     """Claims a URI scheme and refuses it: the registry never fetches or opens a reference."""
 
     def __call__(self, uri: str) -> Any:
-        raise referencing.exceptions.NoSuchResource(ref=uri)
+        # referencing declares `ref` through an attrs wrapper that mypy cannot read.
+        raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
 _REFUSE = _RefusingHandler()
 _NO_FETCH_HANDLERS = {scheme: _REFUSE for scheme in ("<all_urls>", "http", "https", "file", "ftp", "data", "")}
 
 
-def _tag_errors(cls: type) -> type:
+def _tag_errors(cls: type[Any]) -> type[Any]:
     """Wrap a keyword validator so errors it yields carry the pointer of what it was checking.
 
     The library reports semantic errors at `$` and names the place only inside the message; the
@@ -61,7 +59,7 @@ def _tag_errors(cls: type) -> type:
         for arg in args:
             if hasattr(arg, "parts"):
                 where = arg.parts
-        for error in super(tagged, self).__call__(*args, **kwargs):
+        for error in cls.__call__(self, *args, **kwargs):
             if where is not None and getattr(error, "catalogue_parts", None) is None:
                 error.catalogue_parts = tuple(where)
             yield error
@@ -85,7 +83,7 @@ def _draft4_meta_checker() -> Any:
     return rust_schema_validator(dict(OAS30Validator.META_SCHEMA)) if has_jsonschema_rs_validators() else None
 
 
-def _fast_schemas(cls: type) -> type:
+def _fast_schemas(cls: type[Any]) -> type[Any]:
     """Speed up the keyword validator of Schema Objects without changing what it reports."""
 
     def __init__(self: Any, registry: Any) -> None:
@@ -158,23 +156,6 @@ def _detect_version(doc: dict[str, Any]) -> str | None:
     return None
 
 
-def _resolve_local(doc: Any, ref: str) -> tuple[bool, Any]:
-    target = doc
-    if ref in ("#", "#/"):
-        return True, doc
-    if not ref.startswith("#/"):
-        return False, None
-    for raw in ref[2:].split("/"):
-        token = unquote(raw.replace("~1", "/").replace("~0", "~"))
-        if isinstance(target, dict) and token in target:
-            target = target[token]
-        elif isinstance(target, list) and token.isdigit() and int(token) < len(target):
-            target = target[int(token)]
-        else:
-            return False, None
-    return True, target
-
-
 def _scan_refs(doc: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
     todo: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
     while todo:
@@ -188,43 +169,44 @@ def _scan_refs(doc: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
             todo.extend((v, path + (i,)) for i, v in enumerate(item))
 
 
+def _in_a_cycle(doc: dict[str, Any], ref: str, target: Any) -> bool:
+    """Whether following ref, through targets that are nothing but another reference, comes back round."""
+    seen = {ref}
+    while isinstance(target, dict) and isinstance(target.get("$ref"), str) and len(target) == 1:
+        following = target["$ref"]
+        if following in seen:
+            return True
+        seen.add(following)
+        try:
+            target = json_pointer.follow(doc, following)
+        except json_pointer.PointerError:
+            return False  # reported where that reference is written
+    return False
+
+
+def _ref_problem(doc: dict[str, Any], ref: str) -> str | None:
+    """What is wrong with one reference, or None when it leads to a definition in the document."""
+    try:
+        target = json_pointer.follow(doc, ref)
+    except json_pointer.NotLocal:
+        return (f"the reference {ref!r} points outside the document; only local references (#/...) are allowed, "
+                "and it was not fetched or opened")
+    except json_pointer.PointerError:
+        return f"the reference {ref!r} does not resolve to anything in the document"
+    if _in_a_cycle(doc, ref, target):
+        return f"the reference {ref!r} is part of a cycle of references that never reaches a definition"
+    return None
+
+
 def _ref_problems(doc: dict[str, Any]) -> tuple[list[Problem], list[tuple[Any, ...]]]:
     """Refuse every reference that is not local, unresolvable or a pure cycle, before the library runs."""
     problems: list[Problem] = []
     bad: list[tuple[Any, ...]] = []
     for path, ref in _scan_refs(doc):
-        pointer = join_pointer(OPENAPI_POINTER, path) + "/$ref"
-        if not ref.startswith("#"):
-            problems.append(Problem(
-                pointer,
-                f"the reference {ref!r} points outside the document; only local references (#/...) are allowed, "
-                "and it was not fetched or opened",
-                "openapi",
-            ))
+        message = _ref_problem(doc, ref)
+        if message is not None:
+            problems.append(Problem(join_pointer(OPENAPI_POINTER, path) + "/$ref", message, "openapi"))
             bad.append(path)
-            continue
-        found, target = _resolve_local(doc, ref)
-        if not found:
-            problems.append(
-                Problem(pointer, f"the reference {ref!r} does not resolve to anything in the document", "openapi")
-            )
-            bad.append(path)
-            continue
-        seen = {ref}
-        while isinstance(target, dict) and isinstance(target.get("$ref"), str) and len(target) == 1:
-            nxt = target["$ref"]
-            if nxt in seen:
-                problems.append(Problem(
-                    pointer,
-                    f"the reference {ref!r} is part of a cycle of references that never reaches a definition",
-                    "openapi",
-                ))
-                bad.append(path)
-                break
-            seen.add(nxt)
-            found, target = _resolve_local(doc, nxt)
-            if not found:
-                break
     return problems, bad
 
 

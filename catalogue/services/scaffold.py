@@ -19,8 +19,8 @@ from typing import Any
 import semver
 import yaml
 
+from catalogue.services import descriptors, json_pointer
 from catalogue.exceptions import Problem
-from catalogue.services import descriptors
 from catalogue.services.validation import HTTP_METHODS, OPENAPI_POINTER
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
@@ -75,10 +75,10 @@ def _external_refs(doc: Any) -> list[Problem]:
         item, pointer = todo.pop()
         if isinstance(item, dict):
             ref = item.get("$ref")
-            if isinstance(ref, str) and not ref.startswith("#"):
+            if isinstance(ref, str) and not json_pointer.is_local(ref):
                 problems.append(Problem(OPENAPI_POINTER + pointer + "/$ref", f"the reference {ref!r} points outside the "
                                         "document; only local references (#/...) are allowed, and it was not fetched or opened", "openapi"))
-            todo.extend((v, f"{pointer}/{descriptors.pointer_escape(str(k))}") for k, v in item.items())
+            todo.extend((v, f"{pointer}/{json_pointer.escape(str(k))}") for k, v in item.items())
         elif isinstance(item, list):
             todo.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
     return sorted(problems, key=lambda p: p.pointer)
@@ -155,37 +155,38 @@ def _http(value: Any) -> str | None:
     return value if isinstance(value, str) and re.match(r"^https?://\S+$", value) else None
 
 
-def scaffold(data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | None = None,
-             source: str = "openapi.yaml") -> Skeleton:
-    """The descriptor skeleton for an OpenAPI 2.0 or 3.x document (text in fmt, read within limits).
+def _part(mapping: dict[str, Any], key: str) -> dict[str, Any]:
+    """The mapping under key, or an empty one."""
+    value = mapping.get(key)
+    return value if isinstance(value, dict) else {}
 
-    Raises DescriptorError when the text cannot be read, ScaffoldRefused when it is not an OpenAPI
-    document or refers outside itself.
-    """
+
+def _filled(value: Any, shortest: int = 1) -> str | None:
+    """value when it is text with at least shortest characters besides spaces, else None."""
+    return value if isinstance(value, str) and len(value.strip()) >= shortest else None
+
+
+def _read_openapi(data: bytes | str, fmt: str, limits: descriptors.Limits | None) -> dict[str, Any]:
+    """The OpenAPI document in data; ScaffoldRefused when it is not one or refers outside itself."""
     doc = descriptors.parse(data, fmt, limits).content
     if not _is_openapi(doc):
         raise ScaffoldRefused([Problem(OPENAPI_POINTER, 'not an OpenAPI document: it needs `openapi: "3.x.y"` or `swagger: "2.0"`', "openapi")])
     refused = _external_refs(doc)
     if refused:
         raise ScaffoldRefused(refused)
-    info = doc.get("info") if isinstance(doc.get("info"), dict) else {}
-    contact = info.get("contact") if isinstance(info.get("contact"), dict) else {}
-    external = doc.get("externalDocs") if isinstance(doc.get("externalDocs"), dict) else {}
-    named, unnamed = _operations(doc)
-    title = info.get("title") if isinstance(info.get("title"), str) and len(info["title"].strip()) >= 2 else None
-    description = info.get("description") if isinstance(info.get("description"), str) and info["description"].strip() else None
+    return doc
 
-    out = _Writer()
-    out.line(f"# CSPA descriptor skeleton written by `catalogue scaffold` from {_comment(source)}.")
-    out.line("# Each `~  # TODO` still needs a value (optional fields may be deleted instead);")
-    out.line("# `catalogue validate` reports every one that is left.")
+
+def _write_definition(out: _Writer, doc: dict[str, Any]) -> None:
+    info = _part(doc, "info")
+    title = _filled(info.get("title"), shortest=2)
     out.line('cspa: "2.0"')
     out.value(0, "id", "/id", service_id(title), "the service's id: lower-case letters, digits and hyphens, e.g. my-service")
     out.value(0, "version", "/version", semantic_version(info.get("version")), "the version as MAJOR.MINOR.PATCH, e.g. 1.0.0")
     out.line("definition:")
     out.value(2, "name", "/definition/name", title, "a short human-readable name")
     out.value(2, "purpose", "/definition/purpose", None, "one or two sentences: what the service does and why an organisation would use it")
-    out.value(2, "description", "/definition/description", description, "(optional) a longer description in Markdown: methods, scope, limits")
+    out.value(2, "description", "/definition/description", _filled(info.get("description")), "(optional) a longer description in Markdown: methods, scope, limits")
     out.value(2, "keywords", "/definition/keywords", None, "(optional) a list of keywords, e.g. [record linkage, deduplication]")
     out.value(2, "gsbpm", "/definition/gsbpm", None, 'the GSBPM 5.1 sub-processes the service supports, e.g. ["5.1"]')
     out.value(2, "business_function", "/definition/business_function", None, "the business function it performs, in the statistical domain's words")
@@ -193,6 +194,9 @@ def scaffold(data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | 
     out.value(2, "inputs", "/definition/inputs", None, "a list of GSIM 1.2 objects it consumes, e.g. [{gsim: Unit Data Set, description: ...}]")
     out.value(2, "outputs", "/definition/outputs", None, "a list of GSIM 1.2 objects it produces, e.g. [{gsim: Data Set, description: ...}]")
     out.value(2, "restrictions", "/definition/restrictions", None, "(optional) known limits: data sizes, methods not covered, legal constraints")
+
+
+def _write_specification(out: _Writer, doc: dict[str, Any], named: list[tuple[str, str | None]], unnamed: list[str]) -> None:
     out.line("specification:")
     out.line("  protocol: REST")
     out.line("  interface:")
@@ -209,29 +213,53 @@ def scaffold(data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | 
     for where in unnamed:
         out.line(f"    # TODO: {_comment(where)} has no operationId; give it one in the OpenAPI document, then list it here")
     out.value(2, "dependencies", "/specification/dependencies", None, "(optional) a list of services, data or standards it needs")
+
+
+def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
     out.line("implementation:")
     out.value(2, "owner", "/implementation/owner", None, "your organisation's code, upper case, e.g. ISTAT")
     out.value(2, "owner_name", "/implementation/owner_name", None, "your organisation's full name")
     out.value(2, "country", "/implementation/country", None, "ISO 3166-1 alpha-2 code of the owner's country, or INT")
     out.value(2, "technology", "/implementation/technology", None, "a list of languages and platforms, e.g. [Java, PostgreSQL]")
-    licence = info.get("license") if isinstance(info.get("license"), dict) else {}
+    licence = _part(_part(doc, "info"), "license")
     named_licence = licence.get("identifier") or licence.get("name")
     licence_hint = f" (the OpenAPI document names {named_licence!r})" if isinstance(named_licence, str) else ""
     out.value(2, "licence", "/implementation/licence", None, f"an SPDX licence identifier or expression, e.g. EUPL-1.2{licence_hint}")
     out.value(2, "deployment", "/implementation/deployment", None, "a list among container, serverless, notebook, on-premises, desktop, library, web-service, cloud")
-    out.value(2, "documentation", "/implementation/documentation", _http(external.get("url")), "the address of the user documentation")
+    out.value(2, "documentation", "/implementation/documentation", _http(_part(doc, "externalDocs").get("url")), "the address of the user documentation")
     out.value(2, "source", "/implementation/source", None, "(optional) the address of the source code")
     out.value(2, "maturity", "/implementation/maturity", None, "prototype, pilot or production")
+
+
+def _write_contacts(out: _Writer, doc: dict[str, Any]) -> None:
+    contact = _part(_part(doc, "info"), "contact")
     out.line("contacts:")
-    contact_name = contact.get("name") if isinstance(contact.get("name"), str) and contact["name"].strip() else None
-    out.value(2, "- name", "/contacts/0/name", contact_name, "the person or team to contact")
+    out.value(2, "- name", "/contacts/0/name", _filled(contact.get("name")), "the person or team to contact")
     email = contact.get("email") if isinstance(contact.get("email"), str) else None
     url = _http(contact.get("url"))
-    if email or url:
-        if email:
-            out.value(4, "email", "/contacts/0/email", email, "")
-        if url:
-            out.value(4, "url", "/contacts/0/url", url, "")
-    else:
+    if not email and not url:
         out.value(4, "email", "/contacts/0/email", None, "(or url:) how to reach them")
+    if email:
+        out.value(4, "email", "/contacts/0/email", email, "")
+    if url:
+        out.value(4, "url", "/contacts/0/url", url, "")
+
+
+def scaffold(data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | None = None,
+             source: str = "openapi.yaml") -> Skeleton:
+    """The descriptor skeleton for an OpenAPI 2.0 or 3.x document (text in fmt, read within limits).
+
+    Raises DescriptorError when the text cannot be read, ScaffoldRefused when it is not an OpenAPI
+    document or refers outside itself.
+    """
+    doc = _read_openapi(data, fmt, limits)
+    named, unnamed = _operations(doc)
+    out = _Writer()
+    out.line(f"# CSPA descriptor skeleton written by `catalogue scaffold` from {_comment(source)}.")
+    out.line("# Each `~  # TODO` still needs a value (optional fields may be deleted instead);")
+    out.line("# `catalogue validate` reports every one that is left.")
+    _write_definition(out, doc)
+    _write_specification(out, doc, named, unnamed)
+    _write_implementation(out, doc)
+    _write_contacts(out, doc)
     return Skeleton(text="\n".join(out.lines) + "\n", todo=out.todo, unnamed_operations=unnamed)

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from catalogue import reference
+from catalogue.services.descriptors import Descriptor
+from catalogue.services.json_pointer import escape as pointer_escape
+from catalogue.services.json_pointer import join as join_pointer
 from catalogue.exceptions import Problem
-from catalogue.services.descriptors import Descriptor, pointer_escape
 
 if TYPE_CHECKING:
     import jsonschema
@@ -50,11 +52,6 @@ class Report:
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
         }
-
-
-def join_pointer(base: str, parts: Any) -> str:
-    """The JSON pointer of parts (keys and indexes) below the pointer base."""
-    return base + "".join("/" + pointer_escape(str(part)) for part in parts)
 
 
 _MESSAGE_CHARS = 500
@@ -92,10 +89,12 @@ def descriptor_schema_validator() -> jsonschema.Draft202012Validator:
     from catalogue import SCHEMA_DIR
 
     def refuse_retrieval(uri: str) -> referencing.Resource[Any]:
-        raise referencing.exceptions.NoSuchResource(ref=uri)
+        # The ignores: referencing builds its classes with attrs through a wrapper mypy cannot read,
+        # so it sees neither this field nor Registry's `retrieve`; both are documented and tested here.
+        raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
     schema = json.loads((SCHEMA_DIR / "cspa-service-descriptor.schema.json").read_text("utf-8"))
-    registry: referencing.Registry[Any] = referencing.Registry(retrieve=refuse_retrieval)
+    registry: referencing.Registry[Any] = referencing.Registry(retrieve=refuse_retrieval)  # type: ignore[call-arg]
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
 
@@ -146,63 +145,94 @@ def openapi_operations(doc: dict[str, Any]) -> dict[str, str]:
 # --- reference models --------------------------------------------------------------------------
 
 
-def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    errors: list[Problem] = []
-    warnings: list[Problem] = []
+def _part(content: dict[str, Any], key: str) -> dict[str, Any]:
+    """The mapping under key, or an empty one when it is missing or of the wrong type (the schema reports that)."""
+    value = content.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _version_problems(content: dict[str, Any]) -> Iterator[Problem]:
     version = content.get("version")
     if isinstance(version, str) and not semver.Version.is_valid(version):
-        errors.append(Problem("/version", f"{version!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)", "reference"))
-    definition = content.get("definition") if isinstance(content.get("definition"), dict) else {}
-    gsbpm = reference.gsbpm()
+        yield Problem("/version", f"{version!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)", "reference")
+
+
+def _gsbpm_problems(definition: dict[str, Any]) -> Iterator[Problem]:
     codes = definition.get("gsbpm")
-    if isinstance(codes, list):
-        for i, code in enumerate(codes):
-            # Codes of the wrong form are the schema's to report; here only well-formed unknown ones.
-            if isinstance(code, str) and re.fullmatch(r"[1-8]\.[1-9]", code) and code not in gsbpm.subprocesses:
-                errors.append(Problem(f"/definition/gsbpm/{i}", f"{code!r} is not a GSBPM 5.1 sub-process", "reference"))
+    if not isinstance(codes, list):
+        return
+    subprocesses = reference.gsbpm().subprocesses
+    for i, code in enumerate(codes):
+        # Codes of the wrong form are the schema's to report; here only well-formed unknown ones.
+        if isinstance(code, str) and re.fullmatch(r"[1-8]\.[1-9]", code) and code not in subprocesses:
+            yield Problem(f"/definition/gsbpm/{i}", f"{code!r} is not a GSBPM 5.1 sub-process", "reference")
+
+
+def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
     gsim = reference.gsim()
     for side in ("inputs", "outputs"):
         items = definition.get(side)
-        if not isinstance(items, list):
-            continue
-        for i, item in enumerate(items):
+        for i, item in enumerate(items if isinstance(items, list) else ()):
             name = item.get("gsim") if isinstance(item, dict) else None
             if isinstance(name, str) and gsim.lookup(name) is None:
                 hint = gsim.suggest(name)
                 message = f"{name!r} is not a GSIM 1.2 object"
                 if hint:
                     message += f"; did you mean {hint!r}?"
-                errors.append(Problem(f"/definition/{side}/{i}/gsim", message, "reference"))
-    implementation = content.get("implementation") if isinstance(content.get("implementation"), dict) else {}
+                yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
+
+
+def _licence_problems(implementation: dict[str, Any]) -> Iterator[Problem]:
     licence = implementation.get("licence")
     if isinstance(licence, str) and licence:
         problem = _licence_problem(licence)
         if problem:
-            errors.append(Problem("/implementation/licence", problem, "reference"))
-    specification = content.get("specification") if isinstance(content.get("specification"), dict) else {}
-    interface = specification.get("interface") if isinstance(specification.get("interface"), dict) else {}
-    doc = interface.get("openapi")
+            yield Problem("/implementation/licence", problem, "reference")
+
+
+def _operation_problems(specification: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
+    """Errors for listed operations the OpenAPI document lacks; warnings for its operations left unlisted."""
     operations = specification.get("operations")
+    if not isinstance(operations, list):
+        return [], []
+    doc = _part(specification, "interface").get("openapi")
     declared = openapi_operations(doc) if isinstance(doc, dict) else {}
-    if isinstance(operations, list):
-        listed = set()
-        for i, op in enumerate(operations):
-            op_id = op.get("id") if isinstance(op, dict) else None
-            if not isinstance(op_id, str):
-                continue
-            listed.add(op_id)
-            if not isinstance(doc, dict):
-                errors.append(Problem(f"/specification/operations/{i}/id", f"operation {op_id!r} is listed but the specification has no OpenAPI interface to define it", "reference"))
-            elif op_id not in declared:
-                hint = difflib.get_close_matches(op_id, list(declared), n=1)
-                message = f"operation {op_id!r} is not an operationId of the OpenAPI document"
-                if hint:
-                    message += f"; did you mean {hint[0]!r}?"
-                errors.append(Problem(f"/specification/operations/{i}/id", message, "reference"))
-        for op_id, pointer in declared.items():
-            if op_id not in listed:
-                warnings.append(Problem(pointer, f"the OpenAPI operation {op_id!r} is not listed in specification.operations", "reference"))
+    errors: list[Problem] = []
+    listed = set()
+    for i, op in enumerate(operations):
+        op_id = op.get("id") if isinstance(op, dict) else None
+        if not isinstance(op_id, str):
+            continue
+        listed.add(op_id)
+        if not isinstance(doc, dict):
+            message = f"operation {op_id!r} is listed but the specification has no OpenAPI interface to define it"
+            errors.append(Problem(f"/specification/operations/{i}/id", message, "reference"))
+        elif op_id not in declared:
+            errors.append(Problem(f"/specification/operations/{i}/id", _unknown_operation(op_id, declared), "reference"))
+    warnings = [
+        Problem(pointer, f"the OpenAPI operation {op_id!r} is not listed in specification.operations", "reference")
+        for op_id, pointer in declared.items() if op_id not in listed
+    ]
     return errors, warnings
+
+
+def _unknown_operation(op_id: str, declared: dict[str, str]) -> str:
+    message = f"operation {op_id!r} is not an operationId of the OpenAPI document"
+    hint = difflib.get_close_matches(op_id, list(declared), n=1)
+    return message + f"; did you mean {hint[0]!r}?" if hint else message
+
+
+def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
+    """Errors and warnings against the reference models: semantic versions, GSBPM, GSIM, SPDX, operationIds."""
+    definition = _part(content, "definition")
+    errors = [
+        *_version_problems(content),
+        *_gsbpm_problems(definition),
+        *_gsim_problems(definition),
+        *_licence_problems(_part(content, "implementation")),
+    ]
+    operation_errors, warnings = _operation_problems(_part(content, "specification"))
+    return errors + operation_errors, warnings
 
 
 @cache
