@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -25,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import joinedload
 from werkzeug.wrappers import Response as BaseResponse
 
-from catalogue import reference
+from catalogue import reference, resources
 from catalogue.auth.identity import current_actor
 from catalogue.db import committed, session
 from catalogue.document.content import criterion_link, sanitise
@@ -38,7 +37,7 @@ from catalogue.services.report import DescriptorError, Problem
 
 bp = Blueprint("services", __name__)
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "templates" / "services" / "descriptor-template.yaml"
+TEMPLATE_FILE = resources.DESCRIPTOR_TEMPLATE_FILE
 
 
 @cache
