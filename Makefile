@@ -31,8 +31,10 @@ install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+PORT ?= 5000
+
 run: install
-	$(BIN)/catalogue serve
+	$(BIN)/catalogue serve --port $(PORT)
 
 # axe-core for the browser tests, from the lockfile in tests/browser.
 AXE = tests/browser/node_modules/axe-core/axe.min.js

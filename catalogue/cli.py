@@ -54,10 +54,15 @@ def main() -> None:
     """CSPA Catalogue: a registry of CSPA 2.0 statistical services."""
 
 
+def _masked(url: str) -> str:
+    """The database URL with its password, if any, shown as ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
 def _where(config: Config, index: bool = True) -> str:
     """One line naming the database (its password masked) and the search index a command uses."""
-    url = make_url(config.database_url).render_as_string(hide_password=True)
-    return f"Catalogue database: {url}" + (f"; search index: {config.index_dir}" if index else "")
+    return f"Catalogue database: {_masked(config.database_url)}" + (
+        f"; search index: {config.index_dir}" if index else "")
 
 
 def _missing_database_file(config: Config) -> Path | None:
@@ -139,9 +144,11 @@ def _seed(seed_dir: Path) -> tuple[int, int]:
 @with_appcontext
 def init_command() -> None:
     """Create the instance folder, and create or upgrade the database tables (the migrations)."""
-    click.echo(_where(current_app.config["CATALOGUE"]), err=True)
+    config = current_app.config["CATALOGUE"]
+    _check_place(config, create=True)
+    click.echo(_where(config), err=True)
     before, after = _init()
-    click.echo(f"Database ready, {_migrated(before, after)}: {current_app.config['CATALOGUE'].database_url}")
+    click.echo(f"Database ready, {_migrated(before, after)}: {_masked(config.database_url)}")
 
 
 @main.command("migrate")
@@ -149,6 +156,7 @@ def init_command() -> None:
 def migrate_command(revision: str) -> None:
     """Create or upgrade the database tables to the code's schema (safe to run on every deployment)."""
     config = Config.from_env()
+    _check_place(config, create=True)
     click.echo(_where(config, index=False), err=True)
     url = config.database_url
     before, after = migrations.upgrade(url, revision)

@@ -147,13 +147,13 @@ def test_help_lists_only_our_commands(tmp_path):
 
 
 def test_the_database_line_masks_a_password():
-    from catalogue.cli import _where
+    from catalogue.cli import _masked, _where
     from catalogue.config import Config
 
     config = Config(instance_path=Path("instance"), index_dir=Path("/srv/index"),
                     database_url="postgresql+psycopg://catalogue:s3cret-pass@db.example:5432/catalogue")
     line = _where(config)
-    assert "s3cret-pass" not in line
+    assert "s3cret-pass" not in line and "s3cret-pass" not in _masked(config.database_url)
     assert line == "Catalogue database: postgresql+psycopg://catalogue:***@db.example:5432/catalogue; search index: /srv/index"
 
 
@@ -197,9 +197,11 @@ def test_init_option_makes_the_catalogue_and_says_where(tmp_path):
 def test_init_command_makes_the_default_catalogue(tmp_path):
     result = run_on_the_default("init", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert (tmp_path / "instance" / "catalogue.sqlite3").is_file()
-    assert "Catalogue database: sqlite:///" in result.stderr
-    assert "Database ready, at revision" in result.stdout
+    database = tmp_path / "instance" / "catalogue.sqlite3"
+    assert database.is_file()
+    assert result.stderr.splitlines() == [f"Creating a new catalogue at {database}",
+                                          f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}"]
+    assert result.stdout.startswith("Database ready, at revision")
 
 
 def test_an_explicit_instance_path_is_consent_to_make_one(tmp_path):
@@ -214,4 +216,5 @@ def test_migrate_says_which_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     result = run("migrate", cwd=tmp_path, env={"CATALOGUE_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines()[0] == f"Catalogue database: {url}"
+    assert result.stderr.splitlines() == [f"Creating a new catalogue at {tmp_path / 'migrated.sqlite3'}",
+                                          f"Catalogue database: {url}"]
