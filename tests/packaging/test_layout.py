@@ -17,8 +17,11 @@ ROOT = Path(__file__).resolve().parents[2]
 def _shipped_by_setup() -> dict[str, str]:
     """setup.py's SHIPPED mapping (package name to repository folder), read without running setup()."""
     tree = ast.parse((ROOT / "setup.py").read_text("utf-8"))
-    [value] = [node.value for node in tree.body if isinstance(node, ast.Assign)
-               and any(isinstance(t, ast.Name) and t.id == "SHIPPED" for t in node.targets)]
+    [value] = [
+        node.value
+        for node in tree.body
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "SHIPPED" for t in node.targets)
+    ]
     return ast.literal_eval(value)
 
 
@@ -42,8 +45,14 @@ def test_a_checkout_reads_the_top_level_folders_the_build_ships() -> None:
 
 def test_the_contributors_hooks_are_valid_and_use_this_environment_s_tools() -> None:
     bin_dir = Path(sys.executable).parent
-    checked = subprocess.run([str(bin_dir / "pre-commit"), "validate-config", ".pre-commit-config.yaml"], cwd=ROOT,
-                             capture_output=True, text=True, check=False, timeout=60)
+    checked = subprocess.run(
+        [str(bin_dir / "pre-commit"), "validate-config", ".pre-commit-config.yaml"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=60,
+    )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text("utf-8"))
     hooks = [hook for repo in config["repos"] for hook in repo["hooks"]]

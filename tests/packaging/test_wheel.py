@@ -30,10 +30,12 @@ SHIPPED_FOLDERS = ("schemas", "static", "seed_services")
 pytestmark = [pytest.mark.packaging, pytest.mark.timeout(900)]
 
 
-def _run(*args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600,
-         check: bool = True) -> subprocess.CompletedProcess[str]:
-    result = subprocess.run([str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True,
-                            timeout=timeout, check=False)
+def _run(
+    *args: str | Path, cwd: Path, env: dict[str, str] | None = None, timeout: int = 600, check: bool = True
+) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run(
+        [str(a) for a in args], cwd=cwd, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
     if check and result.returncode != 0:
         pytest.fail(f"{' '.join(map(str, args))} exited {result.returncode}:\n{result.stdout}\n{result.stderr}")
     return result
@@ -80,8 +82,11 @@ def environment(work: Path, wheel: Path) -> dict[str, str]:
     venv = work / "venv"
     _run(sys.executable, "-m", "venv", venv, cwd=work)
     _run(venv / "bin" / "python", "-m", "pip", "install", "--quiet", wheel, cwd=work)
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("CATALOGUE_") and k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS")}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("CATALOGUE_") and k not in ("PYTHONPATH", "VIRTUAL_ENV", "PYTEST_ADDOPTS")
+    }
     env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
     return env
 
@@ -102,18 +107,20 @@ def test_the_wheel_holds_every_file_of_the_package_and_of_the_shipped_folders(wh
     expected = {name if name.startswith("catalogue/") else f"catalogue/{name}" for name in tracked}
     assert sorted(expected - held) == []
     # Nothing lands beside the package in site-packages (the old wheel's schemas/ would have).
-    assert {name.split("/")[0] for name in held} == {"catalogue", wheel.name.split("-")[0] + "-" +
-                                                      wheel.name.split("-")[1] + ".dist-info"}
+    distribution, version = wheel.name.split("-")[:2]
+    assert {name.split("/")[0] for name in held} == {"catalogue", f"{distribution}-{version}.dist-info"}
 
 
 def test_validate_from_a_folder_outside_the_checkout(environment: dict[str, str], elsewhere: Path) -> None:
     good = _run("catalogue", "validate", "cspa.yaml", cwd=elsewhere, env=environment, check=False)
     assert good.returncode == 0, good.stdout + good.stderr
     assert good.stdout.strip().splitlines()[-1] == "cspa.yaml: valid, 0 warning(s)"
-    broken = _run("catalogue", "validate", "cspa.yaml", "broken.cspa.yaml", cwd=elsewhere, env=environment,
-                  check=False)
+    broken = _run("catalogue", "validate", "cspa.yaml", "broken.cspa.yaml", cwd=elsewhere, env=environment, check=False)
     assert broken.returncode == 1, broken.stdout + broken.stderr
-    assert "broken.cspa.yaml:7: error: /definition/gsbpm/0: '4.8' is not a GSBPM 5.1 sub-process [reference]" in broken.stdout
+    assert (
+        "broken.cspa.yaml:7: error: /definition/gsbpm/0: '4.8' is not a GSBPM 5.1 sub-process [reference]"
+        in broken.stdout
+    )
     assert "broken.cspa.yaml: 1 error(s), 0 warning(s)" in broken.stdout
     assert "Traceback" not in broken.stderr
 
@@ -139,8 +146,16 @@ def served(environment: dict[str, str], elsewhere: Path) -> Iterator[tuple[str, 
     """`catalogue serve` on the embedded default (a SQLite file under ./instance), as the README's first command."""
     port = _free_port()
     log = elsewhere / "serve.log"
-    with log.open("w") as out, subprocess.Popen(["catalogue", "serve", "--port", str(port)], cwd=elsewhere,
-                                                 env=environment, stdout=out, stderr=subprocess.STDOUT) as server:
+    with (
+        log.open("w") as out,
+        subprocess.Popen(
+            ["catalogue", "serve", "--port", str(port)],
+            cwd=elsewhere,
+            env=environment,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        ) as server,
+    ):
         try:
             base = f"http://127.0.0.1:{port}"
             deadline = time.monotonic() + 180
@@ -161,8 +176,15 @@ def served(environment: dict[str, str], elsewhere: Path) -> Iterator[tuple[str, 
 @pytest.mark.enable_socket
 def test_serve_with_the_seed_services_from_a_folder_outside_the_checkout(served: tuple[str, Path]) -> None:
     base, log = served
-    for path in ("/", "/services/relais", "/static/catalogue.js", "/static/catalogue.css",
-                 "/schemas/cspa-service-descriptor.schema.json", "/document", "/search?q=linkage"):
+    for path in (
+        "/",
+        "/services/relais",
+        "/static/catalogue.js",
+        "/static/catalogue.css",
+        "/schemas/cspa-service-descriptor.schema.json",
+        "/document",
+        "/search?q=linkage",
+    ):
         status, _body = _get(base + path)
         assert status == 200, path
     _status, body = _get(f"{base}/api/v1/services?per_page=100")
@@ -181,17 +203,27 @@ def _project(folder: Path) -> Path:
     return project
 
 
-def test_the_pre_commit_hook_from_a_clone(environment: dict[str, str], tree: Path, elsewhere: Path,
-                                          work: Path) -> None:
+def test_the_pre_commit_hook_from_a_clone(environment: dict[str, str], tree: Path, elsewhere: Path, work: Path) -> None:
     project = _project(elsewhere)
     env = {**environment, "PRE_COMMIT_HOME": str(work / "pre-commit-home")}
     pre_commit = Path(sys.executable).parent / "pre-commit"
-    passed = _run(pre_commit, "try-repo", tree, "cspa-validate", "--files", "cspa.yaml", cwd=project, env=env,
-                  check=False)
+    passed = _run(
+        pre_commit, "try-repo", tree, "cspa-validate", "--files", "cspa.yaml", cwd=project, env=env, check=False
+    )
     assert passed.returncode == 0, passed.stdout + passed.stderr
     assert "Validate CSPA service descriptors" in passed.stdout and "Passed" in passed.stdout
-    failed = _run(pre_commit, "try-repo", tree, "cspa-validate", "--files", "cspa.yaml", "broken.cspa.yaml",
-                  cwd=project, env=env, check=False)
+    failed = _run(
+        pre_commit,
+        "try-repo",
+        tree,
+        "cspa-validate",
+        "--files",
+        "cspa.yaml",
+        "broken.cspa.yaml",
+        cwd=project,
+        env=env,
+        check=False,
+    )
     assert failed.returncode == 1, failed.stdout + failed.stderr
     assert "Failed" in failed.stdout
     assert "broken.cspa.yaml:7: error: /definition/gsbpm/0" in failed.stdout
