@@ -218,3 +218,25 @@ def test_migrate_says_which_database(tmp_path):
     assert result.returncode == 0, result.stderr
     assert result.stderr.splitlines() == [f"Creating a new catalogue at {tmp_path / 'migrated.sqlite3'}",
                                           f"Catalogue database: {url}"]
+
+
+def test_serve_on_the_default_makes_the_catalogue_and_says_so(tmp_path):
+    """The README's first command, with nothing set: it must not ask for --init."""
+    import time
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CATALOGUE_")}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out, subprocess.Popen([*CATALOGUE, "serve", "--port", "0"], cwd=tmp_path, env=environment,
+                                                stdout=out, stderr=subprocess.STDOUT) as server:
+        try:
+            deadline = time.monotonic() + 120
+            while "Serving the catalogue" not in log.read_text() and server.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    printed = log.read_text()
+    database = tmp_path / "instance" / "catalogue.sqlite3"
+    assert f"Creating a new catalogue at {database}\n" in printed, printed
+    assert f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}\n" in printed
+    assert "seed services loaded" in printed and "Serving the catalogue" in printed
