@@ -3,25 +3,38 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install install-test axe run test lint bench bandit audit
+.PHONY: install install-test axe run test lint bench bandit audit packaging
+
+# What decides what an install puts in the venv: a change to one of these installs again.
+PACKAGING = setup.cfg setup.py pyproject.toml
+
+# setuptools ends every editable build with an "Editable installation." note (which folders may shadow the
+# package on import) that pip shows as a warning banner, although nothing is wrong; only that note is silenced.
+EDITABLE = PYTHONWARNINGS="ignore:Editable installation:UserWarning" $(BIN)/pip install --quiet -e
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-install: $(BIN)/python
-	$(BIN)/pip install --quiet -e .
-
-# Installed again only when the packaging changes (the code itself is installed editable), so `make test`
-# starts at once, and two test passes can run side by side without reinstalling under each other (.ci/run).
-$(VENV)/.installed-test: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/pip install --quiet -e ".[test]"
+# Installed again only when the packaging changes (the code itself is installed editable), so `make run` and
+# `make test` start at once, and two test passes can run side by side without reinstalling under each other
+# (.ci/run).
+$(VENV)/.installed: $(BIN)/python $(PACKAGING)
+	$(EDITABLE) .
 	touch $@
+
+$(VENV)/.installed-test: $(BIN)/python $(PACKAGING)
+	$(EDITABLE) ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
 
 install-test: $(VENV)/.installed-test
 
+PORT ?= 5000
+
 run: install
-	$(BIN)/catalogue serve
+	$(BIN)/catalogue serve --port $(PORT)
 
 # axe-core for the browser tests, from the lockfile in tests/browser.
 AXE = tests/browser/node_modules/axe-core/axe.min.js
@@ -34,8 +47,16 @@ axe: $(AXE)
 test: install-test $(AXE)
 	$(BIN)/pytest
 
+# The settings of ruff are in ruff.toml, those of mypy in setup.cfg ([mypy]). `ruff format --check` changes
+# nothing: it fails on a file that `ruff format` would rewrite.
 lint: install-test
-	$(BIN)/ruff check catalogue tests bench
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy catalogue
+
+# The built wheel installed into a fresh virtual environment, run from outside the checkout (tests/packaging).
+packaging: install-test
+	$(BIN)/pytest -m packaging tests/packaging
 
 # bandit skips B101 (asserts only narrow types for mypy) and B405/B406 (importing XML modules we
 # only write XML with; parsing untrusted XML is still caught by B313-B320). Every other finding is

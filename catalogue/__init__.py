@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from flask import Flask, send_from_directory
 
 from catalogue.config import Config
+from catalogue.resources import SCHEMA_DIR, STATIC_DIR
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
-STATIC_DIR = Path(__file__).resolve().parent.parent / "static"
+__all__ = ["SCHEMA_DIR", "STATIC_DIR", "create_app"]  # validation.py and document/template.py import SCHEMA_DIR from here
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
-from flask import current_app
-from flask.cli import FlaskGroup, ScriptInfo, with_appcontext
+from flask import Flask, current_app
+from flask.cli import ScriptInfo, with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.engine import make_url
 from werkzeug.serving import run_simple
 
 from catalogue import create_app, exceptions, migrations
@@ -27,9 +30,92 @@ from catalogue.services import bulk_import, descriptors, scaffold, workflow
 from catalogue.services.models import Service
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
+def _app_from_environment() -> Flask:
+    """The catalogue the environment points at (CATALOGUE_* settings), as every command but the tests builds it."""
+    return create_app(Config.from_env())
+
+
+class CatalogueGroup(click.Group):
+    """Our commands and nothing else: Flask's own (`run`, `shell`, `routes`) and `--app` are not offered.
+
+    Commands that need the app build it through Flask's ScriptInfo, so a test hands in its own app
+    (`app.test_cli_runner()`) and a user gets the one the environment describes.
+    """
+
+    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
+                     **extra: Any) -> click.Context:
+        """Start a command with the app it should use: the environment's, unless one was handed in."""
+        extra.setdefault("obj", ScriptInfo(create_app=_app_from_environment, set_debug_flag=False))
+        return super().make_context(info_name, args, parent=parent, **extra)
+
+
+@click.group(cls=CatalogueGroup)
+@click.version_option(package_name="cspa-catalogue", prog_name="catalogue", message="%(prog)s %(version)s")
 def main() -> None:
     """CSPA Catalogue: a registry of CSPA 2.0 statistical services."""
+
+
+def _masked(url: str) -> str:
+    """The database URL with its password, if any, shown as ***."""
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def _where(config: Config, index: bool = True) -> str:
+    """One line naming the database (its password masked) and the search index a command uses."""
+    return f"Catalogue database: {_masked(config.database_url)}" + (
+        f"; search index: {config.index_dir}" if index else "")
+
+
+def _missing_database_file(config: Config) -> Path | None:
+    """The SQLite file the settings name when it does not exist yet (a server database is never 'missing')."""
+    url = make_url(config.database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    path = Path(url.database)
+    return None if path.exists() else path
+
+
+def _check_place(config: Config, create: bool) -> None:
+    """Refuse to make a new, empty catalogue by accident: only with --init or a place given explicitly.
+
+    Without this, a command run from another folder quietly made an empty database under that folder's
+    instance/ and reported success, so the user believed they had changed their running catalogue.
+    """
+    missing = _missing_database_file(config)
+    if missing is None:
+        return
+    if not (create or config.explicit_location):
+        raise click.ClickException(
+            f"there is no catalogue at {missing} (the default place, in the instance folder under the current "
+            "folder). Run the command where your catalogue's instance folder is, set CATALOGUE_INSTANCE_PATH "
+            "(or CATALOGUE_DATABASE_URL) to the catalogue you mean, or add --init to create a new, empty "
+            "catalogue there."
+        )
+    click.echo(f"Creating a new catalogue at {missing}", err=True)
+
+
+def uses_catalogue(command: Callable[..., None]) -> Callable[..., None]:
+    """Run command in the app context on a database at the code's revision, after saying which catalogue it
+    uses (one line on stderr, so what the command prints on stdout stays clean). Adds the --init option."""
+
+    @click.option("--init", "create", is_flag=True,
+                  help="Create a new, empty catalogue when there is none at the configured place")
+    @click.pass_context
+    @functools.wraps(command)
+    def run(ctx: click.Context, create: bool, **kwargs: Any) -> None:
+        info = ctx.ensure_object(ScriptInfo)
+        from_environment = info.create_app is _app_from_environment
+        if from_environment:  # checked before the app is built, so a refusal leaves no instance folder behind
+            _check_place(Config.from_env(), create)
+        with info.load_app().app_context():
+            config = current_app.config["CATALOGUE"]
+            if not from_environment:
+                _check_place(config, create)
+            click.echo(_where(config), err=True)
+            _init()
+            command(**kwargs)
+
+    return run
 
 
 def _init() -> tuple[str | None, str | None]:
@@ -59,30 +145,35 @@ def _seed(seed_dir: Path) -> tuple[int, int]:
 @with_appcontext
 def init_command() -> None:
     """Create the instance folder, and create or upgrade the database tables (the migrations)."""
+    config = current_app.config["CATALOGUE"]
+    _check_place(config, create=True)
+    click.echo(_where(config), err=True)
     before, after = _init()
-    click.echo(f"Database ready, {_migrated(before, after)}: {current_app.config['CATALOGUE'].database_url}")
+    click.echo(f"Database ready, {_migrated(before, after)}: {_masked(config.database_url)}")
 
 
-@main.command("migrate", with_appcontext=False)
+@main.command("migrate")
 @click.option("--revision", default="head", show_default=True, help="Upgrade to this revision")
 def migrate_command(revision: str) -> None:
     """Create or upgrade the database tables to the code's schema (safe to run on every deployment)."""
-    url = Config.from_env().database_url
+    config = Config.from_env()
+    _check_place(config, create=True)
+    click.echo(_where(config, index=False), err=True)
+    url = config.database_url
     before, after = migrations.upgrade(url, revision)
     click.echo(f"Database {_migrated(before, after)}")
 
 
 @main.command("seed")
 @click.option("--dir", "seed_dir", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None)
-@with_appcontext
+@uses_catalogue
 def seed_command(seed_dir: Path | None) -> None:
     """Load the seed services as approved entries (already loaded ones are left as they are)."""
-    _init()
     added, total = _seed(seed_dir or current_app.config["CATALOGUE"].seed_dir)
     click.echo(f"{added} of {total} seed services added")
 
 
-@main.command("serve", with_appcontext=False)
+@main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
 @click.option("--production", is_flag=True,
@@ -106,7 +197,9 @@ def _serve_production(host: str, port: int) -> None:
         raise click.ClickException(str(exc)) from None
     before, after = migrations.upgrade(config.database_url)
     click.echo(f"Database {_migrated(before, after)}", err=True)
-    click.echo(f"Serving the catalogue with {config.workers} gunicorn worker(s) on http://{host}:{port}/", err=True)
+    # Which database and index, on the line that announces the server (all later lines are gunicorn's JSON).
+    click.echo(f"{_where(config)}; serving it with {config.workers} gunicorn worker(s) on http://{host}:{port}/",
+               err=True)
     sys.stderr.flush()
     # exec, not a child: gunicorn gets the signals a process supervisor sends (SIGTERM stops it gracefully).
     os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:catalogue.gunicorn_conf",  # fixed argv, no shell  # nosec B606
@@ -114,6 +207,10 @@ def _serve_production(host: str, port: int) -> None:
 
 
 def _serve_development(host: str, port: int) -> None:
+    # The README's first command: on a fresh clone it makes the catalogue, and says so.
+    config = current_app.config["CATALOGUE"]
+    _check_place(config, create=True)
+    click.echo(_where(config), err=True)
     _init()
     with db.transaction() as session:
         empty = not session.scalar(select(func.count()).select_from(Service))
@@ -126,10 +223,9 @@ def _serve_development(host: str, port: int) -> None:
 
 
 @main.command("reindex")
-@with_appcontext
+@uses_catalogue
 def reindex_command() -> None:
     """Rebuild the search index from the database (readers keep the old one until the new one is ready)."""
-    _init()
     search_index = searching().index
     with click.progressbar(length=1, label="Indexing services", file=sys.stderr, show_pos=True) as bar:
 
@@ -185,10 +281,9 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
 @click.option("--role", type=click.Choice(["submitter", "reviewer", "admin"]), default="submitter")
 @click.option("--name", "display_name", default=None)
 @click.option("--password", is_flag=True, help="Ask for a password, so the user can sign in to the web pages")
-@with_appcontext
+@uses_catalogue
 def create_user_command(email: str, org_code: str, role: str, display_name: str | None, password: bool) -> None:
     """Create a user and print a new API token (shown only once)."""
-    _init()
     secret = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True) if password else None
     try:
         with db.transaction() as session:
@@ -201,10 +296,9 @@ def create_user_command(email: str, org_code: str, role: str, display_name: str 
 
 @main.command("set-password")
 @click.option("--email", required=True)
-@with_appcontext
+@uses_catalogue
 def set_password_command(email: str) -> None:
     """Set a user's password (asked twice, never echoed); their sessions end."""
-    _init()
     secret = click.prompt("New password (12 characters or more)", hide_input=True, confirmation_prompt=True)
     try:
         with db.transaction() as session:
@@ -219,10 +313,9 @@ def set_password_command(email: str) -> None:
 @click.option("--code", required=True, help="Short code, e.g. ISTAT")
 @click.option("--name", required=True)
 @click.option("--country", default=None, help="ISO 3166 code")
-@with_appcontext
+@uses_catalogue
 def create_organisation_command(code: str, name: str, country: str | None) -> None:
     """Create an organisation."""
-    _init()
     try:
         with db.transaction() as session:
             organisation = accounts.create_organisation(session, actors.SYSTEM, code, name, country)
@@ -238,10 +331,9 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
                    "as served under /api/v1/export")
 @click.option("--base-url", default="http://localhost:5000/", show_default=True,
               help="The registry's public address, for the links inside the public exports")
-@with_appcontext
+@uses_catalogue
 def export_command(output: Any, fmt: str, base_url: str) -> None:
     """Write the whole catalogue: every version as JSON, or the public catalogue as JSON, CSV, DCAT-AP or Backstage."""
-    _init()
     if fmt != "versions":
         with db.transaction() as session:
             output.write(documents.export(session, fmt, Links(base_url)).text)
@@ -265,7 +357,7 @@ def export_command(output: Any, fmt: str, base_url: str) -> None:
     output.write("\n")
 
 
-@main.command("scaffold", with_appcontext=False)  # reads a file, writes a file: no app, no database
+@main.command("scaffold")  # reads a file, writes a file: no app, no database
 @click.argument("openapi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write the skeleton here (default: print it)")
@@ -294,10 +386,9 @@ def scaffold_command(openapi: Path, output: Path | None) -> None:
 @click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option("--status", type=click.Choice(["draft", "submitted", "approved"]), default="submitted", show_default=True)
 @click.option("--as", "email", default=None, help="Submit as this user (default: the system, which may also approve)")
-@with_appcontext
+@uses_catalogue
 def import_command(folder: Path, status: str, email: str | None) -> None:
     """Import every descriptor in a folder, each in its own transaction; exit 1 if any was refused."""
-    _init()
     actor = actors.SYSTEM
     if email is not None:
         if status == "approved":

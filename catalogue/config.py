@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from catalogue import resources
 from catalogue.services.descriptors import Limits
 
 
@@ -28,7 +29,7 @@ class Config:
     max_descriptor_bytes: int = 2 * 1024 * 1024
     max_depth: int = 100
     max_nodes: int = 500_000
-    seed_dir: Path = Path(__file__).resolve().parent.parent / "seed_services"
+    seed_dir: Path = resources.SEED_DIR
     # Session cookies are sent over HTTPS only; browsers treat http://localhost as secure, so this
     # also works for a local `catalogue serve`. Set CATALOGUE_INSECURE_COOKIES=1 behind plain HTTP.
     secure_cookies: bool = True
@@ -43,6 +44,9 @@ class Config:
     workers: int = 2
     allow_sqlite: bool = False
     log_level: str = "INFO"
+    # False only when neither CATALOGUE_INSTANCE_PATH nor CATALOGUE_DATABASE_URL was given, so the catalogue is
+    # the default one under the working directory: the command line then makes a new one only with --init.
+    explicit_location: bool = True
 
     @property
     def limits(self) -> Limits:
@@ -81,6 +85,7 @@ class Config:
         """Read CATALOGUE_* variables, defaulting to an instance/ folder in the working directory."""
         instance = Path(os.environ.get("CATALOGUE_INSTANCE_PATH", "instance")).resolve()
         return cls(
+            explicit_location=any(name in os.environ for name in ("CATALOGUE_INSTANCE_PATH", "CATALOGUE_DATABASE_URL")),
             instance_path=instance,
             database_url=os.environ.get(
                 "CATALOGUE_DATABASE_URL", f"sqlite:///{instance / 'catalogue.sqlite3'}"

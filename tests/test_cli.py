@@ -111,3 +111,132 @@ def test_admin_commands_make_an_account_that_can_sign_in(tmp_path):
     finally:
         if os.environ.get("CATALOGUE_DATABASE_URL"):
             drop_tables(url)
+
+
+# The command line is ours: its version, its commands, and which catalogue each command touches.
+
+def run_on_the_default(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
+    """Run as a user who set nothing: the catalogue is the default one, ./instance under cwd."""
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CATALOGUE_")}
+    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True,
+                          timeout=120, input=input)
+
+
+def test_version_is_the_catalogue_s_own(tmp_path):
+    from importlib.metadata import version
+
+    result = run_on_the_default("--version", cwd=tmp_path)
+    assert result.returncode == 0
+    assert result.stdout.strip() == f"catalogue {version('cspa-catalogue')}"
+    assert "Flask" not in result.stdout and "Python" not in result.stdout
+
+
+def test_help_lists_only_our_commands(tmp_path):
+    from catalogue.cli import main
+
+    result = run_on_the_default("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    listed = result.stdout.split("Commands:")[1].split()
+    ours = {"init", "migrate", "seed", "serve", "reindex", "validate", "create-user", "set-password",
+            "create-organisation", "export", "scaffold", "import"}
+    assert set(main.commands) == ours
+    assert ours <= set(listed)
+    for flask_own in ("routes", "shell", "run", "--app", "--env-file"):
+        assert flask_own not in result.stdout
+    assert not (tmp_path / "instance").exists()  # asking for help builds no app and writes nothing
+
+
+def test_the_database_line_masks_a_password():
+    from catalogue.cli import _masked, _where
+    from catalogue.config import Config
+
+    config = Config(instance_path=Path("instance"), index_dir=Path("/srv/index"),
+                    database_url="postgresql+psycopg://catalogue:s3cret-pass@db.example:5432/catalogue")
+    line = _where(config)
+    assert "s3cret-pass" not in line and "s3cret-pass" not in _masked(config.database_url)
+    assert line == "Catalogue database: postgresql+psycopg://catalogue:***@db.example:5432/catalogue; search index: /srv/index"
+
+
+# Each command that reads or writes the catalogue, with the arguments it needs.
+DATA_COMMANDS = {
+    "seed": [],
+    "reindex": [],
+    "export": [],
+    "import": ["."],
+    "create-organisation": ["--code", "INSEE", "--name", "INSEE"],
+    "create-user": ["--email", "someone@istat.example", "--org", "ISTAT"],
+    "set-password": ["--email", "someone@istat.example"],
+}
+
+
+@pytest.mark.parametrize("command", DATA_COMMANDS)
+def test_a_data_command_refuses_to_make_a_new_catalogue_by_accident(tmp_path, command):
+    result = run_on_the_default(command, *DATA_COMMANDS[command], cwd=tmp_path, input="a long enough pass\n" * 2)
+    assert result.returncode == 1, result.stdout + result.stderr
+    missing = tmp_path / "instance" / "catalogue.sqlite3"
+    assert f"Error: there is no catalogue at {missing}" in result.stderr
+    assert "CATALOGUE_INSTANCE_PATH" in result.stderr and "--init" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "instance").exists()  # nothing made: not the database, not the secret key
+
+
+def test_init_option_makes_the_catalogue_and_says_where(tmp_path):
+    made = run_on_the_default("create-organisation", "--init", "--code", "insee", "--name", "INSEE", cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    database = tmp_path / "instance" / "catalogue.sqlite3"
+    assert f"Creating a new catalogue at {database}" in made.stderr
+    assert f"Catalogue database: sqlite:///{database}; search index: {tmp_path / 'instance' / 'index'}" in made.stderr
+    assert made.stdout == "Created organisation INSEE.\n"
+    # Now there is one: the next command uses it without --init, and says which one it uses.
+    exported = run_on_the_default("export", "--format", "json", cwd=tmp_path)
+    assert exported.returncode == 0, exported.stderr
+    assert exported.stderr.splitlines() == [f"Catalogue database: sqlite:///{database}; search index: {tmp_path / 'instance' / 'index'}"]
+    assert json.loads(exported.stdout)["services"] == []
+
+
+def test_init_command_makes_the_default_catalogue(tmp_path):
+    result = run_on_the_default("init", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    database = tmp_path / "instance" / "catalogue.sqlite3"
+    assert database.is_file()
+    assert result.stderr.splitlines() == [f"Creating a new catalogue at {database}",
+                                          f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}"]
+    assert result.stdout.startswith("Database ready, at revision")
+
+
+def test_an_explicit_instance_path_is_consent_to_make_one(tmp_path):
+    instance = tmp_path / "elsewhere"
+    result = run("create-organisation", "--code", "insee", "--name", "INSEE", cwd=tmp_path,
+                 env={"CATALOGUE_INSTANCE_PATH": str(instance), "CATALOGUE_DATABASE_URL": f"sqlite:///{instance / 'c.sqlite3'}"})
+    assert result.returncode == 0, result.stderr
+    assert f"Creating a new catalogue at {instance / 'c.sqlite3'}" in result.stderr
+
+
+def test_migrate_says_which_database(tmp_path):
+    url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
+    result = run("migrate", cwd=tmp_path, env={"CATALOGUE_DATABASE_URL": url})
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.splitlines() == [f"Creating a new catalogue at {tmp_path / 'migrated.sqlite3'}",
+                                          f"Catalogue database: {url}"]
+
+
+def test_serve_on_the_default_makes_the_catalogue_and_says_so(tmp_path):
+    """The README's first command, with nothing set: it must not ask for --init."""
+    import time
+
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CATALOGUE_")}
+    log = tmp_path / "serve.log"
+    with log.open("w") as out, subprocess.Popen([*CATALOGUE, "serve", "--port", "0"], cwd=tmp_path, env=environment,
+                                                stdout=out, stderr=subprocess.STDOUT) as server:
+        try:
+            deadline = time.monotonic() + 120
+            while "Serving the catalogue" not in log.read_text() and server.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.2)
+        finally:
+            server.terminate()
+            server.wait(timeout=20)
+    printed = log.read_text()
+    database = tmp_path / "instance" / "catalogue.sqlite3"
+    assert f"Creating a new catalogue at {database}\n" in printed, printed
+    assert f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}\n" in printed
+    assert "seed services loaded" in printed and "Serving the catalogue" in printed

@@ -18,18 +18,17 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import nh3
 import yaml
 from markdown_it import MarkdownIt
 
-from catalogue import reference
+from catalogue import reference, resources
 
 log = logging.getLogger(__name__)
 
-CONTENT_DIR = Path(__file__).resolve().parent / "content"
+CONTENT_DIR = resources.DOCUMENT_CONTENT_DIR
 DOCUMENT_PATH = "/document"
 """Where the document is served; the blueprint mounts at this prefix, so paths built here are real."""
 GLOSSARY_SLUG = "glossary"

@@ -11,15 +11,16 @@ imported only by the functions that run it.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, column, create_engine, inspect, select, table, text
 
+from catalogue import resources
+
 if TYPE_CHECKING:
     from alembic.config import Config as AlembicConfig
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent
+MIGRATIONS_DIR = resources.MIGRATIONS_DIR
 # The newest revision in versions/: the schema the code's models correspond to. A new migration updates it;
 # tests/ops/test_migrations.py fails while it differs from the head Alembic finds in versions/.
 HEAD = "0002_review_workflow"

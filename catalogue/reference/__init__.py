@@ -6,12 +6,13 @@ import difflib
 import re
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-_HERE = Path(__file__).resolve().parent
+from catalogue import resources
+
+_HERE = resources.REFERENCE_DIR
 
 
 def _load(name: str) -> Any:

@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
+from catalogue import resources
 from catalogue.services.validation import OPENAPI_POINTER, Report, openapi_operations
 
-_CRITERIA_FILE = Path(__file__).resolve().parent.parent / "reference" / "compliance.yaml"
+_CRITERIA_FILE = resources.COMPLIANCE_FILE
 _WEB_PROTOCOLS = {"REST", "SOAP", "GraphQL", "gRPC"}
 
 

@@ -9,14 +9,13 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
-from pathlib import Path
 from typing import Any
 
 import yaml
 
-from catalogue import reference
+from catalogue import reference, resources
 
-SCHEMA_FILE = Path(__file__).resolve().parent.parent.parent / "schemas" / "cspa-service-descriptor.schema.json"
+SCHEMA_FILE = resources.SCHEMA_FILE
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from functools import cache, lru_cache
-from pathlib import Path
 from typing import Any
 
 import yaml
@@ -23,7 +22,7 @@ from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
 
-from catalogue import exceptions, reference
+from catalogue import exceptions, reference, resources
 from catalogue.auth import actors
 from catalogue.auth.identity import current_actor
 from catalogue.db import committed, session
@@ -36,7 +35,7 @@ from catalogue.services.models import Service, ServiceVersion
 
 bp = Blueprint("services", __name__)
 
-TEMPLATE_FILE = Path(__file__).resolve().parent.parent / "templates" / "services" / "descriptor-template.yaml"
+TEMPLATE_FILE = resources.DESCRIPTOR_TEMPLATE_FILE
 
 
 @cache
