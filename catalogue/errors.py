@@ -96,8 +96,11 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     if not request.path.startswith("/api/"):
         return error
     extra: dict[str, Any] = {}
-    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
-    if isinstance(messages, dict):
+    data = getattr(error, "data", None)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):  # already pointer-shaped (security.py)
+        extra["errors"] = data["errors"]
+    elif isinstance(messages, dict):
         extra["errors"] = [
             {"pointer": f"/{name}", "line": None, "message": " ".join(map(str, texts)), "source": location}
             for location, fields in messages.items() if isinstance(fields, dict)

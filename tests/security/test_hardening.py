@@ -104,3 +104,40 @@ def test_the_command_line_reports_a_broken_licence_and_keeps_the_other_files(tmp
     assert result.returncode == 1
     assert first["valid"] is False and [e["pointer"] for e in first["errors"]] == ["/implementation/licence"]
     assert second["valid"] is True
+
+
+# --- 2. a NUL byte anywhere in a request is a 4xx, on PostgreSQL as on SQLite ------------------
+
+NUL_PATHS = ["/api/v1/services/a%00b", "/api/v1/services/a%00b/history", "/api/v1/services/a%00b/versions",
+             "/api/v1/services/demo/versions/1.0%00/reviews", "/services/a%00b", "/services/a%00b/badge.svg",
+             "/services/a%00b/catalog-info.yaml", "/document/a%00b", "/review/a%00b/1.0.0"]
+NUL_QUERIES = ["/api/v1/services?organisation=%00", "/api/v1/services?status=%00", "/api/v1/search?q=a%00b",
+               "/api/v1/search?organisation=%00", "/search?q=%00", "/search?organisation=IS%00TAT",
+               "/api/v1/services?%00=1", "/auth/sign-in?next=/%00"]
+
+
+@pytest.mark.parametrize("url", NUL_PATHS + NUL_QUERIES)
+def test_a_nul_byte_in_a_url_is_a_4xx(hardened: Flask, client: FlaskClient, url: str) -> None:
+    for headers in ({}, _auth(hardened)):
+        answer = client.get(url, headers=headers)
+        assert answer.status_code == (404 if url in NUL_PATHS else 400), answer.get_data(as_text=True)[:500]
+        if url.startswith("/api/"):
+            assert answer.mimetype == "application/problem+json"
+
+
+def test_a_nul_byte_or_lone_surrogate_in_a_json_body_or_form_field_is_a_400(hardened: Flask, client: FlaskClient) -> None:
+    for body in ('{"name": "a\\u0000b"}', '{"name": "a\\ud800b"}', '{"a\\u0000": 1}'):
+        answer = client.post("/api/v1/tokens", data=body, content_type="application/json", headers=_auth(hardened))
+        assert answer.status_code == 400 and answer.mimetype == "application/problem+json", answer.json
+        assert answer.json["errors"][0]["pointer"] in ("/name", "/a\x00")
+    signed_in = _sign_in(hardened.test_client())
+    token = _CSRF.search(signed_in.get("/auth/tokens").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    form = signed_in.post("/auth/tokens", data={"name": "a\x00b", "days": "30", "csrf_token": token})
+    assert form.status_code == 400
+    sign_in = hardened.test_client().post("/auth/sign-in", data={"email": "a\x00@b.example", "password": "x"})
+    assert sign_in.status_code == 400
+    # the descriptor parser still names the place of a NUL in a JSON descriptor
+    descriptor = client.post("/api/v1/validate", data=json.dumps({"cspa": "2.0", "id": "a\x00b"}),
+                             content_type="application/json")
+    assert descriptor.status_code == 400 and descriptor.json["errors"][0]["pointer"] == "/id"
+    assert "NUL" in descriptor.json["errors"][0]["message"]
