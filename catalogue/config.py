@@ -43,6 +43,9 @@ class Config:
     workers: int = 2
     allow_sqlite: bool = False
     log_level: str = "INFO"
+    # The public address of the catalogue (https://catalogue.example.org/): absolute links in exports, feeds and
+    # catalog-info.yaml start with it. Empty (development only): the request's own host, which a client chooses.
+    base_url: str = ""
 
     @property
     def limits(self) -> Limits:
@@ -97,4 +100,5 @@ class Config:
             workers=int(os.environ.get("CATALOGUE_WORKERS", "2")),
             allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
+            base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
         )

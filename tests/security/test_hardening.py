@@ -141,3 +141,137 @@ def test_a_nul_byte_or_lone_surrogate_in_a_json_body_or_form_field_is_a_400(hard
                              content_type="application/json")
     assert descriptor.status_code == 400 and descriptor.json["errors"][0]["pointer"] == "/id"
     assert "NUL" in descriptor.json["errors"][0]["message"]
+
+
+# --- 3. one service never breaks the Turtle export ---------------------------------------------
+
+IRI_UNSAFE_URLS = ["https://example.org/docs/{version}/index.html", 'https://example.org/a"b', "https://example.org/a<b>",
+                   "https://example.org/a|b", "https://example.org/a\\b^c`d"]
+ODD_EMAILS = ['"quoted"@example.org', "<angle>@example.org", "a&b?c=d@example.org"]
+
+
+def _approve(app: Flask, text: str) -> None:
+    with app.app_context(), db.transaction() as session:
+        registry.submit_version(session, registry.SYSTEM, descriptors.parse(text), "yaml", "approved")
+
+
+def _odd_service(slug: str, url: str, email: str) -> str:
+    return (GOOD.replace("id: demo-linkage", f"id: {slug}")
+            .replace("documentation: https://", f"documentation: {json.dumps(url)}\n  x-was: https://")
+            .replace("url: https://example.org/contact}", f"url: https://example.org/contact, email: {json.dumps(email)}}}"))
+
+
+@pytest.fixture(scope="module")
+def odd_addresses(hardened: Flask) -> Flask:
+    """The hardening app with approved services whose addresses no IRI may hold as they are."""
+    for i, (url, email) in enumerate(zip(IRI_UNSAFE_URLS, ODD_EMAILS * 2, strict=False)):
+        text = _odd_service(f"odd-address-{i}", url, email)
+        assert validation.validate(descriptors.parse(text)).valid, validation.validate(descriptors.parse(text)).errors
+        _approve(hardened, text)
+    return hardened
+
+
+def test_the_turtle_export_encodes_addresses_no_iri_may_hold(odd_addresses: Flask) -> None:
+    from rdflib import URIRef
+    from rdflib.namespace import FOAF
+
+    from tests.exports.test_dcat import parse
+
+    client = odd_addresses.test_client()
+    for url, fmt in (("/api/v1/export/dcat.ttl", "turtle"), ("/api/v1/export/dcat.jsonld", "json-ld")):
+        answer = client.get(url)
+        assert answer.status_code == 200, answer.get_data(as_text=True)[:500]
+        graph = parse(answer.get_data(as_text=True), fmt)
+        pages = {str(o) for o in graph.objects(None, FOAF.page)}
+        assert "https://example.org/docs/%7Bversion%7D/index.html" in pages
+        assert "https://example.org/a%22b" in pages and "https://example.org/a%3Cb%3E" in pages
+        emails = {str(o) for o in graph.objects(None, URIRef("http://www.w3.org/2006/vcard/ns#hasEmail"))}
+        assert {"mailto:%22quoted%22@example.org", "mailto:%3Cangle%3E@example.org", "mailto:a%26b%3Fc%3Dd@example.org"} <= emails
+
+
+def test_an_address_that_is_no_http_address_is_left_out_with_a_logged_reason(
+        odd_addresses: Flask, caplog: pytest.LogCaptureFixture) -> None:
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from catalogue.exports import dcat
+    from catalogue.exports.catalogue import Links, public_services
+
+    assert dcat.iri("javascript:alert(1)") is None and dcat.iri("/relative/path") is None
+    assert dcat.iri("https://example.org/a b") == "https://example.org/a%20b"
+    assert dcat.iri("https://ex.example/é") == "https://ex.example/é"  # an IRI may hold non-ASCII letters
+    # Stored before the schema refused it (or written by hand into the database): still no crash.
+    with odd_addresses.app_context(), db.transaction() as session:
+        record = replace(public_services(session)[0], documentation="javascript:alert(1)", endpoint_url="/v1")
+    with caplog.at_level("WARNING", logger="catalogue.exports.dcat"):
+        text = dcat.catalogue_rdf([record], Links("https://catalogue.example/"), datetime.now(UTC), "turtle")
+    assert "javascript" not in text
+    assert any(f"documentation of service {record.id} is left out" in r.getMessage() for r in caplog.records)
+    assert any(f"endpoint URL of service {record.id} is left out" in r.getMessage() for r in caplog.records)
+
+
+def test_the_command_line_turtle_export_has_no_traceback(odd_addresses: Flask) -> None:
+    from catalogue.cli import main
+
+    result = odd_addresses.test_cli_runner().invoke(main, ["export", "--format", "turtle"])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "%7Bversion%7D" in result.output
+
+
+# --- 6. CATALOGUE_BASE_URL fixes the host of absolute links ------------------------------------
+
+LINKED = ["/api/v1/export/dcat.ttl", "/api/v1/export/dcat.jsonld", "/api/v1/export/catalogue.json",
+          "/api/v1/export/catalogue.csv", "/api/v1/export/backstage.yaml", "/feeds/approved.atom",
+          "/services/odd-address-0/catalog-info.yaml"]
+
+
+@pytest.mark.parametrize("url", LINKED)
+def test_the_base_url_fixes_the_host_of_absolute_links(odd_addresses: Flask, url: str) -> None:
+    from dataclasses import replace
+
+    client = odd_addresses.test_client()
+    config = odd_addresses.config["CATALOGUE"]
+    odd_addresses.config["CATALOGUE"] = replace(config, base_url="https://catalogue.example.org/")
+    try:
+        answer = client.get(url, headers={"Host": "attacker.example"})
+        assert answer.status_code == 200
+        text = answer.get_data(as_text=True)
+        assert "attacker.example" not in text
+        assert "https://catalogue.example.org/services/odd-address-0" in text
+    finally:
+        odd_addresses.config["CATALOGUE"] = config
+    # Unset (development): links follow the request's host, as before (another host: answers are cached per host).
+    assert "http://dev.example/" in client.get(url, headers={"Host": "dev.example"}).get_data(as_text=True)
+
+
+def test_the_command_line_export_takes_the_base_url_from_the_environment(odd_addresses: Flask,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    from catalogue.cli import main
+
+    monkeypatch.setenv("CATALOGUE_BASE_URL", "https://catalogue.example.org/")
+    result = odd_addresses.test_cli_runner().invoke(main, ["export", "--format", "jsonld"])
+    assert result.exit_code == 0, result.output[-2000:]
+    assert "https://catalogue.example.org/services/odd-address-0" in result.output and "localhost" not in result.output
+
+
+# --- 5. (issue item 10) a CR or LF in the sign-in next= never gives a 500 ----------------------
+
+
+@pytest.mark.parametrize("next_page", ["/%0d%0aSet-Cookie:%20x=1", "/services%0aLocation:%20https://evil.example",
+                                       "%0d%0a/services", "/%09/evil.example", "/\\evil.example", "/%5cevil.example"])
+def test_a_control_character_in_next_redirects_home(hardened: Flask, next_page: str) -> None:
+    client = hardened.test_client()
+    token = _CSRF.search(client.get("/auth/sign-in").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    answer = client.post(f"/auth/sign-in?next={next_page}",
+                         data={"email": "harden@istat.example", "password": PASSWORD, "csrf_token": token})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/"
+    assert "Set-Cookie: x" not in str(answer.headers)
+
+
+def test_a_local_next_still_leads_back(hardened: Flask) -> None:
+    client = hardened.test_client()
+    token = _CSRF.search(client.get("/auth/sign-in").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
+    answer = client.post("/auth/sign-in?next=/auth/tokens%3Fx%3D1",
+                         data={"email": "harden@istat.example", "password": PASSWORD, "csrf_token": token})
+    assert answer.headers["Location"] == "/auth/tokens?x=1"
