@@ -41,6 +41,9 @@ class Config:
     # Production (`catalogue serve --production`): gunicorn worker processes, and whether a SQLite file is
     # acceptable (one host only: several hosts share one PostgreSQL).
     workers: int = 2
+    # Threads per worker: each serves one request at a time, so this many slow clients fit into a worker
+    # before it stops answering (and, with the database pool's 15 connections, the useful ceiling is near 15).
+    threads: int = 16
     allow_sqlite: bool = False
     log_level: str = "INFO"
     # The public address of the catalogue (https://catalogue.example.org/): absolute links in exports, feeds and
@@ -98,6 +101,7 @@ class Config:
             secret_key=os.environ.get("CATALOGUE_SECRET_KEY", ""),
             environment=os.environ.get("CATALOGUE_ENV", "development"),
             workers=int(os.environ.get("CATALOGUE_WORKERS", "2")),
+            threads=int(os.environ.get("CATALOGUE_THREADS", "16")),
             allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
             base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),

@@ -275,3 +275,28 @@ def test_a_local_next_still_leads_back(hardened: Flask) -> None:
     answer = client.post("/auth/sign-in?next=/auth/tokens%3Fx%3D1",
                          data={"email": "harden@istat.example", "password": PASSWORD, "csrf_token": token})
     assert answer.headers["Location"] == "/auth/tokens?x=1"
+
+
+# --- 8. (issue item 13) 405 answers carry Allow; a required body is required ---------------------
+
+
+@pytest.mark.parametrize(("method", "url"), [("delete", "/api/v1/services"), ("put", "/api/v1/tokens"),
+                                             ("post", "/api/v1/export/dcat.ttl"), ("patch", "/api/v1/search"),
+                                             ("delete", "/api/v1/tokens"), ("put", "/api/v1/validate")])
+def test_a_405_names_the_allowed_methods(client: FlaskClient, method: str, url: str) -> None:
+    answer = getattr(client, method)(url)
+    assert answer.status_code == 405
+    allowed = {m.strip() for m in answer.headers.get("Allow", "").split(",")}
+    assert allowed & {"GET", "POST"}, answer.headers
+    assert answer.mimetype == "application/problem+json"
+
+
+def test_creating_a_token_without_a_body_is_a_400(hardened: Flask, client: FlaskClient) -> None:
+    before = len(client.get("/api/v1/tokens", headers=_auth(hardened)).json)
+    missing = client.post("/api/v1/tokens", headers=_auth(hardened))
+    assert missing.status_code == 400 and missing.mimetype == "application/problem+json", missing.json
+    wrong_type = client.post("/api/v1/tokens", data="name=x", content_type="text/plain", headers=_auth(hardened))
+    assert wrong_type.status_code == 415 and wrong_type.mimetype == "application/problem+json"
+    assert len(client.get("/api/v1/tokens", headers=_auth(hardened)).json) == before
+    defaults = client.post("/api/v1/tokens", json={}, headers=_auth(hardened))
+    assert defaults.status_code == 201  # an empty object is a body: every field takes its default
