@@ -7,7 +7,7 @@ from flask import Flask, send_from_directory
 from catalogue.config import Config
 from catalogue.resources import SCHEMA_DIR, STATIC_DIR
 
-__all__ = ["SCHEMA_DIR", "STATIC_DIR", "create_app"]  # validation.py and document/template.py import SCHEMA_DIR from here
+__all__ = ["create_app"]
 
 
 def create_app(config: Config | None = None) -> Flask:

@@ -329,7 +329,8 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
 @click.option("--format", "fmt", type=click.Choice(["versions", *FORMATS]), default="versions", show_default=True,
               help="versions: every version of every service (a backup); the others: the public catalogue, "
                    "as served under /api/v1/export")
-@click.option("--base-url", default="http://localhost:5000/", show_default=True,
+@click.option("--base-url", default=lambda: Config.from_env().base_url or "http://localhost:5000/",
+              show_default="CATALOGUE_BASE_URL, else http://localhost:5000/",
               help="The registry's public address, for the links inside the public exports")
 @uses_catalogue
 def export_command(output: Any, fmt: str, base_url: str) -> None:

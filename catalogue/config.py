@@ -42,11 +42,17 @@ class Config:
     # Production (`catalogue serve --production`): gunicorn worker processes, and whether a SQLite file is
     # acceptable (one host only: several hosts share one PostgreSQL).
     workers: int = 2
+    # Threads per worker: each serves one request at a time, so this many slow clients fit into a worker
+    # before it stops answering (and, with the database pool's 15 connections, the useful ceiling is near 15).
+    threads: int = 16
     allow_sqlite: bool = False
     log_level: str = "INFO"
     # False only when neither CATALOGUE_INSTANCE_PATH nor CATALOGUE_DATABASE_URL was given, so the catalogue is
     # the default one under the working directory: the command line then makes a new one only with --init.
     explicit_location: bool = True
+    # The public address of the catalogue (https://catalogue.example.org/): absolute links in exports, feeds and
+    # catalog-info.yaml start with it. Empty (development only): the request's own host, which a client chooses.
+    base_url: str = ""
 
     @property
     def limits(self) -> Limits:
@@ -100,6 +106,8 @@ class Config:
             secret_key=os.environ.get("CATALOGUE_SECRET_KEY", ""),
             environment=os.environ.get("CATALOGUE_ENV", "development"),
             workers=int(os.environ.get("CATALOGUE_WORKERS", "2")),
+            threads=int(os.environ.get("CATALOGUE_THREADS", "16")),
             allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
+            base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
         )

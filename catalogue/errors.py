@@ -6,12 +6,12 @@ import http
 import logging
 from typing import Any
 
-from flask import Flask, Response, jsonify, redirect, render_template, request, url_for
+from flask import Flask, Response, current_app, jsonify, redirect, render_template, request, url_for
 from flask_smorest import Api
 from marshmallow import Schema, fields
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
 from werkzeug.wrappers import Response as BaseResponse
 
 from catalogue.db import current_database
@@ -91,15 +91,41 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     if not request.path.startswith("/api/"):
         return error
     extra: dict[str, Any] = {}
-    messages = getattr(error, "data", {}).get("messages") if hasattr(error, "data") else None
-    if isinstance(messages, dict):
+    data = getattr(error, "data", None)
+    messages = data.get("messages") if isinstance(data, dict) else None
+    if isinstance(data, dict) and isinstance(data.get("errors"), list):  # already pointer-shaped (security.py)
+        extra["errors"] = data["errors"]
+    elif isinstance(messages, dict):
         extra["errors"] = [
             {"pointer": f"/{name}", "line": None, "message": " ".join(map(str, texts)), "source": location}
             for location, fields in messages.items() if isinstance(fields, dict)
             for name, texts in fields.items()
         ]
     code = error.code or 500
-    return problem(code, error.name, error.description or error.name, error.name.lower().replace(" ", "-"), **extra)
+    response = problem(code, error.name, error.description or error.name, error.name.lower().replace(" ", "-"), **extra)
+    # The exception's own headers (Allow on a 405, as RFC 9110 asks; WWW-Authenticate, Retry-After) stay on
+    # the problem+json answer that replaces its page.
+    for name, value in error.get_headers():
+        if name.lower() != "content-type":
+            response.headers[name] = value
+    return response
+
+
+def _require_declared_body() -> None:
+    """Refuse, before the view, an API request without the JSON body its OpenAPI operation marks as required.
+
+    webargs reads a missing body as {}, so an operation whose fields all have defaults (POST /api/v1/tokens)
+    would succeed on nothing; the published contract says the body is required, so the edge holds to it
+    for every operation declared with flask-smorest's @blp.arguments (in the default json location).
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    parameters = getattr(view, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    if not any(p.get("in") == "json" and p.get("required") for p in parameters if isinstance(p, dict)):
+        return
+    if not request.get_data(cache=True):
+        raise BadRequest("This operation needs a JSON request body (an empty object {} takes every default).")
+    if not request.is_json:
+        raise UnsupportedMediaType(f"The request body must be application/json, not {request.mimetype or 'untyped'}.")
 
 
 class ProblemSchema(Schema):
@@ -133,6 +159,7 @@ class CatalogueApi(Api):
 
 def init_app(app: Flask) -> None:
     """Register the handlers."""
+    app.before_request(_require_declared_body)
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(DescriptorError, _descriptor_error)
     app.register_error_handler(HTTPException, _http_error)

@@ -1,8 +1,8 @@
 """gunicorn's configuration for production: `gunicorn -c python:catalogue.gunicorn_conf`, which
 `catalogue serve --production` runs. Inside the package, so an installed catalogue finds it.
 
-Settings come from the environment through catalogue.config.Config (CATALOGUE_WORKERS, CATALOGUE_LOG_LEVEL);
-the address from --bind.
+Settings come from the environment through catalogue.config.Config (CATALOGUE_WORKERS, CATALOGUE_THREADS,
+CATALOGUE_LOG_LEVEL); the address from --bind.
 """
 
 from __future__ import annotations
@@ -22,6 +22,15 @@ _config = Config.from_env()
 
 wsgi_app = "catalogue:create_app()"
 workers = _config.workers
+# Threads, not sync workers: a sync worker serves one connection at a time, so two clients trickling their
+# headers (a line every few seconds) blocked every other request for as long as they kept it up. A gthread
+# worker waits for a connection's first bytes in its poller and reads a request in one of its threads, so a
+# slow client holds one thread, not a worker (tests/ops/test_slow_clients.py). The request-per-thread design
+# is safe here: each request has its own database session and the search index guards itself with a lock.
+worker_class = "gthread"
+threads = _config.threads
+# An idle kept-alive connection goes back to the poller and is closed after this many seconds.
+keepalive = 5
 # Each worker builds its own app (own connection pool, own index handle): nothing opened before the fork.
 preload_app = False
 # A worker may rebuild the search index on its first request (a new host with an empty index folder).

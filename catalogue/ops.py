@@ -97,6 +97,7 @@ def _index_check(newest: int) -> Check:
     search_index = current_app.extensions["catalogue.search"].index
     applied = None
     try:
+        search_index.check_readable()  # a damaged index is rebuilt here; one that stays unreadable is not ready
         applied = search_index.last_applied()
         if applied != newest:
             # What the next search here would do anyway. Without it a host that only serves probes and

@@ -1,4 +1,5 @@
-"""Security headers and the Content-Security-Policy, set in one place on every response.
+"""Security headers and the Content-Security-Policy, set in one place on every response; and the
+guard that turns away text no database can store before any view reads it.
 
 The policy has no 'unsafe-inline': pages carry no inline <script>, no on* attributes and no
 style="" attributes, and load scripts and styles only from static/. A view that needs something
@@ -7,7 +8,12 @@ else changes the policy here, where a reviewer sees it, not in its own response.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+from typing import Any
+
 from flask import Flask, Response, current_app, request
+from werkzeug.exceptions import BadRequest, NotFound
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -47,6 +53,83 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
+def unstorable(text: str) -> str | None:
+    """Why text cannot be stored or looked up as database text, or None when it can.
+
+    PostgreSQL refuses NUL in text and JSONB (SQLite accepts it), and a lone surrogate (JSON's
+    "\\ud800") has no UTF-8 form, so either would reach the database driver as an error: a 500.
+    """
+    if "\x00" in text:
+        return "a NUL character (U+0000), which no database column can store"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"an unpaired surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
+    return None
+
+
+def _strings(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
+    """Every key and string in a JSON value, with its JSON pointer."""
+    todo = [(value, pointer)]
+    while todo:  # a loop, not recursion: JSON nested 10,000 deep must not overflow the stack
+        item, where = todo.pop()
+        if isinstance(item, str):
+            yield where, item
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                inner = f"{where}/{str(key).replace('~', '~0').replace('/', '~1')}"
+                yield inner, str(key)
+                todo.append((child, inner))
+        elif isinstance(item, list):
+            todo.extend((child, f"{where}/{i}") for i, child in enumerate(item))
+
+
+class UnstorableText(BadRequest):
+    """A request carried text no database can store (a NUL or a lone surrogate); 400 with its place."""
+
+    def __init__(self, place: str, pointer: str, reason: str, source: str) -> None:
+        super().__init__(f"The {place} contains {reason}.")
+        # errors.py turns this into problem+json errors, as it does for argument errors.
+        self.data = {"errors": [{"pointer": pointer, "line": None, "message": f"the text contains {reason}",
+                                 "source": source}]}
+
+
+def _refuse_unstorable_text() -> None:
+    """Answer 404 or 400 before any view runs when the URL, a form field or a JSON body holds a NUL or a
+    lone surrogate: one guard at the edge instead of a check in every view and query.
+
+    A path with a NUL names nothing (404, as SQLite answered all along); a query parameter, form field
+    or JSON string with one is a bad request (400). Descriptor bodies sent as YAML or as a file are
+    checked by the descriptor parser, which also gives the line.
+    """
+    if unstorable(request.path):
+        raise NotFound()
+    for key, value in request.args.items(multi=True):
+        for text in (key, value):
+            reason = unstorable(text)
+            if reason:
+                raise UnstorableText(f"query parameter {key[:40]!r}", f"/{key[:40]}", reason, "query")
+    if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
+        for key, value in request.form.items(multi=True):
+            for text in (key, value):
+                reason = unstorable(text)
+                if reason:
+                    raise UnstorableText(f"form field {key[:40]!r}", f"/{key[:40]}", reason, "form")
+    elif request.is_json:
+        try:
+            # cached, so the view (or the descriptor parser) reads the same bytes again
+            body = json.loads(request.get_data(cache=True))
+        except (ValueError, RecursionError):
+            return  # unreadable JSON is the view's to refuse, with its own message
+        for pointer, text in _strings(body):
+            reason = unstorable(text)
+            if reason:
+                raise UnstorableText("JSON body", pointer, reason, "body")
+
+
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response of app, errors and static files included."""
+    """Add the security headers to every response of app, errors and static files included, and refuse
+    requests carrying text the database cannot store."""
+    app.before_request(_refuse_unstorable_text)
     app.after_request(_secure_headers)

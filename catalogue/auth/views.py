@@ -34,6 +34,10 @@ def _safe_next(target: str | None) -> str:
     """Where to go after signing in: a path on this site only, never another host."""
     if not target:
         return url_for("services.home")
+    # A CR or LF cannot go into the Location header (werkzeug refuses it: a 500), and browsers drop tabs and
+    # read a backslash as a slash, so "/\\evil.example" or "/\t/evil.example" would lead to another host.
+    if any(ord(c) < 0x20 or c in "\x7f\\" for c in target):
+        return url_for("services.home")
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return url_for("services.home")

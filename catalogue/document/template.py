@@ -14,9 +14,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from catalogue import SCHEMA_DIR
+from catalogue.resources import SCHEMA_FILE
 
-SCHEMA_FILE = SCHEMA_DIR / "cspa-service-descriptor.schema.json"
 IDENTIFICATION = "identification"  # anchor of the section gathering the top-level scalar fields
 
 

@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, request
+from flask import Response
 from flask_smorest import Blueprint
 
 from catalogue.conditional import conditional
 from catalogue.db import session
 from catalogue.exports import documents
-from catalogue.exports.catalogue import Links
+from catalogue.exports.catalogue import request_links
 from catalogue.exports.schemas import CatalogueExportSchema
 
 blp = Blueprint("exports_api", __name__, url_prefix="/api/v1/export",
@@ -38,7 +38,7 @@ def _described(media_type: str, description: str, media: dict[str, Any]) -> dict
 
 
 def _send(fmt: str) -> Response:
-    document = documents.cached_export(session(), fmt, Links(request.url_root))
+    document = documents.cached_export(session(), fmt, request_links())
     return Response(document.text, content_type=document.media_type)
 
 

@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import quote, urljoin
 
+from flask import current_app, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session, joinedload
 
@@ -27,7 +28,7 @@ APPROVAL_KINDS = ("version.approved", "version.submitted")
 
 @dataclass(frozen=True)
 class Links:
-    """Absolute addresses on this registry, from its base URL (the request's host, or --base-url)."""
+    """Absolute addresses on this registry, from its base URL (CATALOGUE_BASE_URL, the request's host, or --base-url)."""
 
     base: str
 
@@ -53,6 +54,12 @@ class Links:
     def subprocess(self, code: str) -> str:
         """The GSBPM sub-process's place in the CSPA document."""
         return self.to(f"document/gsbpm?sp={quote(code)}")
+
+
+def request_links() -> Links:
+    """The links of the current request: from CATALOGUE_BASE_URL when set, so a client's Host header cannot
+    change the addresses a feed or export hands to others; otherwise (development) from the request's host."""
+    return Links(current_app.config["CATALOGUE"].base_url or request.url_root)
 
 
 @dataclass(frozen=True)

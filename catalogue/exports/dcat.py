@@ -3,8 +3,10 @@ data portals can harvest it (as JSON-LD or Turtle)."""
 
 from __future__ import annotations
 
+import logging
 import re
 from datetime import datetime
+from urllib.parse import quote
 
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
@@ -21,6 +23,42 @@ _SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
 
 MEDIA_TYPES = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
 """The media type of each serialisation."""
+
+log = logging.getLogger(__name__)
+
+# The characters RFC 3987 allows in no IRI, which Turtle cannot write between < and >: spaces and
+# other controls, and < > " { } | \ ^ `. The descriptor schema accepts them in addresses (a
+# documentation URL such as https://example.org/docs/{version}/ is common), so the export encodes them.
+_NOT_IN_IRI = re.compile(r'[\x00-\x20\x7f<>"{}|\\^`]')
+_IRI_SCHEMES = re.compile(r"^(https?|mailto):", re.IGNORECASE)
+
+
+def iri(text: str) -> str | None:
+    """text as an IRI every RDF format can write, or None when it is no http, https or mailto address.
+
+    The rule: each character no IRI may hold is percent-encoded as its UTF-8 bytes (what a browser
+    sends for the same link, so the address still leads where it did); an address whose scheme is not
+    http, https or mailto is left out, since a harvester could not follow it.
+    """
+    encoded = _NOT_IN_IRI.sub(lambda m: quote(m.group(), safe=""), text.strip())
+    return encoded if _IRI_SCHEMES.match(encoded) and len(encoded) > len("mailto:") else None
+
+
+def mailto(email: str) -> str:
+    """The mailto: IRI of an e-mail address, every character but @ and the unreserved ones
+    percent-encoded (RFC 6068), so quotes or angle brackets in the address stay inside it."""
+    return "mailto:" + quote(email.strip(), safe="@")
+
+
+def _link(graph: Graph, subject: URIRef | BNode, predicate: URIRef, address: str, record: ExportedService,
+          field: str) -> None:
+    """Add the triple (subject, predicate, address as an IRI), or log why the address is left out."""
+    value = iri(address)
+    if value is None:
+        log.warning("DCAT export: the %s of service %s is left out: %.200r is not an http, https or mailto address",
+                    field, record.id, address)
+        return
+    graph.add((subject, predicate, URIRef(value)))
 
 
 def _licence(graph: Graph, expression: str) -> URIRef | BNode:
@@ -94,7 +132,7 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
         description_file = "openapi.json" if record.openapi is not None else "descriptor.json"
         graph.add((service, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file))))
         if record.endpoint_url:
-            graph.add((service, DCAT.endpointURL, URIRef(record.endpoint_url)))
+            _link(graph, service, DCAT.endpointURL, record.endpoint_url, record, "endpoint URL")
         if record.licence:
             graph.add((service, DCTERMS.license, _licence(graph, record.licence)))
         for keyword in record.keywords:
@@ -102,17 +140,17 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
         for code in record.gsbpm:
             graph.add((service, DCAT.theme, URIRef(links.subprocess(code))))
         graph.add((service, DCTERMS.modified, Literal(record.approved_at.isoformat(), datatype=XSD.dateTime)))
-        for page in (record.documentation, record.homepage):
+        for field, page in (("documentation", record.documentation), ("homepage", record.homepage)):
             if page:
-                graph.add((service, FOAF.page, URIRef(page)))
+                _link(graph, service, FOAF.page, page, record, field)
         for person in record.contacts:
             node = BNode()
             graph.add((node, RDF.type, VCARD.Kind))
             graph.add((node, VCARD.fn, Literal(person.name)))
             if person.email:
-                graph.add((node, VCARD.hasEmail, URIRef("mailto:" + person.email)))
+                _link(graph, node, VCARD.hasEmail, mailto(person.email), record, "contact e-mail")
             if person.url:
-                graph.add((node, VCARD.hasURL, URIRef(person.url)))
+                _link(graph, node, VCARD.hasURL, person.url, record, "contact URL")
             graph.add((service, DCAT.contactPoint, node))
     return graph
 

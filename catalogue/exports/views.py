@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, request
+from flask import Blueprint, Response
 
 from catalogue.conditional import conditional
 from catalogue.db import session
 from catalogue.errors import problem
 from catalogue.exceptions import NotFound
 from catalogue.exports import backstage, badge, documents
-from catalogue.exports.catalogue import Links, public_service
+from catalogue.exports.catalogue import public_service, request_links
 
 bp = Blueprint("exports", __name__)
 
@@ -21,7 +21,7 @@ BADGE_CACHE = "public, max-age=300"
 @conditional
 def approved_feed() -> Response:
     """The Atom feed of approved services, newest approval first."""
-    document = documents.cached_export(session(), "atom", Links(request.url_root))
+    document = documents.cached_export(session(), "atom", request_links())
     return Response(document.text, content_type=document.media_type)
 
 
@@ -30,7 +30,7 @@ def approved_feed() -> Response:
 def catalog_info(slug: str) -> Response:
     """One public service as a Backstage API entity."""
     record = public_service(session(), slug)
-    return Response(backstage.entity_yaml(record, Links(request.url_root)), content_type=backstage.MEDIA_TYPE)
+    return Response(backstage.entity_yaml(record, request_links()), content_type=backstage.MEDIA_TYPE)
 
 
 @bp.get("/services/<slug>/badge.svg")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from flask import Flask, current_app
 from sqlalchemy import event
@@ -12,9 +13,34 @@ from sqlalchemy.orm import Session
 from catalogue.db import database_of
 from catalogue.events import EVENTS_WRITTEN
 from catalogue.search.index import SearchIndex, Sections
-from catalogue.search.query import Searching
+from catalogue.search.query import SearchRequest, SearchResult, Searching
+from catalogue.services.permissions import Visibility
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class HealingSearching(Searching):
+    """Searching that survives a damaged index: when a search fails, the index is read through and, if it
+    cannot be read, rebuilt from the database (the source of truth), and the search tried once more. Without
+    this, index files overwritten on a running host made every search a 500 until a restart."""
+
+    def _healing(self, call: Callable[[], T]) -> T:
+        try:
+            return call()
+        except Exception as exc:
+            if not self.index.heal(exc):
+                raise
+        self.clear_cache(reader=True)
+        return call()
+
+    def search(self, request: SearchRequest, rule: Visibility) -> SearchResult:
+        """Searching.search, healing a damaged index first if it fails."""
+        return self._healing(lambda: Searching.search(self, request, rule))
+
+    def suggest(self, prefix: str, rule: Visibility, limit: int = 10) -> list[dict[str, str]]:
+        """Searching.suggest, healing a damaged index first if it fails."""
+        return self._healing(lambda: Searching.suggest(self, prefix, rule, limit))
 
 
 def init_app(app: Flask, sections: Sections) -> None:
@@ -26,7 +52,7 @@ def init_app(app: Flask, sections: Sections) -> None:
     """
     sessions = database_of(app).sessionmaker
     search_index = SearchIndex(app.config["CATALOGUE"].index_dir, sessions, sections)
-    app.extensions["catalogue.search"] = Searching(search_index)
+    app.extensions["catalogue.search"] = HealingSearching(search_index)
 
     def after_commit(session: Session) -> None:
         if not session.info.pop(EVENTS_WRITTEN, False):

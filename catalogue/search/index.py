@@ -25,6 +25,7 @@ import re
 import shutil
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -231,6 +232,19 @@ class IndexUnavailable(Exception):
     """The index could not be opened or written even after rebuilding it."""
 
 
+class IndexDamaged(Exception):
+    """Part of the index cannot be read as whoosh wrote it."""
+
+
+@contextlib.contextmanager
+def _damage_left_open() -> Iterator[None]:
+    """Silence the ResourceWarning of a file whoosh leaves open when it fails to read a damaged index (it is
+    closed when the exception's traceback is dropped, inside this block); the damage itself is logged."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        yield
+
+
 def _storage(folder: Path) -> FileStorage:
     """The files of one index generation, read without mmap.
 
@@ -269,6 +283,7 @@ class SearchIndex:
         self._state_of: Searcher | None = None  # the searcher _state was read from
         self._content_source: object = None
         self._content_built: tuple[str, list[dict[str, Any]]] | None = None
+        self._sound_at: float | None = None  # when heal() last found the index whole (time.monotonic)
 
     # --- opening ------------------------------------------------------------------------------
 
@@ -285,16 +300,17 @@ class SearchIndex:
         if self._index is not None and generation == self._generation:
             return self._index
         if generation is not None:
-            try:
-                opened = _storage(self.index_dir / generation).open_index()
-                with opened.searcher() as searcher:
-                    state = self._read_state(searcher)
-                if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
-                    self._switch(opened, generation)
-                    return opened
-                log.warning("search index %s is of another schema; rebuilding it", generation)
-            except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
-                log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
+            with _damage_left_open():
+                try:
+                    opened = _storage(self.index_dir / generation).open_index()
+                    with opened.searcher() as searcher:
+                        state = self._read_state(searcher)
+                    if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
+                        self._switch(opened, generation)
+                        return opened
+                    log.warning("search index %s is of another schema; rebuilding it", generation)
+                except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
+                    log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
         else:
             log.info("no search index in %s; building it", self.index_dir)
         self.rebuild()
@@ -537,6 +553,70 @@ class SearchIndex:
         from whoosh.query import Term
 
         return sum(1 for _ in self.searcher().docs_for_query(Term("kind", kind)))
+
+    # --- healing ------------------------------------------------------------------------------
+
+    HEAL_PAUSE = 10.0
+    """Seconds after a check found the index whole during which a failing search is not checked again, so a
+    search that fails for another reason (a bug) cannot make every request read the whole index."""
+
+    def heal(self, error: BaseException) -> bool:
+        """After a search failed with error: reopen the index from disk and read it through; if it cannot be
+        read (files overwritten or truncated on a running host), rebuild it from the database. True when the
+        search is worth one more try, False when the index is not to blame (the error is then the caller's)."""
+        if not isinstance(error, Exception) or isinstance(error, IndexUnavailable) or type(error).__module__.startswith("sqlalchemy"):
+            return False  # the database away, a lock held: rebuilding would not help
+        with self._lock:
+            if self._sound_at is not None and time.monotonic() - self._sound_at < self.HEAL_PAUSE:
+                return False
+            self.close()  # a handle opened before the damage may hold parts read before it
+            damage = None
+            with _damage_left_open():
+                try:
+                    self._read_through()
+                except Exception as exc:  # noqa: BLE001 - whatever stops a full read means: the index is damaged
+                    damage = f"{type(exc).__name__}: {exc}"
+            if damage is None:
+                self._sound_at = time.monotonic()
+                return True
+            log.warning("search index %s is damaged (%s, after a search failed with %s); rebuilding it from the "
+                        "database", self._current_generation(), damage, type(error).__name__)
+            self.rebuild()
+            return True
+
+    def _read_through(self) -> None:
+        """Open the current generation anew and read every stored document and every term list; raise if any
+        part cannot be read."""
+        generation = self._current_generation()
+        if generation is None:
+            raise IndexDamaged(f"no index generation in {self.index_dir}")
+        opened = _storage(self.index_dir / generation).open_index()
+        with opened.searcher() as searcher:
+            if self._read_state(searcher) is None:
+                raise IndexDamaged("the index holds no state document")
+            reader = searcher.reader()
+            for _stored in reader.all_stored_fields():
+                pass
+            for name in reader.indexed_field_names():
+                for _term in reader.lexicon(name):
+                    pass
+
+    def check_readable(self) -> None:
+        """Raise unless a search can read the index now (for /readyz); a damaged index is rebuilt first."""
+        from whoosh.query import Term
+
+        with self._lock:
+            for attempt in (1, 2):
+                try:
+                    searcher = self.searcher()
+                    # Read again, not the state cached with the searcher: it must come from the files as they are.
+                    if self._read_state(searcher) is None:
+                        raise IndexDamaged("the index holds no state document")
+                    searcher.search(Term("kind", "service"), limit=1)
+                    return
+                except Exception as exc:
+                    if attempt == 2 or not self.heal(exc):
+                        raise
 
     def close(self) -> None:
         """Close the open searcher and forget the index; the next use opens it again from disk."""

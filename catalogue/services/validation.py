@@ -86,14 +86,14 @@ def descriptor_schema_validator() -> jsonschema.Draft202012Validator:
     import referencing
     import referencing.exceptions
 
-    from catalogue import SCHEMA_DIR
+    from catalogue.resources import SCHEMA_FILE
 
     def refuse_retrieval(uri: str) -> referencing.Resource[Any]:
         # The ignores: referencing builds its classes with attrs through a wrapper mypy cannot read,
         # so it sees neither this field nor Registry's `retrieve`; both are documented and tested here.
         raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
-    schema = json.loads((SCHEMA_DIR / "cspa-service-descriptor.schema.json").read_text("utf-8"))
+    schema = json.loads(SCHEMA_FILE.read_text("utf-8"))
     registry: referencing.Registry[Any] = referencing.Registry(retrieve=refuse_retrieval)  # type: ignore[call-arg]
     return jsonschema.Draft202012Validator(schema, registry=registry)
 
@@ -246,10 +246,19 @@ def _spdx() -> Any:
 
 @lru_cache(maxsize=1024)
 def _licence_problem(expression: str) -> str | None:
-    info = _spdx().validate(expression)
+    """Why expression is no SPDX licence expression, or None when it is one."""
+    message = (f"{_brief(expression)} is not an SPDX licence identifier or expression (see spdx.org/licenses), "
+               "such as EUPL-1.2 or GPL-3.0-or-later")
+    try:
+        info = _spdx().validate(expression)
+    # license_expression fails on some malformed expressions ('MIT AND', '()', a quote, '{{7*7}}') with
+    # AttributeError or IndexError from inside its own error reporting instead of reporting them: whatever
+    # it raises, the expression is not one it can read, which is the answer the submitter needs.
+    except Exception:  # noqa: BLE001
+        return message
     unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
     if unknown or (info.errors and not info.invalid_symbols):
-        return f"{expression!r} is not an SPDX licence identifier or expression (see spdx.org/licenses), such as EUPL-1.2 or GPL-3.0-or-later"
+        return message
     return None
 
 

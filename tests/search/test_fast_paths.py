@@ -19,7 +19,9 @@ from whoosh import fields, index
 from catalogue.db import db
 from catalogue.search import searching
 from catalogue.search.query import FAST_PATHS, FastPaths, SearchRequest, _field_lengths
-from catalogue.services import descriptors, registry
+from catalogue.services import descriptors
+from catalogue.auth import actors
+from catalogue.services import permissions, workflow
 from tests.search.worker import descriptor_text
 
 EVERY_PATH = (FastPaths.POSTINGS_IN_BLOCKS, FastPaths.DELETIONS_IN_BLOCKS, FastPaths.LENGTHS_IN_ONE_CALL)
@@ -30,7 +32,7 @@ def _submit(slug: str, name: str, version: str = "1.0.0") -> None:
     content["version"] = version
     descriptor = descriptors.parse(yaml.safe_dump(content).encode(), "yaml", descriptors.Limits())
     with db.transaction() as session:
-        registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+        workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
 
 
 @pytest.fixture
@@ -51,7 +53,7 @@ def test_every_search_fast_path_is_taken_on_the_real_index(seeded: Flask, counte
             leaves = search_index.searcher().reader().leaf_readers()
             assert any(leaf.has_deletions() for leaf, _offset in leaves), "no deletions: the test would prove little"
         counted.reset()
-        anyone = registry.visibility(registry.ANONYMOUS)
+        anyone = permissions.visibility(actors.ANONYMOUS)
         for request in (SearchRequest.build(q="linkage"),  # scored terms: postings with weights, field lengths
                         SearchRequest.build(filters={"organisation": ["ISTAT"]}),  # a facet: postings without weights
                         SearchRequest.build(q="linkag*", sort="name"),  # a prefix, expanded from the lexicon

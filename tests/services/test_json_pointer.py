@@ -12,14 +12,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from catalogue.db import db
-from catalogue.services import (
-    descriptors,
-    diff,
-    interface,
-    json_pointer,
-    registry,
-    validation,
-)
+from catalogue.auth import actors
+from catalogue.services import descriptors, diff, interface, json_pointer, validation, workflow
 from tests.conftest import DATA
 
 # The example document of RFC 6901, section 5, with every pointer and value it lists.
@@ -141,7 +135,7 @@ def test_the_service_page_follows_a_percent_encoded_reference_that_passed_valida
     text = yaml.safe_dump(_descriptor(REFERENCED), sort_keys=False)
     descriptor = descriptors.parse(text.encode(), "yaml", descriptors.Limits())
     with app.app_context(), db.transaction() as session:
-        registry.submit_version(session, registry.SYSTEM, descriptor, "yaml", status="approved")
+        workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
     page = app.test_client().get("/services/demo-linkage").get_data(as_text=True)
     assert "the linked pairs, by reference" in page
     assert "points to nothing" not in page
