@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import unquote
 
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")  # RFC 6901: no sign, no leading zero, ASCII digits only
-_BAD_ESCAPE = re.compile(r"~(?![01])")
+_BAD_ESCAPE = re.compile(r"~(?![01])")  # RFC 6901: a ~ is only ever written as ~0 or ~1
 
 
 class PointerError(LookupError):
@@ -57,7 +57,10 @@ def is_local(ref: str) -> bool:
 
 
 def fragment(ref: str) -> str:
-    """The pointer a local reference holds: its fragment, percent-decoded; NotLocal for any other reference."""
+    """The pointer a local reference holds: its fragment, percent-decoded.
+
+    Raises NotLocal for any other reference, UnicodeDecodeError when the decoded bytes are not UTF-8.
+    """
     if not is_local(ref):
         raise NotLocal(f"{ref!r} refers to another document")
     return unquote(ref[1:], errors="strict")
@@ -66,15 +69,14 @@ def fragment(ref: str) -> str:
 def resolve(document: Any, pointer: str) -> Any:
     """The value at pointer in document; PointerError when the pointer is malformed or leads to nothing."""
     target = document
-    walked = ""
-    for token in tokens(pointer):
-        walked = join(walked, [token])
+    path = tokens(pointer)
+    for depth, token in enumerate(path):
         if isinstance(target, dict) and token in target:
             target = target[token]
         elif isinstance(target, list) and _ARRAY_INDEX.fullmatch(token) and int(token) < len(target):
             target = target[int(token)]
         else:
-            raise PointerError(f"nothing is at {walked!r}")
+            raise PointerError(f"nothing is at {join('', path[: depth + 1])!r}")
     return target
 
 
