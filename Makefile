@@ -3,7 +3,7 @@ PY ?= python3
 VENV ?= .venv
 BIN = $(VENV)/bin
 
-.PHONY: install install-test axe run test lint bench bandit audit packaging
+.PHONY: install install-test axe run test lint complexity bench bandit audit packaging
 
 # What decides what an install puts in the venv: a change to one of these installs again.
 PACKAGING = setup.cfg setup.py pyproject.toml
@@ -53,6 +53,12 @@ lint: install-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy catalogue
+
+# Nothing in catalogue/ worse than radon's grade C (a cyclomatic complexity over 20): radon lists what is, and
+# the target fails while that list is not empty.
+complexity: install-test
+	@worse="$$($(BIN)/radon cc --min D --show-complexity catalogue)"; \
+	if [ -n "$$worse" ]; then echo "$$worse"; echo "radon: the functions above grade worse than C"; exit 1; fi
 
 # The built wheel installed into a fresh virtual environment, run from outside the checkout (tests/packaging).
 packaging: install-test
