@@ -300,17 +300,16 @@ class SearchIndex:
         if self._index is not None and generation == self._generation:
             return self._index
         if generation is not None:
-            with _damage_left_open():
-                try:
-                    opened = _storage(self.index_dir / generation).open_index()
-                    with opened.searcher() as searcher:
-                        state = self._read_state(searcher)
-                    if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
-                        self._switch(opened, generation)
-                        return opened
-                    log.warning("search index %s is of another schema; rebuilding it", generation)
-                except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
-                    log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
+            try:
+                opened = _storage(self.index_dir / generation).open_index()
+                with opened.searcher() as searcher:
+                    state = self._read_state(searcher)
+                if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
+                    self._switch(opened, generation)
+                    return opened
+                log.warning("search index %s is of another schema; rebuilding it", generation)
+            except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
+                log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
         else:
             log.info("no search index in %s; building it", self.index_dir)
         self.rebuild()
@@ -605,7 +604,7 @@ class SearchIndex:
         """Raise unless a search can read the index now (for /readyz); a damaged index is rebuilt first."""
         from whoosh.query import Term
 
-        with self._lock:
+        with self._lock, _damage_left_open():  # open() below may meet the damaged generation again
             for attempt in (1, 2):
                 try:
                     searcher = self.searcher()

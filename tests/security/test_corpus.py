@@ -279,6 +279,22 @@ def test_hostile_text_is_shown_as_text(shown: tuple[Flask, list[tuple[str, str]]
             assert "\u202e" in page  # kept as given: the reader's browser isolates it
 
 
+def test_hostile_services_are_in_every_export(shown: tuple[Flask, list[tuple[str, str]]]) -> None:
+    """Every accepted hostile descriptor, approved, is in every export format: none breaks a document for
+    everyone (iri-unsafe-addresses.yaml once broke the Turtle export)."""
+    app, stored = shown
+    client = app.test_client()
+    exports = [rule.rule for rule in app.url_map.iter_rules() if rule.rule.startswith("/api/v1/export/")]
+    assert len(exports) >= 5
+    for url in [*exports, "/feeds/approved.atom"]:
+        response = client.get(url)
+        assert response.status_code == 200, (url, response.get_data(as_text=True)[:300])
+        text = response.get_data(as_text=True)
+        assert all(slug in text for slug, _version in stored), url
+    for slug, _version in stored:
+        assert client.get(f"/services/{slug}/catalog-info.yaml").status_code == 200
+
+
 def test_hostile_text_stays_text_in_the_api(shown: tuple[Flask, list[tuple[str, str]]]) -> None:
     app, stored = shown
     client = app.test_client()
