@@ -15,7 +15,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from catalogue.auth.models import ROLES
 
-_ROLE_CHOICES = list(ROLES)
+_ROLE_CHOICES = [(role, role) for role in ROLES]
 
 
 class SignInForm(FlaskForm):

@@ -38,5 +38,5 @@ def request_actor(required: bool = False) -> Actor:
 def current_actor() -> Actor:
     """The actor of a web page request: the signed-in user, else a Bearer token's owner, else anonymous."""
     if current_user.is_authenticated:
-        return Actor(user=current_user._get_current_object())  # type: ignore[attr-defined]
+        return Actor(user=current_user._get_current_object())
     return request_actor()

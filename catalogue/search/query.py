@@ -243,7 +243,7 @@ def _field_lengths(leaf: Any, fieldname: str) -> array[int]:
     `_perdoc._cached_reader`, and the column's `_dbfile`, `_basepos` and `_count`). Where the codec
     differs, the public call per document is used (counted in FAST_PATHS).
     """
-    count = leaf.doc_count_all()
+    count: int = leaf.doc_count_all()
     cached_reader = getattr(getattr(leaf, "_perdoc", None), "_cached_reader", None)
     if cached_reader is not None:
         column = cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
@@ -612,7 +612,7 @@ class Searching:
         with self.index.lock:
             view = self._reader_view()
             key = (request, rule)
-            cached = self._cached(key)
+            cached: SearchResult | None = self._cached(key)
             if cached is not None:
                 return cached
             result = self._search(request, rule, view)
@@ -730,7 +730,7 @@ class Searching:
             view = self._reader_view()
             visible = view.visible(rule)
             key = ("suggest", prefix, rule, limit)
-            cached = self._cached(key)
+            cached: list[dict[str, str]] | None = self._cached(key)
             if cached is not None:
                 return cached
             shown = set(view.docnums(visible))

@@ -27,10 +27,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select
 
+from catalogue import exceptions
+from catalogue.auth import accounts, actors
 from catalogue.db import db
-from catalogue.services import descriptors, registry
+from catalogue.exceptions import DescriptorError
+from catalogue.services import descriptors, workflow
 from catalogue.services.models import Service
-from catalogue.services.report import DescriptorError
 from tests.conftest import DATA, app_on_empty_database
 
 GOOD_TEXT = (DATA / "good.yaml").read_text("utf-8")
@@ -75,12 +77,12 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
     started = time.monotonic()
     with app_on_empty_database(tmp_path_factory.mktemp("hostile")) as app:
         with app.app_context(), db.transaction() as session:
-            _user, token = registry.create_user(session, "fuzz@istat.example", "ISTAT", "admin", password=PASSWORD)
+            _user, token = accounts.create_user(session, "fuzz@istat.example", "ISTAT", "admin", password=PASSWORD)
         with app.app_context():
             for slug in ("demo-linkage", "second-service"):
                 with db.transaction() as session:
                     text = GOOD_TEXT.replace("id: demo-linkage", f"id: {slug}")
-                    registry.submit_version(session, registry.SYSTEM, descriptors.parse(text), "yaml", "approved")
+                    workflow.submit_version(session, actors.SYSTEM, descriptors.parse(text), "yaml", "approved")
         app.config["FUZZ_TOKEN"] = token
         yield app
     line = (f"hostile requests: {TALLY['inputs']} inputs tried, {TALLY['5xx']} answers >= 500 "
@@ -263,8 +265,8 @@ def test_every_export_format_and_page_with_hostile_services_approved(hostile_app
                 try:
                     descriptor = descriptors.parse(_body(content, "json")[0], "json")
                     with db.transaction() as session:
-                        registry.submit_version(session, registry.SYSTEM, descriptor, "json", "approved")
-                except (registry.RegistryError, DescriptorError):
+                        workflow.submit_version(session, actors.SYSTEM, descriptor, "json", "approved")
+                except (exceptions.RegistryError, DescriptorError):
                     continue  # refused: nothing to export
                 stored += 1
     assert stored >= 30, stored  # most keys and many fields refuse hostile text, the free-text fields keep it
