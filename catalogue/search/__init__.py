@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from catalogue.db import db
 from catalogue.search.index import SearchIndex
-from catalogue.search.query import SearchRequest, SearchResult, Searching
+from catalogue.search.query import Searching, SearchRequest, SearchResult
 from catalogue.services.registry import EVENTS_WRITTEN, Visibility
 
 log = logging.getLogger(__name__)
