@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from catalogue.db import database_of
 from catalogue.events import EVENTS_WRITTEN
 from catalogue.search.index import SearchIndex, Sections
-from catalogue.search.query import SearchRequest, SearchResult, Searching
+from catalogue.search.query import Searching, SearchRequest, SearchResult
 from catalogue.services.permissions import Visibility
 
 log = logging.getLogger(__name__)

@@ -10,8 +10,8 @@ from typing import Any
 
 import yaml
 
-from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.exceptions import DescriptorError, Problem
+from catalogue.services.json_pointer import escape as pointer_escape
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _resolver = yaml.resolver.Resolver()

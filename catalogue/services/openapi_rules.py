@@ -29,9 +29,9 @@ from openapi_spec_validator.schemas.backend.jsonschema_rs import (
 from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
+from catalogue.exceptions import Problem
 from catalogue.services import json_pointer
 from catalogue.services.json_pointer import join as join_pointer
-from catalogue.exceptions import Problem
 from catalogue.services.validation import OPENAPI_POINTER, readable_message
 
 

@@ -19,8 +19,8 @@ from typing import Any
 import semver
 import yaml
 
-from catalogue.services import descriptors, json_pointer
 from catalogue.exceptions import Problem
+from catalogue.services import descriptors, json_pointer
 from catalogue.services.validation import HTTP_METHODS, OPENAPI_POINTER
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")

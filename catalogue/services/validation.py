@@ -21,10 +21,10 @@ from typing import TYPE_CHECKING, Any
 import semver
 
 from catalogue import reference
+from catalogue.exceptions import Problem
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.services.json_pointer import join as join_pointer
-from catalogue.exceptions import Problem
 
 if TYPE_CHECKING:
     import jsonschema

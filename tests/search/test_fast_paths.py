@@ -16,12 +16,11 @@ import yaml
 from flask import Flask
 from whoosh import fields, index
 
+from catalogue.auth import actors
 from catalogue.db import db
 from catalogue.search import searching
 from catalogue.search.query import FAST_PATHS, FastPaths, SearchRequest, _field_lengths
-from catalogue.services import descriptors
-from catalogue.auth import actors
-from catalogue.services import permissions, workflow
+from catalogue.services import descriptors, permissions, workflow
 from tests.search.worker import descriptor_text
 
 EVERY_PATH = (FastPaths.POSTINGS_IN_BLOCKS, FastPaths.DELETIONS_IN_BLOCKS, FastPaths.LENGTHS_IN_ONE_CALL)

@@ -11,10 +11,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from catalogue.db import db
-from catalogue.services import descriptors
 from catalogue.auth import actors
-from catalogue.services import workflow
+from catalogue.db import db
+from catalogue.services import descriptors, workflow
 from tests.conftest import DATA, app_on_empty_database
 
 GOOD = (DATA / "good.yaml").read_text("utf-8")

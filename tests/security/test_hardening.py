@@ -18,10 +18,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.db import db
-from catalogue.services import descriptors, validation
 from catalogue.auth import accounts, actors
-from catalogue.services import workflow
+from catalogue.db import db
+from catalogue.services import descriptors, validation, workflow
 from tests.conftest import DATA, app_on_empty_database
 
 PASSWORD = "a long enough test password"

@@ -164,7 +164,7 @@ def _body(content: dict[str, Any], fmt: str) -> tuple[bytes, str]:
     return text.encode("ascii"), "application/yaml"
 
 
-@settings(SETTINGS, max_examples=160)
+@settings(SETTINGS, max_examples=140)
 @given(place=st.sampled_from(TEXT_PLACES), text=TEXT, shaped=st.booleans(), fmt=st.sampled_from(["yaml", "json"]))
 def test_hostile_text_in_any_descriptor_field(hostile_app: Flask, signed_in: tuple[FlaskClient, str],
                                               place: tuple[Any, ...], text: str, shaped: bool, fmt: str) -> None:
@@ -221,7 +221,7 @@ def _segment(text: str) -> str:
     return quote(text.encode("utf-8", "surrogatepass"), safe="")
 
 
-@settings(SETTINGS, max_examples=700)
+@settings(SETTINGS, max_examples=550)
 @given(data=st.data())
 def test_hostile_text_in_any_get_route(hostile_app: Flask, signed_in: tuple[FlaskClient, str], routes: Any,
                                        data: st.DataObject) -> None:

@@ -11,8 +11,8 @@ import yaml
 from flask import Flask
 from flask.testing import FlaskClient
 
-from catalogue.db import db
 from catalogue.auth import actors
+from catalogue.db import db
 from catalogue.services import descriptors, diff, interface, json_pointer, validation, workflow
 from tests.conftest import DATA
 
