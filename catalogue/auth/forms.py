@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -15,7 +17,8 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
 from catalogue.auth.models import ROLES
 
-_ROLE_CHOICES = [(role, role) for role in ROLES]
+# Plain strings: WTForms 3.3 deprecates (value, label) pairs, though its type hints still name only those.
+_ROLE_CHOICES: list[Any] = list(ROLES)
 
 
 class SignInForm(FlaskForm):
