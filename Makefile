@@ -48,11 +48,13 @@ test: install-test $(AXE)
 	$(BIN)/pytest
 
 # The settings of ruff are in ruff.toml, those of mypy in setup.cfg ([mypy]). `ruff format --check` changes
-# nothing: it fails on a file that `ruff format` would rewrite.
+# nothing: it fails on a file that `ruff format` would rewrite. All three run, and any failure fails the target.
 lint: install-test
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy catalogue
+	@status=0; \
+	echo "ruff check ."; $(BIN)/ruff check . || status=1; \
+	echo "ruff format --check ."; $(BIN)/ruff format --check . || status=1; \
+	echo "mypy catalogue"; $(BIN)/mypy catalogue || status=1; \
+	exit $$status
 
 # Nothing in catalogue/ worse than radon's grade C (a cyclomatic complexity over 20): radon lists what is, and
 # the target fails while that list is not empty.
