@@ -70,18 +70,32 @@ class Gunicorn:
 
     def __init__(self, app: str, env: dict[str, str], chdir: Path = ROOT) -> None:
         self.port = free_port()
-        command = [str(BIN / "gunicorn"), "--workers", str(WORKERS), "--bind", f"127.0.0.1:{self.port}",
-                   "--log-level", "warning", "--no-control-socket", "--chdir", str(chdir), app]
+        command = [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(WORKERS),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--log-level",
+            "warning",
+            "--no-control-socket",
+            "--chdir",
+            str(chdir),
+            app,
+        ]
         self.started = time.perf_counter()
-        self.process = subprocess.Popen(command, cwd=chdir, env=env, start_new_session=True,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        self.process = subprocess.Popen(
+            command, cwd=chdir, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        )
 
     def first_200(self, path: str = "/", timeout: float = 120) -> float:
         """Seconds from starting the process to the first 200 on path."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode() if self.process.stderr else ''}")
+                raise RuntimeError(
+                    f"gunicorn exited: {self.process.stderr.read().decode() if self.process.stderr else ''}"
+                )
             try:
                 if get(self.port, path)[0] == 200:
                     return time.perf_counter() - self.started
@@ -128,8 +142,12 @@ def validate_all(port: int, count: int = 20) -> None:
     for i in range(count):
         connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
         try:
-            connection.request("POST", "/api/v1/validate", body=seeds[i % len(seeds)].read_bytes(),
-                               headers={"Content-Type": "application/yaml"})
+            connection.request(
+                "POST",
+                "/api/v1/validate",
+                body=seeds[i % len(seeds)].read_bytes(),
+                headers={"Content-Type": "application/yaml"},
+            )
             response = connection.getresponse()
             body = response.read()
             assert response.status == 200, (response.status, body[:300])
@@ -169,7 +187,9 @@ def load_python(port: int, paths: list[str], seconds: float, connections: int) -
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     start = time.time() + 0.5
-    clients = [context.Process(target=_python_client, args=(port, paths, start, seconds, results)) for _ in range(connections)]
+    clients = [
+        context.Process(target=_python_client, args=(port, paths, start, seconds, results)) for _ in range(connections)
+    ]
     for client in clients:
         client.start()
     parts = [results.get(timeout=seconds + 60) for _ in clients]
@@ -177,9 +197,13 @@ def load_python(port: int, paths: list[str], seconds: float, connections: int) -
         client.join()
     ok, bad, errors = (sum(p[k] for p in parts) for k in range(3))
     latencies = sorted(x for p in parts for x in p[3])
-    return {"rps": round(ok / seconds, 1), "non_200": bad, "socket_errors": errors,
-            "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
-            "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 2) if latencies else None}
+    return {
+        "rps": round(ok / seconds, 1),
+        "non_200": bad,
+        "socket_errors": errors,
+        "p50_ms": round(statistics.median(latencies) * 1000, 2) if latencies else None,
+        "p99_ms": round(latencies[int(0.99 * (len(latencies) - 1))] * 1000, 2) if latencies else None,
+    }
 
 
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
@@ -196,13 +220,28 @@ def load_wrk(port: int, paths: list[str], seconds: float, connections: int) -> d
 def _run_wrk(port: int, paths: list[str], seconds: int, connections: int, script: Path) -> dict[str, Any]:
     # Each wrk thread starts at its own place in the list, so with many distinct paths no two threads ask the
     # same one (which would let the second find the first one's answer in the cache).
-    script.write_text("local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\nlocal threads = 0\nlocal i = 0\n"
-                      "function setup(thread)\n  thread:set('number', threads)\n  threads = threads + 1\nend\n"
-                      "function init(args)\n  i = number * math.floor(#paths / 2)\nend\n"
-                      "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n")
-    output = subprocess.run(["wrk", f"-t{min(2, connections)}", f"-c{connections}", f"-d{seconds}s", "--latency",
-                             "-s", str(script), f"http://127.0.0.1:{port}"], capture_output=True, text=True,
-                            check=True, timeout=seconds + 60).stdout
+    script.write_text(
+        "local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\nlocal threads = 0\nlocal i = 0\n"
+        "function setup(thread)\n  thread:set('number', threads)\n  threads = threads + 1\nend\n"
+        "function init(args)\n  i = number * math.floor(#paths / 2)\nend\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+    )
+    output = subprocess.run(
+        [
+            "wrk",
+            f"-t{min(2, connections)}",
+            f"-c{connections}",
+            f"-d{seconds}s",
+            "--latency",
+            "-s",
+            str(script),
+            f"http://127.0.0.1:{port}",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=seconds + 60,
+    ).stdout
     total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
     bad = re.search(r"Non-2xx or 3xx responses: (\d+)", output)
     errors = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", output)
@@ -212,16 +251,26 @@ def _run_wrk(port: int, paths: list[str], seconds: int, connections: int, script
         return round(float(found.group(1)) * _WRK_UNITS[found.group(2)], 2) if found else None
 
     non_200 = int(bad.group(1)) if bad else 0
-    return {"rps": round((total - non_200) / seconds, 1), "non_200": non_200,
-            "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
-            "p50_ms": percentile("50%"), "p99_ms": percentile("99%")}
+    return {
+        "rps": round((total - non_200) / seconds, 1),
+        "non_200": non_200,
+        "socket_errors": sum(int(n) for n in errors.groups()) if errors else 0,
+        "p50_ms": percentile("50%"),
+        "p99_ms": percentile("99%"),
+    }
 
 
 def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
     """Print where a worker spends its time: count requests of each kind through the whole Flask stack
     (the test client: no network, no gunicorn), under cProfile, functions by cumulative time."""
-    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
-                            index_dir=folder / "index", secret_key=secrets.token_urlsafe(32)))
+    app = create_app(
+        Config(
+            instance_path=folder,
+            database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+            index_dir=folder / "index",
+            secret_key=secrets.token_urlsafe(32),
+        )
+    )
     client = app.test_client()
     for name, paths in scenarios.items():
         for path in paths[:10]:
@@ -236,8 +285,10 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
         text = io.StringIO()
         pstats.Stats(profiler, stream=text).strip_dirs().sort_stats("cumulative").print_stats(25)
         lines = [line for line in text.getvalue().splitlines() if line.strip()]
-        print(f"\n== profile: {name}, {count} requests in-process, {elapsed / count * 1000:.2f} ms each (under cProfile)")
-        print("\n".join(lines[lines.index(next(x for x in lines if x.lstrip().startswith("ncalls"))):]))
+        print(
+            f"\n== profile: {name}, {count} requests in-process, {elapsed / count * 1000:.2f} ms each (under cProfile)"
+        )
+        print("\n".join(lines[lines.index(next(x for x in lines if x.lstrip().startswith("ncalls"))) :]))
         print("== end of profile")
     app.extensions["catalogue.search"].index.close()
     assert database_of(app).engine is not None
@@ -250,8 +301,14 @@ def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) ->
     tracemalloc, and the lines that allocated the memory still held are listed (imports are not counted:
     they were made before tracing starts)."""
     tracemalloc.start()
-    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
-                            index_dir=folder / "index", secret_key=secrets.token_urlsafe(32)))
+    app = create_app(
+        Config(
+            instance_path=folder,
+            database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+            index_dir=folder / "index",
+            secret_key=secrets.token_urlsafe(32),
+        )
+    )
     client = app.test_client()
     for paths in scenarios.values():
         for path in (paths * (count // len(paths) + 1))[:count]:
@@ -259,8 +316,10 @@ def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) ->
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     tracemalloc.stop()
     held = sum(stat.size for stat in snapshot.statistics("filename"))
-    print(f"\n== profile: memory held after {count} requests of each kind, {held / 2**20:.1f} MB allocated since "
-          f"the app was created (tracemalloc; process RSS {psutil.Process().memory_info().rss / 2**20:.0f} MB)")
+    print(
+        f"\n== profile: memory held after {count} requests of each kind, {held / 2**20:.1f} MB allocated since "
+        f"the app was created (tracemalloc; process RSS {psutil.Process().memory_info().rss / 2**20:.0f} MB)"
+    )
     print(f"{'MB':>8}  {'blocks':>8}  allocated at")
     for stat in snapshot.statistics("lineno")[:20]:
         frame = stat.traceback[0]
@@ -278,14 +337,25 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=10, help="length of each throughput run")
     parser.add_argument("--connections", type=int, default=4, help="concurrent connections of the load tool")
     parser.add_argument("--tool", choices=["auto", "wrk", "python"], default="auto")
-    parser.add_argument("--profile", type=int, default=0, metavar="N",
-                        help="also profile N requests of each kind in-process (cProfile) and print where the time goes")
+    parser.add_argument(
+        "--profile",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also profile N requests of each kind in-process (cProfile) and print where the time goes",
+    )
     args = parser.parse_args()
     tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
     words = vocabulary()
     rng = random.Random(3)
-    figures: dict[str, Any] = {"bench": "api", "size": args.size, "workers": WORKERS, "tool": tool,
-                               "connections": args.connections, "seconds": args.seconds}
+    figures: dict[str, Any] = {
+        "bench": "api",
+        "size": args.size,
+        "workers": WORKERS,
+        "tool": tool,
+        "connections": args.connections,
+        "seconds": args.seconds,
+    }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
@@ -294,9 +364,13 @@ def main() -> int:
         assert database_of(app).engine is not None
         database_of(app).engine.dispose()
         print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
-        env = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(folder),
-               "CATALOGUE_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
-               "CATALOGUE_INDEX_DIR": str(folder / "index"), "CATALOGUE_SECRET_KEY": secrets.token_urlsafe(32)}
+        env = {
+            **os.environ,
+            "CATALOGUE_INSTANCE_PATH": str(folder),
+            "CATALOGUE_DATABASE_URL": f"sqlite:///{folder / 'bench.sqlite3'}",
+            "CATALOGUE_INDEX_DIR": str(folder / "index"),
+            "CATALOGUE_SECRET_KEY": secrets.token_urlsafe(32),
+        }
         start = time.perf_counter()
         subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
         figures["reindex_s"] = round(time.perf_counter() - start, 2)
@@ -344,22 +418,30 @@ def main() -> int:
     finally:
         hello.stop()
 
-    print(f"\nthroughput with {tool}, {args.connections} connections, {args.seconds:g} s each, gunicorn {WORKERS} sync workers")
+    print(
+        f"\nthroughput with {tool}, {args.connections} connections, {args.seconds:g} s each, gunicorn {WORKERS} sync workers"
+    )
     print(f"{'endpoint':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'errors':>7} {'ratio':>7}")
-    figures["search_new_ratio"] = round(figures["search_new"]["rps"] / figures["hello"]["rps"], 3) if figures["hello"]["rps"] else 0.0
+    figures["search_new_ratio"] = (
+        round(figures["search_new"]["rps"] / figures["hello"]["rps"], 3) if figures["hello"]["rps"] else 0.0
+    )
     for name in ("hello", "search", "service", "search_new"):
         run = figures[name]
         ratio = run["rps"] / figures["hello"]["rps"] if figures["hello"]["rps"] else 0.0
         if name not in ("hello", "search_new"):
             figures[f"{name}_ratio"] = round(ratio, 3)
-        print(f"{name:10} {run['rps']:>9.1f} {run['p50_ms'] or 0:>8.2f} {run['p99_ms'] or 0:>8.2f} {run['non_200']:>8} "
-              f"{run['socket_errors']:>7} {ratio:>7.2f}")
+        print(
+            f"{name:10} {run['rps']:>9.1f} {run['p50_ms'] or 0:>8.2f} {run['p99_ms'] or 0:>8.2f} {run['non_200']:>8} "
+            f"{run['socket_errors']:>7} {ratio:>7.2f}"
+        )
     worst = max(figures["worker_rss_mb"] + figures["worker_rss_validated_mb"])
     figures["max_worker_rss_mb"] = worst
-    print(f"worker RSS after the load: {figures['worker_rss_mb']} MB (target ≤ {RSS_TARGET_MB}; after one request "
-          f"{figures['worker_rss_idle_mb']} MB; unshared (USS) {figures['worker_uss_mb']} MB; after validating "
-          f"descriptors too {figures['worker_rss_validated_mb']} MB); "
-          f"bare Flask workers: {figures['hello_worker_rss_mb']} MB")
+    print(
+        f"worker RSS after the load: {figures['worker_rss_mb']} MB (target ≤ {RSS_TARGET_MB}; after one request "
+        f"{figures['worker_rss_idle_mb']} MB; unshared (USS) {figures['worker_uss_mb']} MB; after validating "
+        f"descriptors too {figures['worker_rss_validated_mb']} MB); "
+        f"bare Flask workers: {figures['hello_worker_rss_mb']} MB"
+    )
     for name in ("search", "service"):
         verdict = "meets" if figures[f"{name}_ratio"] >= THROUGHPUT_TARGET else "misses"
         print(f"{name}: {figures[f'{name}_ratio']:.2f} of bare Flask, {verdict} the {THROUGHPUT_TARGET} target")

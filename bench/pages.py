@@ -59,7 +59,9 @@ def main() -> int:
         pages = {
             "home": ["/"] * args.requests,
             "search": [f"/search?q={rng.choice(words)}" for _ in range(args.requests)],
-            "search+facet": [f"/search?q={rng.choice(words)}&phase={rng.choice('1234567')}" for _ in range(args.requests)],
+            "search+facet": [
+                f"/search?q={rng.choice(words)}&phase={rng.choice('1234567')}" for _ in range(args.requests)
+            ],
             "service (seed)": [f"/services/{rng.choice(seeds)}" for _ in range(args.requests)],
             "service (synthetic)": [f"/services/svc-{rng.randrange(args.size)}" for _ in range(args.requests)],
         }

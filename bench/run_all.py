@@ -31,8 +31,19 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-LIBRARIES = ("flask", "werkzeug", "sqlalchemy", "marshmallow", "flask-smorest", "whoosh-reloaded",
-             "openapi-spec-validator", "jsonschema", "jsonschema-rs", "gunicorn", "psycopg")
+LIBRARIES = (
+    "flask",
+    "werkzeug",
+    "sqlalchemy",
+    "marshmallow",
+    "flask-smorest",
+    "whoosh-reloaded",
+    "openapi-spec-validator",
+    "jsonschema",
+    "jsonschema-rs",
+    "gunicorn",
+    "psycopg",
+)
 
 FULL = {
     "validate": ["--repeat", "5"],
@@ -70,8 +81,9 @@ def run_script(name: str, args: list[str], timeout: float) -> Run:
     print(f"== bench/{name}.py {' '.join(args)}", file=sys.stderr, flush=True)
     start = time.perf_counter()
     try:
-        done = subprocess.run([sys.executable, str(script), *args], cwd=ROOT, capture_output=True, text=True, check=False,
-                              timeout=timeout)
+        done = subprocess.run(
+            [sys.executable, str(script), *args], cwd=ROOT, capture_output=True, text=True, check=False, timeout=timeout
+        )
     except subprocess.TimeoutExpired as exc:
         run.output = (exc.stdout or b"").decode() if isinstance(exc.stdout, bytes) else (exc.stdout or "")
         run.problem = f"did not finish within {timeout:.0f} s"
@@ -107,9 +119,14 @@ def parse_search(output: str) -> dict[str, Any]:
         if rebuild:
             entry["rebuild_s"] = float(rebuild.group(1))
         for kind, o50, o95, n50, n95 in re.findall(
-                rf"^(term|phrase|fuzzy|faceted)\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}", block, re.MULTILINE):
-            entry["kinds"][kind] = {"ours_p50": float(o50), "ours_p95": float(o95),
-                                    "naive_p50": float(n50), "naive_p95": float(n95)}
+            rf"^(term|phrase|fuzzy|faceted)\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}\s+{_NUMBER}", block, re.MULTILINE
+        ):
+            entry["kinds"][kind] = {
+                "ours_p50": float(o50),
+                "ours_p95": float(o95),
+                "naive_p50": float(n50),
+                "naive_p95": float(n95),
+            }
         after = re.search(rf"^after write\s+{_NUMBER}\s+{_NUMBER}", block, re.MULTILINE)
         if after:
             entry["after_write"] = {"ours_p50": float(after.group(1)), "ours_p95": float(after.group(2))}
@@ -119,8 +136,12 @@ def parse_search(output: str) -> dict[str, Any]:
 
 def parse_pages(output: str) -> dict[str, Any]:
     """Per page: p50 and p95 (ms)."""
-    pages = {name.strip(): {"p50": float(p50), "p95": float(p95)} for name, p50, p95 in re.findall(
-        rf"^((?:home|search|search\+facet|service \([a-z]+\)))\s+{_NUMBER}\s+{_NUMBER}\s*$", output, re.MULTILINE)}
+    pages = {
+        name.strip(): {"p50": float(p50), "p95": float(p95)}
+        for name, p50, p95 in re.findall(
+            rf"^((?:home|search|search\+facet|service \([a-z]+\)))\s+{_NUMBER}\s+{_NUMBER}\s*$", output, re.MULTILINE
+        )
+    }
     size = re.search(r"^(\d+) synthetic", output, re.MULTILINE)
     return {"pages": pages, "size": int(size.group(1)) if size else None} if pages else {}
 
@@ -167,9 +188,18 @@ def machine() -> dict[str, str]:
             pass
     wrk = "not installed (bench/api.py uses its Python load generator)"
     if shutil.which("wrk"):
-        wrk = subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False).stdout.split(" Copyright")[0].strip() or "installed"
-    revision = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
-    dirty = subprocess.run(["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False).stdout.strip()
+        wrk = (
+            subprocess.run(["wrk", "-v"], capture_output=True, text=True, check=False)
+            .stdout.split(" Copyright")[0]
+            .strip()
+            or "installed"
+        )
+    revision = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain"], cwd=ROOT, capture_output=True, text=True, check=False
+    ).stdout.strip()
     return {
         "CPU": f"{cpu}, {os.cpu_count()} logical cores",
         "Memory": memory,
@@ -199,25 +229,53 @@ def figure_rows(runs: dict[str, Run]) -> list[tuple[str, str, str, str]]:
 
     validate = runs["validate"].figures
     if validate:
-        rows.append((("Validation, cold (empty report cache), total of the corpus + a 1 MB spec, as a ratio to bare "
-                     "openapi-spec-validator"), (f"{validate['cold_ratio']:.2f}× ({validate['cold_ms']:.0f} ms vs "
-                     f"{validate['bare_ms']:.0f} ms)"), "≤ 1.0×", verdict(validate["cold_ratio"], 1.0, True)))
-        rows.append(("Validation, warm (unchanged content, found by hash)", (f"{validate['warm_ratio']:.3f}× "
-                     f"({validate['warm_ms']:.1f} ms)"), "—", "—"))
+        rows.append(
+            (
+                (
+                    "Validation, cold (empty report cache), total of the corpus + a 1 MB spec, as a ratio to bare "
+                    "openapi-spec-validator"
+                ),
+                (f"{validate['cold_ratio']:.2f}× ({validate['cold_ms']:.0f} ms vs {validate['bare_ms']:.0f} ms)"),
+                "≤ 1.0×",
+                verdict(validate["cold_ratio"], 1.0, True),
+            )
+        )
+        rows.append(
+            (
+                "Validation, warm (unchanged content, found by hash)",
+                (f"{validate['warm_ratio']:.3f}× ({validate['warm_ms']:.1f} ms)"),
+                "—",
+                "—",
+            )
+        )
     else:
         rows.append(("Validation overhead vs bare openapi-spec-validator", missing, "≤ 1.0×", missing))
 
     search = runs["search"].figures.get("sizes", {})
     for size, entry in search.items():
         worst = max((k["ours_p95"] for k in entry["kinds"].values()), default=None)
-        detail = ", ".join(f"{kind} {k['ours_p50']:.1f}/{k['ours_p95']:.1f} (naive {k['naive_p50']:.1f}/{k['naive_p95']:.1f})"
-                           for kind, k in entry["kinds"].items())
+        detail = ", ".join(
+            f"{kind} {k['ours_p50']:.1f}/{k['ours_p95']:.1f} (naive {k['naive_p50']:.1f}/{k['naive_p95']:.1f})"
+            for kind, k in entry["kinds"].items()
+        )
         target = "p95 ≤ 20 ms" if int(size) >= 10_000 else "— (target at 10,000)"
-        rows.append((f"Search p50/p95 ms at {int(size):,} services, ours (naive whoosh)", detail or missing, target,
-                     verdict(worst, 20.0, True) if int(size) >= 10_000 else "—"))
+        rows.append(
+            (
+                f"Search p50/p95 ms at {int(size):,} services, ours (naive whoosh)",
+                detail or missing,
+                target,
+                verdict(worst, 20.0, True) if int(size) >= 10_000 else "—",
+            )
+        )
         if "rebuild_s" in entry:
-            rows.append((f"Index rebuild at {int(size):,} services (in-process, bench/search.py)",
-                         f"{entry['rebuild_s']:.1f} s", "≤ 30 s", verdict(entry["rebuild_s"], 30.0, True)))
+            rows.append(
+                (
+                    f"Index rebuild at {int(size):,} services (in-process, bench/search.py)",
+                    f"{entry['rebuild_s']:.1f} s",
+                    "≤ 30 s",
+                    verdict(entry["rebuild_s"], 30.0, True),
+                )
+            )
     if not search:
         rows.append(("Search p50/p95 vs bare whoosh at 1,000 and 10,000", missing, "p95 ≤ 20 ms", missing))
 
@@ -225,35 +283,74 @@ def figure_rows(runs: dict[str, Run]) -> list[tuple[str, str, str, str]]:
     if pages:
         worst_page = max(p["p95"] for p in pages["pages"].values())
         detail = ", ".join(f"{name} {p['p95']:.1f}" for name, p in pages["pages"].items())
-        rows.append((f"Page server time p95 ms at {pages.get('size') or '?'} services", detail, "p95 ≤ 50 ms",
-                     verdict(worst_page, 50.0, True)))
+        rows.append(
+            (
+                f"Page server time p95 ms at {pages.get('size') or '?'} services",
+                detail,
+                "p95 ≤ 50 ms",
+                verdict(worst_page, 50.0, True),
+            )
+        )
     else:
         rows.append(("Page server time p95", missing, "p95 ≤ 50 ms", missing))
 
     api = runs["api"].figures
     if api:
         hello = api["hello"]["rps"]
-        for name, label in (("search", "search (`/api/v1/search?q=`)"), ("service", "service reads (`/api/v1/services/<id>`)")):
-            rows.append((f"API throughput through gunicorn ({api['workers']} workers), {label}, ratio to bare Flask",
-                         (f"{api[f'{name}_ratio']:.2f} ({api[name]['rps']:.0f} vs {hello:.0f} req/s, {api['tool']}, "
-                         f"{api['connections']} connections; non-200: {api[name]['non_200']})"),
-                         "≥ 0.5", verdict(api[f"{name}_ratio"], 0.5, False)))
+        for name, label in (
+            ("search", "search (`/api/v1/search?q=`)"),
+            ("service", "service reads (`/api/v1/services/<id>`)"),
+        ):
+            rows.append(
+                (
+                    f"API throughput through gunicorn ({api['workers']} workers), {label}, ratio to bare Flask",
+                    (
+                        f"{api[f'{name}_ratio']:.2f} ({api[name]['rps']:.0f} vs {hello:.0f} req/s, {api['tool']}, "
+                        f"{api['connections']} connections; non-200: {api[name]['non_200']})"
+                    ),
+                    "≥ 0.5",
+                    verdict(api[f"{name}_ratio"], 0.5, False),
+                )
+            )
         if "search_new" in api:
-            rows.append(("API throughput, searches never asked before (none answered from memory), ratio to bare Flask",
-                         (f"{api['search_new_ratio']:.2f} ({api['search_new']['rps']:.0f} req/s, p99 "
-                          f"{api['search_new']['p99_ms']} ms; non-200: {api['search_new']['non_200']})"), "— (none set)", "—"))
+            rows.append(
+                (
+                    "API throughput, searches never asked before (none answered from memory), ratio to bare Flask",
+                    (
+                        f"{api['search_new_ratio']:.2f} ({api['search_new']['rps']:.0f} req/s, p99 "
+                        f"{api['search_new']['p99_ms']} ms; non-200: {api['search_new']['non_200']})"
+                    ),
+                    "— (none set)",
+                    "—",
+                )
+            )
         validated = api.get("worker_rss_validated_mb") or []
-        rows.append((f"Memory per worker (RSS) at {api['size']:,} services, after the load and after validating descriptors",
-                     (f"{api['max_worker_rss_mb']:.0f} MB (workers after the load: "
-                      f"{', '.join(f'{x:.0f}' for x in api['worker_rss_mb'])}; after validating too: "
-                      f"{', '.join(f'{x:.0f}' for x in validated) or 'not measured'}; "
-                     f"after the first request {max(api.get('worker_rss_idle_mb') or [0]):.0f}; "
-                     f"unshared (USS) after the load {max(api.get('worker_uss_mb') or [0]):.0f}; "
-                     f"bare Flask {max(api['hello_worker_rss_mb']):.0f})"), "≤ 150 MB",
-                     verdict(api["max_worker_rss_mb"], 150.0, True)))
-        rows.append((f"`catalogue reindex` at {api['size']:,} services (the whole command)", f"{api['reindex_s']:.1f} s",
-                     "≤ 30 s", verdict(api["reindex_s"], 30.0, True)))
-        rows.append(("Cold start: gunicorn started to first 200 on `/`", f"{api['cold_start_s']:.1f} s", "— (none set)", "—"))
+        rows.append(
+            (
+                f"Memory per worker (RSS) at {api['size']:,} services, after the load and after validating descriptors",
+                (
+                    f"{api['max_worker_rss_mb']:.0f} MB (workers after the load: "
+                    f"{', '.join(f'{x:.0f}' for x in api['worker_rss_mb'])}; after validating too: "
+                    f"{', '.join(f'{x:.0f}' for x in validated) or 'not measured'}; "
+                    f"after the first request {max(api.get('worker_rss_idle_mb') or [0]):.0f}; "
+                    f"unshared (USS) after the load {max(api.get('worker_uss_mb') or [0]):.0f}; "
+                    f"bare Flask {max(api['hello_worker_rss_mb']):.0f})"
+                ),
+                "≤ 150 MB",
+                verdict(api["max_worker_rss_mb"], 150.0, True),
+            )
+        )
+        rows.append(
+            (
+                f"`catalogue reindex` at {api['size']:,} services (the whole command)",
+                f"{api['reindex_s']:.1f} s",
+                "≤ 30 s",
+                verdict(api["reindex_s"], 30.0, True),
+            )
+        )
+        rows.append(
+            ("Cold start: gunicorn started to first 200 on `/`", f"{api['cold_start_s']:.1f} s", "— (none set)", "—")
+        )
     else:
         rows.append(("API throughput, memory per worker, reindex, cold start", missing, "≥ 0.5, ≤ 150 MB", missing))
     return rows
@@ -266,40 +363,84 @@ def anonymise(text: str) -> str:
     return re.sub(r"/tmp/tmp[\w-]+", "<tmp>", text)
 
 
-def report(runs: dict[str, Run], info: dict[str, str], quick: bool, load_before: str, load_after: str,
-           started: datetime) -> str:
+def report(
+    runs: dict[str, Run], info: dict[str, str], quick: bool, load_before: str, load_after: str, started: datetime
+) -> str:
     """The Markdown of bench/REPORT.md."""
     lines = ["# Benchmark report", ""]
     if quick:
-        lines += [("> **Quick run at small sizes** (`--quick`): it checks that every script runs and the report is "
-                  "written. These are not the figures of record: run `make bench` on a quiet machine."), ""]
-    lines += [(f"Written by `bench/run_all.py{' --quick' if quick else ''}` on {started:%Y-%m-%d %H:%M} UTC "
-              f"(`make bench` runs it). Every figure comes from a script in `bench/` that anyone can run alone."), "",
-              "## Machine", "", "| | |", "|---|---|"]
+        lines += [
+            (
+                "> **Quick run at small sizes** (`--quick`): it checks that every script runs and the report is "
+                "written. These are not the figures of record: run `make bench` on a quiet machine."
+            ),
+            "",
+        ]
+    lines += [
+        (
+            f"Written by `bench/run_all.py{' --quick' if quick else ''}` on {started:%Y-%m-%d %H:%M} UTC "
+            f"(`make bench` runs it). Every figure comes from a script in `bench/` that anyone can run alone."
+        ),
+        "",
+        "## Machine",
+        "",
+        "| | |",
+        "|---|---|",
+    ]
     lines += [f"| {key} | {value} |" for key, value in info.items()]
-    lines += [f"| Load average (1/5/15 min) | before {load_before}; after {load_after} |", "",
-              ("A load average above the number of cores means other work shared the machine: throughput and "
-              "latency figures are then pessimistic."), "", "## Figures and targets", "",
-              "| Figure | Measured | Target | |", "|---|---|---|---|"]
+    lines += [
+        f"| Load average (1/5/15 min) | before {load_before}; after {load_after} |",
+        "",
+        (
+            "A load average above the number of cores means other work shared the machine: throughput and "
+            "latency figures are then pessimistic."
+        ),
+        "",
+        "## Figures and targets",
+        "",
+        "| Figure | Measured | Target | |",
+        "|---|---|---|---|",
+    ]
     lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in figure_rows(runs)]
     problems = [run for run in runs.values() if run.problem or not run.figures]
     if problems:
         lines += ["", "## Not measured", ""]
-        lines += [f"- `bench/{run.name}.py`: {run.problem or 'its output did not have the expected figures'}" for run in problems]
+        lines += [
+            f"- `bench/{run.name}.py`: {run.problem or 'its output did not have the expected figures'}"
+            for run in problems
+        ]
     api = runs["api"]
     profiles = re.findall(r"^== profile: (.*?)\n(.*?)^== end of profile", api.output, re.MULTILINE | re.DOTALL)
     if profiles:
-        lines += ["", "## Where a worker's time and memory go", "",
-                  ("From `bench/api.py --profile`: requests of each kind through the whole Flask stack in one process "
-                  "(no network, no gunicorn) under cProfile, functions by cumulative time; then the memory a fresh "
-                  "app holds after serving them, by the line that allocated it (tracemalloc). This is the evidence to "
-                  "read when a throughput or memory target is missed."), ""]
+        lines += [
+            "",
+            "## Where a worker's time and memory go",
+            "",
+            (
+                "From `bench/api.py --profile`: requests of each kind through the whole Flask stack in one process "
+                "(no network, no gunicorn) under cProfile, functions by cumulative time; then the memory a fresh "
+                "app holds after serving them, by the line that allocated it (tracemalloc). This is the evidence to "
+                "read when a throughput or memory target is missed."
+            ),
+            "",
+        ]
         for title, body in profiles:
             lines += [f"### {title}", "", "```", body.rstrip(), "```", ""]
     lines += ["", "## Raw output", ""]
     for run in runs.values():
-        lines += [(f"<details><summary><code>python bench/{run.name}.py {' '.join(run.args)}</code> "
-                  f"({run.seconds:.0f} s)</summary>"), "", "```", run.output.strip() or "(nothing)", "```", "", "</details>", ""]
+        lines += [
+            (
+                f"<details><summary><code>python bench/{run.name}.py {' '.join(run.args)}</code> "
+                f"({run.seconds:.0f} s)</summary>"
+            ),
+            "",
+            "```",
+            run.output.strip() or "(nothing)",
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     return anonymise("\n".join(lines).rstrip() + "\n")
 
 

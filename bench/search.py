@@ -42,10 +42,30 @@ from catalogue.services import permissions, validation
 from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
 
 SEEDS = Path(__file__).resolve().parents[1] / "seed_services"
-ORGS = ["ISTAT", "INSEE", "CBS", "SSB", "SCB", "STATCAN", "ABS", "DESTATIS", "ONS", "CSO", "STATISTIK-AUSTRIA", "EUROSTAT"]
+ORGS = [
+    "ISTAT",
+    "INSEE",
+    "CBS",
+    "SSB",
+    "SCB",
+    "STATCAN",
+    "ABS",
+    "DESTATIS",
+    "ONS",
+    "CSO",
+    "STATISTIK-AUSTRIA",
+    "EUROSTAT",
+]
 LICENCES = ["EUPL-1.2", "MIT", "GPL-3.0-or-later", "Apache-2.0", "EUPL-1.1 OR EUPL-1.2"]
 TECH = ["R", "Python", "Java", "C++", ".NET", "JavaScript", "SAS", "Julia"]
-GSIM = ["Unit Data Set", "Dimensional Data Set", "Statistical Classification", "Referential Metadata Set", "Rule", "Process Output"]
+GSIM = [
+    "Unit Data Set",
+    "Dimensional Data Set",
+    "Statistical Classification",
+    "Referential Metadata Set",
+    "Rule",
+    "Process Output",
+]
 SUBPROCESSES = ["1.1", "2.3", "3.1", "3.4", "4.3", "5.1", "5.3", "5.4", "5.6", "5.7", "6.1", "6.2", "6.4", "7.1", "7.2"]
 
 
@@ -63,24 +83,33 @@ def descriptor(i: int, rng: random.Random, words: list[str]) -> dict[str, Any]:
     """A synthetic service descriptor (valid against the contract)."""
     subprocesses = sorted(rng.sample(SUBPROCESSES, rng.randint(1, 3)))
     return {
-        "cspa": "2.0", "id": f"svc-{i}", "version": "1.0.0",
+        "cspa": "2.0",
+        "id": f"svc-{i}",
+        "version": "1.0.0",
         "definition": {
             "name": " ".join(rng.sample(words, 3)).title(),
             "purpose": " ".join(rng.choices(words, k=18)) + ".",
             "description": " ".join(rng.choices(words, k=60)) + ".",
             "keywords": rng.sample(words, 4),
             "gsbpm": subprocesses,
-            "inputs": [{"gsim": rng.choice(GSIM)}], "outputs": [{"gsim": rng.choice(GSIM)}],
+            "inputs": [{"gsim": rng.choice(GSIM)}],
+            "outputs": [{"gsim": rng.choice(GSIM)}],
         },
         "specification": {"protocol": rng.choice(["REST", "library", "batch"])},
-        "implementation": {"owner": rng.choice(ORGS), "licence": rng.choice(LICENCES),
-                           "technology": rng.sample(TECH, 2), "maturity": rng.choice(["prototype", "pilot", "production"])},
+        "implementation": {
+            "owner": rng.choice(ORGS),
+            "licence": rng.choice(LICENCES),
+            "technology": rng.sample(TECH, 2),
+            "maturity": rng.choice(["prototype", "pilot", "production"]),
+        },
     }
 
 
 def build_catalogue(size: int, folder: Path, words: list[str]) -> Any:
     """A SQLite catalogue of size approved synthetic services (rows written directly: the bench is about search)."""
-    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}", index_dir=folder / "index"))
+    app = create_app(
+        Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}", index_dir=folder / "index")
+    )
     rng = random.Random(size)
     with app.app_context():
         db.create_all()
@@ -90,11 +119,21 @@ def build_catalogue(size: int, folder: Path, words: list[str]) -> Any:
             session.flush()
             for i in range(size):
                 content = descriptor(i, rng, words)
-                service = Service(slug=content["id"], organisation=orgs[content["implementation"]["owner"]], status="approved")
+                service = Service(
+                    slug=content["id"], organisation=orgs[content["implementation"]["owner"]], status="approved"
+                )
                 version = ServiceVersion(
-                    service=service, version="1.0.0", status="approved", name=content["definition"]["name"],
-                    descriptor_text="", descriptor_format="json", descriptor=content,
-                    content_hash=validation.content_hash(content), validation={}, compliance={}, compliance_score=50,
+                    service=service,
+                    version="1.0.0",
+                    status="approved",
+                    name=content["definition"]["name"],
+                    descriptor_text="",
+                    descriptor_format="json",
+                    descriptor=content,
+                    content_hash=validation.content_hash(content),
+                    validation={},
+                    compliance={},
+                    compliance_score=50,
                     subprocesses=[VersionSubprocess(code=c) for c in content["definition"]["gsbpm"]],
                 )
                 session.add_all([service, version])
@@ -103,7 +142,9 @@ def build_catalogue(size: int, folder: Path, words: list[str]) -> Any:
             session.flush()
             for service in session.query(Service).all():
                 service.latest_version = service.public_version = service.versions[0]
-                session.add(Event(kind="version.submitted", service_id=service.id, version_id=service.versions[0].id, data={}))
+                session.add(
+                    Event(kind="version.submitted", service_id=service.id, version_id=service.versions[0].id, data={})
+                )
     return app
 
 
@@ -115,14 +156,17 @@ def percentiles(samples: list[float]) -> tuple[float, float]:
 def queries(words: list[str], count: int, rng: random.Random) -> dict[str, list[tuple[str, dict[str, list[str]]]]]:
     def typo(word: str) -> str:
         i = rng.randrange(1, len(word) - 1)
-        return word[:i] + word[i + 1] + word[i] + word[i + 2:]
+        return word[:i] + word[i + 1] + word[i] + word[i + 2 :]
 
     long_words = [w for w in words if len(w) >= 6]
     return {
         "term": [(rng.choice(words), {}) for _ in range(count)],
         "phrase": [(" ".join(rng.sample(words, rng.randint(2, 3))), {}) for _ in range(count)],
         "fuzzy": [(typo(rng.choice(long_words)), {}) for _ in range(count)],
-        "faceted": [(rng.choice(words), {"phase": [rng.choice("1234567")], "organisation": [rng.choice(ORGS)]}) for _ in range(count)],
+        "faceted": [
+            (rng.choice(words), {"phase": [rng.choice("1234567")], "organisation": [rng.choice(ORGS)]})
+            for _ in range(count)
+        ],
     }
 
 
@@ -142,7 +186,10 @@ def ours(app: Any, after_write: bool = False) -> Callable[[str, dict[str, list[s
 def naive(app: Any) -> Callable[[str, dict[str, list[str]]], int]:
     ix = app.extensions["catalogue.search"].index.open()
     parser = MultifieldParser(list(TEXT_FIELDS), ix.schema, group=OrGroup.factory(0.9))
-    facets = {name: sorting.FieldFacet(name, allow_overlap=True) for name in ("phase", "subprocess", "organisation", "gsim", "licence", "technology")}
+    facets = {
+        name: sorting.FieldFacet(name, allow_overlap=True)
+        for name in ("phase", "subprocess", "organisation", "gsim", "licence", "technology")
+    }
 
     def run(q: str, filters: dict[str, list[str]]) -> int:
         with ix.searcher() as searcher:
@@ -159,7 +206,9 @@ def naive(app: Any) -> Callable[[str, dict[str, list[str]]], int]:
     return run
 
 
-def measure(run: Callable[[str, dict[str, list[str]]], int], cases: list[tuple[str, dict[str, list[str]]]]) -> list[float]:
+def measure(
+    run: Callable[[str, dict[str, list[str]]], int], cases: list[tuple[str, dict[str, list[str]]]]
+) -> list[float]:
     times = []
     for q, filters in cases:
         start = time.perf_counter()
@@ -182,7 +231,9 @@ def main() -> int:
             print(f"\n== {size} services (database built in {time.perf_counter() - start:.1f} s)")
             search_index = app.extensions["catalogue.search"].index
             start = time.perf_counter()
-            result = app.test_cli_runner().invoke(cli.main, ["reindex"])  # as `catalogue reindex`, progress bar included
+            result = app.test_cli_runner().invoke(
+                cli.main, ["reindex"]
+            )  # as `catalogue reindex`, progress bar included
             assert result.exit_code == 0, result.output
             print(f"index rebuild: {time.perf_counter() - start:.1f} s ({result.output.strip()})")
             cases = queries(words, args.queries, random.Random(7))

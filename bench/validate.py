@@ -62,14 +62,22 @@ def generated_spec(target_bytes: int = 1_000_000) -> dict[str, Any]:
                     {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1}},
                 ],
                 "responses": {
-                    "200": {"description": "the table", "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}}},
+                    "200": {
+                        "description": "the table",
+                        "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}},
+                    },
                     "404": {"description": "no such table"},
                 },
             },
         }
         i += 1
         size += 1150  # about what one iteration adds as JSON; checked below
-    return {"openapi": "3.0.3", "info": {"title": "Generated statistical tables API", "version": "1.0"}, "paths": paths, "components": {"schemas": schemas}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Generated statistical tables API", "version": "1.0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }
 
 
 def descriptor_for(spec: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +94,11 @@ def descriptor_for(spec: dict[str, Any]) -> dict[str, Any]:
             "inputs": [{"gsim": "Unit Data Set"}],
             "outputs": [{"gsim": "Dimensional Data Set"}],
         },
-        "specification": {"protocol": "REST", "interface": {"openapi": spec}, "operations": [{"id": o} for o in operations]},
+        "specification": {
+            "protocol": "REST",
+            "interface": {"openapi": spec},
+            "operations": [{"id": o} for o in operations],
+        },
         "implementation": {"owner": "BENCH", "licence": "EUPL-1.2", "technology": ["Python"], "maturity": "prototype"},
     }
 
@@ -154,9 +166,13 @@ def main() -> int:
         warm_s = median_seconds(ours(descriptor, cold=False), repeat)
         for k, v in enumerate((bare_s, cold_s, warm_s)):
             totals[k] += v
-        print(f"{name:38} {size:>9} {bare_s * 1000:>9.1f} {cold_s * 1000:>10.1f} {warm_s * 1000:>10.2f} {cold_s / bare_s:>10.2f} {warm_s / bare_s:>10.3f}")
+        print(
+            f"{name:38} {size:>9} {bare_s * 1000:>9.1f} {cold_s * 1000:>10.1f} {warm_s * 1000:>10.2f} {cold_s / bare_s:>10.2f} {warm_s / bare_s:>10.3f}"
+        )
     print("-" * len(header))
-    print(f"{'total':38} {'':>9} {totals[0] * 1000:>9.1f} {totals[1] * 1000:>10.1f} {totals[2] * 1000:>10.2f} {totals[1] / totals[0]:>10.2f} {totals[2] / totals[0]:>10.3f}")
+    print(
+        f"{'total':38} {'':>9} {totals[0] * 1000:>9.1f} {totals[1] * 1000:>10.1f} {totals[2] * 1000:>10.2f} {totals[1] / totals[0]:>10.2f} {totals[2] / totals[0]:>10.3f}"
+    )
     return 0
 
 

@@ -42,8 +42,9 @@ class CatalogueGroup(click.Group):
     (`app.test_cli_runner()`) and a user gets the one the environment describes.
     """
 
-    def make_context(self, info_name: str | None, args: list[str], parent: click.Context | None = None,
-                     **extra: Any) -> click.Context:
+    def make_context(
+        self, info_name: str | None, args: list[str], parent: click.Context | None = None, **extra: Any
+    ) -> click.Context:
         """Start a command with the app it should use: the environment's, unless one was handed in."""
         extra.setdefault("obj", ScriptInfo(create_app=_app_from_environment, set_debug_flag=False))
         return super().make_context(info_name, args, parent=parent, **extra)
@@ -63,7 +64,8 @@ def _masked(url: str) -> str:
 def _where(config: Config, index: bool = True) -> str:
     """One line naming the database (its password masked) and the search index a command uses."""
     return f"Catalogue database: {_masked(config.database_url)}" + (
-        f"; search index: {config.index_dir}" if index else "")
+        f"; search index: {config.index_dir}" if index else ""
+    )
 
 
 def _missing_database_file(config: Config) -> Path | None:
@@ -98,8 +100,12 @@ def uses_catalogue(command: Callable[..., None]) -> Callable[..., None]:
     """Run command in the app context on a database at the code's revision, after saying which catalogue it
     uses (one line on stderr, so what the command prints on stdout stays clean). Adds the --init option."""
 
-    @click.option("--init", "create", is_flag=True,
-                  help="Create a new, empty catalogue when there is none at the configured place")
+    @click.option(
+        "--init",
+        "create",
+        is_flag=True,
+        help="Create a new, empty catalogue when there is none at the configured place",
+    )
     @click.pass_context
     @functools.wraps(command)
     def run(ctx: click.Context, create: bool, **kwargs: Any) -> None:
@@ -136,7 +142,9 @@ def _seed(seed_dir: Path) -> tuple[int, int]:
         for path in bar:
             descriptor = descriptors.parse(path.read_bytes(), "yaml", limits)
             with db.transaction() as session:
-                _version, created = workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
+                _version, created = workflow.submit_version(
+                    session, actors.SYSTEM, descriptor, "yaml", status="approved"
+                )
                 added += created
     return added, len(files)
 
@@ -176,8 +184,11 @@ def seed_command(seed_dir: Path | None) -> None:
 @main.command("serve")
 @click.option("--host", default="127.0.0.1")
 @click.option("--port", default=5000, type=int)
-@click.option("--production", is_flag=True,
-              help="Serve with gunicorn (CATALOGUE_WORKERS processes), CATALOGUE_ENV=production, no seeding")
+@click.option(
+    "--production",
+    is_flag=True,
+    help="Serve with gunicorn (CATALOGUE_WORKERS processes), CATALOGUE_ENV=production, no seeding",
+)
 @click.pass_context
 def serve_command(ctx: click.Context, host: str, port: int, production: bool) -> None:
     """Create or upgrade the database, load the seed services on first start, and serve the catalogue."""
@@ -198,12 +209,24 @@ def _serve_production(host: str, port: int) -> None:
     before, after = migrations.upgrade(config.database_url)
     click.echo(f"Database {_migrated(before, after)}", err=True)
     # Which database and index, on the line that announces the server (all later lines are gunicorn's JSON).
-    click.echo(f"{_where(config)}; serving it with {config.workers} gunicorn worker(s) on http://{host}:{port}/",
-               err=True)
+    click.echo(
+        f"{_where(config)}; serving it with {config.workers} gunicorn worker(s) on http://{host}:{port}/", err=True
+    )
     sys.stderr.flush()
     # exec, not a child: gunicorn gets the signals a process supervisor sends (SIGTERM stops it gracefully).
-    os.execv(sys.executable, [sys.executable, "-m", "gunicorn", "--config", "python:catalogue.gunicorn_conf",  # fixed argv, no shell  # nosec B606
-                              "--bind", f"{host}:{port}", "catalogue:create_app()"])
+    os.execv(
+        sys.executable,
+        [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--config",
+            "python:catalogue.gunicorn_conf",  # fixed argv, no shell  # nosec B606
+            "--bind",
+            f"{host}:{port}",
+            "catalogue:create_app()",
+        ],
+    )
 
 
 def _serve_development(host: str, port: int) -> None:
@@ -241,7 +264,15 @@ def _validate_file(path: str, limits: descriptors.Limits) -> dict[str, Any]:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        return {"file": path, "readable": False, "valid": False, "errors": [{"pointer": "", "line": None, "message": f"cannot read the file: {exc.strerror}", "source": "file"}], "warnings": []}
+        return {
+            "file": path,
+            "readable": False,
+            "valid": False,
+            "errors": [
+                {"pointer": "", "line": None, "message": f"cannot read the file: {exc.strerror}", "source": "file"}
+            ],
+            "warnings": [],
+        }
     fmt = "json" if path.endswith(".json") else "yaml"
     try:
         descriptor = descriptors.parse(data, fmt, limits)
@@ -260,7 +291,9 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
     results = [_validate_file(path, limits) for path in files]
     if output == "json":
         shown = [{k: v for k, v in r.items() if k != "readable"} for r in results]
-        click.echo(json.dumps({k: v for k, v in shown[0].items() if k != "file"} if len(shown) == 1 else shown, indent=2))
+        click.echo(
+            json.dumps({k: v for k, v in shown[0].items() if k != "file"} if len(shown) == 1 else shown, indent=2)
+        )
     else:
         for result in results:
             for kind in ("errors", "warnings"):
@@ -284,7 +317,11 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
 @uses_catalogue
 def create_user_command(email: str, org_code: str, role: str, display_name: str | None, password: bool) -> None:
     """Create a user and print a new API token (shown only once)."""
-    secret = click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True) if password else None
+    secret = (
+        click.prompt("Password (12 characters or more)", hide_input=True, confirmation_prompt=True)
+        if password
+        else None
+    )
     try:
         with db.transaction() as session:
             _user, token = accounts.create_user(session, email, org_code.upper(), role, display_name, password=secret)
@@ -326,12 +363,21 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
 
 @main.command("export")
 @click.option("--output", type=click.File("w", encoding="utf-8"), default="-")
-@click.option("--format", "fmt", type=click.Choice(["versions", *FORMATS]), default="versions", show_default=True,
-              help="versions: every version of every service (a backup); the others: the public catalogue, "
-                   "as served under /api/v1/export")
-@click.option("--base-url", default=lambda: Config.from_env().base_url or "http://localhost:5000/",
-              show_default="CATALOGUE_BASE_URL, else http://localhost:5000/",
-              help="The registry's public address, for the links inside the public exports")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["versions", *FORMATS]),
+    default="versions",
+    show_default=True,
+    help="versions: every version of every service (a backup); the others: the public catalogue, "
+    "as served under /api/v1/export",
+)
+@click.option(
+    "--base-url",
+    default=lambda: Config.from_env().base_url or "http://localhost:5000/",
+    show_default="CATALOGUE_BASE_URL, else http://localhost:5000/",
+    help="The registry's public address, for the links inside the public exports",
+)
 @uses_catalogue
 def export_command(output: Any, fmt: str, base_url: str) -> None:
     """Write the whole catalogue: every version as JSON, or the public catalogue as JSON, CSV, DCAT-AP or Backstage."""
@@ -347,8 +393,13 @@ def export_command(output: Any, fmt: str, base_url: str) -> None:
                 "organisation": s.organisation.code,
                 "status": s.status,
                 "versions": [
-                    {"version": v.version, "status": v.status, "content_hash": v.content_hash,
-                     "compliance_score": v.compliance_score, "descriptor": v.descriptor}
+                    {
+                        "version": v.version,
+                        "status": v.status,
+                        "content_hash": v.content_hash,
+                        "compliance_score": v.compliance_score,
+                        "descriptor": v.descriptor,
+                    }
                     for v in s.versions
                 ],
             }
@@ -360,8 +411,13 @@ def export_command(output: Any, fmt: str, base_url: str) -> None:
 
 @main.command("scaffold")  # reads a file, writes a file: no app, no database
 @click.argument("openapi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
-              help="Write the skeleton here (default: print it)")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Write the skeleton here (default: print it)",
+)
 def scaffold_command(openapi: Path, output: Path | None) -> None:
     """Write a descriptor skeleton from a bare OpenAPI document; its TODOs are left for you to fill."""
     limits = Config.from_env().limits
@@ -378,7 +434,9 @@ def scaffold_command(openapi: Path, output: Path | None) -> None:
         click.echo(skeleton.text, nl=False)
     else:
         output.write_text(skeleton.text, "utf-8")
-        click.echo(f"Wrote {output}: {len(skeleton.todo)} TODO(s) to fill, then `catalogue validate {output}`", err=True)
+        click.echo(
+            f"Wrote {output}: {len(skeleton.todo)} TODO(s) to fill, then `catalogue validate {output}`", err=True
+        )
     for where in skeleton.unnamed_operations:
         click.echo(f"{openapi}: warning: {where} has no operationId, so it is not listed", err=True)
 
@@ -393,7 +451,9 @@ def import_command(folder: Path, status: str, email: str | None) -> None:
     actor = actors.SYSTEM
     if email is not None:
         if status == "approved":
-            raise click.UsageError("only the system imports as approved: leave out --as, or import as submitted for review")
+            raise click.UsageError(
+                "only the system imports as approved: leave out --as, or import as submitted for review"
+            )
         try:
             with db.transaction() as session:
                 user = accounts.user_by_email(session, email)
@@ -405,8 +465,12 @@ def import_command(folder: Path, status: str, email: str | None) -> None:
     limits = current_app.config["CATALOGUE"].limits
     files = bulk_import.descriptor_files(folder)
     outcomes = []
-    with click.progressbar(files, label=f"Importing {len(files)} descriptor(s)", file=sys.stderr,
-                           item_show_func=lambda p: p.name if p else None) as bar:
+    with click.progressbar(
+        files,
+        label=f"Importing {len(files)} descriptor(s)",
+        file=sys.stderr,
+        item_show_func=lambda p: p.name if p else None,
+    ) as bar:
         for path in bar:
             outcomes.append(bulk_import.import_file(path, actor, status, limits))
     click.echo(bulk_import.summary(outcomes), nl=False)

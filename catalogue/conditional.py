@@ -80,9 +80,14 @@ class Version:
 def entity_tag(state: CatalogueState, *extra: str) -> str:
     """The strong ETag of the current request's representation at state (quoted, as sent)."""
     parts = [
-        str(state.event_id), request.host_url, request.path, request.query_string.decode("latin-1"),
-        request.headers.get("Accept", ""), request.headers.get("Authorization", ""),
-        request.headers.get("Cookie", ""), *extra,
+        str(state.event_id),
+        request.host_url,
+        request.path,
+        request.query_string.decode("latin-1"),
+        request.headers.get("Accept", ""),
+        request.headers.get("Authorization", ""),
+        request.headers.get("Cookie", ""),
+        *extra,
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
     return f'"{digest}"'
@@ -172,11 +177,19 @@ def answer_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
     that is never answered from memory: not a read, or with credentials, or conditional."""
     if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         return None
-    if any(name in environ for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH",
-                                        "HTTP_IF_MODIFIED_SINCE")):
+    if any(
+        name in environ
+        for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
+    ):
         return None
-    return (environ.get("wsgi.url_scheme", ""), environ.get("HTTP_HOST", ""), environ.get("SCRIPT_NAME", ""),
-            environ.get("PATH_INFO", ""), environ.get("QUERY_STRING", ""), environ.get("HTTP_ACCEPT", ""))
+    return (
+        environ.get("wsgi.url_scheme", ""),
+        environ.get("HTTP_HOST", ""),
+        environ.get("SCRIPT_NAME", ""),
+        environ.get("PATH_INFO", ""),
+        environ.get("QUERY_STRING", ""),
+        environ.get("HTTP_ACCEPT", ""),
+    )
 
 
 class CatalogueClock:
@@ -218,8 +231,9 @@ class CatalogueClock:
         if getattr(local, "identity", None) != (identity.st_dev, identity.st_ino):
             self._forget()
             # mode=rw: never create the file (a missing database is an outage, not an empty catalogue).
-            local.connection = sqlite3.connect(f"file:{path}?mode=rw", uri=True, timeout=5, isolation_level=None,
-                                               check_same_thread=False)
+            local.connection = sqlite3.connect(
+                f"file:{path}?mode=rw", uri=True, timeout=5, isolation_level=None, check_same_thread=False
+            )
             local.identity = (identity.st_dev, identity.st_ino)
         data_version = local.connection.execute("PRAGMA data_version").fetchone()[0]
         if getattr(local, "data_version", None) != data_version:
@@ -277,8 +291,9 @@ class AnswerCache:
             return self._replay(key, answer, environ, start_response)
         return self._build(key, environ, start_response)
 
-    def _replay(self, key: tuple[str, ...], answer: _Answer, environ: WSGIEnvironment,
-                start_response: StartResponse) -> list[bytes]:
+    def _replay(
+        self, key: tuple[str, ...], answer: _Answer, environ: WSGIEnvironment, start_response: StartResponse
+    ) -> list[bytes]:
         started = time.perf_counter()
         with self._lock:
             if self._answers.get(key) is answer:
@@ -299,8 +314,12 @@ class AnswerCache:
         result = self.app(environ, capture)
         version: Version | None = environ.get(ANSWER_VERSION)
         headers: list[tuple[str, str]] = captured.get("headers", [])
-        if (version is None or environ["REQUEST_METHOD"] != "GET" or not captured.get("status", "").startswith("200")
-                or any(name.lower() == "set-cookie" for name, _ in headers)):
+        if (
+            version is None
+            or environ["REQUEST_METHOD"] != "GET"
+            or not captured.get("status", "").startswith("200")
+            or any(name.lower() == "set-cookie" for name, _ in headers)
+        ):
             return result
         # The view built the whole body already (a Flask response that is not streamed).
         try:
@@ -308,8 +327,12 @@ class AnswerCache:
         finally:
             if hasattr(result, "close"):
                 result.close()
-        self._keep(key, _Answer(version, captured["status"],
-                                [(k, v) for k, v in headers if k.lower() not in self._PER_REQUEST], body))
+        self._keep(
+            key,
+            _Answer(
+                version, captured["status"], [(k, v) for k, v in headers if k.lower() not in self._PER_REQUEST], body
+            ),
+        )
         return [body]
 
     def _keep(self, key: tuple[str, ...], answer: _Answer) -> None:

@@ -93,13 +93,9 @@ class Config:
         return cls(
             explicit_location=any(name in os.environ for name in ("CATALOGUE_INSTANCE_PATH", "CATALOGUE_DATABASE_URL")),
             instance_path=instance,
-            database_url=os.environ.get(
-                "CATALOGUE_DATABASE_URL", f"sqlite:///{instance / 'catalogue.sqlite3'}"
-            ),
+            database_url=os.environ.get("CATALOGUE_DATABASE_URL", f"sqlite:///{instance / 'catalogue.sqlite3'}"),
             index_dir=Path(os.environ.get("CATALOGUE_INDEX_DIR", instance / "index")),
-            max_descriptor_bytes=int(
-                os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", str(2 * 1024 * 1024))
-            ),
+            max_descriptor_bytes=int(os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", str(2 * 1024 * 1024))),
             secure_cookies=os.environ.get("CATALOGUE_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
             sign_in_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_RATE_LIMIT", "10 per minute"),
             ratelimit_storage_uri=os.environ.get("CATALOGUE_RATELIMIT_STORAGE_URI", "memory://"),

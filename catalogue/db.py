@@ -48,7 +48,9 @@ class Base(DeclarativeBase):
     """Declarative base of every model."""
 
     type_annotation_map: ClassVar[dict[Any, Any]] = {
-        datetime: UTCDateTime(), dict[str, Any]: JSONDocument, list[dict[str, Any]]: JSONDocument,
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+        list[dict[str, Any]]: JSONDocument,
     }
 
 

@@ -49,8 +49,9 @@ def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseRe
     if not request.path.startswith("/api/") and request.accept_mimetypes.accept_html:
         if isinstance(error, Unauthenticated):
             return redirect(url_for("auth.sign_in", next=request.full_path.rstrip("?")))
-        return render_template("error.html", title=error.title, detail=error.detail, problems=error.problems,
-                               status=error.status), error.status
+        return render_template(
+            "error.html", title=error.title, detail=error.detail, problems=error.problems, status=error.status
+        ), error.status
     extra: dict[str, Any] = {}
     if error.problems:
         extra["errors"] = [p.to_dict() for p in error.problems]
@@ -64,10 +65,18 @@ def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseRe
 
 def _descriptor_error(error: DescriptorError) -> Response:
     if error.status == 413:
-        return problem(413, "The descriptor is too large", error.problem.message, "descriptor-too-large",
-                       errors=[error.problem.to_dict()])
+        return problem(
+            413,
+            "The descriptor is too large",
+            error.problem.message,
+            "descriptor-too-large",
+            errors=[error.problem.to_dict()],
+        )
     return problem(
-        400, "The descriptor could not be read", error.problem.message, "unreadable-descriptor",
+        400,
+        "The descriptor could not be read",
+        error.problem.message,
+        "unreadable-descriptor",
         errors=[error.problem.to_dict()],
     )
 
@@ -107,7 +116,8 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
     elif isinstance(messages, dict):
         extra["errors"] = [
             {"pointer": f"/{name}", "line": None, "message": " ".join(map(str, texts)), "source": location}
-            for location, fields in messages.items() if isinstance(fields, dict)
+            for location, fields in messages.items()
+            if isinstance(fields, dict)
             for name, texts in fields.items()
         ]
     code = error.code or 500
@@ -162,8 +172,10 @@ class CatalogueApi(Api):
                 response["content"] = {PROBLEM_MEDIA_TYPE: {"schema": ProblemSchema}}
             self.spec.components.response(status.name, response, lazy=True)
         self.spec.components.response(
-            "DEFAULT_ERROR", {"description": "Default error response", "content": {PROBLEM_MEDIA_TYPE: {"schema": ProblemSchema}}},
-            lazy=True)
+            "DEFAULT_ERROR",
+            {"description": "Default error response", "content": {PROBLEM_MEDIA_TYPE: {"schema": ProblemSchema}}},
+            lazy=True,
+        )
 
 
 def init_app(app: Flask) -> None:

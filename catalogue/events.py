@@ -39,8 +39,13 @@ _EVENT_LOCK = 0x43535041  # "CSPA": one PostgreSQL advisory lock serialises even
 
 
 def record_event(
-    session: Session, kind: str, actor_id: int | None, *, service_id: int | None = None,
-    version_id: int | None = None, data: dict[str, Any] | None = None,
+    session: Session,
+    kind: str,
+    actor_id: int | None,
+    *,
+    service_id: int | None = None,
+    version_id: int | None = None,
+    data: dict[str, Any] | None = None,
 ) -> Event:
     """Add an Event to the audit trail and flush it.
 
@@ -61,8 +66,14 @@ def record_event(
 def record_refusal(session: Session, error: PermissionDenied) -> Event:
     """Record a refused action in the audit trail (in a transaction of its own: the refused one was rolled back)."""
     error.recorded = True
-    return record_event(session, "permission.denied", error.actor_id, service_id=error.service_id,
-                        version_id=error.version_id, data={"action": error.action, "detail": error.detail})
+    return record_event(
+        session,
+        "permission.denied",
+        error.actor_id,
+        service_id=error.service_id,
+        version_id=error.version_id,
+        data={"action": error.action, "detail": error.detail},
+    )
 
 
 @dataclass(frozen=True)

@@ -83,8 +83,15 @@ class PermissionDenied(RegistryError):
     status = 403
     title = "Permission denied"
 
-    def __init__(self, detail: str, *, actor_id: int | None = None, action: str = "",
-                 service_id: int | None = None, version_id: int | None = None) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        actor_id: int | None = None,
+        action: str = "",
+        service_id: int | None = None,
+        version_id: int | None = None,
+    ) -> None:
         super().__init__(detail)
         self.actor_id = actor_id
         self.action = action

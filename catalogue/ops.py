@@ -84,8 +84,9 @@ def readiness() -> dict[str, Check]:
         return {"database": Check(False, f"unreachable ({reason})"), "schema": skipped, "index": skipped}
     checks = {"database": Check(True, "reachable")}
     if not at_head:
-        checks["schema"] = Check(False, f"at revision {revision or 'none'}, the code needs {migrations.head()}: "
-                                        "run `catalogue migrate`")
+        checks["schema"] = Check(
+            False, f"at revision {revision or 'none'}, the code needs {migrations.head()}: run `catalogue migrate`"
+        )
         checks["index"] = Check(False, "not checked: the schema is not at head")
         return checks
     checks["schema"] = Check(True, f"at revision {revision}")
@@ -167,8 +168,13 @@ def log_access(method: str, path: str, status: int, started: float, request_id: 
     """The access line of a request that began at started (time.perf_counter()); it names its own request,
     so answers given outside Flask's request context (catalogue.conditional.AnswerCache) log the same line."""
     duration_ms = round((time.perf_counter() - started) * 1000, 1)
-    access_log.info("%s %s %s", method, path, status, extra={
-        "status": status, "duration_ms": duration_ms, "request_id": request_id, "method": method, "path": path})
+    access_log.info(
+        "%s %s %s",
+        method,
+        path,
+        status,
+        extra={"status": status, "duration_ms": duration_ms, "request_id": request_id, "method": method, "path": path},
+    )
 
 
 def _start_request() -> None:

@@ -24,8 +24,15 @@ CONTENT_SECURITY_POLICY = (
 PERMISSIONS_POLICY = ", ".join(
     f"{feature}=()"
     for feature in (
-        "accelerometer", "camera", "geolocation", "gyroscope", "magnetometer", "microphone",
-        "payment", "usb", "interest-cohort",
+        "accelerometer",
+        "camera",
+        "geolocation",
+        "gyroscope",
+        "magnetometer",
+        "microphone",
+        "payment",
+        "usb",
+        "interest-cohort",
     )
 )
 
@@ -91,8 +98,9 @@ class UnstorableText(BadRequest):
     def __init__(self, place: str, pointer: str, reason: str, source: str) -> None:
         super().__init__(f"The {place} contains {reason}.")
         # errors.py turns this into problem+json errors, as it does for argument errors.
-        self.data = {"errors": [{"pointer": pointer, "line": None, "message": f"the text contains {reason}",
-                                 "source": source}]}
+        self.data = {
+            "errors": [{"pointer": pointer, "line": None, "message": f"the text contains {reason}", "source": source}]
+        }
 
 
 def _refuse_unstorable_text() -> None:

@@ -19,8 +19,17 @@ PACKAGE = Path(__file__).resolve().parents[1] / "catalogue"
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     # What every part shares: the database's base and sessions, the event log, the domain's exceptions,
     # the reference models, and the migrations that make the schema.
-    ("core", ("catalogue.db", "catalogue.events", "catalogue.exceptions", "catalogue.reference",
-              "catalogue.migrations", "catalogue.resources")),
+    (
+        "core",
+        (
+            "catalogue.db",
+            "catalogue.events",
+            "catalogue.exceptions",
+            "catalogue.reference",
+            "catalogue.migrations",
+            "catalogue.resources",
+        ),
+    ),
     ("auth", ("catalogue.auth",)),
     ("services", ("catalogue.services",)),
     ("search", ("catalogue.search",)),
@@ -28,9 +37,18 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 """Layers from the bottom up, each named by its module prefixes. Everything else is an edge (below)."""
 
-EDGE_MODULES = ("catalogue", "catalogue.auth", "catalogue.cli", "catalogue.conditional", "catalogue.config",
-                "catalogue.errors", "catalogue.gunicorn_conf", "catalogue.migrations.env", "catalogue.ops",
-                "catalogue.security")
+EDGE_MODULES = (
+    "catalogue",
+    "catalogue.auth",
+    "catalogue.cli",
+    "catalogue.conditional",
+    "catalogue.config",
+    "catalogue.errors",
+    "catalogue.gunicorn_conf",
+    "catalogue.migrations.env",
+    "catalogue.ops",
+    "catalogue.security",
+)
 """The edges by name: the app factory, the command line, settings, HTTP wiring and error pages, probes, and
 the Alembic environment (run by Alembic like a command). `catalogue.auth` is the package's __init__: it binds
 sign-in and CSRF protection to the app and registers the auth pages."""
@@ -42,9 +60,10 @@ KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 """Imports against the direction, each with its reason. A fixed one must leave this list (the test says so)."""
 
 KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset({"catalogue.services.validation", "catalogue.services.openapi_rules"}):
-        "validation defers importing openapi_rules (reads never load the OpenAPI libraries) and openapi_rules "
-        "takes pointer helpers from validation; the pointer helpers want a module of their own",
+    frozenset(
+        {"catalogue.services.validation", "catalogue.services.openapi_rules"}
+    ): "validation defers importing openapi_rules (reads never load the OpenAPI libraries) and openapi_rules "
+    "takes pointer helpers from validation; the pointer helpers want a module of their own",
 }
 """Import circles left for now, each with its reason; a broken one must leave this list."""
 
@@ -107,8 +126,9 @@ def upward_imports(graph: dict[str, set[str]]) -> dict[tuple[str, str], str]:
     for module, targets in sorted(graph.items()):
         for target in sorted(targets):
             if layer_of(target) > layer_of(module):
-                found[(module, target)] = (f"{module} ({layer_label(layer_of(module))}) imports {target} "
-                                           f"({layer_label(layer_of(target))})")
+                found[(module, target)] = (
+                    f"{module} ({layer_label(layer_of(module))}) imports {target} ({layer_label(layer_of(target))})"
+                )
     return found
 
 
@@ -165,8 +185,13 @@ def test_no_layer_imports_a_layer_above_it() -> None:
 def test_search_reads_no_document_module() -> None:
     # The app factory hands the document's chapters to the index; search never imports them itself.
     graph = import_graph()
-    reaching = sorted(f"{m} imports {t}" for m, targets in graph.items() if m.startswith("catalogue.search")
-                      and layer_of(m) < len(LAYERS) for t in targets if t.startswith("catalogue.document"))
+    reaching = sorted(
+        f"{m} imports {t}"
+        for m, targets in graph.items()
+        if m.startswith("catalogue.search") and layer_of(m) < len(LAYERS)
+        for t in targets
+        if t.startswith("catalogue.document")
+    )
     assert reaching == []
 
 

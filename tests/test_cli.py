@@ -15,10 +15,20 @@ from tests.conftest import DATA, drop_tables
 CATALOGUE = [sys.executable, "-m", "catalogue.cli"]
 
 
-def run(*args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None) -> subprocess.CompletedProcess[str]:
+def run(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(cwd / "instance"), **(env or {})}
-    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=120, input=input)
+    return subprocess.run(
+        [*CATALOGUE, *args],
+        check=False,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=input,
+    )
 
 
 def test_validate_valid_file_exits_0(tmp_path):
@@ -82,20 +92,59 @@ def test_admin_commands_make_an_account_that_can_sign_in(tmp_path):
     url = os.environ.get("CATALOGUE_DATABASE_URL") or f"sqlite:///{tmp_path / 'cli.sqlite3'}"
     env = {"CATALOGUE_DATABASE_URL": url}
     try:
-        made = run("create-organisation", "--code", "insee", "--name", "INSEE", "--country", "FR", cwd=tmp_path, env=env)
+        made = run(
+            "create-organisation", "--code", "insee", "--name", "INSEE", "--country", "FR", cwd=tmp_path, env=env
+        )
         assert made.returncode == 0 and "INSEE" in made.stdout, made.stderr
         assert run("create-organisation", "--code", "INSEE", "--name", "x", cwd=tmp_path, env=env).returncode == 1
-        short = run("create-user", "--email", "r@insee.example", "--org", "INSEE", "--role", "reviewer", "--password",
-                    cwd=tmp_path, env=env, input="short\nshort\n")
+        short = run(
+            "create-user",
+            "--email",
+            "r@insee.example",
+            "--org",
+            "INSEE",
+            "--role",
+            "reviewer",
+            "--password",
+            cwd=tmp_path,
+            env=env,
+            input="short\nshort\n",
+        )
         assert short.returncode == 1 and "at least 12 characters" in short.stderr
-        created = run("create-user", "--email", "r@insee.example", "--org", "INSEE", "--role", "reviewer", "--password",
-                      cwd=tmp_path, env=env, input="first long password\nfirst long password\n")
+        created = run(
+            "create-user",
+            "--email",
+            "r@insee.example",
+            "--org",
+            "INSEE",
+            "--role",
+            "reviewer",
+            "--password",
+            cwd=tmp_path,
+            env=env,
+            input="first long password\nfirst long password\n",
+        )
         assert created.returncode == 0, created.stderr
-        changed = run("set-password", "--email", "r@insee.example", cwd=tmp_path, env=env,
-                      input="second long password\nsecond long password\n")
+        changed = run(
+            "set-password",
+            "--email",
+            "r@insee.example",
+            cwd=tmp_path,
+            env=env,
+            input="second long password\nsecond long password\n",
+        )
         assert changed.returncode == 0, changed.stderr
-        assert run("set-password", "--email", "nobody@insee.example", cwd=tmp_path, env=env,
-                   input="second long password\nsecond long password\n").returncode == 1
+        assert (
+            run(
+                "set-password",
+                "--email",
+                "nobody@insee.example",
+                cwd=tmp_path,
+                env=env,
+                input="second long password\nsecond long password\n",
+            ).returncode
+            == 1
+        )
         from catalogue import create_app, exceptions
         from catalogue.auth import accounts
         from catalogue.config import Config
@@ -115,11 +164,20 @@ def test_admin_commands_make_an_account_that_can_sign_in(tmp_path):
 
 # The command line is ours: its version, its commands, and which catalogue each command touches.
 
+
 def run_on_the_default(*args: str, cwd: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
     """Run as a user who set nothing: the catalogue is the default one, ./instance under cwd."""
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CATALOGUE_")}
-    return subprocess.run([*CATALOGUE, *args], check=False, cwd=cwd, env=environment, capture_output=True, text=True,
-                          timeout=120, input=input)
+    return subprocess.run(
+        [*CATALOGUE, *args],
+        check=False,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        input=input,
+    )
 
 
 def test_version_is_the_catalogue_s_own(tmp_path):
@@ -137,8 +195,20 @@ def test_help_lists_only_our_commands(tmp_path):
     result = run_on_the_default("--help", cwd=tmp_path)
     assert result.returncode == 0
     listed = result.stdout.split("Commands:")[1].split()
-    ours = {"init", "migrate", "seed", "serve", "reindex", "validate", "create-user", "set-password",
-            "create-organisation", "export", "scaffold", "import"}
+    ours = {
+        "init",
+        "migrate",
+        "seed",
+        "serve",
+        "reindex",
+        "validate",
+        "create-user",
+        "set-password",
+        "create-organisation",
+        "export",
+        "scaffold",
+        "import",
+    }
     assert set(main.commands) == ours
     assert ours <= set(listed)
     for flask_own in ("routes", "shell", "run", "--app", "--env-file"):
@@ -150,11 +220,17 @@ def test_the_database_line_masks_a_password():
     from catalogue.cli import _masked, _where
     from catalogue.config import Config
 
-    config = Config(instance_path=Path("instance"), index_dir=Path("/srv/index"),
-                    database_url="postgresql+psycopg://catalogue:s3cret-pass@db.example:5432/catalogue")
+    config = Config(
+        instance_path=Path("instance"),
+        index_dir=Path("/srv/index"),
+        database_url="postgresql+psycopg://catalogue:s3cret-pass@db.example:5432/catalogue",
+    )
     line = _where(config)
     assert "s3cret-pass" not in line and "s3cret-pass" not in _masked(config.database_url)
-    assert line == "Catalogue database: postgresql+psycopg://catalogue:***@db.example:5432/catalogue; search index: /srv/index"
+    assert (
+        line
+        == "Catalogue database: postgresql+psycopg://catalogue:***@db.example:5432/catalogue; search index: /srv/index"
+    )
 
 
 # Each command that reads or writes the catalogue, with the arguments it needs.
@@ -190,7 +266,9 @@ def test_init_option_makes_the_catalogue_and_says_where(tmp_path):
     # Now there is one: the next command uses it without --init, and says which one it uses.
     exported = run_on_the_default("export", "--format", "json", cwd=tmp_path)
     assert exported.returncode == 0, exported.stderr
-    assert exported.stderr.splitlines() == [f"Catalogue database: sqlite:///{database}; search index: {tmp_path / 'instance' / 'index'}"]
+    assert exported.stderr.splitlines() == [
+        f"Catalogue database: sqlite:///{database}; search index: {tmp_path / 'instance' / 'index'}"
+    ]
     assert json.loads(exported.stdout)["services"] == []
 
 
@@ -199,15 +277,24 @@ def test_init_command_makes_the_default_catalogue(tmp_path):
     assert result.returncode == 0, result.stderr
     database = tmp_path / "instance" / "catalogue.sqlite3"
     assert database.is_file()
-    assert result.stderr.splitlines() == [f"Creating a new catalogue at {database}",
-                                          f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}"]
+    assert result.stderr.splitlines() == [
+        f"Creating a new catalogue at {database}",
+        f"Catalogue database: sqlite:///{database}; search index: {database.parent / 'index'}",
+    ]
     assert result.stdout.startswith("Database ready, at revision")
 
 
 def test_an_explicit_instance_path_is_consent_to_make_one(tmp_path):
     instance = tmp_path / "elsewhere"
-    result = run("create-organisation", "--code", "insee", "--name", "INSEE", cwd=tmp_path,
-                 env={"CATALOGUE_INSTANCE_PATH": str(instance), "CATALOGUE_DATABASE_URL": f"sqlite:///{instance / 'c.sqlite3'}"})
+    result = run(
+        "create-organisation",
+        "--code",
+        "insee",
+        "--name",
+        "INSEE",
+        cwd=tmp_path,
+        env={"CATALOGUE_INSTANCE_PATH": str(instance), "CATALOGUE_DATABASE_URL": f"sqlite:///{instance / 'c.sqlite3'}"},
+    )
     assert result.returncode == 0, result.stderr
     assert f"Creating a new catalogue at {instance / 'c.sqlite3'}" in result.stderr
 
@@ -216,8 +303,10 @@ def test_migrate_says_which_database(tmp_path):
     url = f"sqlite:///{tmp_path / 'migrated.sqlite3'}"
     result = run("migrate", cwd=tmp_path, env={"CATALOGUE_DATABASE_URL": url})
     assert result.returncode == 0, result.stderr
-    assert result.stderr.splitlines() == [f"Creating a new catalogue at {tmp_path / 'migrated.sqlite3'}",
-                                          f"Catalogue database: {url}"]
+    assert result.stderr.splitlines() == [
+        f"Creating a new catalogue at {tmp_path / 'migrated.sqlite3'}",
+        f"Catalogue database: {url}",
+    ]
 
 
 def test_serve_on_the_default_makes_the_catalogue_and_says_so(tmp_path):
@@ -226,11 +315,17 @@ def test_serve_on_the_default_makes_the_catalogue_and_says_so(tmp_path):
 
     environment = {k: v for k, v in os.environ.items() if not k.startswith("CATALOGUE_")}
     log = tmp_path / "serve.log"
-    with log.open("w") as out, subprocess.Popen([*CATALOGUE, "serve", "--port", "0"], cwd=tmp_path, env=environment,
-                                                stdout=out, stderr=subprocess.STDOUT) as server:
+    with (
+        log.open("w") as out,
+        subprocess.Popen(
+            [*CATALOGUE, "serve", "--port", "0"], cwd=tmp_path, env=environment, stdout=out, stderr=subprocess.STDOUT
+        ) as server,
+    ):
         try:
             deadline = time.monotonic() + 120
-            while "Serving the catalogue" not in log.read_text() and server.poll() is None and time.monotonic() < deadline:
+            while (
+                "Serving the catalogue" not in log.read_text() and server.poll() is None and time.monotonic() < deadline
+            ):
                 time.sleep(0.2)
         finally:
             server.terminate()

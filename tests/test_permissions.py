@@ -74,7 +74,9 @@ def _build(app) -> World:
         owner = actors.Actor(user=session.get(User, world.users["owner"]))
         first = descriptors.parse(_descriptor(), "yaml")
         workflow.submit_version(session, actors.SYSTEM, first, "yaml", "approved")
-        workflow.submit_version(session, owner, descriptors.parse(_descriptor(version="1.1.0"), "yaml"), "yaml", "submitted")
+        workflow.submit_version(
+            session, owner, descriptors.parse(_descriptor(version="1.1.0"), "yaml"), "yaml", "submitted"
+        )
         workflow.submit_version(session, owner, descriptors.parse(_descriptor("demo-draft"), "yaml"), "yaml", "draft")
     return world
 
@@ -82,15 +84,30 @@ def _build(app) -> World:
 def _snapshot(app) -> tuple[Any, ...]:
     """Everything a write could change, except the audit trail's record of refusals."""
     with app.app_context(), db.transaction() as session:
-        counts = tuple(session.scalar(select(func.count()).select_from(model))
-                       for model in (Organisation, Service, ServiceVersion, Review, User, ApiToken))
-        statuses = tuple(session.execute(select(ServiceVersion.id, ServiceVersion.status, ServiceVersion.content_hash)
-                                         .order_by(ServiceVersion.id)).all())
-        users = tuple(session.execute(select(User.id, User.role, User.active, User.password_hash, User.session_version)
-                                      .order_by(User.id)).all())
+        counts = tuple(
+            session.scalar(select(func.count()).select_from(model))
+            for model in (Organisation, Service, ServiceVersion, Review, User, ApiToken)
+        )
+        statuses = tuple(
+            session.execute(
+                select(ServiceVersion.id, ServiceVersion.status, ServiceVersion.content_hash).order_by(
+                    ServiceVersion.id
+                )
+            ).all()
+        )
+        users = tuple(
+            session.execute(
+                select(User.id, User.role, User.active, User.password_hash, User.session_version).order_by(User.id)
+            ).all()
+        )
         tokens = tuple(session.execute(select(ApiToken.id, ApiToken.revoked_at).order_by(ApiToken.id)).all())
-        services = tuple(session.execute(select(Service.id, Service.status, Service.public_version_id,
-                                                Service.latest_version_id).order_by(Service.id)).all())
+        services = tuple(
+            session.execute(
+                select(Service.id, Service.status, Service.public_version_id, Service.latest_version_id).order_by(
+                    Service.id
+                )
+            ).all()
+        )
         events = session.scalar(select(func.count()).select_from(Event).where(Event.kind != "permission.denied"))
     return counts, statuses, users, tokens, services, events
 
@@ -101,6 +118,7 @@ def _refusals(app) -> int:
 
 
 # --- the cases -----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Case:
@@ -141,47 +159,141 @@ CASES = [
     Case("validate", "POST", "/api/v1/validate", _all(200), body=_descriptor(), writes=False),
     Case("list own tokens", "GET", "/api/v1/tokens", _by(401, 200, 200, 200, 200, 200), writes=False),
     # writing through the API
-    Case("submit a new ISTAT service", "POST", "/api/v1/services", _by(401, 201, 403, 403, 403, 201),
-         body=_descriptor("demo-new")),
-    Case("stack a version on one in review", "POST", "/api/v1/services", _by(401, 409, 403, 403, 403, 409),
-         body=_descriptor(version="1.2.0")),
-    Case("start a review", "POST", f"{V}/1.1.0/transitions", _by(401, 403, 404, 200, 403, 200), body={"to": "in_review"}),
-    Case("approve without review", "POST", f"{V}/1.1.0/reviews", _by(401, 403, 404, 409, 403, 409),
-         body={"decision": "approved"}),
-    Case("submit a draft", "POST", "/api/v1/services/demo-draft/versions/1.0.0/transitions",
-         _by(401, 200, 404, 403, 403, 200), body={"to": "submitted"}),
-    Case("deprecate the public version", "POST", f"{V}/1.0.0/transitions", _by(401, 200, 403, 403, 403, 200),
-         body={"to": "deprecated"}),
+    Case(
+        "submit a new ISTAT service",
+        "POST",
+        "/api/v1/services",
+        _by(401, 201, 403, 403, 403, 201),
+        body=_descriptor("demo-new"),
+    ),
+    Case(
+        "stack a version on one in review",
+        "POST",
+        "/api/v1/services",
+        _by(401, 409, 403, 403, 403, 409),
+        body=_descriptor(version="1.2.0"),
+    ),
+    Case(
+        "start a review", "POST", f"{V}/1.1.0/transitions", _by(401, 403, 404, 200, 403, 200), body={"to": "in_review"}
+    ),
+    Case(
+        "approve without review",
+        "POST",
+        f"{V}/1.1.0/reviews",
+        _by(401, 403, 404, 409, 403, 409),
+        body={"decision": "approved"},
+    ),
+    Case(
+        "submit a draft",
+        "POST",
+        "/api/v1/services/demo-draft/versions/1.0.0/transitions",
+        _by(401, 200, 404, 403, 403, 200),
+        body={"to": "submitted"},
+    ),
+    Case(
+        "deprecate the public version",
+        "POST",
+        f"{V}/1.0.0/transitions",
+        _by(401, 200, 403, 403, 403, 200),
+        body={"to": "deprecated"},
+    ),
     Case("create a token", "POST", "/api/v1/tokens", _by(401, 201, 201, 201, 201, 201), body={"days": 5}),
     Case("revoke the owner's token", "DELETE", "/api/v1/tokens/{owner_token}", _by(401, 200, 404, 404, 404, 200)),
     # pages that only some may read
     Case("review queue page", "GET", "/review/", _by(302, 403, 403, 200, 200, 200), form=True, writes=False),
-    Case("review page", "GET", "/review/demo-linkage/1.1.0", _by(302, 200, 404, 200, 200, 200), form=True, writes=False),
+    Case(
+        "review page", "GET", "/review/demo-linkage/1.1.0", _by(302, 200, 404, 200, 200, 200), form=True, writes=False
+    ),
     Case("users page", "GET", "/admin/users", _by(302, 403, 403, 403, 403, 200), form=True, writes=False),
-    Case("organisations page", "GET", "/admin/organisations", _by(302, 403, 403, 403, 403, 200), form=True, writes=False),
+    Case(
+        "organisations page", "GET", "/admin/organisations", _by(302, 403, 403, 403, 403, 200), form=True, writes=False
+    ),
     Case("tokens page", "GET", "/auth/tokens", _by(302, 200, 200, 200, 200, 200), form=True, writes=False),
     Case("password page", "GET", "/auth/password", _by(302, 200, 200, 200, 200, 200), form=True, writes=False),
     # forms
     Case("start-review form", "POST", "/review/demo-linkage/1.1.0/start", _by(302, 403, 404, 302, 403, 302), form=True),
-    Case("decision form", "POST", "/review/demo-linkage/1.1.0/decide", _by(302, 403, 404, 409, 403, 409), form=True,
-         body={"decision": "approved"}),
-    Case("submit form", "POST", "/submit", _by(302, 303, 403, 403, 403, 303), form=True,
-         body={"descriptor": _descriptor("demo-form"), "action": "submit"}),
-    Case("start-from-a-form form", "POST", "/submit/start", _by(302, 200, 200, 200, 200, 200), form=True,
-         body={"id": "from-form", "name": "From a form"}, writes=False),
-    Case("create-token form", "POST", "/auth/tokens", _by(302, 201, 201, 201, 201, 201), form=True,
-         body={"name": "x", "days": "5"}),
-    Case("revoke-token form", "POST", "/auth/tokens/{owner_token}/revoke", _by(302, 302, 404, 404, 404, 302), form=True),
-    Case("password form", "POST", "/auth/password", _by(302, 302, 302, 302, 302, 302), form=True,
-         body={"current": PASSWORD, "new": "a brand new long password"}),
-    Case("add-user form", "POST", "/admin/users", _by(302, 403, 403, 403, 403, 302), form=True,
-         body={"email": "n@istat.example", "organisation": "ISTAT", "role": "submitter", "password": "long enough password"}),
-    Case("update-user form", "POST", "/admin/users/{owner_user}", _by(302, 403, 403, 403, 403, 302), form=True,
-         body={"role": "reviewer", "active": "y"}),
-    Case("add-organisation form", "POST", "/admin/organisations", _by(302, 403, 403, 403, 403, 302), form=True,
-         body={"code": "INSEE", "name": "INSEE"}),
-    Case("sign-in form", "POST", "/auth/sign-in", _all(401), form=True, body={"email": "x@y.example", "password": "wrong"},
-         writes=False),
+    Case(
+        "decision form",
+        "POST",
+        "/review/demo-linkage/1.1.0/decide",
+        _by(302, 403, 404, 409, 403, 409),
+        form=True,
+        body={"decision": "approved"},
+    ),
+    Case(
+        "submit form",
+        "POST",
+        "/submit",
+        _by(302, 303, 403, 403, 403, 303),
+        form=True,
+        body={"descriptor": _descriptor("demo-form"), "action": "submit"},
+    ),
+    Case(
+        "start-from-a-form form",
+        "POST",
+        "/submit/start",
+        _by(302, 200, 200, 200, 200, 200),
+        form=True,
+        body={"id": "from-form", "name": "From a form"},
+        writes=False,
+    ),
+    Case(
+        "create-token form",
+        "POST",
+        "/auth/tokens",
+        _by(302, 201, 201, 201, 201, 201),
+        form=True,
+        body={"name": "x", "days": "5"},
+    ),
+    Case(
+        "revoke-token form", "POST", "/auth/tokens/{owner_token}/revoke", _by(302, 302, 404, 404, 404, 302), form=True
+    ),
+    Case(
+        "password form",
+        "POST",
+        "/auth/password",
+        _by(302, 302, 302, 302, 302, 302),
+        form=True,
+        body={"current": PASSWORD, "new": "a brand new long password"},
+    ),
+    Case(
+        "add-user form",
+        "POST",
+        "/admin/users",
+        _by(302, 403, 403, 403, 403, 302),
+        form=True,
+        body={
+            "email": "n@istat.example",
+            "organisation": "ISTAT",
+            "role": "submitter",
+            "password": "long enough password",
+        },
+    ),
+    Case(
+        "update-user form",
+        "POST",
+        "/admin/users/{owner_user}",
+        _by(302, 403, 403, 403, 403, 302),
+        form=True,
+        body={"role": "reviewer", "active": "y"},
+    ),
+    Case(
+        "add-organisation form",
+        "POST",
+        "/admin/organisations",
+        _by(302, 403, 403, 403, 403, 302),
+        form=True,
+        body={"code": "INSEE", "name": "INSEE"},
+    ),
+    Case(
+        "sign-in form",
+        "POST",
+        "/auth/sign-in",
+        _all(401),
+        form=True,
+        body={"email": "x@y.example", "password": "wrong"},
+        writes=False,
+    ),
     Case("sign-out form", "POST", "/auth/sign-out", _all(302), form=True, writes=False),
 ]
 
@@ -210,7 +322,9 @@ def _call(app, world: World, case: Case, who: str):
     client = app.test_client()
     headers = {} if who == "anonymous" else {"Authorization": f"Bearer {world.tokens[who]}"}
     if isinstance(case.body, str):
-        return client.open(path, method=case.method, data=case.body, headers={**headers, "Content-Type": "application/yaml"})
+        return client.open(
+            path, method=case.method, data=case.body, headers={**headers, "Content-Type": "application/yaml"}
+        )
     return client.open(path, method=case.method, json=case.body, headers=headers)
 
 
@@ -238,8 +352,11 @@ def test_reads(app, case):
 
 
 # Each person meets a write on a world of their own, so an allowed write cannot change what the next one meets.
-@pytest.mark.parametrize(("case", "who"), [(c, who) for c in CASES if c.writes for who in PEOPLE],
-                         ids=lambda value: value.name if isinstance(value, Case) else value)
+@pytest.mark.parametrize(
+    ("case", "who"),
+    [(c, who) for c in CASES if c.writes for who in PEOPLE],
+    ids=lambda value: value.name if isinstance(value, Case) else value,
+)
 def test_writes(app, case, who):
     _check(app, _build(app), case, who)
 
@@ -247,7 +364,8 @@ def test_writes(app, case, who):
 # Routes that are not about permissions: static files, schemas, documents anyone may read.
 _PUBLIC_READS = re.compile(
     r"^/(static|schemas|document|feeds|search|services|api/openapi|api/v1/export|healthz|readyz|favicon)"
-    r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/start$|^/submit/template.yaml$")
+    r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/start$|^/submit/template.yaml$"
+)
 
 
 def test_the_matrix_covers_every_route(app):
@@ -258,7 +376,9 @@ def test_the_matrix_covers_every_route(app):
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method == "GET" and _PUBLIC_READS.match(rule.rule):
                 continue
-            concrete = {(m, re.sub(r"/(demo-linkage|demo-draft|1\.[01]\.0|demo-new)(?=/|$)", "/<>", p)) for m, p in covered}
+            concrete = {
+                (m, re.sub(r"/(demo-linkage|demo-draft|1\.[01]\.0|demo-new)(?=/|$)", "/<>", p)) for m, p in covered
+            }
             if (method, path) not in concrete:
                 missing.append(f"{method} {rule.rule}")
     assert not missing, "routes without a row in the permission matrix: " + ", ".join(missing)

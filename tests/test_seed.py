@@ -79,15 +79,24 @@ def test_serve_on_first_start_creates_database_and_loads_seeds(tmp_path):
     env.pop("CATALOGUE_DATABASE_URL", None)  # the embedded default: a SQLite file in the instance folder
     port = _free_port()
     log = tmp_path / "serve.log"
-    with log.open("w") as out, subprocess.Popen(
-        [sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)], cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT
-    ) as server:
+    with (
+        log.open("w") as out,
+        subprocess.Popen(
+            [sys.executable, "-m", "catalogue.cli", "serve", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        ) as server,
+    ):
         try:
             body = None
             deadline = time.monotonic() + 60
             while body is None and time.monotonic() < deadline and server.poll() is None:
                 try:
-                    with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/v1/services?per_page=100", timeout=5) as response:
+                    with urllib.request.urlopen(
+                        f"http://127.0.0.1:{port}/api/v1/services?per_page=100", timeout=5
+                    ) as response:
                         body = json.load(response)
                 except OSError:
                     time.sleep(0.2)

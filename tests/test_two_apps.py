@@ -21,8 +21,11 @@ from catalogue.events import catalogue_version
 
 def _app(folder: Path) -> Flask:
     folder.mkdir()
-    app = create_app(Config(instance_path=folder, database_url=f"sqlite:///{folder / 'catalogue.sqlite3'}",
-                            index_dir=folder / "index"))
+    app = create_app(
+        Config(
+            instance_path=folder, database_url=f"sqlite:///{folder / 'catalogue.sqlite3'}", index_dir=folder / "index"
+        )
+    )
     database_of(app).create_all()
     return app
 
@@ -40,8 +43,9 @@ def two_apps(tmp_path: Path) -> Iterator[tuple[Flask, Flask]]:
 
 
 def _submit(app: Flask, token: str, text: str) -> int:
-    response = app.test_client().post("/api/v1/services", data=text, headers={
-        "Authorization": f"Bearer {token}", "Content-Type": "application/yaml"})
+    response = app.test_client().post(
+        "/api/v1/services", data=text, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/yaml"}
+    )
     return response.status_code
 
 

@@ -33,21 +33,36 @@ def _check_password(password: str) -> None:
     if len(password) < MIN_PASSWORD_LENGTH:
         raise InvalidRequest(
             f"a password needs at least {MIN_PASSWORD_LENGTH} characters",
-            [Problem(pointer="/password", line=None, message=f"use at least {MIN_PASSWORD_LENGTH} characters", source="request")],
+            [
+                Problem(
+                    pointer="/password",
+                    line=None,
+                    message=f"use at least {MIN_PASSWORD_LENGTH} characters",
+                    source="request",
+                )
+            ],
         )
 
 
 def create_user(
-    session: Session, email: str, org_code: str, role: str, display_name: str | None = None,
-    password: str | None = None, token_days: int | None = 365, actor: Actor = SYSTEM,
+    session: Session,
+    email: str,
+    org_code: str,
+    role: str,
+    display_name: str | None = None,
+    password: str | None = None,
+    token_days: int | None = 365,
+    actor: Actor = SYSTEM,
 ) -> tuple[User, str | None]:
     """Create a user of an organisation (created if new); returns the user and, if token_days, an API
     token shown once in clear."""
     check_admin(actor, "create_user")
     email = email.strip().lower()
     if "@" not in email:
-        raise InvalidRequest(f"{email!r} is not an e-mail address",
-                             [Problem(pointer="/email", line=None, message="an e-mail address is needed", source="request")])
+        raise InvalidRequest(
+            f"{email!r} is not an e-mail address",
+            [Problem(pointer="/email", line=None, message="an e-mail address is needed", source="request")],
+        )
     if role not in ROLES:
         raise InvalidRequest(f"the role must be one of {', '.join(ROLES)}", allowed=list(ROLES))
     if session.scalar(select(User).where(User.email == email)) is not None:
@@ -61,14 +76,25 @@ def create_user(
         user.password_hash = generate_password_hash(password)
     session.add(user)
     session.flush()
-    record_event(session, "user.created", actor.user_id, data={"user": user.id, "email": email, "role": role,
-                                                      "organisation": organisation.code})
+    record_event(
+        session,
+        "user.created",
+        actor.user_id,
+        data={"user": user.id, "email": email, "role": role, "organisation": organisation.code},
+    )
     token = create_token(session, Actor(user=user), token_days) if token_days else None
     return user, token
 
 
-def update_user(session: Session, actor: Actor, user_id: int, *, role: str | None = None,
-                active: bool | None = None, organisation_code: str | None = None) -> User:
+def update_user(
+    session: Session,
+    actor: Actor,
+    user_id: int,
+    *,
+    role: str | None = None,
+    active: bool | None = None,
+    organisation_code: str | None = None,
+) -> User:
     """Change a user's role, organisation or active flag (admins); a change ends the user's sessions."""
     check_admin(actor, "update_user")
     user = session.get(User, user_id)
@@ -128,13 +154,17 @@ def authenticate_password(session: Session, email: str, password: str) -> User:
 _DUMMY_HASH = generate_password_hash("not a password of anyone")
 
 
-def create_organisation(session: Session, actor: Actor, code: str, name: str, country: str | None = None) -> Organisation:
+def create_organisation(
+    session: Session, actor: Actor, code: str, name: str, country: str | None = None
+) -> Organisation:
     """Create an organisation (admins)."""
     check_admin(actor, "create_organisation")
     code = code.strip().upper()
     if not code or len(code) > 32:
-        raise InvalidRequest("an organisation code has 1 to 32 characters",
-                             [Problem(pointer="/code", line=None, message="1 to 32 characters", source="request")])
+        raise InvalidRequest(
+            "an organisation code has 1 to 32 characters",
+            [Problem(pointer="/code", line=None, message="1 to 32 characters", source="request")],
+        )
     if session.scalar(select(Organisation).where(Organisation.code == code)) is not None:
         raise Conflict(f"organisation {code} exists already")
     organisation = Organisation(code=code, name=name.strip() or code, country=(country or None))
@@ -160,11 +190,18 @@ def create_token(session: Session, actor: Actor, days: int | None = 365, name: s
     if actor.user is None:
         raise Unauthenticated("sign in to create an API token")
     if days is None or not 1 <= days <= 730:
-        raise InvalidRequest("a token lives 1 to 730 days",
-                             [Problem(pointer="/days", line=None, message="1 to 730 days", source="request")])
+        raise InvalidRequest(
+            "a token lives 1 to 730 days",
+            [Problem(pointer="/days", line=None, message="1 to 730 days", source="request")],
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken(user=actor.user, name=name.strip()[:100], token_hash=_token_hash(token), prefix=token[:12],
-                   expires_at=utcnow() + timedelta(days=days))
+    row = ApiToken(
+        user=actor.user,
+        name=name.strip()[:100],
+        token_hash=_token_hash(token),
+        prefix=token[:12],
+        expires_at=utcnow() + timedelta(days=days),
+    )
     session.add(row)
     session.flush()
     record_event(session, "token.created", actor.user_id, data={"token": row.id, "prefix": row.prefix, "days": days})
@@ -195,8 +232,12 @@ def authenticate_token(session: Session, token: str) -> Actor:
     """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
     now = utcnow()
-    if (row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at < now)
-            or not row.user.active):
+    if (
+        row is None
+        or row.revoked_at is not None
+        or (row.expires_at is not None and row.expires_at < now)
+        or not row.user.active
+    ):
         raise Unauthenticated("the API token is unknown, expired or revoked")
     return Actor(user=row.user)
 

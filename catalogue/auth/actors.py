@@ -37,11 +37,11 @@ ANONYMOUS = Actor()
 """A reader with no credentials."""
 
 
-def refuse(actor: Actor, action: str, detail: str, service_id: int | None = None,
-           version_id: int | None = None) -> PermissionDenied:
+def refuse(
+    actor: Actor, action: str, detail: str, service_id: int | None = None, version_id: int | None = None
+) -> PermissionDenied:
     """The refusal of action to actor, ready to raise (it goes on the audit trail when its transaction ends)."""
-    return PermissionDenied(detail, actor_id=actor.user_id, action=action, service_id=service_id,
-                            version_id=version_id)
+    return PermissionDenied(detail, actor_id=actor.user_id, action=action, service_id=service_id, version_id=version_id)
 
 
 def check_admin(actor: Actor, action: str) -> None:

@@ -162,9 +162,15 @@ def users() -> str | Response | tuple[str, int]:
 
     def create(db_session: Any) -> str:
         user, _token = accounts.create_user(
-            db_session, form.email.data or "", (form.organisation.data or "").strip().upper(),
-            form.role.data or "submitter", form.display_name.data or None, password=form.password.data,
-            token_days=None, actor=actor)
+            db_session,
+            form.email.data or "",
+            (form.organisation.data or "").strip().upper(),
+            form.role.data or "submitter",
+            form.display_name.data or None,
+            password=form.password.data,
+            token_days=None,
+            actor=actor,
+        )
         return f"User {user.email}"
 
     outcome = _create_with_form(form, create, "admin.users")
@@ -199,11 +205,13 @@ def organisations() -> str | Response | tuple[str, int]:
 
     def create(db_session: Any) -> str:
         organisation = accounts.create_organisation(
-            db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None)
+            db_session, actor, form.code.data or "", form.name.data or "", (form.country.data or "").upper() or None
+        )
         return f"Organisation {organisation.code}"
 
     outcome = _create_with_form(form, create, "admin.organisations")
     if isinstance(outcome, Response):
         return outcome
-    return render_template("admin/organisations.html", form=form,
-                           organisations=accounts.list_organisations(session())), outcome
+    return render_template(
+        "admin/organisations.html", form=form, organisations=accounts.list_organisations(session())
+    ), outcome

@@ -228,7 +228,9 @@ def _front_matter(text: str, where: str) -> tuple[dict[str, Any], str]:
     if not isinstance(audiences, list) or any(a not in AUDIENCES for a in audiences):
         raise ContentError(f"{where}: 'audiences' must be a list drawn from {', '.join(AUDIENCES)}")
     criteria = meta.get("criteria") or {}
-    if not isinstance(criteria, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in criteria.items()):
+    if not isinstance(criteria, dict) or not all(
+        isinstance(k, str) and isinstance(v, str) for k, v in criteria.items()
+    ):
         raise ContentError(f"{where}: 'criteria' must map compliance criterion ids to section anchors")
     return meta, match["body"]
 

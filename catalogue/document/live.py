@@ -117,7 +117,9 @@ def _gsim_names(items: object) -> tuple[str, ...]:
     return tuple(names)
 
 
-def services_for(searching: Searching, session: Session, actor: Actor, filters: dict[str, list[str]]) -> list[ServiceEntry]:
+def services_for(
+    searching: Searching, session: Session, actor: Actor, filters: dict[str, list[str]]
+) -> list[ServiceEntry]:
     """Every approved service matching filters, in the search engine's order, with its GSIM inputs and outputs."""
     entries: list[ServiceEntry] = []
     page = 1
@@ -125,8 +127,16 @@ def services_for(searching: Searching, session: Session, actor: Actor, filters: 
         result = _search(searching, actor, filters, page)
         for hit in result.hits:
             definition = reads.get_version(session, actor, hit.id, hit.version).descriptor.get("definition", {})
-            entries.append(ServiceEntry(hit.id, hit.name, hit.organisation, hit.purpose,
-                                        _gsim_names(definition.get("inputs")), _gsim_names(definition.get("outputs"))))
+            entries.append(
+                ServiceEntry(
+                    hit.id,
+                    hit.name,
+                    hit.organisation,
+                    hit.purpose,
+                    _gsim_names(definition.get("inputs")),
+                    _gsim_names(definition.get("outputs")),
+                )
+            )
         if page >= result.pages:
             return entries
         page += 1
@@ -153,10 +163,18 @@ def gsbpm_figure(searching: Searching, session: Session, actor: Actor, selected:
     overall = _search(searching, actor, {})
     per_subprocess, per_phase = _counts(overall, "subprocess"), _counts(overall, "phase")
     phases = tuple(
-        PhaseEntry(code, phase["name"], phase.get("description", ""), per_phase.get(code, 0), tuple(
-            SubprocessEntry(sub["code"], sub["name"], sub.get("description", ""), per_subprocess.get(sub["code"], 0))
-            for sub in phase["subprocesses"]
-        ))
+        PhaseEntry(
+            code,
+            phase["name"],
+            phase.get("description", ""),
+            per_phase.get(code, 0),
+            tuple(
+                SubprocessEntry(
+                    sub["code"], sub["name"], sub.get("description", ""), per_subprocess.get(sub["code"], 0)
+                )
+                for sub in phase["subprocesses"]
+            ),
+        )
         for code, phase in model.phases.items()
     )
     if selected is None:

@@ -69,8 +69,13 @@ def _kind(node: Mapping[str, Any], schema: Mapping[str, Any]) -> str:
     if kind == "array":
         items = _resolve(node.get("items", {}), schema)
         return f"list of {_kind(items, schema)}"
-    names = {"string": "text", "object": "group of fields", "integer": "whole number", "number": "number",
-             "boolean": "true or false"}
+    names = {
+        "string": "text",
+        "object": "group of fields",
+        "integer": "whole number",
+        "number": "number",
+        "boolean": "true or false",
+    }
     if isinstance(kind, str):
         return names.get(kind, kind)
     return "any value"
@@ -141,19 +146,37 @@ def template_sections(schema: Mapping[str, Any]) -> list[TemplateSection]:
             continue
         description = str(node.get("description", "")).strip()
         # The group's own row would repeat the section's paragraph; its flag moves into the section.
-        groups.append(TemplateSection(f"template-{name.replace('_', '-')}", _title(name, description), description,
-                                      tuple(found[1:]), found[0].required))
-    top = TemplateSection(IDENTIFICATION, "The descriptor as a whole", str(schema.get("description", "")).strip(),
-                          tuple(scalars))
+        groups.append(
+            TemplateSection(
+                f"template-{name.replace('_', '-')}",
+                _title(name, description),
+                description,
+                tuple(found[1:]),
+                found[0].required,
+            )
+        )
+    top = TemplateSection(
+        IDENTIFICATION, "The descriptor as a whole", str(schema.get("description", "")).strip(), tuple(scalars)
+    )
     return [top, *groups]
 
 
 def _field_html(field: Field) -> str:
-    flag = '<span class="field-required">required</span>' if field.required else '<span class="field-optional">optional</span>'
-    constraints = f'<span class="field-constraints">{html.escape("; ".join(field.constraints))}</span>' if field.constraints else ""
+    flag = (
+        '<span class="field-required">required</span>'
+        if field.required
+        else '<span class="field-optional">optional</span>'
+    )
+    constraints = (
+        f'<span class="field-constraints">{html.escape("; ".join(field.constraints))}</span>'
+        if field.constraints
+        else ""
+    )
     description = html.escape(field.description) or "<em>No description.</em>"
-    return (f'<dt id="{field.anchor}"><code>{html.escape(field.path)}</code> {flag}</dt>'
-            f'<dd><span class="field-kind">{html.escape(field.kind)}</span> {description} {constraints}</dd>')
+    return (
+        f'<dt id="{field.anchor}"><code>{html.escape(field.path)}</code> {flag}</dt>'
+        f'<dd><span class="field-kind">{html.escape(field.kind)}</span> {description} {constraints}</dd>'
+    )
 
 
 def render_template(schema: Mapping[str, Any], audiences: tuple[str, ...], audience: str | None = None) -> str:

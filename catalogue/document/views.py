@@ -53,8 +53,15 @@ def _remember_level(response: Response) -> Response:
     # Only an explicit choice in the URL is remembered; a page merely read at a level changes nothing.
     asked = request.args.get("level", "")
     if asked in LEVELS and request.cookies.get(LEVEL_COOKIE) != asked:
-        response.set_cookie(LEVEL_COOKIE, asked, max_age=_YEAR, samesite="Lax", httponly=True,
-                            secure=request.is_secure, path=content.DOCUMENT_PATH)
+        response.set_cookie(
+            LEVEL_COOKIE,
+            asked,
+            max_age=_YEAR,
+            samesite="Lax",
+            httponly=True,
+            secure=request.is_secure,
+            path=content.DOCUMENT_PATH,
+        )
     return response
 
 
@@ -94,8 +101,14 @@ def _document_helpers() -> dict[str, Any]:
 def _page(name: str, status: int = 200, **values: Any) -> Response:
     level = reading_level()
     body = render_template(
-        f"document/{name}", level=level, levels=LEVELS, level_labels=LEVEL_LABELS, level_hints=LEVEL_HINTS,
-        level_url=level_url, chapters=content.chapters(), **values,
+        f"document/{name}",
+        level=level,
+        levels=LEVELS,
+        level_labels=LEVEL_LABELS,
+        level_hints=LEVEL_HINTS,
+        level_url=level_url,
+        chapters=content.chapters(),
+        **values,
     )
     return make_response(body, status)
 
@@ -132,7 +145,10 @@ def chapter_page(slug: str) -> Response:
     ordered = content.chapters()
     position = ordered.index(chapter)
     return _page(
-        "chapter.html", chapter=chapter, body=body, toc=toc,
+        "chapter.html",
+        chapter=chapter,
+        body=body,
+        toc=toc,
         visible={anchor for anchor, _, audiences in toc if audience is None or audience in audiences},
         previous=ordered[position - 1] if position > 0 else None,
         following=ordered[position + 1] if position + 1 < len(ordered) else None,
@@ -146,8 +162,7 @@ def glossary_page() -> Response:
     terms = [(term, content.render_markdown(term.definition, resolve)) for term in content.glossary().values()]
     glossary = content.chapter(content.GLOSSARY_SLUG)
     ordered = content.chapters()
-    return _page("glossary.html", terms=terms, chapter=glossary,
-                 previous=ordered[-2] if len(ordered) > 1 else None)
+    return _page("glossary.html", terms=terms, chapter=glossary, previous=ordered[-2] if len(ordered) > 1 else None)
 
 
 @bp.get("/gsbpm")
@@ -164,7 +179,9 @@ def gsbpm() -> Response:
 @bp.get("/gsim/")
 def gsim_index() -> Response:
     """The GSIM 1.2 objects by group, each with the number of approved services using it."""
-    return _page("gsim_index.html", groups=live.gsim_groups(searching(), current_actor()), shown_status=live.SHOWN_STATUS)
+    return _page(
+        "gsim_index.html", groups=live.gsim_groups(searching(), current_actor()), shown_status=live.SHOWN_STATUS
+    )
 
 
 @bp.get("/gsim/<name>")

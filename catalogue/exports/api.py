@@ -17,12 +17,19 @@ from catalogue.exports import documents
 from catalogue.exports.catalogue import request_links
 from catalogue.exports.schemas import CatalogueExportSchema
 
-blp = Blueprint("exports_api", __name__, url_prefix="/api/v1/export",
-                description="The public catalogue as JSON, CSV, DCAT-AP 3 and Backstage entities")
+blp = Blueprint(
+    "exports_api",
+    __name__,
+    url_prefix="/api/v1/export",
+    description="The public catalogue as JSON, CSV, DCAT-AP 3 and Backstage entities",
+)
 
 
-_JSON_LD = {"type": "object", "required": ["@context"],
-            "properties": {"@context": {"type": "object"}, "@graph": {"type": "array", "items": {"type": "object"}}}}
+_JSON_LD = {
+    "type": "object",
+    "required": ["@context"],
+    "properties": {"@context": {"type": "object"}, "@graph": {"type": "array", "items": {"type": "object"}}},
+}
 
 
 def _text(media_type: str, description: str, schema: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -79,7 +86,11 @@ def dcat_turtle() -> Response:
 @conditional
 # A stream of several YAML documents is no one value a schema could describe, so the media type is
 # given without one (a client reading it as one document would fail; Backstage reads streams).
-@blp.doc(responses=_described("application/yaml", "One Backstage API entity per service, as a multi-document YAML stream", {}))
+@blp.doc(
+    responses=_described(
+        "application/yaml", "One Backstage API entity per service, as a multi-document YAML stream", {}
+    )
+)
 def backstage_yaml() -> Response:
     """Every public service as a Backstage API entity (catalog-info.yaml documents)."""
     return _send("backstage")

@@ -37,10 +37,16 @@ def entity(record: ExportedService, links: Links) -> dict[str, Any]:
     """The Backstage API entity of one service."""
     tags = sorted({t for t in (_tag(k) for k in record.keywords) if t})
     page_links = [{"url": links.service(record.id), "title": "CSPA Catalogue", "icon": "catalog"}]
-    for title, url in (("Documentation", record.documentation), ("Home page", record.homepage), ("Source", record.source)):
+    for title, url in (
+        ("Documentation", record.documentation),
+        ("Home page", record.homepage),
+        ("Source", record.source),
+    ):
         if url:
             page_links.append({"url": url, "title": title})
-    lifecycle = "deprecated" if record.status == "deprecated" else _LIFECYCLES.get(record.maturity or "", "experimental")
+    lifecycle = (
+        "deprecated" if record.status == "deprecated" else _LIFECYCLES.get(record.maturity or "", "experimental")
+    )
     if record.openapi is not None:
         kind, definition = "openapi", _yaml(record.openapi)
     else:
@@ -76,5 +82,11 @@ def entity_yaml(record: ExportedService, links: Links) -> str:
 
 def catalogue_yaml(records: list[ExportedService], links: Links) -> str:
     """Every public service as one multi-document YAML stream."""
-    return yaml.dump_all([entity(r, links) for r in records], Dumper=_Dumper, sort_keys=False,
-                         allow_unicode=True, width=100, explicit_start=True)
+    return yaml.dump_all(
+        [entity(r, links) for r in records],
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        explicit_start=True,
+    )

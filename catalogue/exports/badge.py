@@ -15,8 +15,16 @@ LABEL_COLOUR = "#555"
 
 # Widths of Verdana 11px glyphs (what shields measures with), in pixels; others count as the widest.
 _NARROW = {c: 3.9 for c in "iIl.,:;'|!·"}
-_WIDTHS = {**{c: 7.0 for c in "abcdeghknopqsuvxyz0123456789"}, **{c: 4.5 for c in "fjrt "}, **_NARROW,
-           **{c: 8.0 for c in "ABCDEFGHJKLNOPQRSTUVXYZ%"}, "m": 10.7, "w": 9.0, "M": 9.3, "W": 11.0}
+_WIDTHS = {
+    **{c: 7.0 for c in "abcdeghknopqsuvxyz0123456789"},
+    **{c: 4.5 for c in "fjrt "},
+    **_NARROW,
+    **{c: 8.0 for c in "ABCDEFGHJKLNOPQRSTUVXYZ%"},
+    "m": 10.7,
+    "w": 9.0,
+    "M": 9.3,
+    "W": 11.0,
+}
 
 
 def colour(status: str, score: int) -> str:

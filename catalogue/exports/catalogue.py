@@ -105,15 +105,31 @@ class ExportedService:
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form (without the descriptor and its OpenAPI document, which have their own URLs)."""
         return {
-            "id": self.id, "version": self.version, "status": self.status, "name": self.name,
-            "purpose": self.purpose, "description": self.description, "keywords": self.keywords,
-            "gsbpm": self.gsbpm, "organisation": self.organisation, "organisation_name": self.organisation_name,
-            "country": self.country, "protocol": self.protocol, "operations": self.operations,
-            "licence": self.licence, "maturity": self.maturity, "technology": self.technology,
-            "deployment": self.deployment, "documentation": self.documentation, "homepage": self.homepage,
-            "source": self.source, "contacts": [vars(c) for c in self.contacts],
-            "compliance_score": self.compliance_score, "approved_at": self.approved_at,
-            "endpoint_url": self.endpoint_url, "has_openapi": self.openapi is not None,
+            "id": self.id,
+            "version": self.version,
+            "status": self.status,
+            "name": self.name,
+            "purpose": self.purpose,
+            "description": self.description,
+            "keywords": self.keywords,
+            "gsbpm": self.gsbpm,
+            "organisation": self.organisation,
+            "organisation_name": self.organisation_name,
+            "country": self.country,
+            "protocol": self.protocol,
+            "operations": self.operations,
+            "licence": self.licence,
+            "maturity": self.maturity,
+            "technology": self.technology,
+            "deployment": self.deployment,
+            "documentation": self.documentation,
+            "homepage": self.homepage,
+            "source": self.source,
+            "contacts": [vars(c) for c in self.contacts],
+            "compliance_score": self.compliance_score,
+            "approved_at": self.approved_at,
+            "endpoint_url": self.endpoint_url,
+            "has_openapi": self.openapi is not None,
         }
 
 
@@ -187,27 +203,46 @@ def _record(service: Service, version: ServiceVersion, approved_at: datetime) ->
     operations = [str(op["id"]) for op in specification.get("operations") or [] if isinstance(op, dict) and "id" in op]
     contacts = [
         Contact(str(c.get("name", "")), c.get("email"), c.get("url"))
-        for c in content.get("contacts") or [] if isinstance(c, dict)
+        for c in content.get("contacts") or []
+        if isinstance(c, dict)
     ]
     return ExportedService(
-        id=service.slug, version=version.version, status=version.status, name=version.name,
-        purpose=str(definition.get("purpose", "")), description=str(definition.get("description", "")),
-        keywords=_strings(definition.get("keywords")), gsbpm=_strings(definition.get("gsbpm")),
-        organisation=service.organisation.code, organisation_name=_organisation_name(service, implementation),
-        country=service.organisation.country, protocol=specification.get("protocol"), operations=operations,
-        licence=str(implementation.get("licence", "")), maturity=implementation.get("maturity"),
-        technology=_strings(implementation.get("technology")), deployment=_strings(implementation.get("deployment")),
-        documentation=implementation.get("documentation"), homepage=implementation.get("homepage"),
-        source=implementation.get("source"), contacts=contacts, compliance_score=version.compliance_score,
-        approved_at=approved_at, openapi=document, endpoint_url=endpoint_url(document), descriptor=content,
+        id=service.slug,
+        version=version.version,
+        status=version.status,
+        name=version.name,
+        purpose=str(definition.get("purpose", "")),
+        description=str(definition.get("description", "")),
+        keywords=_strings(definition.get("keywords")),
+        gsbpm=_strings(definition.get("gsbpm")),
+        organisation=service.organisation.code,
+        organisation_name=_organisation_name(service, implementation),
+        country=service.organisation.country,
+        protocol=specification.get("protocol"),
+        operations=operations,
+        licence=str(implementation.get("licence", "")),
+        maturity=implementation.get("maturity"),
+        technology=_strings(implementation.get("technology")),
+        deployment=_strings(implementation.get("deployment")),
+        documentation=implementation.get("documentation"),
+        homepage=implementation.get("homepage"),
+        source=implementation.get("source"),
+        contacts=contacts,
+        compliance_score=version.compliance_score,
+        approved_at=approved_at,
+        openapi=document,
+        endpoint_url=endpoint_url(document),
+        descriptor=content,
     )
 
 
 def public_services(session: Session, slug: str | None = None) -> list[ExportedService]:
     """Every service anonymous readers see, at its public version, by id (or only slug's, if given)."""
-    query = (permissions.visible_services(actors.ANONYMOUS)
-             .options(joinedload(Service.organisation), joinedload(Service.public_version))
-             .order_by(Service.slug))
+    query = (
+        permissions.visible_services(actors.ANONYMOUS)
+        .options(joinedload(Service.organisation), joinedload(Service.public_version))
+        .order_by(Service.slug)
+    )
     if slug is not None:
         query = query.where(Service.slug == slug)
     services = session.scalars(query).unique().all()

@@ -50,13 +50,18 @@ def mailto(email: str) -> str:
     return "mailto:" + quote(email.strip(), safe="@")
 
 
-def _link(graph: Graph, subject: URIRef | BNode, predicate: URIRef, address: str, record: ExportedService,
-          field: str) -> None:
+def _link(
+    graph: Graph, subject: URIRef | BNode, predicate: URIRef, address: str, record: ExportedService, field: str
+) -> None:
     """Add the triple (subject, predicate, address as an IRI), or log why the address is left out."""
     value = iri(address)
     if value is None:
-        log.warning("DCAT export: the %s of service %s is left out: %.200r is not an http, https or mailto address",
-                    field, record.id, address)
+        log.warning(
+            "DCAT export: the %s of service %s is left out: %.200r is not an http, https or mailto address",
+            field,
+            record.id,
+            address,
+        )
         return
     graph.add((subject, predicate, URIRef(value)))
 
@@ -99,15 +104,30 @@ def _themes(graph: Graph, links: Links) -> URIRef:
 def catalogue_graph(records: list[ExportedService], links: Links, generated_at: datetime) -> Graph:
     """The RDF graph: the catalogue, its data services, their publishers, contacts, licences and themes."""
     graph = Graph()
-    for prefix, namespace in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("vcard", VCARD),
-                              ("skos", SKOS), ("adms", ADMS), ("dcatap", DCATAP)):
+    for prefix, namespace in (
+        ("dcat", DCAT),
+        ("dct", DCTERMS),
+        ("foaf", FOAF),
+        ("vcard", VCARD),
+        ("skos", SKOS),
+        ("adms", ADMS),
+        ("dcatap", DCATAP),
+    ):
         graph.bind(prefix, namespace)
     catalogue = URIRef(links.base)
     graph.add((catalogue, RDF.type, DCAT.Catalog))
     graph.add((catalogue, DCTERMS.title, Literal("CSPA Catalogue", lang="en")))
-    graph.add((catalogue, DCTERMS.description, Literal(
-        "Statistical services built to the Common Statistical Production Architecture (CSPA 2.0), "
-        "shared by national and international statistical organisations.", lang="en")))
+    graph.add(
+        (
+            catalogue,
+            DCTERMS.description,
+            Literal(
+                "Statistical services built to the Common Statistical Production Architecture (CSPA 2.0), "
+                "shared by national and international statistical organisations.",
+                lang="en",
+            ),
+        )
+    )
     graph.add((catalogue, FOAF.homepage, URIRef(links.base)))
     graph.add((catalogue, DCTERMS.conformsTo, DCAT_AP_3))
     modified = max((r.approved_at for r in records), default=generated_at)
@@ -130,7 +150,9 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
         # The OpenAPI document where there is one; otherwise the CSPA descriptor is what describes
         # how the service is used (a library or batch job has no endpoint to describe).
         description_file = "openapi.json" if record.openapi is not None else "descriptor.json"
-        graph.add((service, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file))))
+        graph.add(
+            (service, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file)))
+        )
         if record.endpoint_url:
             _link(graph, service, DCAT.endpointURL, record.endpoint_url, record, "endpoint URL")
         if record.licence:
@@ -158,8 +180,16 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
 def serialise(graph: Graph, fmt: str) -> str:
     """The graph as JSON-LD (fmt "jsonld") or Turtle (fmt "turtle")."""
     if fmt == "jsonld":
-        context = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "vcard": str(VCARD),
-                   "skos": str(SKOS), "adms": str(ADMS), "xsd": str(XSD), "rdfs": str(RDFS)}
+        context = {
+            "dcat": str(DCAT),
+            "dct": str(DCTERMS),
+            "foaf": str(FOAF),
+            "vcard": str(VCARD),
+            "skos": str(SKOS),
+            "adms": str(ADMS),
+            "xsd": str(XSD),
+            "rdfs": str(RDFS),
+        }
         return graph.serialize(format="json-ld", context=context, indent=2)
     return graph.serialize(format="turtle")
 

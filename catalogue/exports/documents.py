@@ -24,8 +24,14 @@ class Document:
     filename: str
 
 
-FILENAMES = {"json": "catalogue.json", "csv": "catalogue.csv", "jsonld": "dcat.jsonld", "turtle": "dcat.ttl",
-             "backstage": "backstage.yaml", "atom": "approved.atom"}
+FILENAMES = {
+    "json": "catalogue.json",
+    "csv": "catalogue.csv",
+    "jsonld": "dcat.jsonld",
+    "turtle": "dcat.ttl",
+    "backstage": "backstage.yaml",
+    "atom": "approved.atom",
+}
 """The file name of each format (also the last part of its route)."""
 
 

@@ -43,10 +43,14 @@ class ExportedServiceSchema(Schema):
     contacts = fields.List(fields.Nested(ContactSchema), required=True)
     compliance_score = fields.Integer(required=True, validate=validate.Range(min=0, max=100))
     approved_at = fields.DateTime(required=True, metadata={"description": "When this version became public"})
-    endpoint_url = fields.String(allow_none=True, required=True, metadata={"description": "Where the service answers, per its OpenAPI document"})
+    endpoint_url = fields.String(
+        allow_none=True, required=True, metadata={"description": "Where the service answers, per its OpenAPI document"}
+    )
     has_openapi = fields.Boolean(required=True)
     url = fields.String(required=True, metadata={"description": "The service's page"})
-    openapi_url = fields.String(allow_none=True, required=True, metadata={"description": "The OpenAPI document, as JSON"})
+    openapi_url = fields.String(
+        allow_none=True, required=True, metadata={"description": "The OpenAPI document, as JSON"}
+    )
 
 
 class CatalogueExportSchema(Schema):

@@ -15,10 +15,31 @@ LIST_SEPARATOR = "; "
 """Joins a list into one CSV cell (commas would be quoted, and hard to split in a spreadsheet)."""
 
 CSV_COLUMNS = (
-    "id", "version", "status", "name", "purpose", "organisation", "organisation_name", "country",
-    "gsbpm", "keywords", "protocol", "operations", "licence", "maturity", "technology", "deployment",
-    "documentation", "homepage", "source", "contacts", "compliance_score", "approved_at", "endpoint_url",
-    "url", "openapi_url",
+    "id",
+    "version",
+    "status",
+    "name",
+    "purpose",
+    "organisation",
+    "organisation_name",
+    "country",
+    "gsbpm",
+    "keywords",
+    "protocol",
+    "operations",
+    "licence",
+    "maturity",
+    "technology",
+    "deployment",
+    "documentation",
+    "homepage",
+    "source",
+    "contacts",
+    "compliance_score",
+    "approved_at",
+    "endpoint_url",
+    "url",
+    "openapi_url",
 )
 """The CSV's columns, in order (the Markdown description is left to the JSON export)."""
 
@@ -30,8 +51,12 @@ def _row(record: ExportedService, links: Links) -> dict[str, Any]:
 
 def catalogue_document(records: list[ExportedService], links: Links, generated_at: datetime) -> dict[str, Any]:
     """The JSON export as plain values, shaped by CatalogueExportSchema."""
-    body = {"generated_at": generated_at, "source": links.base, "count": len(records),
-            "services": [_row(r, links) for r in records]}
+    body = {
+        "generated_at": generated_at,
+        "source": links.base,
+        "count": len(records),
+        "services": [_row(r, links) for r in records],
+    }
     return CatalogueExportSchema().dump(body)  # type: ignore[no-any-return]
 
 

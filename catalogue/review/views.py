@@ -25,12 +25,14 @@ def queue() -> str:
     """Versions awaiting review, oldest first."""
     actor = current_actor()
     versions = reads.review_queue(session(), actor)
-    return render_template("review/queue.html", versions=versions,
-                           reviewable={v.id: permissions.may_review(actor, v) for v in versions})
+    return render_template(
+        "review/queue.html", versions=versions, reviewable={v.id: permissions.may_review(actor, v) for v in versions}
+    )
 
 
-def _page(slug: str, version_label: str, errors: dict[str, str] | None = None, form: Any = None,
-          status: int = 200) -> tuple[str, int]:
+def _page(
+    slug: str, version_label: str, errors: dict[str, str] | None = None, form: Any = None, status: int = 200
+) -> tuple[str, int]:
     db_session = session()
     actor = current_actor()
     version = reads.get_version(db_session, actor, slug, version_label)
@@ -39,11 +41,19 @@ def _page(slug: str, version_label: str, errors: dict[str, str] | None = None, f
     previous, approved_basis = basis.version, basis.approved
     changes = diff.diff_versions(previous.descriptor, version.descriptor) if previous is not None else None
     return render_template(
-        "review/version.html", version=version, service=version.service, previous=previous, changes=changes,
+        "review/version.html",
+        version=version,
+        service=version.service,
+        previous=previous,
+        changes=changes,
         approved_basis=approved_basis,
-        reviews=reads.reviews_of(db_session, version), may_review=permissions.may_review(actor, version),
-        allowed=workflow.allowed_transitions(version), decisions=_DECISION_WORDS, errors=errors or {},
-        form=form or {}, criteria={c["id"]: c for c in compliance.criteria()},
+        reviews=reads.reviews_of(db_session, version),
+        may_review=permissions.may_review(actor, version),
+        allowed=workflow.allowed_transitions(version),
+        decisions=_DECISION_WORDS,
+        errors=errors or {},
+        form=form or {},
+        criteria={c["id"]: c for c in compliance.criteria()},
     ), status
 
 
@@ -74,7 +84,9 @@ def decide(slug: str, version: str) -> Response | tuple[str, int]:
     for key, verdict in request.form.items():
         if key.startswith("verdict-") and verdict:
             criterion = key.removeprefix("verdict-")
-            items.append({"criterion": criterion, "verdict": verdict, "comment": request.form.get(f"note-{criterion}", "")})
+            items.append(
+                {"criterion": criterion, "verdict": verdict, "comment": request.form.get(f"note-{criterion}", "")}
+            )
     if decision not in _DECISION_WORDS:
         return _page(slug, version, {"decision": "Choose a decision."}, request.form, 400)
     try:

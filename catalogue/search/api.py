@@ -26,9 +26,13 @@ blp = Blueprint("search_api", __name__, url_prefix="/api/v1", description="Searc
 def search_request(args: dict[str, Any]) -> SearchRequest:
     """A SearchRequest from parsed query arguments (shared with the search page)."""
     return SearchRequest.build(
-        q=args.get("q", ""), filters={name: args.get(name, []) for name in FACETS},
-        sort=args.get("sort"), page=args.get("page", 1), per_page=args.get("per_page", 20),
-        kind=args.get("kind", "service"), sections=args.get("sections", 0),
+        q=args.get("q", ""),
+        filters={name: args.get(name, []) for name in FACETS},
+        sort=args.get("sort"),
+        page=args.get("page", 1),
+        per_page=args.get("per_page", 20),
+        kind=args.get("kind", "service"),
+        sections=args.get("sections", 0),
     )
 
 

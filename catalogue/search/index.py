@@ -114,9 +114,16 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
     phases = list(dict.fromkeys(code.split(".")[0] for code in subprocesses))
     technology = [str(t) for t in impl.get("technology", [])]
     keywords = [str(k) for k in definition.get("keywords", [])]
-    text_parts = [definition.get("name", ""), definition.get("purpose", ""), definition.get("description", ""),
-                  " ".join(keywords), " ".join(gsim_names), " ".join(technology), service.organisation.code,
-                  service.organisation.name or ""]
+    text_parts = [
+        definition.get("name", ""),
+        definition.get("purpose", ""),
+        definition.get("description", ""),
+        " ".join(keywords),
+        " ".join(gsim_names),
+        " ".join(technology),
+        service.organisation.code,
+        service.organisation.name or "",
+    ]
     document = {
         "key": f"s{service.id}:{audience}",
         "kind": "service",
@@ -185,24 +192,29 @@ def section_documents(chapters: Sequence[Any]) -> tuple[str, list[dict[str, Any]
     docs = []
     for chapter in chapters:
         for section in chapter.sections:
-            digest.update(json.dumps([chapter.slug, chapter.title, section.anchor, section.title,
-                                      section.audiences, section.body]).encode())
+            digest.update(
+                json.dumps(
+                    [chapter.slug, chapter.title, section.anchor, section.title, section.audiences, section.body]
+                ).encode()
+            )
             ref = f"{chapter.slug}#{section.anchor}"
             text = plain_text(section.body)
             title = plain_text(section.title)
-            docs.append({
-                "key": f"d:{ref}",
-                "kind": "section",
-                "service": ref,  # the hit's id: sections share the field services are named by
-                "name": title,
-                "name_sort": title.casefold(),
-                "purpose": chapter.title,
-                "description": text,
-                "words": f"{title} {chapter.title} {text}",
-                "audiences": ",".join(section.audiences),
-                "url": f"/document/{chapter.slug}#{section.anchor}",
-                "updated": 0,
-            })
+            docs.append(
+                {
+                    "key": f"d:{ref}",
+                    "kind": "section",
+                    "service": ref,  # the hit's id: sections share the field services are named by
+                    "name": title,
+                    "name_sort": title.casefold(),
+                    "purpose": chapter.title,
+                    "description": text,
+                    "words": f"{title} {chapter.title} {text}",
+                    "audiences": ",".join(section.audiences),
+                    "url": f"/document/{chapter.slug}#{section.anchor}",
+                    "updated": 0,
+                }
+            )
     return digest.hexdigest(), docs
 
 
@@ -304,12 +316,18 @@ class SearchIndex:
                 opened = _storage(self.index_dir / generation).open_index()
                 with opened.searcher() as searcher:
                     state = self._read_state(searcher)
-                if state is not None and state.schema_version == SCHEMA_VERSION and set(opened.schema.names()) == set(schema().names()):
+                if (
+                    state is not None
+                    and state.schema_version == SCHEMA_VERSION
+                    and set(opened.schema.names()) == set(schema().names())
+                ):
                     self._switch(opened, generation)
                     return opened
                 log.warning("search index %s is of another schema; rebuilding it", generation)
             except Exception as exc:  # noqa: BLE001 - any failure to read the index means: rebuild it
-                log.warning("search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc))
+                log.warning(
+                    "search index %s cannot be read (%s: %s); rebuilding it", generation, type(exc).__name__, str(exc)
+                )
         else:
             log.info("no search index in %s; building it", self.index_dir)
         self.rebuild()
@@ -334,12 +352,20 @@ class SearchIndex:
         stored = searcher.document(key=STATE_KEY)
         if not stored:
             return None
-        return _State(int(stored.get("last_event") or 0), int(stored.get("schema_version") or 0),
-                      str(stored.get("content_hash") or ""))
+        return _State(
+            int(stored.get("last_event") or 0),
+            int(stored.get("schema_version") or 0),
+            str(stored.get("content_hash") or ""),
+        )
 
     def _state_document(self, last_event: int, content_hash: str) -> dict[str, Any]:
-        return {"key": STATE_KEY, "kind": "state", "last_event": last_event, "schema_version": SCHEMA_VERSION,
-                "content_hash": content_hash}
+        return {
+            "key": STATE_KEY,
+            "kind": "state",
+            "last_event": last_event,
+            "schema_version": SCHEMA_VERSION,
+            "content_hash": content_hash,
+        }
 
     def _content(self) -> tuple[str, list[dict[str, Any]]]:
         """(hash, documents) of the document's sections, computed again only when the content is reloaded.
@@ -416,9 +442,15 @@ class SearchIndex:
 
     @staticmethod
     def _services(session: Session, ids: list[int] | None = None) -> Iterator[Service]:
-        query = select(Service).options(
-            selectinload(Service.organisation), selectinload(Service.latest_version), selectinload(Service.public_version)
-        ).order_by(Service.id)
+        query = (
+            select(Service)
+            .options(
+                selectinload(Service.organisation),
+                selectinload(Service.latest_version),
+                selectinload(Service.public_version),
+            )
+            .order_by(Service.id)
+        )
         if ids is not None:
             query = query.where(Service.id.in_(ids))
         yield from session.scalars(query.execution_options(yield_per=500))
@@ -445,7 +477,9 @@ class SearchIndex:
                 last = state.last_event if state else 0
                 content_hash = state.content_hash if state else ""
                 with self.sessions() as session:
-                    rows = session.execute(select(Event.id, Event.service_id).where(Event.id > last).order_by(Event.id)).all()
+                    rows = session.execute(
+                        select(Event.id, Event.service_id).where(Event.id > last).order_by(Event.id)
+                    ).all()
                     if not rows:
                         writer.cancel()
                         return 0
@@ -563,7 +597,11 @@ class SearchIndex:
         """After a search failed with error: reopen the index from disk and read it through; if it cannot be
         read (files overwritten or truncated on a running host), rebuild it from the database. True when the
         search is worth one more try, False when the index is not to blame (the error is then the caller's)."""
-        if not isinstance(error, Exception) or isinstance(error, IndexUnavailable) or type(error).__module__.startswith("sqlalchemy"):
+        if (
+            not isinstance(error, Exception)
+            or isinstance(error, IndexUnavailable)
+            or type(error).__module__.startswith("sqlalchemy")
+        ):
             return False  # the database away, a lock held: rebuilding would not help
         with self._lock:
             if self._sound_at is not None and time.monotonic() - self._sound_at < self.HEAL_PAUSE:
@@ -578,8 +616,12 @@ class SearchIndex:
             if damage is None:
                 self._sound_at = time.monotonic()
                 return True
-            log.warning("search index %s is damaged (%s, after a search failed with %s); rebuilding it from the "
-                        "database", self._current_generation(), damage, type(error).__name__)
+            log.warning(
+                "search index %s is damaged (%s, after a search failed with %s); rebuilding it from the database",
+                self._current_generation(),
+                damage,
+                type(error).__name__,
+            )
             self.rebuild()
             return True
 

@@ -79,14 +79,34 @@ class SearchRequest:
     sections: int = 0
 
     @classmethod
-    def build(cls, q: str = "", filters: dict[str, list[str]] | None = None, sort: str | None = None,
-              page: int = 1, per_page: int = 20, kind: str = "service", sections: int = 0) -> SearchRequest:
+    def build(
+        cls,
+        q: str = "",
+        filters: dict[str, list[str]] | None = None,
+        sort: str | None = None,
+        page: int = 1,
+        per_page: int = 20,
+        kind: str = "service",
+        sections: int = 0,
+    ) -> SearchRequest:
         """A normalised request (filters sorted, so equal requests are equal cache keys)."""
-        cleaned = tuple(sorted((name, tuple(sorted(set(values)))) for name, values in (filters or {}).items()
-                               if name in FACETS and values))
+        cleaned = tuple(
+            sorted(
+                (name, tuple(sorted(set(values))))
+                for name, values in (filters or {}).items()
+                if name in FACETS and values
+            )
+        )
         q = " ".join(q.split())
-        return cls(q=q, filters=cleaned, sort=sort or ("relevance" if q else "name"), page=max(1, page),
-                   per_page=per_page, kind=kind if kind in KINDS else "service", sections=max(0, sections))
+        return cls(
+            q=q,
+            filters=cleaned,
+            sort=sort or ("relevance" if q else "name"),
+            page=max(1, page),
+            per_page=per_page,
+            kind=kind if kind in KINDS else "service",
+            sections=max(0, sections),
+        )
 
     def filter_dict(self) -> dict[str, tuple[str, ...]]:
         """The filters as a dict."""
@@ -169,8 +189,11 @@ class FastPaths:
     def fall_back(self, path: str) -> None:
         """Count one use of the public interface where the fast path could not be taken."""
         if not self.fallbacks[path]:
-            log.warning("search: whoosh-reloaded's internals are not as expected, so the fast path '%s' falls back "
-                        "to the public interface (same answers, slower searches)", path)
+            log.warning(
+                "search: whoosh-reloaded's internals are not as expected, so the fast path '%s' falls back "
+                "to the public interface (same answers, slower searches)",
+                path,
+            )
         self.fallbacks[path] += 1
 
     def reset(self) -> None:
@@ -220,11 +243,11 @@ def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Ite
     while matcher.is_active():
         if matcher._ids is None:
             matcher._read_ids()
-        ids = matcher._ids[matcher._i:]
+        ids = matcher._ids[matcher._i :]
         if weights:
             if matcher._weights is None:
                 matcher._read_weights()
-            block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i:], strict=True)
+            block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i :], strict=True)
         else:
             block = zip(ids, itertools.repeat(1.0))
         yield from ((d, w) for d, w in block if d not in deleted) if deleted else block
@@ -338,8 +361,11 @@ class _ReaderView:
         key = (fieldname, value)
         found = self._masks.get(key)
         if found is None:
-            found = self.bitset(docnum + offset for leaf, offset in self.reader.leaf_readers()
-                                for docnum, _weight in _postings(leaf, fieldname, value, weights=False))
+            found = self.bitset(
+                docnum + offset
+                for leaf, offset in self.reader.leaf_readers()
+                for docnum, _weight in _postings(leaf, fieldname, value, weights=False)
+            )
             self._masks[key] = found
         return found
 
@@ -476,8 +502,11 @@ class _ReaderView:
     def names(self) -> list[tuple[int, str, str]]:
         """(docnum, name, service id) of every service document."""
         if self._names is None:
-            self._names = [(docnum, stored.get("name", ""), stored.get("service", ""))
-                           for docnum, stored in self.reader.iter_docs() if stored.get("kind") == "service"]
+            self._names = [
+                (docnum, stored.get("name", ""), stored.get("service", ""))
+                for docnum, stored in self.reader.iter_docs()
+                if stored.get("kind") == "service"
+            ]
         return self._names
 
     def visible(self, rule: Visibility) -> int:
@@ -590,7 +619,7 @@ class Searching:
             nonlocal changed
             word = match.group(0)
             lower = word.casefold()
-            after = text[match.end():match.end() + 1]
+            after = text[match.end() : match.end() + 1]
             if len(lower) < 3 or after in ("*", "?", ":") or reader.doc_frequency("words", lower) > 0:
                 return word
             option = view.correction(lower, 2 if len(lower) > 5 else 1)
@@ -660,19 +689,38 @@ class Searching:
 
         matched_sections = matched & view.sections()
         # Sections have no facet values: with kind "all" a filter leaves them out, kind "section" ignores filters.
-        allowed = {"service": filtered, "section": matched_sections,
-                   "all": filtered | (0 if filters else matched_sections)}[request.kind]
+        allowed = {
+            "service": filtered,
+            "section": matched_sections,
+            "all": filtered | (0 if filters else matched_sections),
+        }[request.kind]
         total = allowed.bit_count()
         start = (request.page - 1) * request.per_page
         hits = self._page(view, request, query, scores, allowed, start, request.per_page) if start < total else []
         sections: list[Hit] = []
         if request.sections and matched_sections:
             sections = self._page(view, request, query, scores, matched_sections, 0, request.sections)
-        return SearchResult(request=request, total=total, hits=hits, facets=facets, suggestion=suggestion,
-                            corrected=corrected, sections=sections, sections_total=matched_sections.bit_count())
+        return SearchResult(
+            request=request,
+            total=total,
+            hits=hits,
+            facets=facets,
+            suggestion=suggestion,
+            corrected=corrected,
+            sections=sections,
+            sections_total=matched_sections.bit_count(),
+        )
 
-    def _page(self, view: _ReaderView, request: SearchRequest, query: Query | None, scores: dict[int, float],
-              allowed: int, start: int, count: int) -> list[Hit]:
+    def _page(
+        self,
+        view: _ReaderView,
+        request: SearchRequest,
+        query: Query | None,
+        scores: dict[int, float],
+        allowed: int,
+        start: int,
+        count: int,
+    ) -> list[Hit]:
         """Hits start..start+count of the documents in allowed, in the request's order."""
         need = start + count
         docs = view.docnums(allowed)
@@ -705,19 +753,36 @@ class Searching:
             text = stored.get(name)
             # Analysing a text is most of a highlight's cost: only texts holding a matched term are.
             if text and terms.get(name) and any(view.has(docnum, name, term) for term in terms[name]):
-                snippet = highlight.highlight(text, terms[name], view.searcher.schema[name].analyzer,
-                                              self._fragmenter, self._formatter, top=2)
+                snippet = highlight.highlight(
+                    text, terms[name], view.searcher.schema[name].analyzer, self._fragmenter, self._formatter, top=2
+                )
                 if snippet:
                     highlights[name] = snippet
         if stored.get("kind") == "section":
-            return Hit(id=stored["service"], version="", name=stored.get("name", ""), organisation="",
-                       purpose=stored.get("purpose", ""), status="", subprocesses=[], score=score,
-                       highlights=highlights, kind="section", url=stored.get("url"),
-                       audiences=[a for a in stored.get("audiences", "").split(",") if a])
+            return Hit(
+                id=stored["service"],
+                version="",
+                name=stored.get("name", ""),
+                organisation="",
+                purpose=stored.get("purpose", ""),
+                status="",
+                subprocesses=[],
+                score=score,
+                highlights=highlights,
+                kind="section",
+                url=stored.get("url"),
+                audiences=[a for a in stored.get("audiences", "").split(",") if a],
+            )
         return Hit(
-            id=stored["service"], version=stored["version"], name=stored["name"], organisation=stored["organisation"],
-            purpose=stored.get("purpose", ""), status=stored.get("status", ""),
-            subprocesses=[s for s in stored.get("subprocess", "").split(",") if s], score=score, highlights=highlights,
+            id=stored["service"],
+            version=stored["version"],
+            name=stored["name"],
+            organisation=stored["organisation"],
+            purpose=stored.get("purpose", ""),
+            status=stored.get("status", ""),
+            subprocesses=[s for s in stored.get("subprocess", "").split(",") if s],
+            score=score,
+            highlights=highlights,
         )
 
     def suggest(self, prefix: str, rule: Visibility, limit: int = 10) -> list[dict[str, str]]:
@@ -741,7 +806,8 @@ class Searching:
             ]
             names.sort(key=lambda n: (not n["value"].casefold().startswith(prefix), n["value"].casefold()))
             keywords = [
-                {"kind": "keyword", "value": k} for k in view.values("keywords")
+                {"kind": "keyword", "value": k}
+                for k in view.values("keywords")
                 if k.startswith(prefix) and view.docs("keywords", k) & visible
             ]
             found = (names + keywords)[:limit]

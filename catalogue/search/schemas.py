@@ -8,14 +8,21 @@ from catalogue.search.query import KINDS, SORTS
 
 
 def _facet_filter(description: str) -> fields.List:
-    return fields.List(fields.String(validate=validate.Length(max=200)), load_default=list,
-                       metadata={"description": description + " (repeat the parameter for any of several values)"})
+    return fields.List(
+        fields.String(validate=validate.Length(max=200)),
+        load_default=list,
+        metadata={"description": description + " (repeat the parameter for any of several values)"},
+    )
 
 
 class SearchArgs(Schema):
     """Query string of GET /search."""
 
-    q = fields.String(load_default="", validate=validate.Length(max=500), metadata={"description": "Free text; \"quoted phrases\", prefix*"})
+    q = fields.String(
+        load_default="",
+        validate=validate.Length(max=500),
+        metadata={"description": 'Free text; "quoted phrases", prefix*'},
+    )
     phase = _facet_filter("GSBPM phase code, e.g. 5")
     subprocess = _facet_filter("GSBPM sub-process code, e.g. 5.4")
     organisation = _facet_filter("Owner organisation code, e.g. ISTAT")
@@ -25,10 +32,19 @@ class SearchArgs(Schema):
     maturity = _facet_filter("prototype, pilot or production")
     technology = _facet_filter("Technology, e.g. R")
     protocol = _facet_filter("REST, SOAP, GraphQL, gRPC, batch or library")
-    kind = fields.String(load_default="service", validate=validate.OneOf(KINDS),
-                         metadata={"description": "service (default), section (sections of the CSPA 2.0 document) or all; "
-                                                  "sections have no facets: any filter leaves them out of all, section ignores filters"})
-    sort = fields.String(load_default=None, validate=validate.OneOf(SORTS), metadata={"description": "relevance (default with q), name (default without), updated"})
+    kind = fields.String(
+        load_default="service",
+        validate=validate.OneOf(KINDS),
+        metadata={
+            "description": "service (default), section (sections of the CSPA 2.0 document) or all; "
+            "sections have no facets: any filter leaves them out of all, section ignores filters"
+        },
+    )
+    sort = fields.String(
+        load_default=None,
+        validate=validate.OneOf(SORTS),
+        metadata={"description": "relevance (default with q), name (default without), updated"},
+    )
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=10_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
@@ -52,8 +68,11 @@ class HitSchema(Schema):
     status = fields.String()
     subprocesses = fields.List(fields.String())
     score = fields.Float(allow_none=True)
-    highlights = fields.Dict(keys=fields.String(), values=fields.String(),
-                             metadata={"description": "Field → passage as HTML: text escaped, matched words in <mark>"})
+    highlights = fields.Dict(
+        keys=fields.String(),
+        values=fields.String(),
+        metadata={"description": "Field → passage as HTML: text escaped, matched words in <mark>"},
+    )
     url = fields.String(allow_none=True, metadata={"description": "For a section: where it is read"})
     audiences = fields.List(fields.String(), metadata={"description": "For a section: overview, architect, builder"})
 
@@ -79,7 +98,9 @@ class SearchResultSchema(Schema):
     hits = fields.List(fields.Nested(HitSchema))
     facets = fields.Dict(keys=fields.String(), values=fields.List(fields.Nested(FacetValueSchema)))
     suggestion = fields.String(allow_none=True, metadata={"description": "The query with unknown words corrected"})
-    corrected = fields.Boolean(metadata={"description": "True when nothing matched q and the hits are for the suggestion"})
+    corrected = fields.Boolean(
+        metadata={"description": "True when nothing matched q and the hits are for the suggestion"}
+    )
 
 
 class SuggestionSchema(Schema):
@@ -88,5 +109,3 @@ class SuggestionSchema(Schema):
     kind = fields.String(metadata={"description": "service or keyword"})
     value = fields.String()
     id = fields.String(metadata={"description": "The service id, for kind service"})
-
-

@@ -24,8 +24,15 @@ from catalogue.services import permissions
 bp = Blueprint("search", __name__)
 
 FACET_LABELS = {
-    "phase": "GSBPM phase", "subprocess": "GSBPM sub-process", "organisation": "Organisation", "gsim": "GSIM object",
-    "licence": "Licence", "maturity": "Maturity", "technology": "Technology", "status": "Status", "protocol": "Protocol",
+    "phase": "GSBPM phase",
+    "subprocess": "GSBPM sub-process",
+    "organisation": "Organisation",
+    "gsim": "GSIM object",
+    "licence": "Licence",
+    "maturity": "Maturity",
+    "technology": "Technology",
+    "status": "Status",
+    "protocol": "Protocol",
 }
 """Facets in the order the sidebar shows them, with their labels."""
 SORT_LABELS = {"relevance": "Relevance", "name": "Name", "updated": "Last update"}
@@ -58,8 +65,14 @@ def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
 
 def _url(search: SearchRequest, **changes: Any) -> str:
     """The page's URL for search with changes (filters given as a whole dict under "filters")."""
-    params: dict[str, Any] = {"q": search.q, "kind": search.kind, "sort": search.sort, "page": search.page,
-                              "per_page": search.per_page, **changes.pop("filters", search.filter_dict())}
+    params: dict[str, Any] = {
+        "q": search.q,
+        "kind": search.kind,
+        "sort": search.sort,
+        "page": search.page,
+        "per_page": search.per_page,
+        **changes.pop("filters", search.filter_dict()),
+    }
     params.update(changes)
     if params.get("per_page") == SearchRequest.per_page:
         del params["per_page"]
@@ -103,7 +116,16 @@ def search_page() -> tuple[str, int]:
 
     active = [(name, value) for name in FACET_LABELS for value in filters.get(name, ())]
     return render_template(
-        "search/search.html", result=result, error=error, facet_labels=FACET_LABELS, sort_labels=SORT_LABELS,
-        value_label=value_label, sorts=SORTS, page_url=page_url, without=without, active=active,
-        page_numbers=page_numbers(search.page, result.pages), facet_values_shown=FACET_VALUES_SHOWN,
+        "search/search.html",
+        result=result,
+        error=error,
+        facet_labels=FACET_LABELS,
+        sort_labels=SORT_LABELS,
+        value_label=value_label,
+        sorts=SORTS,
+        page_url=page_url,
+        without=without,
+        active=active,
+        page_numbers=page_numbers(search.page, result.pages),
+        facet_values_shown=FACET_VALUES_SHOWN,
     ), status

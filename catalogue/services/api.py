@@ -111,8 +111,11 @@ def validate_descriptor() -> dict[str, Any]:
 class SubmitArgs(Schema):
     """Query of POST /services."""
 
-    status = fields.String(load_default="submitted", validate=validate.OneOf(("draft", "submitted")),
-                           metadata={"description": "draft keeps it to your organisation; submitted queues it for review"})
+    status = fields.String(
+        load_default="submitted",
+        validate=validate.OneOf(("draft", "submitted")),
+        metadata={"description": "draft keeps it to your organisation; submitted queues it for review"},
+    )
 
 
 @blp.post("/services")
@@ -147,7 +150,9 @@ def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Decide on a version in review: approve, request changes or reject, with verdicts per criterion."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        reviewed = workflow.transition(db_session, actor, slug, version, args["decision"], args["comment"], args["items"])
+        reviewed = workflow.transition(
+            db_session, actor, slug, version, args["decision"], args["comment"], args["items"]
+        )
         return reads.reviews_of(db_session, reviewed)[-1]
 
 

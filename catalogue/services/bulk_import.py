@@ -32,8 +32,11 @@ class Outcome:
 
 def descriptor_files(folder: Path) -> list[Path]:
     """The descriptor files directly in folder, by name (hidden files skipped)."""
-    return sorted(p for p in folder.iterdir()
-                  if p.is_file() and p.suffix.lower() in DESCRIPTOR_SUFFIXES and not p.name.startswith("."))
+    return sorted(
+        p
+        for p in folder.iterdir()
+        if p.is_file() and p.suffix.lower() in DESCRIPTOR_SUFFIXES and not p.name.startswith(".")
+    )
 
 
 def import_file(path: Path, actor: actors.Actor, status: str, limits: descriptors.Limits) -> Outcome:
@@ -63,7 +66,9 @@ def summary(outcomes: list[Outcome]) -> str:
     """A plain-text table of the outcomes, refusals followed by their problems (pointer, line, message)."""
     rows = [("file", "result", "service", "reason")]
     for outcome in outcomes:
-        service = f"{outcome.service or '?'} {outcome.version or ''}".strip() if outcome.service or outcome.version else ""
+        service = (
+            f"{outcome.service or '?'} {outcome.version or ''}".strip() if outcome.service or outcome.version else ""
+        )
         rows.append((outcome.file, outcome.result, service, outcome.reason))
     widths = [max(len(row[i]) for row in rows) for i in range(3)]
     lines = []

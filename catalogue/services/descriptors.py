@@ -193,7 +193,9 @@ class _Builder:
         line = _line(mark)
         self.total += nodes
         if self.total > self.limits.max_nodes:
-            raise _fail(f"the document expands to more than {self.limits.max_nodes} values (aliases included)", "", line)
+            raise _fail(
+                f"the document expands to more than {self.limits.max_nodes} values (aliases included)", "", line
+            )
         if not self.stack:
             self.root = value
             return

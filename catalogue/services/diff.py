@@ -162,7 +162,9 @@ def _diff_scalar_list(old: list[Any], new: list[Any], pointer: str) -> Iterator[
             yield FieldChange(_child(pointer, index), ADDED, new=item)
 
 
-def _index_by_key(items: list[Any], field: str, normalise: Callable[[str], str]) -> tuple[dict[tuple[str, int], int], list[int]]:
+def _index_by_key(
+    items: list[Any], field: str, normalise: Callable[[str], str]
+) -> tuple[dict[tuple[str, int], int], list[int]]:
     """(key, occurrence) → index for items with a text key, and the indexes of the others."""
     keyed: dict[tuple[str, int], int] = {}
     loose: list[int] = []
@@ -515,7 +517,10 @@ def _response_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operati
         if before_complete and after_complete:
             for path in _outermost(before - after):
                 yield OperationChange(
-                    RESPONSE_PROPERTY_REMOVED, f"{subject} property {path}", True, f"property {path} removed from {subject}"
+                    RESPONSE_PROPERTY_REMOVED,
+                    f"{subject} property {path}",
+                    True,
+                    f"property {path} removed from {subject}",
                 )
     for status in new.responses:
         if status not in old.responses:

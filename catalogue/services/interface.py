@@ -16,8 +16,20 @@ from catalogue.services import json_pointer
 METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
 MAX_DEPTH = 8
 MAX_NODES = 2000
-_CONSTRAINTS = ("format", "pattern", "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "minLength",
-                "maxLength", "minItems", "maxItems", "default", "example")
+_CONSTRAINTS = (
+    "format",
+    "pattern",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "minLength",
+    "maxLength",
+    "minItems",
+    "maxItems",
+    "default",
+    "example",
+)
 _COMBINERS = (("allOf", "all of"), ("oneOf", "one of"), ("anyOf", "any of"))
 
 
@@ -104,8 +116,9 @@ class _Reader:
             return {}, None, f"reference {ref} points to nothing"
         return target, _component_name(ref), ""
 
-    def schema(self, value: Any, name: str | None = None, required: bool = False,
-               trail: tuple[str, ...] = (), depth: int = 0) -> SchemaNode:
+    def schema(
+        self, value: Any, name: str | None = None, required: bool = False, trail: tuple[str, ...] = (), depth: int = 0
+    ) -> SchemaNode:
         """The readable tree of one schema, its references followed until a cycle or a limit."""
         self.nodes += 1
         ref = value.get("$ref") if isinstance(value, dict) else None
@@ -161,7 +174,9 @@ class _Reader:
         if schema is None and "type" in resolved:  # Swagger 2.0 puts the type on the parameter itself
             schema = {k: v for k, v in resolved.items() if k in ("type", "format", "items", "enum", "default")}
         return Parameter(
-            name=str(resolved["name"]), location=str(resolved.get("in", "")), required=bool(resolved.get("required")),
+            name=str(resolved["name"]),
+            location=str(resolved.get("in", "")),
+            required=bool(resolved.get("required")),
             description=str(resolved.get("description") or ""),
             schema=self.schema(schema) if schema is not None else None,
         )
@@ -221,10 +236,17 @@ class _Reader:
                 content = [Content("body", self.schema(response["schema"]))]
             responses.append(Response(str(status), str(response.get("description") or note), content))
         return Operation(
-            method=method.upper(), path=path, operation_id=str(spec.get("operationId") or ""),
-            summary=str(spec.get("summary") or ""), description=str(spec.get("description") or ""),
-            deprecated=bool(spec.get("deprecated")), parameters=list(parameters.values()), request_body=body,
-            request_body_description=body_description, request_body_required=body_required, responses=responses,
+            method=method.upper(),
+            path=path,
+            operation_id=str(spec.get("operationId") or ""),
+            summary=str(spec.get("summary") or ""),
+            description=str(spec.get("description") or ""),
+            deprecated=bool(spec.get("deprecated")),
+            parameters=list(parameters.values()),
+            request_body=body,
+            request_body_description=body_description,
+            request_body_required=body_required,
+            responses=responses,
         )
 
 
@@ -258,9 +280,13 @@ def _type_name(schema: dict[str, Any]) -> str:
 
 
 def _constraints(schema: dict[str, Any]) -> list[str]:
-    found = [f"{key}: {schema[key]}" for key in _CONSTRAINTS if key in schema and not isinstance(schema[key], dict | list)]
+    found = [
+        f"{key}: {schema[key]}" for key in _CONSTRAINTS if key in schema and not isinstance(schema[key], dict | list)
+    ]
     if isinstance(schema.get("enum"), list):
-        found.append("one of: " + ", ".join(str(v) for v in schema["enum"][:20]) + (" …" if len(schema["enum"]) > 20 else ""))
+        found.append(
+            "one of: " + ", ".join(str(v) for v in schema["enum"][:20]) + (" …" if len(schema["enum"]) > 20 else "")
+        )
     if schema.get("nullable"):
         found.append("may be null")
     return found

@@ -46,12 +46,8 @@ class Service(Base):
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
-    latest_version: Mapped[ServiceVersion | None] = relationship(
-        foreign_keys=[latest_version_id], post_update=True
-    )
-    public_version: Mapped[ServiceVersion | None] = relationship(
-        foreign_keys=[public_version_id], post_update=True
-    )
+    latest_version: Mapped[ServiceVersion | None] = relationship(foreign_keys=[latest_version_id], post_update=True)
+    public_version: Mapped[ServiceVersion | None] = relationship(foreign_keys=[public_version_id], post_update=True)
     versions: Mapped[list[ServiceVersion]] = relationship(
         back_populates="service", foreign_keys="ServiceVersion.service_id", order_by="ServiceVersion.id"
     )

@@ -189,8 +189,10 @@ def _ref_problem(doc: dict[str, Any], ref: str) -> str | None:
     try:
         target = json_pointer.follow(doc, ref)
     except json_pointer.NotLocal:
-        return (f"the reference {ref!r} points outside the document; only local references (#/...) are allowed, "
-                "and it was not fetched or opened")
+        return (
+            f"the reference {ref!r} points outside the document; only local references (#/...) are allowed, "
+            "and it was not fetched or opened"
+        )
     except json_pointer.PointerError:
         return f"the reference {ref!r} does not resolve to anything in the document"
     if _in_a_cycle(doc, ref, target):

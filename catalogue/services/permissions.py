@@ -59,7 +59,10 @@ def shown_version_id(actor: Actor) -> Any:
     if rule.everything:
         return Service.latest_version_id
     if rule.organisation_id is not None:
-        return case((Service.organisation_id == rule.organisation_id, Service.latest_version_id), else_=Service.public_version_id)
+        return case(
+            (Service.organisation_id == rule.organisation_id, Service.latest_version_id),
+            else_=Service.public_version_id,
+        )
     return Service.public_version_id
 
 
@@ -79,8 +82,12 @@ def check_may_edit(actor: Actor, organisation_id: int | None, action: str, servi
         return
     service_id = service.id if service is not None else None
     if user.role != "submitter":
-        raise refuse(actor, action, f"a {user.role} may not {action.replace('_', ' ')}; submitters of the owning organisation may",
-                     service_id)
+        raise refuse(
+            actor,
+            action,
+            f"a {user.role} may not {action.replace('_', ' ')}; submitters of the owning organisation may",
+            service_id,
+        )
     if organisation_id is None or user.organisation_id != organisation_id:
         raise refuse(actor, action, "you may only change services of your own organisation", service_id)
 
@@ -99,7 +106,9 @@ def check_may_review(actor: Actor, version: ServiceVersion, action: str = "revie
     if version.submitted_by_id == user.id:
         raise refuse(actor, action, "nobody may review a version they submitted", service.id, version.id)
     if user.role == "reviewer" and user.organisation_id == service.organisation_id:
-        raise refuse(actor, action, "reviewers may not review their own organisation's services", service.id, version.id)
+        raise refuse(
+            actor, action, "reviewers may not review their own organisation's services", service.id, version.id
+        )
 
 
 def check_may_see_review_queue(actor: Actor) -> None:

@@ -55,7 +55,11 @@ def list_services(
         query = query.where(Service.status == status)
     if gsbpm:
         codes = select(VersionSubprocess.version_id)
-        codes = codes.where(VersionSubprocess.code.like(f"{gsbpm}.%")) if "." not in gsbpm else codes.where(VersionSubprocess.code == gsbpm)
+        codes = (
+            codes.where(VersionSubprocess.code.like(f"{gsbpm}.%"))
+            if "." not in gsbpm
+            else codes.where(VersionSubprocess.code == gsbpm)
+        )
         query = query.where(shown_version_id(actor).in_(codes))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = session.scalars(query.order_by(Service.slug).offset((page - 1) * per_page).limit(per_page)).all()
@@ -119,7 +123,8 @@ def recent_public_versions(session: Session, limit: int = 6) -> list[ServiceVers
         .limit(limit)
     )
     rows = session.scalars(
-        select(ServiceVersion).where(ServiceVersion.id.in_(newest.scalar_subquery()))
+        select(ServiceVersion)
+        .where(ServiceVersion.id.in_(newest.scalar_subquery()))
         .options(joinedload(ServiceVersion.service).joinedload(Service.organisation))
     ).all()
     return sorted(rows, key=lambda version: (version.created_at, version.id), reverse=True)
@@ -128,8 +133,11 @@ def recent_public_versions(session: Session, limit: int = 6) -> list[ServiceVers
 def review_queue(session: Session, actor: Actor) -> list[ServiceVersion]:
     """Versions awaiting review (submitted or in review), oldest first; only reviewers and admins see it."""
     check_may_see_review_queue(actor)
-    query = (select(ServiceVersion).where(ServiceVersion.status.in_(("submitted", "in_review")))
-             .order_by(ServiceVersion.created_at, ServiceVersion.id))
+    query = (
+        select(ServiceVersion)
+        .where(ServiceVersion.status.in_(("submitted", "in_review")))
+        .order_by(ServiceVersion.created_at, ServiceVersion.id)
+    )
     return list(session.scalars(query))
 
 

@@ -76,8 +76,14 @@ def _external_refs(doc: Any) -> list[Problem]:
         if isinstance(item, dict):
             ref = item.get("$ref")
             if isinstance(ref, str) and not json_pointer.is_local(ref):
-                problems.append(Problem(OPENAPI_POINTER + pointer + "/$ref", f"the reference {ref!r} points outside the "
-                                        "document; only local references (#/...) are allowed, and it was not fetched or opened", "openapi"))
+                problems.append(
+                    Problem(
+                        OPENAPI_POINTER + pointer + "/$ref",
+                        f"the reference {ref!r} points outside the "
+                        "document; only local references (#/...) are allowed, and it was not fetched or opened",
+                        "openapi",
+                    )
+                )
             todo.extend((v, f"{pointer}/{json_pointer.escape(str(k))}") for k, v in item.items())
         elif isinstance(item, list):
             todo.extend((v, f"{pointer}/{i}") for i, v in enumerate(item))
@@ -112,7 +118,7 @@ def _operations(doc: dict[str, Any]) -> tuple[list[tuple[str, str | None]], list
     unnamed: list[str] = []
     seen: set[str] = set()
     paths = doc.get("paths")
-    for url, item in (paths.items() if isinstance(paths, dict) else []):
+    for url, item in paths.items() if isinstance(paths, dict) else []:
         if not isinstance(item, dict):
             continue
         for method in HTTP_METHODS:
@@ -170,7 +176,15 @@ def _read_openapi(data: bytes | str, fmt: str, limits: descriptors.Limits | None
     """The OpenAPI document in data; ScaffoldRefused when it is not one or refers outside itself."""
     doc = descriptors.parse(data, fmt, limits).content
     if not _is_openapi(doc):
-        raise ScaffoldRefused([Problem(OPENAPI_POINTER, 'not an OpenAPI document: it needs `openapi: "3.x.y"` or `swagger: "2.0"`', "openapi")])
+        raise ScaffoldRefused(
+            [
+                Problem(
+                    OPENAPI_POINTER,
+                    'not an OpenAPI document: it needs `openapi: "3.x.y"` or `swagger: "2.0"`',
+                    "openapi",
+                )
+            ]
+        )
     refused = _external_refs(doc)
     if refused:
         raise ScaffoldRefused(refused)
@@ -181,38 +195,110 @@ def _write_definition(out: _Writer, doc: dict[str, Any]) -> None:
     info = _part(doc, "info")
     title = _filled(info.get("title"), shortest=2)
     out.line('cspa: "2.0"')
-    out.value(0, "id", "/id", service_id(title), "the service's id: lower-case letters, digits and hyphens, e.g. my-service")
-    out.value(0, "version", "/version", semantic_version(info.get("version")), "the version as MAJOR.MINOR.PATCH, e.g. 1.0.0")
+    out.value(
+        0, "id", "/id", service_id(title), "the service's id: lower-case letters, digits and hyphens, e.g. my-service"
+    )
+    out.value(
+        0, "version", "/version", semantic_version(info.get("version")), "the version as MAJOR.MINOR.PATCH, e.g. 1.0.0"
+    )
     out.line("definition:")
     out.value(2, "name", "/definition/name", title, "a short human-readable name")
-    out.value(2, "purpose", "/definition/purpose", None, "one or two sentences: what the service does and why an organisation would use it")
-    out.value(2, "description", "/definition/description", _filled(info.get("description")), "(optional) a longer description in Markdown: methods, scope, limits")
-    out.value(2, "keywords", "/definition/keywords", None, "(optional) a list of keywords, e.g. [record linkage, deduplication]")
+    out.value(
+        2,
+        "purpose",
+        "/definition/purpose",
+        None,
+        "one or two sentences: what the service does and why an organisation would use it",
+    )
+    out.value(
+        2,
+        "description",
+        "/definition/description",
+        _filled(info.get("description")),
+        "(optional) a longer description in Markdown: methods, scope, limits",
+    )
+    out.value(
+        2,
+        "keywords",
+        "/definition/keywords",
+        None,
+        "(optional) a list of keywords, e.g. [record linkage, deduplication]",
+    )
     out.value(2, "gsbpm", "/definition/gsbpm", None, 'the GSBPM 5.1 sub-processes the service supports, e.g. ["5.1"]')
-    out.value(2, "business_function", "/definition/business_function", None, "the business function it performs, in the statistical domain's words")
-    out.value(2, "outcomes", "/definition/outcomes", None, "a list of the results it brings about for the statistical process")
-    out.value(2, "inputs", "/definition/inputs", None, "a list of GSIM 1.2 objects it consumes, e.g. [{gsim: Unit Data Set, description: ...}]")
-    out.value(2, "outputs", "/definition/outputs", None, "a list of GSIM 1.2 objects it produces, e.g. [{gsim: Data Set, description: ...}]")
-    out.value(2, "restrictions", "/definition/restrictions", None, "(optional) known limits: data sizes, methods not covered, legal constraints")
+    out.value(
+        2,
+        "business_function",
+        "/definition/business_function",
+        None,
+        "the business function it performs, in the statistical domain's words",
+    )
+    out.value(
+        2, "outcomes", "/definition/outcomes", None, "a list of the results it brings about for the statistical process"
+    )
+    out.value(
+        2,
+        "inputs",
+        "/definition/inputs",
+        None,
+        "a list of GSIM 1.2 objects it consumes, e.g. [{gsim: Unit Data Set, description: ...}]",
+    )
+    out.value(
+        2,
+        "outputs",
+        "/definition/outputs",
+        None,
+        "a list of GSIM 1.2 objects it produces, e.g. [{gsim: Data Set, description: ...}]",
+    )
+    out.value(
+        2,
+        "restrictions",
+        "/definition/restrictions",
+        None,
+        "(optional) known limits: data sizes, methods not covered, legal constraints",
+    )
 
 
-def _write_specification(out: _Writer, doc: dict[str, Any], named: list[tuple[str, str | None]], unnamed: list[str]) -> None:
+def _write_specification(
+    out: _Writer, doc: dict[str, Any], named: list[tuple[str, str | None]], unnamed: list[str]
+) -> None:
     out.line("specification:")
     out.line("  protocol: REST")
     out.line("  interface:")
     out.line("    openapi:")
-    dumped = yaml.dump(doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False)
+    dumped = yaml.dump(
+        doc, Dumper=_PlainDumper, sort_keys=False, allow_unicode=True, width=120, default_flow_style=False
+    )
     out.lines.extend("      " + line for line in dumped.rstrip("\n").split("\n"))
     if named:
         out.line("  operations:")
         for index, (op_id, summary) in enumerate(named):
             out.line(f"    - id: {_scalar(op_id)}")
-            out.value(6, "description", f"/specification/operations/{index}/description", summary, "what the operation does, in business terms")
+            out.value(
+                6,
+                "description",
+                f"/specification/operations/{index}/description",
+                summary,
+                "what the operation does, in business terms",
+            )
     else:
-        out.value(2, "operations", "/specification/operations", None, "no operation of the document has an operationId: give each one an operationId there, then list them here as [{id: ..., description: ...}]")
+        out.value(
+            2,
+            "operations",
+            "/specification/operations",
+            None,
+            "no operation of the document has an operationId: give each one an operationId there, then list them here as [{id: ..., description: ...}]",
+        )
     for where in unnamed:
-        out.line(f"    # TODO: {_comment(where)} has no operationId; give it one in the OpenAPI document, then list it here")
-    out.value(2, "dependencies", "/specification/dependencies", None, "(optional) a list of services, data or standards it needs")
+        out.line(
+            f"    # TODO: {_comment(where)} has no operationId; give it one in the OpenAPI document, then list it here"
+        )
+    out.value(
+        2,
+        "dependencies",
+        "/specification/dependencies",
+        None,
+        "(optional) a list of services, data or standards it needs",
+    )
 
 
 def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
@@ -220,13 +306,37 @@ def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
     out.value(2, "owner", "/implementation/owner", None, "your organisation's code, upper case, e.g. ISTAT")
     out.value(2, "owner_name", "/implementation/owner_name", None, "your organisation's full name")
     out.value(2, "country", "/implementation/country", None, "ISO 3166-1 alpha-2 code of the owner's country, or INT")
-    out.value(2, "technology", "/implementation/technology", None, "a list of languages and platforms, e.g. [Java, PostgreSQL]")
+    out.value(
+        2,
+        "technology",
+        "/implementation/technology",
+        None,
+        "a list of languages and platforms, e.g. [Java, PostgreSQL]",
+    )
     licence = _part(_part(doc, "info"), "license")
     named_licence = licence.get("identifier") or licence.get("name")
     licence_hint = f" (the OpenAPI document names {named_licence!r})" if isinstance(named_licence, str) else ""
-    out.value(2, "licence", "/implementation/licence", None, f"an SPDX licence identifier or expression, e.g. EUPL-1.2{licence_hint}")
-    out.value(2, "deployment", "/implementation/deployment", None, "a list among container, serverless, notebook, on-premises, desktop, library, web-service, cloud")
-    out.value(2, "documentation", "/implementation/documentation", _http(_part(doc, "externalDocs").get("url")), "the address of the user documentation")
+    out.value(
+        2,
+        "licence",
+        "/implementation/licence",
+        None,
+        f"an SPDX licence identifier or expression, e.g. EUPL-1.2{licence_hint}",
+    )
+    out.value(
+        2,
+        "deployment",
+        "/implementation/deployment",
+        None,
+        "a list among container, serverless, notebook, on-premises, desktop, library, web-service, cloud",
+    )
+    out.value(
+        2,
+        "documentation",
+        "/implementation/documentation",
+        _http(_part(doc, "externalDocs").get("url")),
+        "the address of the user documentation",
+    )
     out.value(2, "source", "/implementation/source", None, "(optional) the address of the source code")
     out.value(2, "maturity", "/implementation/maturity", None, "prototype, pilot or production")
 
@@ -245,8 +355,9 @@ def _write_contacts(out: _Writer, doc: dict[str, Any]) -> None:
         out.value(4, "url", "/contacts/0/url", url, "")
 
 
-def scaffold(data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | None = None,
-             source: str = "openapi.yaml") -> Skeleton:
+def scaffold(
+    data: bytes | str, fmt: str = "yaml", limits: descriptors.Limits | None = None, source: str = "openapi.yaml"
+) -> Skeleton:
     """The descriptor skeleton for an OpenAPI 2.0 or 3.x document (text in fmt, read within limits).
 
     Raises DescriptorError when the text cannot be read, ScaffoldRefused when it is not an OpenAPI

@@ -12,7 +12,9 @@ from catalogue.services.models import STATUSES
 class ListArgs(Schema):
     """Filters and paging of GET /services."""
 
-    gsbpm = fields.String(metadata={"description": "GSBPM phase (5) or sub-process (5.4)"}, validate=validate.Regexp(r"^[1-8](\.[1-9])?$"))
+    gsbpm = fields.String(
+        metadata={"description": "GSBPM phase (5) or sub-process (5.4)"}, validate=validate.Regexp(r"^[1-8](\.[1-9])?$")
+    )
     organisation = fields.String(metadata={"description": "Owner organisation code, e.g. ISTAT"})
     status = fields.String(validate=validate.OneOf(STATUSES))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
@@ -90,8 +92,11 @@ def page_of(items: list[Any], total: int, page: int, per_page: int) -> dict[str,
 class TransitionArgs(Schema):
     """POST .../transitions: move a version to another status."""
 
-    to = fields.String(required=True, validate=validate.OneOf(STATUSES),
-                       metadata={"description": "The status to move to (see the state machine in the README)"})
+    to = fields.String(
+        required=True,
+        validate=validate.OneOf(STATUSES),
+        metadata={"description": "The status to move to (see the state machine in the README)"},
+    )
     comment = fields.String(load_default="", validate=validate.Length(max=20_000))
 
 
@@ -107,8 +112,11 @@ class ReviewArgs(Schema):
     """POST .../reviews: a decision on a version in review."""
 
     decision = fields.String(required=True, validate=validate.OneOf(("approved", "changes_requested", "rejected")))
-    comment = fields.String(load_default="", validate=validate.Length(max=20_000),
-                            metadata={"description": "Required unless the decision is approved"})
+    comment = fields.String(
+        load_default="",
+        validate=validate.Length(max=20_000),
+        metadata={"description": "Required unless the decision is approved"},
+    )
     items = fields.List(fields.Nested(ReviewItemArgs), load_default=list)
 
 

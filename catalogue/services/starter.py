@@ -41,9 +41,13 @@ def choices() -> Choices:
     """The form's lists, read from the schema and the reference models."""
     schema = json.loads(SCHEMA_FILE.read_text("utf-8"))
     model = reference.gsbpm()
-    phases = [(f"{phase['code']} {phase['name']}",
-               [(code, sub["name"]) for code, sub in model.subprocesses.items() if sub["phase"] == phase["code"]])
-              for phase in model.phases.values()]
+    phases = [
+        (
+            f"{phase['code']} {phase['name']}",
+            [(code, sub["name"]) for code, sub in model.subprocesses.items() if sub["phase"] == phase["code"]],
+        )
+        for phase in model.phases.values()
+    ]
     return Choices(
         protocols=list(_property(schema, "specification", "protocol")["enum"]),
         deployments=list(_property(schema, "implementation", "deployment")["items"]["enum"]),

@@ -107,7 +107,11 @@ def _schema_problems(content: dict[str, Any]) -> Iterator[Problem]:
             for key in error.instance:
                 if key not in allowed and not any(re.search(p, key) for p in patterns):
                     names = ", ".join(sorted(allowed))
-                    yield Problem(f"{pointer}/{pointer_escape(key)}", f"unknown field {_brief(key)}; allowed here: {names}", "schema")
+                    yield Problem(
+                        f"{pointer}/{pointer_escape(key)}",
+                        f"unknown field {_brief(key)}; allowed here: {names}",
+                        "schema",
+                    )
             continue
         if error.validator == "pattern":
             message = f"{_brief(error.instance)} does not have the expected form (pattern {error.validator_value})"
@@ -154,7 +158,9 @@ def _part(content: dict[str, Any], key: str) -> dict[str, Any]:
 def _version_problems(content: dict[str, Any]) -> Iterator[Problem]:
     version = content.get("version")
     if isinstance(version, str) and not semver.Version.is_valid(version):
-        yield Problem("/version", f"{version!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)", "reference")
+        yield Problem(
+            "/version", f"{version!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)", "reference"
+        )
 
 
 def _gsbpm_problems(definition: dict[str, Any]) -> Iterator[Problem]:
@@ -208,10 +214,13 @@ def _operation_problems(specification: dict[str, Any]) -> tuple[list[Problem], l
             message = f"operation {op_id!r} is listed but the specification has no OpenAPI interface to define it"
             errors.append(Problem(f"/specification/operations/{i}/id", message, "reference"))
         elif op_id not in declared:
-            errors.append(Problem(f"/specification/operations/{i}/id", _unknown_operation(op_id, declared), "reference"))
+            errors.append(
+                Problem(f"/specification/operations/{i}/id", _unknown_operation(op_id, declared), "reference")
+            )
     warnings = [
         Problem(pointer, f"the OpenAPI operation {op_id!r} is not listed in specification.operations", "reference")
-        for op_id, pointer in declared.items() if op_id not in listed
+        for op_id, pointer in declared.items()
+        if op_id not in listed
     ]
     return errors, warnings
 
@@ -247,8 +256,10 @@ def _spdx() -> Any:
 @lru_cache(maxsize=1024)
 def _licence_problem(expression: str) -> str | None:
     """Why expression is no SPDX licence expression, or None when it is one."""
-    message = (f"{_brief(expression)} is not an SPDX licence identifier or expression (see spdx.org/licenses), "
-               "such as EUPL-1.2 or GPL-3.0-or-later")
+    message = (
+        f"{_brief(expression)} is not an SPDX licence identifier or expression (see spdx.org/licenses), "
+        "such as EUPL-1.2 or GPL-3.0-or-later"
+    )
     try:
         info = _spdx().validate(expression)
     # license_expression fails on some malformed expressions ('MIT AND', '()', a quote, '{{7*7}}') with

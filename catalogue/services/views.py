@@ -123,10 +123,20 @@ def service_page(slug: str, version: str | None = None) -> str:
     history = reads.service_history(session(), actor, slug)
     model = reference.gsbpm()
     return render_template(
-        "services/service.html", service=service, version=shown, versions=versions, content=content,
-        operations=interface.operations(document), openapi=document, compliance_items=items, history=history,
-        subprocesses=[(code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])],
-        gsim_lookup=reference.gsim().lookup, latest=shown.id == service.latest_version_id,
+        "services/service.html",
+        service=service,
+        version=shown,
+        versions=versions,
+        content=content,
+        operations=interface.operations(document),
+        openapi=document,
+        compliance_items=items,
+        history=history,
+        subprocesses=[
+            (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
+        ],
+        gsim_lookup=reference.gsim().lookup,
+        latest=shown.id == service.latest_version_id,
     )
 
 
@@ -156,10 +166,16 @@ def download_openapi(slug: str, version: str, fmt: str) -> Response:
     if not isinstance(document, dict):
         abort(404, description=f"version {version} of {slug!r} has no OpenAPI document")
     if fmt == "json":
-        return _download(json.dumps(document, indent=2, ensure_ascii=False) + "\n", "application/json",
-                         f"{slug}-{version}-openapi.json")
-    return _download(yaml.safe_dump(document, sort_keys=False, allow_unicode=True), "application/yaml",
-                     f"{slug}-{version}-openapi.yaml")
+        return _download(
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+            "application/json",
+            f"{slug}-{version}-openapi.json",
+        )
+    return _download(
+        yaml.safe_dump(document, sort_keys=False, allow_unicode=True),
+        "application/yaml",
+        f"{slug}-{version}-openapi.yaml",
+    )
 
 
 # --- submit ------------------------------------------------------------------------------------
@@ -175,8 +191,9 @@ def _guess_format(text: str, filename: str = "") -> str:
 def api_docs() -> str:
     """The registry's own REST API, rendered from its generated OpenAPI document like a service's interface."""
     document = current_app.extensions["flask-smorest"]["apis"][""]["ext_obj"].spec.to_dict()
-    return render_template("services/api_docs.html", operations=interface.operations(document),
-                           version=document.get("openapi", ""))
+    return render_template(
+        "services/api_docs.html", operations=interface.operations(document), version=document.get("openapi", "")
+    )
 
 
 @bp.get("/submit/template.yaml")
@@ -197,10 +214,14 @@ def start_from_form() -> str | BaseResponse | tuple[str, int]:
     text = starter.descriptor_text(request.form, request.form.getlist)
     descriptor = descriptors.parse(text, "yaml", current_app.config["CATALOGUE"].limits)
     report, _assessment = workflow.check_descriptor(descriptor)
-    message = ("Built from the form: every field is filled in correctly." if report.valid else
-               f"Built from the form: {len(report.errors)} thing(s) to finish below.")
-    return render_template("services/submit.html", text=text, problems=[_problem(p) for p in report.errors],
-                           message=message)
+    message = (
+        "Built from the form: every field is filled in correctly."
+        if report.valid
+        else f"Built from the form: {len(report.errors)} thing(s) to finish below."
+    )
+    return render_template(
+        "services/submit.html", text=text, problems=[_problem(p) for p in report.errors], message=message
+    )
 
 
 @bp.route("/submit", methods=["GET", "POST"])
@@ -237,8 +258,9 @@ def submit() -> str | BaseResponse | tuple[str, int]:
         # A refusal (403) is already on the audit trail: committed() records it as it rolls back. The
         # page is shown again with the text, so the submitter can fix the owner and try again.
         message, problems, code = error.detail, list(error.problems), error.status
-    return render_template("services/submit.html", text=text, problems=[_problem(p) for p in problems],
-                           message=message), code
+    return render_template(
+        "services/submit.html", text=text, problems=[_problem(p) for p in problems], message=message
+    ), code
 
 
 def _problem(problem: Problem | dict[str, Any]) -> dict[str, Any]:

@@ -114,8 +114,9 @@ def submit_version(
         _check_version_number(service, submission.content["version"])
     if organisation is None:
         implementation = submission.content["implementation"]
-        organisation = ensure_organisation(session, owner_code, implementation.get("owner_name") or owner_code,
-                                           implementation.get("country"))
+        organisation = ensure_organisation(
+            session, owner_code, implementation.get("owner_name") or owner_code, implementation.get("country")
+        )
     if service is None:
         service = Service(slug=submission.content["id"], organisation=organisation, status=status)
         session.add(service)
@@ -123,15 +124,18 @@ def submit_version(
         return draft, False
     version, kind, data = _store(session, service, draft, submission, actor)
     _make_latest(service, version, status, data)
-    record_event(session, kind, actor.user_id, service_id=service.id, version_id=version.id,
-                 data={**data, "status": status})
+    record_event(
+        session, kind, actor.user_id, service_id=service.id, version_id=version.id, data={**data, "status": status}
+    )
     return version, True
 
 
 def _check_may_submit(actor: Actor, status: str) -> None:
     """A new version starts as a draft or submitted (the system may also store it approved), from someone known."""
     if status not in ("draft", "submitted") and not (actor.system and status == "approved"):
-        raise InvalidRequest(f"a new version starts as draft or submitted, not {status}", allowed=["draft", "submitted"])
+        raise InvalidRequest(
+            f"a new version starts as draft or submitted, not {status}", allowed=["draft", "submitted"]
+        )
     if actor.anonymous:
         raise Unauthenticated("submitting a service needs an API token")
 
@@ -141,7 +145,9 @@ def _validated(descriptor: Descriptor, fmt: str, status: str) -> _Submission:
     digest = validation.content_hash(descriptor.content)
     report = validation.validate(descriptor, digest)
     if not report.valid:
-        raise ValidationFailed(f"the descriptor has {len(report.errors)} error(s)", report.errors, warnings=report.warnings)
+        raise ValidationFailed(
+            f"the descriptor has {len(report.errors)} error(s)", report.errors, warnings=report.warnings
+        )
     return _Submission(descriptor, fmt, status, digest, report)
 
 
@@ -157,8 +163,9 @@ def _owner_checked(session: Session, actor: Actor, owner_code: str) -> Organisat
     return organisation
 
 
-def _identical_resubmission(service: Service, organisation: Organisation | None,
-                            submission: _Submission) -> ServiceVersion | None:
+def _identical_resubmission(
+    service: Service, organisation: Organisation | None, submission: _Submission
+) -> ServiceVersion | None:
     """The stored version this submission repeats exactly (nothing to do), or None if it is new.
 
     Refuses a service id of another organisation, and a version number already stored otherwise.
@@ -172,7 +179,9 @@ def _identical_resubmission(service: Service, organisation: Organisation | None,
         if existing.content_hash == submission.digest and existing.status == submission.status:
             return existing
         if existing.content_hash == submission.digest:
-            raise Conflict(f"version {existing.version} is already {existing.status}", allowed=list(allowed_transitions(existing)))
+            raise Conflict(
+                f"version {existing.version} is already {existing.status}", allowed=list(allowed_transitions(existing))
+            )
         raise Conflict(
             f"version {content['version']} of {content['id']!r} is already stored with other content; versions are immutable, so give this one a new version number"
         )
@@ -200,8 +209,9 @@ def _check_version_number(service: Service, number: str) -> None:
         raise Conflict(f"version {number} is not higher than the latest version {settled[-1].version}")
 
 
-def _store(session: Session, service: Service, draft: ServiceVersion | None, submission: _Submission,
-           actor: Actor) -> tuple[ServiceVersion, str, dict[str, Any]]:
+def _store(
+    session: Session, service: Service, draft: ServiceVersion | None, submission: _Submission, actor: Actor
+) -> tuple[ServiceVersion, str, dict[str, Any]]:
     """Write the version (replacing draft, if given); returns it with the kind and data of its event."""
     content, status = submission.content, submission.status
     assessment = compliance.assess(content, submission.report)
@@ -232,7 +242,11 @@ def _store(session: Session, service: Service, draft: ServiceVersion | None, sub
     version = ServiceVersion(service=service, **fields, subprocesses=subprocesses)
     session.add(version)
     session.flush()
-    return version, "version.created" if status == "draft" else "version.submitted", {"version": version.version, "to": status}
+    return (
+        version,
+        "version.created" if status == "draft" else "version.submitted",
+        {"version": version.version, "to": status},
+    )
 
 
 def _make_latest(service: Service, version: ServiceVersion, status: str, data: dict[str, Any]) -> None:
@@ -249,7 +263,12 @@ def _make_latest(service: Service, version: ServiceVersion, status: str, data: d
 
 
 def transition(
-    session: Session, actor: Actor, slug: str, version_label: str, to: str, comment: str = "",
+    session: Session,
+    actor: Actor,
+    slug: str,
+    version_label: str,
+    to: str,
+    comment: str = "",
     items: list[dict[str, Any]] | None = None,
 ) -> ServiceVersion:
     """Move one version to status to, if the state machine and actor's role allow it.
@@ -265,12 +284,25 @@ def transition(
     previous = version.status
     version.status = to
     if to in DECISIONS:
-        session.add(Review(version=version, reviewer_id=actor.user_id, decision=to,
-                           comment=comment, items=_review_items(version, items or [])))
+        session.add(
+            Review(
+                version=version,
+                reviewer_id=actor.user_id,
+                decision=to,
+                comment=comment,
+                items=_review_items(version, items or []),
+            )
+        )
     _follow_on_service(service, version, to)
     session.flush()
-    record_event(session, f"version.{to}", actor.user_id, service_id=service.id, version_id=version.id,
-                 data={"version": version.version, "from": previous, "to": to, "comment": comment})
+    record_event(
+        session,
+        f"version.{to}",
+        actor.user_id,
+        service_id=service.id,
+        version_id=version.id,
+        data={"version": version.version, "from": previous, "to": to, "comment": comment},
+    )
     return version
 
 
@@ -294,16 +326,24 @@ def _check_may_move(actor: Actor, service: Service, version: ServiceVersion, to:
     allowed = allowed_transitions(version)
     if to not in allowed:
         names = ", ".join(allowed) if allowed else "none (a new version is the way forward)"
-        raise Conflict(f"version {version.version} is {version.status}; it cannot become {to}. Allowed: {names}",
-                       allowed=list(allowed))
+        raise Conflict(
+            f"version {version.version} is {version.status}; it cannot become {to}. Allowed: {names}",
+            allowed=list(allowed),
+        )
 
 
 def _checked_comment(to: str, comment: str) -> str:
     """The comment, trimmed; refused when empty on a decision other than approval."""
     comment = (comment or "").strip()
     if to in DECISIONS and to != "approved" and not comment:
-        raise InvalidRequest("say why: a comment is required unless you approve",
-                             [Problem(pointer="/comment", line=None, message="a comment is required unless you approve", source="request")])
+        raise InvalidRequest(
+            "say why: a comment is required unless you approve",
+            [
+                Problem(
+                    pointer="/comment", line=None, message="a comment is required unless you approve", source="request"
+                )
+            ],
+        )
     return comment
 
 
@@ -317,7 +357,8 @@ def _follow_on_service(service: Service, version: ServiceVersion, to: str) -> No
             service.public_version = version
     elif to == "retired" and service.public_version_id == version.id:
         service.public_version = next(
-            (v for v in reversed(service.versions) if v.status in PUBLIC_STATUSES and v.id != version.id), None)
+            (v for v in reversed(service.versions) if v.status in PUBLIC_STATUSES and v.id != version.id), None
+        )
     service.updated_at = utcnow()
 
 
@@ -328,13 +369,27 @@ def _review_items(version: ServiceVersion, items: list[dict[str, Any]]) -> list[
     for index, item in enumerate(items):
         criterion, verdict = item.get("criterion"), item.get("verdict")
         if criterion not in criteria:
-            problems.append(Problem(pointer=f"/items/{index}/criterion", line=None,
-                                    message=f"{criterion!r} is not a compliance criterion of this version", source="request"))
+            problems.append(
+                Problem(
+                    pointer=f"/items/{index}/criterion",
+                    line=None,
+                    message=f"{criterion!r} is not a compliance criterion of this version",
+                    source="request",
+                )
+            )
         elif verdict not in _VERDICTS:
-            problems.append(Problem(pointer=f"/items/{index}/verdict", line=None,
-                                    message=f"the verdict must be one of {', '.join(_VERDICTS)}", source="request"))
+            problems.append(
+                Problem(
+                    pointer=f"/items/{index}/verdict",
+                    line=None,
+                    message=f"the verdict must be one of {', '.join(_VERDICTS)}",
+                    source="request",
+                )
+            )
         else:
-            checked.append({"criterion": criterion, "verdict": verdict, "comment": str(item.get("comment") or "").strip()})
+            checked.append(
+                {"criterion": criterion, "verdict": verdict, "comment": str(item.get("comment") or "").strip()}
+            )
     if problems:
         raise InvalidRequest("some review items are not valid", problems)
     return checked

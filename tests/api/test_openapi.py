@@ -20,7 +20,9 @@ def test_the_document_is_valid_openapi_3_1(client):
 
 def test_every_api_route_is_described(app, client):
     spec = client.get("/api/openapi.json").json
-    described = {(method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"}
+    described = {
+        (method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"
+    }
     for rule in app.url_map.iter_rules():
         if not rule.rule.startswith("/api/v1/"):
             continue
@@ -43,7 +45,9 @@ def test_errors_are_documented_as_problem_json(client):
 
 def test_the_document_is_rendered_as_a_readable_page(client):
     spec = client.get("/api/openapi.json").json
-    operations = [(method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"]
+    operations = [
+        (method.upper(), path) for path, item in spec["paths"].items() for method in item if method != "parameters"
+    ]
     page = client.get("/api/")
     assert page.status_code == 200 and page.mimetype == "text/html"
     html = page.get_data(as_text=True)

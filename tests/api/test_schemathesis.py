@@ -47,11 +47,13 @@ def test_no_server_error_and_every_answer_matches_the_document(api_schema, token
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=12, deadline=None, derandomize=True, database=None,
-                  suppress_health_check=list(HealthCheck))
+        @settings(
+            max_examples=12, deadline=None, derandomize=True, database=None, suppress_health_check=list(HealthCheck)
+        )
         def check(case: schemathesis.Case) -> None:
-            case.call_and_validate(headers={"Authorization": f"Bearer {token}"},
-                                   checks=[not_a_server_error, response_schema_conformance])
+            case.call_and_validate(
+                headers={"Authorization": f"Bearer {token}"}, checks=[not_a_server_error, response_schema_conformance]
+            )
 
         try:
             check()

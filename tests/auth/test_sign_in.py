@@ -120,8 +120,10 @@ def test_changing_the_password_ends_other_sessions(app):
     first, second = app.test_client(), app.test_client()
     sign_in(first)
     sign_in(second)
-    response = first.post("/auth/password", data={"current": PASSWORD, "new": "an even longer passphrase",
-                                                  "csrf_token": csrf(first, "/auth/password")})
+    response = first.post(
+        "/auth/password",
+        data={"current": PASSWORD, "new": "an even longer passphrase", "csrf_token": csrf(first, "/auth/password")},
+    )
     assert response.status_code == 302
     assert first.get("/auth/tokens").status_code == 200
     assert second.get("/auth/tokens").status_code == 302
@@ -131,7 +133,9 @@ def test_changing_the_password_ends_other_sessions(app):
 def test_a_token_is_shown_once_stored_hashed_and_revocable(app, client):
     add_user(app)
     sign_in(client)
-    page = client.post("/auth/tokens", data={"name": "our CI", "days": "30", "csrf_token": csrf(client, "/auth/tokens")})
+    page = client.post(
+        "/auth/tokens", data={"name": "our CI", "days": "30", "csrf_token": csrf(client, "/auth/tokens")}
+    )
     assert page.status_code == 201
     token = re.search(r'value="(cspa_[^"]+)"', page.get_data(as_text=True)).group(1)
     assert token not in client.get("/auth/tokens").get_data(as_text=True)  # shown once
@@ -155,7 +159,10 @@ def test_tokens_through_the_api(app, client, make_user):
     listed = client.get("/api/v1/tokens", headers=bearer).json
     assert [t["name"] for t in listed][:1] == ["deploy"] and all("token" not in t for t in listed)
     other = make_user("other@cbs.example", "CBS")
-    assert client.delete(f"/api/v1/tokens/{created.json['id']}", headers={"Authorization": f"Bearer {other}"}).status_code == 404
+    assert (
+        client.delete(f"/api/v1/tokens/{created.json['id']}", headers={"Authorization": f"Bearer {other}"}).status_code
+        == 404
+    )
     assert client.delete(f"/api/v1/tokens/{created.json['id']}", headers=bearer).status_code == 200
     new_bearer = {"Authorization": f"Bearer {created.json['token']}"}
     assert client.get("/api/v1/tokens", headers=new_bearer).status_code == 401
@@ -175,18 +182,32 @@ def test_admin_pages_are_for_admins(app, client):
     client.post("/auth/sign-out", data={"csrf_token": csrf(client, "/auth/tokens")})
     sign_in(client, email="admin@unece.example")
     token = csrf(client, "/admin/organisations")
-    assert client.post("/admin/organisations", data={"code": "insee", "name": "INSEE", "country": "fr",
-                                                    "csrf_token": token}).status_code == 302
-    response = client.post("/admin/users", data={
-        "email": "new@insee.example", "display_name": "New", "organisation": "INSEE", "role": "reviewer",
-        "password": "a long enough password", "csrf_token": csrf(client, "/admin/users")})
+    assert (
+        client.post(
+            "/admin/organisations", data={"code": "insee", "name": "INSEE", "country": "fr", "csrf_token": token}
+        ).status_code
+        == 302
+    )
+    response = client.post(
+        "/admin/users",
+        data={
+            "email": "new@insee.example",
+            "display_name": "New",
+            "organisation": "INSEE",
+            "role": "reviewer",
+            "password": "a long enough password",
+            "csrf_token": csrf(client, "/admin/users"),
+        },
+    )
     assert response.status_code == 302
     with app.app_context(), db.transaction() as session:
         user = session.scalars(select(User).where(User.email == "new@insee.example")).one()
         assert (user.role, user.organisation.code, user.organisation.country) == ("reviewer", "INSEE", "FR")
         user_id = user.id
         assert session.scalars(select(Organisation).where(Organisation.code == "INSEE")).one()
-    response = client.post(f"/admin/users/{user_id}", data={"role": "submitter", "csrf_token": csrf(client, "/admin/users")})
+    response = client.post(
+        f"/admin/users/{user_id}", data={"role": "submitter", "csrf_token": csrf(client, "/admin/users")}
+    )
     assert response.status_code == 302
     with app.app_context(), db.transaction() as session:
         user = session.get(User, user_id)

@@ -30,8 +30,11 @@ HERE = Path(__file__).parent
 CHROMIUM = Path("/usr/bin/chromium")
 AXE_JS = HERE / "node_modules" / "axe-core" / "axe.min.js"
 # One folder per database, so the SQLite and PostgreSQL passes that CI runs side by side never write one file.
-ARTEFACTS = HERE / "artefacts" / ("postgresql" if os.environ.get("CATALOGUE_DATABASE_URL", "").startswith("postgres")
-                                  else "sqlite")
+ARTEFACTS = (
+    HERE
+    / "artefacts"
+    / ("postgresql" if os.environ.get("CATALOGUE_DATABASE_URL", "").startswith("postgres") else "sqlite")
+)
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 WIDTHS = (1280, 375)
 

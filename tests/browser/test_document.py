@@ -30,8 +30,11 @@ def chapter(slug: str) -> content.Chapter:
 
 
 def visible_sections(page: Any) -> set[str]:
-    return set(page.eval_on_selector_all(
-        ".doc-body section[id]", "sections => sections.filter(s => s.offsetParent !== null).map(s => s.id)"))
+    return set(
+        page.eval_on_selector_all(
+            ".doc-body section[id]", "sections => sections.filter(s => s.offsetParent !== null).map(s => s.id)"
+        )
+    )
 
 
 def expected_sections(slug: str, level: str) -> set[str]:
@@ -54,8 +57,11 @@ def test_switching_audience_hides_and_shows_the_right_sections(page: Any) -> Non
         assert page.evaluate("() => window.stillHere") is True
         assert re.search(rf"[?&]level={level}\b", page.url)
         assert page.get_attribute(f"#level-switch a[data-level={level}]", "aria-current") == "true"
-        toc = set(page.eval_on_selector_all(
-            "#doc-toc li", "items => items.filter(i => !i.hidden).map(i => i.querySelector('a').hash.slice(1))"))
+        toc = set(
+            page.eval_on_selector_all(
+                "#doc-toc li", "items => items.filter(i => !i.hidden).map(i => i.querySelector('a').hash.slice(1))"
+            )
+        )
         assert toc == expected_sections("principles", level)
     assert page.console_errors == []
 
@@ -89,7 +95,9 @@ def test_clicking_a_sub_process_lists_exactly_the_services_of_the_api(page: Any,
     link.click()
     detail = page.locator(f"[id='sp-detail-{code}']")
     detail.wait_for()
-    listed = sorted(detail.locator("a.doc-service-name").evaluate_all("links => links.map(a => a.getAttribute('href'))"))
+    listed = sorted(
+        detail.locator("a.doc-service-name").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    )
     assert listed == api_services(page, code)
     count = int(link.locator(".gsbpm-count").inner_text().split()[0])
     assert count == len(listed)
@@ -106,8 +114,11 @@ def test_the_figure_works_without_javascript(new_page: Any) -> None:
     page.goto("/document/gsbpm")
     page.click("[id='sp-5.4'] > a.gsbpm-sp-link")
     page.wait_for_url(re.compile(r"sp=5\.4"))
-    listed = sorted(page.locator("[id='sp-detail-5.4'] a.doc-service-name").evaluate_all(
-        "links => links.map(a => a.getAttribute('href'))"))
+    listed = sorted(
+        page.locator("[id='sp-detail-5.4'] a.doc-service-name").evaluate_all(
+            "links => links.map(a => a.getAttribute('href'))"
+        )
+    )
     assert listed == api_services(page, "5.4")
 
 
@@ -149,7 +160,8 @@ def test_contents_follow_the_reader(page: Any) -> None:
         page.evaluate("id => document.getElementById(id).scrollIntoView()", section.anchor)
         page.wait_for_function(
             "id => document.querySelector(`#doc-toc a[href='#${id}']`).getAttribute('aria-current') === 'location'",
-            arg=section.anchor)
+            arg=section.anchor,
+        )
         assert page.locator("#doc-toc a[aria-current=location]").count() == 1
     assert page.evaluate("() => getComputedStyle(document.querySelector('.doc-sidebar')).position") == "sticky"
 

@@ -66,7 +66,8 @@ def seed_operations(slug: str) -> list[tuple[str, str]]:
 def test_gsbpm_matrix_counts_equal_the_api_facet_counts(page: Any) -> None:
     page.goto("/")
     shown = page.eval_on_selector_all(
-        ".gsbpm-matrix .cell", "cells => cells.map(c => [c.dataset.code, +c.querySelector('.count').dataset.count])")
+        ".gsbpm-matrix .cell", "cells => cells.map(c => [c.dataset.code, +c.querySelector('.count').dataset.count])"
+    )
     api = page.request.get("/api/v1/search?per_page=1").json()["facets"]["subprocess"]
     expected = {facet["value"]: facet["count"] for facet in api}
     assert len(shown) == 44  # the sub-processes of GSBPM 5.1's eight phases
@@ -164,8 +165,10 @@ def test_pasting_a_broken_descriptor_marks_the_right_line(page: Any, submitter: 
     assert "1 error" in page.locator("#problems-status").inner_text()
     # Following the problem's link puts the caret on that line of the editor.
     problem.locator(".line-link").click()
-    caret_line = page.evaluate("() => { const t = document.querySelector('#descriptor');"
-                               " return t.value.slice(0, t.selectionStart).split('\\n').length; }")
+    caret_line = page.evaluate(
+        "() => { const t = document.querySelector('#descriptor');"
+        " return t.value.slice(0, t.selectionStart).split('\\n').length; }"
+    )
     assert caret_line == broken_line
     # Fixed, the list empties and the descriptor can be saved as a draft.
     lines[broken_line - 1] = lines[broken_line - 1].replace("experimental", "pilot")
@@ -208,7 +211,9 @@ def test_tab_key_reaches_every_control(page: Any, name: str, submitter: str) -> 
         if probe is not None:
             reached.add(probe)
     missing = [c for c in controls if c not in reached]
-    assert not missing, page.evaluate("ids => ids.map(i => document.querySelector(`[data-probe='${i}']`).outerHTML.slice(0, 120))", missing)
+    assert not missing, page.evaluate(
+        "ids => ids.map(i => document.querySelector(`[data-probe='${i}']`).outerHTML.slice(0, 120))", missing
+    )
 
 
 @pytest.mark.parametrize("name", list(PAGES))

@@ -68,8 +68,12 @@ def _review(page, screenshot, step: str, decision: str, comment: str = "", axe=N
 
 def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, screenshot, axe):
     with live_app.app_context(), db.transaction() as session:
-        accounts.create_user(session, "story-submitter@ssb.example", "SSB", "submitter", password=PASSWORD, token_days=None)
-        accounts.create_user(session, "story-reviewer@cbs.example", "CBS", "reviewer", password=PASSWORD, token_days=None)
+        accounts.create_user(
+            session, "story-submitter@ssb.example", "SSB", "submitter", password=PASSWORD, token_days=None
+        )
+        accounts.create_user(
+            session, "story-reviewer@cbs.example", "CBS", "reviewer", password=PASSWORD, token_days=None
+        )
 
     submitter, reviewer, visitor = new_page(), new_page(), new_page()
     submitter.goto("/auth/sign-in")
@@ -104,8 +108,12 @@ def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, s
         events = reads.service_history(session, actors.SYSTEM, SLUG)
         kinds = [(event.kind, event.data.get("version")) for event in events]
     assert kinds == [
-        ("version.submitted", "1.0.0"), ("version.in_review", "1.0.0"), ("version.changes_requested", "1.0.0"),
-        ("version.submitted", "1.1.0"), ("version.in_review", "1.1.0"), ("version.approved", "1.1.0"),
+        ("version.submitted", "1.0.0"),
+        ("version.in_review", "1.0.0"),
+        ("version.changes_requested", "1.0.0"),
+        ("version.submitted", "1.1.0"),
+        ("version.in_review", "1.1.0"),
+        ("version.approved", "1.1.0"),
     ]
     # Anonymous readers see only the public version's events.
     public = visitor.request.get(f"/api/v1/services/{SLUG}/history").json()

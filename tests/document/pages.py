@@ -30,7 +30,21 @@ class Page(HTMLParser):
         self.elements: list[Element] = []
         self._open: list[Element] = []
 
-    _VOID: ClassVar[set[str]] = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+    _VOID: ClassVar[set[str]] = {
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    }
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         within = tuple(e.attrs["id"] for e in self._open if "id" in e.attrs)

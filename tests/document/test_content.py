@@ -213,7 +213,9 @@ def test_sanitiser_removes_script_from_a_crafted_chapter() -> None:
 
 
 def test_sanitise_directly() -> None:
-    cleaned = content.sanitise('<p onclick="x()">a<script>b()</script></p><section id="s" class="audience-overview evil">')
+    cleaned = content.sanitise(
+        '<p onclick="x()">a<script>b()</script></p><section id="s" class="audience-overview evil">'
+    )
     assert cleaned == '<p>a</p><section id="s" class="audience-overview"></section>'
 
 

@@ -42,10 +42,15 @@ def test_every_description_in_the_schema_is_in_the_chapter() -> None:
 def test_sections_are_the_descriptor_and_its_layers() -> None:
     sections = template.template_sections(SCHEMA)
     assert [s.anchor for s in sections] == [
-        "identification", "template-definition", "template-specification", "template-implementation", "template-contacts",
+        "identification",
+        "template-definition",
+        "template-specification",
+        "template-implementation",
+        "template-contacts",
     ]
     assert [s.title for s in sections[1:4]] == [
-        "Statistical Service Definition", "Statistical Service Specification",
+        "Statistical Service Definition",
+        "Statistical Service Specification",
         "Statistical Service Implementation Description",
     ]
     definition = {f.path: f for f in sections[1].fields}
@@ -99,10 +104,13 @@ def test_chapter_names_the_criteria_it_explains() -> None:
     assert chapter.criteria == (("contact", "a"),)
 
 
-@pytest.mark.parametrize(("extra", "message"), [
-    ("criteria:\n  contact: nowhere\n", "point at no section"),
-    ("criteria: [contact]\n", "must map"),
-])
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        ("criteria:\n  contact: nowhere\n", "point at no section"),
+        ("criteria: [contact]\n", "must map"),
+    ],
+)
 def test_bad_criteria_are_refused(extra: str, message: str) -> None:
     with pytest.raises(content.ContentError, match=message):
         content.parse_chapter(FRONT.format(extra=extra))

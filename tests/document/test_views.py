@@ -125,12 +125,18 @@ def test_level_in_the_query_shows_only_its_sections(client: FlaskClient, chapter
     response = client.get(f"/document/{chapter.slug}?level={level}")
     assert response.status_code == 200
     page = parse(response.data)
-    audiences = {s.anchor: s.audiences for s in chapter.sections} or {a: chapter.audiences for a in section_ids(chapter)}
+    audiences = {s.anchor: s.audiences for s in chapter.sections} or {
+        a: chapter.audiences for a in section_ids(chapter)
+    }
     expected_hidden = {anchor for anchor, aud in audiences.items() if level not in aud}
     assert hidden_sections(page) == expected_hidden
-    toc_hidden = {e.attrs["data-audiences"] for e in page.find("li") if "data-audiences" in e.attrs and "hidden" in e.attrs}
+    toc_hidden = {
+        e.attrs["data-audiences"] for e in page.find("li") if "data-audiences" in e.attrs and "hidden" in e.attrs
+    }
     assert all(level not in entry.split() for entry in toc_hidden)
-    assert len([e for e in page.find("li") if "data-audiences" in e.attrs and "hidden" in e.attrs]) == len(expected_hidden)
+    assert len([e for e in page.find("li") if "data-audiences" in e.attrs and "hidden" in e.attrs]) == len(
+        expected_hidden
+    )
     empty = [p for p in page.find("p", "level-empty")]
     assert len(empty) == 1 and (("hidden" in empty[0].attrs) == (len(expected_hidden) < len(audiences)))
     cookie = response.headers.get("Set-Cookie", "")
@@ -151,7 +157,11 @@ def test_level_is_remembered_by_cookie(client: FlaskClient) -> None:
     assert "Set-Cookie" not in response.headers  # nothing new to remember
     page = parse(response.data)
     assert hidden_sections(page) == {s.anchor for s in principles.sections if "overview" not in s.audiences}
-    current = [a.attrs["data-level"] for a in page.find("a") if a.attrs.get("aria-current") == "true" and "data-level" in a.attrs]
+    current = [
+        a.attrs["data-level"]
+        for a in page.find("a")
+        if a.attrs.get("aria-current") == "true" and "data-level" in a.attrs
+    ]
     assert current == ["overview"]
     # Links to other chapters carry the level, so it shows in the URL too.
     assert [a.attrs["href"] for a in page.find("a", "doc-next")] == ["/document/business-view?level=overview"]
@@ -200,11 +210,16 @@ def test_glossary_has_every_term_at_its_anchor(client: FlaskClient) -> None:
 
 
 def links_of(pages: dict[str, Page], kind: str) -> list[tuple[str, str, str]]:
-    return [(slug, a.attrs["href"], a.attrs.get("title", "")) for slug, page in pages.items()
-            for a in page.find("a", f"ref-{kind}")]
+    return [
+        (slug, a.attrs["href"], a.attrs.get("title", ""))
+        for slug, page in pages.items()
+        for a in page.find("a", f"ref-{kind}")
+    ]
 
 
-def test_every_glossary_link_in_every_chapter_resolves_to_an_anchor(client: FlaskClient, pages: dict[str, Page]) -> None:
+def test_every_glossary_link_in_every_chapter_resolves_to_an_anchor(
+    client: FlaskClient, pages: dict[str, Page]
+) -> None:
     glossary_ids = get(client, "/document/glossary").ids()
     found = links_of(pages, "term")
     assert len(found) >= 30
@@ -323,8 +338,16 @@ def test_gsim_index_lists_every_object_with_the_facet_count(seeded: Flask, clien
         result = searching().search(SearchRequest.build(filters={"status": [live.SHOWN_STATUS]}), Visibility())
     facets = {value.value: value.count for value in result.facets["gsim"]}
     # Each object's list item holds its link, then its count, in document order.
-    sequence = [e for e in page.elements if (e.tag == "a" and e.attrs.get("href", "").startswith("/document/gsim/")
-                                             and e.attrs["href"] != "/document/gsim/") or "gsbpm-count" in e.classes]
+    sequence = [
+        e
+        for e in page.elements
+        if (
+            e.tag == "a"
+            and e.attrs.get("href", "").startswith("/document/gsim/")
+            and e.attrs["href"] != "/document/gsim/"
+        )
+        or "gsbpm-count" in e.classes
+    ]
     shown = {}
     for link, count in zip(sequence[::2], sequence[1::2], strict=True):
         assert link.tag == "a" and count.tag == "span"
@@ -338,8 +361,12 @@ def test_gsim_object_page_lists_consumers_and_producers_like_the_api(client: Fla
     page = get(client, f"/document/gsim/{quote(name)}")
     assert [h.text.strip() for h in page.find("h1")] == [name]
     assert reference.gsim().objects[name]["description"] in page.by_id("main").text
-    consumers = {a.attrs["href"].rsplit("/", 1)[1] for a in page.find("a", "doc-service-name") if "consumers" in a.within}
-    producers = {a.attrs["href"].rsplit("/", 1)[1] for a in page.find("a", "doc-service-name") if "producers" in a.within}
+    consumers = {
+        a.attrs["href"].rsplit("/", 1)[1] for a in page.find("a", "doc-service-name") if "consumers" in a.within
+    }
+    producers = {
+        a.attrs["href"].rsplit("/", 1)[1] for a in page.find("a", "doc-service-name") if "producers" in a.within
+    }
     expected_consumers, expected_producers = set(), set()
     for hit in api(client, gsim=name, status=live.SHOWN_STATUS)["hits"]:
         definition = descriptor(client, hit["id"])["definition"]
@@ -368,10 +395,16 @@ def test_gsim_object_page_lists_the_sections_mentioning_it(client: FlaskClient) 
 # --- 404s -----------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("url", [
-    "/document/no-such-chapter", "/document/gsim/Flux%20Capacitor", "/document/gsbpm?sp=9.9", "/document/gsbpm?sp=5",
-    "/document/PRINCIPLES",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/document/no-such-chapter",
+        "/document/gsim/Flux%20Capacitor",
+        "/document/gsbpm?sp=9.9",
+        "/document/gsbpm?sp=5",
+        "/document/PRINCIPLES",
+    ],
+)
 def test_unknown_pages_are_404_pages(client: FlaskClient, url: str) -> None:
     page = get(client, url, 404)
     assert [h.text.strip() for h in page.find("h1")] == ["Not found"]
@@ -390,7 +423,9 @@ def test_template_chapter_shows_every_field_of_the_schema(client: FlaskClient) -
             assert " ".join(field.description.split()) in text, field.path
 
 
-def test_template_chapter_follows_an_edited_schema(client: FlaskClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_template_chapter_follows_an_edited_schema(
+    client: FlaskClient, tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
     schema = template.load_schema()
     schema["properties"]["definition"]["properties"]["purpose"]["description"] = "Say in one breath why it exists."
     edited = tmp_path / "schema.json"
@@ -418,10 +453,19 @@ def test_unknown_criterion_has_no_link() -> None:
     assert content.criterion_link("no-such-criterion") is None
 
 
-@pytest.mark.parametrize("url", [
-    "/document/", "/document/principles?level=overview", "/document/descriptor-template", "/document/glossary",
-    "/document/gsbpm?sp=5.4", "/document/gsim/", "/document/gsim/Unit%20Data%20Set", "/document/nope",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/document/",
+        "/document/principles?level=overview",
+        "/document/descriptor-template",
+        "/document/glossary",
+        "/document/gsbpm?sp=5.4",
+        "/document/gsim/",
+        "/document/gsim/Unit%20Data%20Set",
+        "/document/nope",
+    ],
+)
 def test_pages_need_no_inline_script_or_style(client: FlaskClient, url: str) -> None:
     response = client.get(url)
     html = response.data.decode("utf-8")

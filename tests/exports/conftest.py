@@ -25,8 +25,13 @@ def workflow(client: FlaskClient, make_user):
         reviewer = make_user("reviewer@cbs.example", "CBS", "reviewer")
 
         def submit(self, text: str, status: str = "submitted") -> dict:
-            response = client.post("/api/v1/services", query_string={"status": status}, data=text.encode(),
-                                   content_type="application/yaml", headers=_bearer(self.submitter))
+            response = client.post(
+                "/api/v1/services",
+                query_string={"status": status},
+                data=text.encode(),
+                content_type="application/yaml",
+                headers=_bearer(self.submitter),
+            )
             assert response.status_code in (200, 201), response.json
             return response.json
 
@@ -37,8 +42,11 @@ def workflow(client: FlaskClient, make_user):
             base = f"/api/v1/services/{slug}/versions/{version}"
             started = client.post(f"{base}/transitions", json={"to": "in_review"}, headers=_bearer(self.reviewer))
             assert started.status_code == 200, started.json
-            decided = client.post(f"{base}/reviews", json={"decision": decision, "comment": comment or "checked"},
-                                  headers=_bearer(self.reviewer))
+            decided = client.post(
+                f"{base}/reviews",
+                json={"decision": decision, "comment": comment or "checked"},
+                headers=_bearer(self.reviewer),
+            )
             assert decided.status_code == 201, decided.json
 
     return Workflow()

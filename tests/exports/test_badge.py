@@ -21,14 +21,21 @@ def test_unknown_and_unpublished_services_get_404_problem_json(client, workflow,
     assert response.mimetype == "application/problem+json"
     assert response.json["status"] == 404 and "<svg" not in response.get_data(as_text=True)
     workflow.submit(good_text)  # submitted, not approved: nothing public yet
-    assert client.get("/services/demo-linkage/badge.svg", headers={"Authorization": f"Bearer {workflow.submitter}"}).status_code == 404
+    assert (
+        client.get(
+            "/services/demo-linkage/badge.svg", headers={"Authorization": f"Bearer {workflow.submitter}"}
+        ).status_code
+        == 404
+    )
 
 
 def test_badge_keeps_the_approved_version_while_a_new_one_is_reviewed(client, workflow, good_text):
     workflow.submit(good_text)
     workflow.approve("demo-linkage", "1.0.0")
     first = _texts(client.get("/services/demo-linkage/badge.svg"))[3]
-    worse = good_text.replace("version: 1.0.0", "version: 2.0.0").replace("  documentation: https://example.org/docs\n", "")
+    worse = good_text.replace("version: 1.0.0", "version: 2.0.0").replace(
+        "  documentation: https://example.org/docs\n", ""
+    )
     workflow.submit(worse)
     assert _texts(client.get("/services/demo-linkage/badge.svg"))[3] == first
 

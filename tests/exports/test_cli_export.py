@@ -21,8 +21,9 @@ def published(client, workflow, good_text):
 
 def _export(app, fmt: str, tmp_path) -> str:
     out = tmp_path / f"export.{fmt}"
-    result = app.test_cli_runner().invoke(main, ["export", "--format", fmt, "--base-url", "https://stats.example.org/",
-                                                 "--output", str(out)])
+    result = app.test_cli_runner().invoke(
+        main, ["export", "--format", fmt, "--base-url", "https://stats.example.org/", "--output", str(out)]
+    )
     assert result.exit_code == 0, result.output
     return out.read_bytes().decode("utf-8")  # as written: CSV lines end in CRLF (RFC 4180)
 
@@ -40,7 +41,9 @@ def test_json_export_equals_the_route_but_for_its_time(app, client, published, t
     assert written == served and [s["id"] for s in written["services"]] == ["demo-linkage", "second-linkage"]
 
 
-@pytest.mark.parametrize(("fmt", "path", "rdf"), [("jsonld", "dcat.jsonld", "json-ld"), ("turtle", "dcat.ttl", "turtle")])
+@pytest.mark.parametrize(
+    ("fmt", "path", "rdf"), [("jsonld", "dcat.jsonld", "json-ld"), ("turtle", "dcat.ttl", "turtle")]
+)
 def test_dcat_exports_are_the_same_graph_as_the_routes(app, client, published, tmp_path, fmt, path, rdf):
     served = client.get(f"/api/v1/export/{path}", base_url="https://stats.example.org").get_data(as_text=True)
     assert isomorphic(parse(_export(app, fmt, tmp_path), rdf), parse(served, rdf))

@@ -16,9 +16,16 @@ from catalogue.db import db, utcnow
 from catalogue.events import Event
 from catalogue.services.models import ServiceVersion
 
-READS = ["/api/v1/export/catalogue.json", "/api/v1/export/catalogue.csv", "/api/v1/export/dcat.ttl",
-         "/api/v1/export/dcat.jsonld", "/api/v1/export/backstage.yaml", "/feeds/approved.atom",
-         "/services/demo-linkage/badge.svg", "/services/demo-linkage/catalog-info.yaml"]
+READS = [
+    "/api/v1/export/catalogue.json",
+    "/api/v1/export/catalogue.csv",
+    "/api/v1/export/dcat.ttl",
+    "/api/v1/export/dcat.jsonld",
+    "/api/v1/export/backstage.yaml",
+    "/feeds/approved.atom",
+    "/services/demo-linkage/badge.svg",
+    "/services/demo-linkage/catalog-info.yaml",
+]
 
 
 @pytest.fixture
@@ -96,8 +103,16 @@ def _answers(app):
     return cache
 
 
-@pytest.mark.parametrize("url", ["/api/v1/services/demo-linkage", "/api/v1/services", "/api/v1/search?q=linkage",
-                                 "/api/v1/search/suggest?q=dem", "/api/v1/export/catalogue.json"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/services/demo-linkage",
+        "/api/v1/services",
+        "/api/v1/search?q=linkage",
+        "/api/v1/search/suggest?q=dem",
+        "/api/v1/export/catalogue.json",
+    ],
+)
 def test_an_anonymous_read_of_an_unchanged_catalogue_is_answered_from_memory(app, client, published, good_text, url):
     answers = _answers(app)
     first = client.get(url, headers={"X-Request-ID": "first-1"})
@@ -107,14 +122,18 @@ def test_an_anonymous_read_of_an_unchanged_catalogue_is_answered_from_memory(app
     assert answers.served == served + 1, "the second read was built again"
     assert second.status_code == 200 and second.data == first.data
     assert second.headers["X-Request-ID"] == "second-2"  # its own id, not the first request's
-    assert {k: v for k, v in second.headers.items() if k != "X-Request-ID"} == \
-        {k: v for k, v in first.headers.items() if k != "X-Request-ID"}  # security headers, ETag, Vary included
+    assert {k: v for k, v in second.headers.items() if k != "X-Request-ID"} == {
+        k: v for k, v in first.headers.items() if k != "X-Request-ID"
+    }  # security headers, ETag, Vary included
     assert "Content-Security-Policy" in second.headers
     head = client.head(url)
     assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == str(len(first.data))
     # A change through the registry moves the catalogue on: the next read is built again and shows it.
-    published.submit(good_text.replace("id: demo-linkage", "id: demo-linkage-two")
-                     .replace("Demo record linkage", "Demo record linkage two"))
+    published.submit(
+        good_text.replace("id: demo-linkage", "id: demo-linkage-two").replace(
+            "Demo record linkage", "Demo record linkage two"
+        )
+    )
     published.approve("demo-linkage-two", "1.0.0")
     served = answers.served
     third = client.get(url)

@@ -29,7 +29,10 @@ def parse(text: str, fmt: str) -> Graph:
 def graphs(seeded) -> dict[str, Graph]:
     client = seeded.test_client()
     found = {}
-    for fmt, path, media_type in (("turtle", "dcat.ttl", "text/turtle"), ("json-ld", "dcat.jsonld", "application/ld+json")):
+    for fmt, path, media_type in (
+        ("turtle", "dcat.ttl", "text/turtle"),
+        ("json-ld", "dcat.jsonld", "application/ld+json"),
+    ):
         response = client.get(f"/api/v1/export/{path}")
         assert response.status_code == 200
         assert response.mimetype == media_type
@@ -77,14 +80,19 @@ def test_licences_themes_keywords_and_endpoint_descriptions(graphs):
     assert str(graph.value(relais, DCAT.endpointDescription)).endswith("/descriptor.json")
     px = URIRef("http://localhost/services/pxwebapi")
     assert str(graph.value(px, DCAT.endpointDescription)).endswith("/openapi.json")
-    mit = [s for s in graph.subjects(RDF.type, DCAT.DataService)
-           if graph.value(s, DCTERMS.license) == URIRef("http://spdx.org/licenses/MIT")]
+    mit = [
+        s
+        for s in graph.subjects(RDF.type, DCAT.DataService)
+        if graph.value(s, DCTERMS.license) == URIRef("http://spdx.org/licenses/MIT")
+    ]
     assert len(mit) == 7
 
 
 def test_the_described_documents_are_served(seeded_client, graphs):
     graph = graphs["turtle"]
-    for service in list(graph.subjects(RDF.type, DCAT.DataService))[:5] + [URIRef("http://localhost/services/pxwebapi")]:
+    for service in list(graph.subjects(RDF.type, DCAT.DataService))[:5] + [
+        URIRef("http://localhost/services/pxwebapi")
+    ]:
         target = str(graph.value(service, DCAT.endpointDescription)).removeprefix("http://localhost")
         assert seeded_client.get(target).status_code == 200, target
         assert seeded_client.get(str(service).removeprefix("http://localhost")).status_code == 200

@@ -9,10 +9,14 @@ from tests.exports.test_dcat import VCARD, parse
 
 
 def test_endpoint_url_contact_point_and_spdx_licence_from_the_descriptor(client, workflow, good_text):
-    text = good_text.replace("      info: {title: Linkage, version: \"1.0\"}\n",
-                             "      info: {title: Linkage, version: \"1.0\"}\n      servers: [{url: \"https://api.example.org/linkage\"}]\n")
-    text = text.replace("{name: Linkage team, url: https://example.org/contact}",
-                        "{name: Linkage team, email: linkage@istat.example, url: https://example.org/contact}")
+    text = good_text.replace(
+        '      info: {title: Linkage, version: "1.0"}\n',
+        '      info: {title: Linkage, version: "1.0"}\n      servers: [{url: "https://api.example.org/linkage"}]\n',
+    )
+    text = text.replace(
+        "{name: Linkage team, url: https://example.org/contact}",
+        "{name: Linkage team, email: linkage@istat.example, url: https://example.org/contact}",
+    )
     workflow.submit(text)
     workflow.approve("demo-linkage", "1.0.0")
     graph = parse(client.get("/api/v1/export/dcat.ttl").get_data(as_text=True), "turtle")

@@ -17,8 +17,10 @@ def _feed(client) -> ET.Element:
 
 
 def test_newest_approval_first_and_text_escaped(client, workflow, good_text):
-    tricky = good_text.replace("Links records of two data sets that describe the same units.",
-                               '"Links <b>records</b> & </summary><entry>x</entry> \\x01 data."')
+    tricky = good_text.replace(
+        "Links records of two data sets that describe the same units.",
+        '"Links <b>records</b> & </summary><entry>x</entry> \\x01 data."',
+    )
     workflow.submit(tricky)
     workflow.submit(good_text.replace("id: demo-linkage", "id: second-linkage"))
     workflow.approve("second-linkage", "1.0.0")
@@ -31,7 +33,9 @@ def test_newest_approval_first_and_text_escaped(client, workflow, good_text):
     assert entries[0].find(f"{A}author/{A}name").text == "Italian National Institute of Statistics"
     assert root.find(f"{A}updated").text == entries[0].find(f"{A}updated").text
     # A new version approved later moves its service to the top.
-    workflow.submit(good_text.replace("id: demo-linkage", "id: second-linkage").replace("version: 1.0.0", "version: 1.1.0"))
+    workflow.submit(
+        good_text.replace("id: demo-linkage", "id: second-linkage").replace("version: 1.0.0", "version: 1.1.0")
+    )
     workflow.approve("second-linkage", "1.1.0")
     entries = _feed(client).findall(f"{A}entry")
     assert entries[0].find(f"{A}id").text.endswith(":services/second-linkage/versions/1.1.0")

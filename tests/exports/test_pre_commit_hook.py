@@ -40,11 +40,20 @@ def test_the_entry_point_is_the_catalogue_command(hook):
     assert installed.load() is main and "validate" in main.commands
 
 
-@pytest.mark.parametrize(("path", "matched"), [
-    ("cspa.yaml", True), ("cspa.yml", True), ("services/cspa-relais.yaml", True), ("relais.cspa.json", True),
-    ("deep/dir/relais.cspa.yaml", True), ("openapi.yaml", False), ("cspa.json.bak", False), ("notcspa.yaml", False),
-    (".github/workflows/ci.yml", False),
-])
+@pytest.mark.parametrize(
+    ("path", "matched"),
+    [
+        ("cspa.yaml", True),
+        ("cspa.yml", True),
+        ("services/cspa-relais.yaml", True),
+        ("relais.cspa.json", True),
+        ("deep/dir/relais.cspa.yaml", True),
+        ("openapi.yaml", False),
+        ("cspa.json.bak", False),
+        ("notcspa.yaml", False),
+        (".github/workflows/ci.yml", False),
+    ],
+)
 def test_the_hook_runs_on_descriptor_names_only(hook, path, matched):
     assert bool(re.search(hook["files"], path)) is matched
 
@@ -59,8 +68,15 @@ def test_the_hook_command_fails_on_a_broken_descriptor_and_passes_a_good_one(hoo
 
     def run(*files: Path) -> subprocess.CompletedProcess[str]:
         # As pre-commit runs it: the entry, then the matching files' names.
-        return subprocess.run([str(script), *hook["entry"].split()[1:], *map(str, files)], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        return subprocess.run(
+            [str(script), *hook["entry"].split()[1:], *map(str, files)],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
 
     assert run(good).returncode == 0
     failed = run(good, broken)

@@ -52,10 +52,15 @@ def test_csv_export_has_a_header_and_one_row_per_service_with_lists_joined(seede
 
 def test_the_export_routes_are_described_in_the_registry_openapi(seeded_client):
     paths = seeded_client.get("/api/openapi.json").json["paths"]
-    assert paths["/api/v1/export/catalogue.json"]["get"]["responses"]["200"]["content"]["application/json"]["schema"] == {
-        "$ref": "#/components/schemas/CatalogueExport"}
-    for path, media_type in (("catalogue.csv", "text/csv"), ("dcat.jsonld", "application/ld+json"),
-                             ("dcat.ttl", "text/turtle"), ("backstage.yaml", "application/yaml")):
+    assert paths["/api/v1/export/catalogue.json"]["get"]["responses"]["200"]["content"]["application/json"][
+        "schema"
+    ] == {"$ref": "#/components/schemas/CatalogueExport"}
+    for path, media_type in (
+        ("catalogue.csv", "text/csv"),
+        ("dcat.jsonld", "application/ld+json"),
+        ("dcat.ttl", "text/turtle"),
+        ("backstage.yaml", "application/yaml"),
+    ):
         assert media_type in paths[f"/api/v1/export/{path}"]["get"]["responses"]["200"]["content"]
 
 
@@ -118,7 +123,9 @@ def test_badge_shows_status_and_score_of_the_public_version(seeded_client):
     assert response.mimetype == "image/svg+xml"
     assert response.headers["Cache-Control"].startswith("public, max-age=")
     assert response.headers["ETag"].startswith('"')
-    exported = next(s for s in seeded_client.get("/api/v1/export/catalogue.json").json["services"] if s["id"] == "relais")
+    exported = next(
+        s for s in seeded_client.get("/api/v1/export/catalogue.json").json["services"] if s["id"] == "relais"
+    )
     texts = _texts(response)
     assert texts[1] == "CSPA" and texts[3] == f"approved · {exported['compliance_score']}%"
     assert score  # the service is public

@@ -25,8 +25,13 @@ def free_port() -> int:
 def production_env(url: str, folder: Path, **extra: str) -> dict[str, str]:
     """The environment of one production host: its own instance folder and index, the shared database."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("CATALOGUE_")}
-    env.update(CATALOGUE_DATABASE_URL=url, CATALOGUE_INSTANCE_PATH=str(folder), CATALOGUE_SECRET_KEY=SECRET,
-               CATALOGUE_INDEX_DIR=str(folder / "index"), **extra)
+    env.update(
+        CATALOGUE_DATABASE_URL=url,
+        CATALOGUE_INSTANCE_PATH=str(folder),
+        CATALOGUE_SECRET_KEY=SECRET,
+        CATALOGUE_INDEX_DIR=str(folder / "index"),
+        **extra,
+    )
     if url.startswith("sqlite"):
         env["CATALOGUE_ALLOW_SQLITE"] = "1"
     return env
@@ -35,8 +40,13 @@ def production_env(url: str, folder: Path, **extra: str) -> dict[str, str]:
 def start(env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
     """`catalogue serve --production` on 127.0.0.1:port, its output in log."""
     with log.open("wb") as out:
-        return subprocess.Popen([sys.executable, "-m", "catalogue.cli", "serve", "--production", "--port", str(port)],
-                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+        return subprocess.Popen(
+            [sys.executable, "-m", "catalogue.cli", "serve", "--production", "--port", str(port)],
+            cwd=ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def wait_healthy(server: subprocess.Popen[bytes], port: int, log: Path, seconds: float = 90) -> float:

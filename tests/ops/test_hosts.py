@@ -17,9 +17,12 @@ from tests.ops.hosts import ROOT, free_port, production_env, start, stop, wait_h
 
 
 def _call(port: int, method: str, path: str, token: str, body: str | None = None) -> tuple[int, dict]:  # type: ignore[type-arg]
-    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", method=method,
-                                     data=body.encode() if body is not None else None,
-                                     headers={"Authorization": f"Bearer {token}", "Content-Type": "application/yaml"})
+    request = urllib.request.Request(
+        f"http://127.0.0.1:{port}{path}",
+        method=method,
+        data=body.encode() if body is not None else None,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/yaml"},
+    )
     with urllib.request.urlopen(request, timeout=60) as response:
         return response.status, json.load(response)
 
@@ -53,18 +56,29 @@ def test_two_hosts_on_one_postgresql_find_each_others_writes(empty_url: str, tmp
 
         port_a, _log, env_a, _server = hosts["a"]
         port_b = hosts["b"][0]
-        created = subprocess.run([sys.executable, "-m", "catalogue.cli", "create-user", "--email", "hosts@istat.example",
-                                  "--org", "ISTAT"], check=False, cwd=ROOT, env=env_a, capture_output=True, text=True, timeout=120)
+        created = subprocess.run(
+            [sys.executable, "-m", "catalogue.cli", "create-user", "--email", "hosts@istat.example", "--org", "ISTAT"],
+            check=False,
+            cwd=ROOT,
+            env=env_a,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         assert created.returncode == 0, created.stderr
         token = created.stdout.strip().splitlines()[-1]
         # Both indexes are built and caught up before the writes.
         assert _search(port_a, token, "numbat") == [] and _search(port_b, token, "numbat") == []
 
-        status, _body = _call(port_a, "POST", "/api/v1/services", token, _descriptor("numbat-linkage", "Numbat record linkage"))
+        status, _body = _call(
+            port_a, "POST", "/api/v1/services", token, _descriptor("numbat-linkage", "Numbat record linkage")
+        )
         assert status == 201
         assert _search(port_b, token, "numbat") == ["numbat-linkage"]  # the first request through b finds it
 
-        status, _body = _call(port_b, "POST", "/api/v1/services", token, _descriptor("quoll-editing", "Quoll data editing"))
+        status, _body = _call(
+            port_b, "POST", "/api/v1/services", token, _descriptor("quoll-editing", "Quoll data editing")
+        )
         assert status == 201
         assert _search(port_a, token, "quoll") == ["quoll-editing"]
         assert (tmp_path / "a" / "index" / "CURRENT").is_file() and (tmp_path / "b" / "index" / "CURRENT").is_file()

@@ -22,8 +22,16 @@ from tests.ops.hosts import ROOT, production_env
 # Packages a read-only worker has no use for: OpenAPI checks (with jsonschema-rs and pydantic), the descriptor
 # schema and licence checks, and Alembic (with Mako and Pygments). Each costs memory in every worker.
 UNUSED_BY_READS = (
-    "openapi_spec_validator", "openapi_schema_validator", "jsonschema_rs", "pydantic", "pydantic_settings",
-    "jsonschema", "license_expression", "alembic", "mako", "pygments",
+    "openapi_spec_validator",
+    "openapi_schema_validator",
+    "jsonschema_rs",
+    "pydantic",
+    "pydantic_settings",
+    "jsonschema",
+    "license_expression",
+    "alembic",
+    "mako",
+    "pygments",
 )
 READS = ("/", "/api/v1/search?q=data", "/api/v1/services/pxwebapi", "/services/pxwebapi")
 SEED = ROOT / "seed_services" / "pxwebapi.yaml"  # a seed service with an OpenAPI interface
@@ -75,7 +83,12 @@ def test_a_read_only_worker_imports_neither_validation_nor_migration_libraries(t
         url = app.config["CATALOGUE"].database_url
         worker = subprocess.run(
             [sys.executable, "-c", WORKER, json.dumps([UNUSED_BY_READS, READS, str(SEED), broken])],
-            cwd=ROOT, env=production_env(url, folder), capture_output=True, text=True, timeout=300, check=False,
+            cwd=ROOT,
+            env=production_env(url, folder),
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
         )
     assert worker.returncode == 0, worker.stderr
     found = json.loads(worker.stdout.splitlines()[-1])

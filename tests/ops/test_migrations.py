@@ -38,13 +38,21 @@ def _schema(url: str) -> dict[str, Any]:
         shape = {}
         for table in sorted(set(found.get_table_names()) - {"alembic_version"}):
             shape[table] = {
-                "columns": sorted((c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in found.get_columns(table)),
+                "columns": sorted(
+                    (c["name"], str(c["type"]), c["nullable"], c.get("default")) for c in found.get_columns(table)
+                ),
                 "primary_key": found.get_pk_constraint(table)["constrained_columns"],
-                "foreign_keys": sorted((tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
-                                       for fk in found.get_foreign_keys(table)),
+                "foreign_keys": sorted(
+                    (tuple(fk["constrained_columns"]), fk["referred_table"], tuple(fk["referred_columns"]))
+                    for fk in found.get_foreign_keys(table)
+                ),
                 "unique": sorted(tuple(u["column_names"]) for u in found.get_unique_constraints(table)),
-                "indexes": sorted((i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(table)),
-                "checks": sorted((c["name"], " ".join(c["sqltext"].split())) for c in found.get_check_constraints(table)),
+                "indexes": sorted(
+                    (i["name"], tuple(i["column_names"]), bool(i["unique"])) for i in found.get_indexes(table)
+                ),
+                "checks": sorted(
+                    (c["name"], " ".join(c["sqltext"].split())) for c in found.get_check_constraints(table)
+                ),
             }
         return shape
     finally:
@@ -56,7 +64,9 @@ def _differences(url: str) -> list[Any]:
     engine = create_engine(url)
     try:
         with engine.connect() as connection:
-            context = MigrationContext.configure(connection, opts={"compare_type": True, "compare_server_default": True})
+            context = MigrationContext.configure(
+                connection, opts={"compare_type": True, "compare_server_default": True}
+            )
             return compare_metadata(context, Base.metadata)
     finally:
         engine.dispose()
@@ -104,18 +114,39 @@ def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: 
     engine = create_engine(empty_url)
     old = MetaData()
     old.reflect(engine)
-    assert "reviews" not in old.tables and "active" not in old.tables["users"].c and "name" not in old.tables["api_tokens"].c
+    assert (
+        "reviews" not in old.tables
+        and "active" not in old.tables["users"].c
+        and "name" not in old.tables["api_tokens"].c
+    )
     token = "cspa_" + "first-release-token-" * 2
     now = datetime.now(UTC)
     with engine.begin() as connection:
         tables = old.tables
-        org = connection.execute(tables["organisations"].insert().values(code="ISTAT", name="Istat", country="IT")).inserted_primary_key[0]
-        user = connection.execute(tables["users"].insert().values(
-            email="old@istat.example", display_name="Old hand", organisation_id=org, role="submitter", created_at=now,
-        )).inserted_primary_key[0]
-        connection.execute(tables["api_tokens"].insert().values(
-            user_id=user, token_hash=hashlib.sha256(token.encode()).hexdigest(), prefix=token[:12], created_at=now,
-        ))
+        org = connection.execute(
+            tables["organisations"].insert().values(code="ISTAT", name="Istat", country="IT")
+        ).inserted_primary_key[0]
+        user = connection.execute(
+            tables["users"]
+            .insert()
+            .values(
+                email="old@istat.example",
+                display_name="Old hand",
+                organisation_id=org,
+                role="submitter",
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        connection.execute(
+            tables["api_tokens"]
+            .insert()
+            .values(
+                user_id=user,
+                token_hash=hashlib.sha256(token.encode()).hexdigest(),
+                prefix=token[:12],
+                created_at=now,
+            )
+        )
     engine.dispose()
     # A service of the first release, written by the registry (its tables did not change since).
     app = _app(tmp_path, empty_url)
@@ -152,7 +183,9 @@ def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: 
 
     # And back: the first release's schema again, then up once more.
     migrations.downgrade(empty_url, FIRST)
-    assert "reviews" not in _schema(empty_url) and "active" not in [c[0] for c in _schema(empty_url)["users"]["columns"]]
+    assert "reviews" not in _schema(empty_url) and "active" not in [
+        c[0] for c in _schema(empty_url)["users"]["columns"]
+    ]
     assert migrations.upgrade(empty_url) == (FIRST, migrations.head())
 
 

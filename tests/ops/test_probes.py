@@ -57,11 +57,17 @@ def test_healthz_answers_a_tiny_json(client: FlaskClient) -> None:
 
 def test_readyz_is_ready_on_a_working_app(client: FlaskClient, make_user, good_text: str) -> None:  # type: ignore[no-untyped-def]
     token = make_user()
-    assert client.post("/api/v1/services", data=good_text, headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    assert (
+        client.post("/api/v1/services", data=good_text, headers={"Authorization": f"Bearer {token}"}).status_code == 201
+    )
     answer = client.get("/readyz")
     assert answer.status_code == 200, answer.json
     assert answer.json["status"] == "ready"
-    assert {name: check["ready"] for name, check in answer.json["checks"].items()} == {"database": True, "schema": True, "index": True}
+    assert {name: check["ready"] for name, check in answer.json["checks"].items()} == {
+        "database": True,
+        "schema": True,
+        "index": True,
+    }
 
 
 def test_readyz_catches_up_after_another_host_wrote(app: Flask, client: FlaskClient, tmp_path: Path) -> None:
@@ -78,8 +84,9 @@ def test_readyz_catches_up_after_another_host_wrote(app: Flask, client: FlaskCli
     assert search_index.last_applied() == newest
 
 
-def test_readyz_is_503_when_the_index_is_behind_and_cannot_catch_up(app: Flask, client: FlaskClient, tmp_path: Path,
-                                                                     json_log: io.StringIO) -> None:
+def test_readyz_is_503_when_the_index_is_behind_and_cannot_catch_up(
+    app: Flask, client: FlaskClient, tmp_path: Path, json_log: io.StringIO
+) -> None:
     assert client.get("/readyz").status_code == 200
     index_dir = app.config["CATALOGUE"].index_dir
     _finish(_worker("submit", database_url(tmp_path), str(tmp_path / "other-host-index"), "wombat", "1"))
@@ -90,7 +97,9 @@ def test_readyz_is_503_when_the_index_is_behind_and_cannot_catch_up(app: Flask, 
     assert answer.status_code == 503 and answer.mimetype == "application/problem+json"
     checks = answer.json["checks"]
     assert checks["database"]["ready"] and checks["schema"]["ready"] and not checks["index"]["ready"]
-    assert checks["index"]["detail"].startswith(f"behind (the events table is at {_newest_event(app)}) and cannot catch up")
+    assert checks["index"]["detail"].startswith(
+        f"behind (the events table is at {_newest_event(app)}) and cannot catch up"
+    )
     assert answer.json["detail"].startswith("index: behind")
     # The warning logged on the way carries the request's id, like the request's own line.
     lines = [(line["logger"], line["level"]) for line in _lines(json_log) if line["request_id"] == "probe-17"]
@@ -124,13 +133,16 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
 def test_the_request_id_is_kept_when_safe_and_made_otherwise(client: FlaskClient, json_log: io.StringIO) -> None:
     kept = client.get("/healthz", headers={"X-Request-ID": "lb-4f2a.9:7_x"})
     assert kept.headers["X-Request-ID"] == "lb-4f2a.9:7_x"
-    for unsafe in ("a b", "x" * 65, "id\u00e9", "\"}{\"level\": \"ERROR"):
+    for unsafe in ("a b", "x" * 65, "id\u00e9", '"}{"level": "ERROR'):
         made = client.get("/healthz", headers={"X-Request-ID": unsafe})
         assert made.headers["X-Request-ID"] != unsafe and len(made.headers["X-Request-ID"]) == 32
     first, second = client.get("/healthz").headers["X-Request-ID"], client.get("/healthz").headers["X-Request-ID"]
     assert first != second
     # Errors carry it too.
-    assert client.get("/api/v1/services/no-such-service", headers={"X-Request-ID": "lost-1"}).headers["X-Request-ID"] == "lost-1"
+    assert (
+        client.get("/api/v1/services/no-such-service", headers={"X-Request-ID": "lost-1"}).headers["X-Request-ID"]
+        == "lost-1"
+    )
 
     lines = _lines(json_log)
     access = [line for line in lines if line["logger"] == "catalogue.request"]
@@ -139,10 +151,23 @@ def test_the_request_id_is_kept_when_safe_and_made_otherwise(client: FlaskClient
     assert access[-1]["request_id"] == "lost-1"
     assert {line["request_id"] for line in access[1:5]}.isdisjoint({"a b", "x" * 65})
     for line in access:
-        assert set(line) == {"time", "level", "logger", "message", "request_id", "method", "path", "status", "duration_ms"}
+        assert set(line) == {
+            "time",
+            "level",
+            "logger",
+            "message",
+            "request_id",
+            "method",
+            "path",
+            "status",
+            "duration_ms",
+        }
         assert line["method"] == "GET" and isinstance(line["duration_ms"], float) and line["time"].endswith("+00:00")
     assert (access[-1]["path"], access[-1]["status"], access[-1]["message"]) == (
-        "/api/v1/services/no-such-service", 404, "GET /api/v1/services/no-such-service 404")
+        "/api/v1/services/no-such-service",
+        404,
+        "GET /api/v1/services/no-such-service 404",
+    )
 
 
 def test_a_log_line_outside_a_request_has_no_request_id() -> None:

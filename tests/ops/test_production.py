@@ -46,7 +46,9 @@ def test_serve_production_runs_gunicorn_with_its_workers_and_json_logs(empty_url
     assert output[0] == f"Database at revision {migrations.head()} (was empty)"  # the first start migrated
     logged = [json.loads(line) for line in output if line.startswith("{")]
     assert len(logged) == len(output) - 2  # besides the two lines before gunicorn starts, only JSON
-    access = [line for line in logged if line["request_id"] == "deploy-check-1" and line["logger"] == "catalogue.request"]
+    access = [
+        line for line in logged if line["request_id"] == "deploy-check-1" and line["logger"] == "catalogue.request"
+    ]
     assert [(line["path"], line["status"]) for line in access] == [("/readyz", 200)]
     assert any(line["logger"] == "gunicorn.error" and "Booting worker" in line["message"] for line in logged)
 
@@ -77,7 +79,14 @@ def test_production_refuses_sqlite_unless_allowed(monkeypatch: pytest.MonkeyPatc
 def test_gunicorn_alone_refuses_an_unmigrated_database(empty_url: str, tmp_path: Path) -> None:
     """Who runs gunicorn with our configuration but skips `catalogue migrate` is told to run it."""
     env = production_env(empty_url, tmp_path)
-    done = subprocess.run([sys.executable, "-m", "gunicorn", "--config", "python:catalogue.gunicorn_conf",
-                           "--bind", "127.0.0.1:0"], check=False, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "gunicorn", "--config", "python:catalogue.gunicorn_conf", "--bind", "127.0.0.1:0"],
+        check=False,
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 1
     assert "never migrated" in done.stderr and "run `catalogue migrate`" in done.stderr

@@ -43,7 +43,9 @@ def test_ordinary_requests_answer_while_slow_clients_trickle_headers(empty_url: 
     try:
         wait_healthy(server, port, log)
         stop_at = time.monotonic() + HOLD_SECONDS
-        slow = [threading.Thread(target=_trickle, args=(port, stop_at, opened), daemon=True) for _ in range(SLOW_CLIENTS)]
+        slow = [
+            threading.Thread(target=_trickle, args=(port, stop_at, opened), daemon=True) for _ in range(SLOW_CLIENTS)
+        ]
         for thread in slow:
             thread.start()
         time.sleep(1.0)  # every slow client has connected and sent its first lines

@@ -77,8 +77,15 @@ class Server:
 
     def start(self) -> None:
         """Start gunicorn and wait until it answers."""
-        command = [str(BIN / "gunicorn"), "--workers", str(self.workers), "--bind", f"127.0.0.1:{self.port}",
-                   "--graceful-timeout", "5"]
+        command = [
+            str(BIN / "gunicorn"),
+            "--workers",
+            str(self.workers),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--graceful-timeout",
+            "5",
+        ]
         if importlib.util.find_spec("catalogue.gunicorn_conf"):
             command += ["-c", "python:catalogue.gunicorn_conf"]  # production's settings, as `serve --production` runs
         else:
@@ -86,8 +93,9 @@ class Server:
             command += ["--no-control-socket", "catalogue:create_app()"]
         with open(self.log, "ab") as log:
             # A session of its own, so the whole server (master and workers) can be killed at once.
-            self.process = subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=log,
-                                            start_new_session=True)
+            self.process = subprocess.Popen(
+                command, cwd=ROOT, env=self.env, stdout=log, stderr=log, start_new_session=True
+            )
         self.wait_ready()
 
     def wait_ready(self) -> None:
@@ -135,8 +143,15 @@ class Server:
 
     def cli(self, *args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         """Run a `catalogue` command on this server's database and index."""
-        return subprocess.run([str(BIN / "catalogue"), *args], cwd=ROOT, env=self.env, capture_output=True,
-                              text=True, timeout=timeout, check=True)
+        return subprocess.run(
+            [str(BIN / "catalogue"), *args],
+            cwd=ROOT,
+            env=self.env,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=True,
+        )
 
     def create_submitter(self, email: str = "load@istat.example", org: str = "ISTAT") -> str:
         """A submitter's API token, made with `catalogue create-user` as an operator would."""
@@ -173,8 +188,15 @@ class Tally:
         return f"{len(self.server_errors)} server errors, first: {self.server_errors[:3]}\n{server.log_tail()}"
 
 
-def run_clients(server: Server, token: str, prefix: str, tally: Tally, stop: threading.Event,
-                clients: int = 8, search_every: int = 2) -> list[threading.Thread]:
+def run_clients(
+    server: Server,
+    token: str,
+    prefix: str,
+    tally: Tally,
+    stop: threading.Event,
+    clients: int = 8,
+    search_every: int = 2,
+) -> list[threading.Thread]:
     """Start clients threads, each submitting new services and searching until stop is set.
 
     A request that fails to connect (the server being killed) is counted and retried later; only a 201
@@ -188,8 +210,12 @@ def run_clients(server: Server, token: str, prefix: str, tally: Tally, stop: thr
         while not stop.is_set():
             slug = f"{prefix}-{number}-{sent}"
             try:
-                response = http.post(server.base + "/api/v1/services", data=descriptor_text(slug, f"Loadprobe {slug}"),
-                                     headers={"Content-Type": "application/yaml"}, timeout=REQUEST_TIMEOUT)
+                response = http.post(
+                    server.base + "/api/v1/services",
+                    data=descriptor_text(slug, f"Loadprobe {slug}"),
+                    headers={"Content-Type": "application/yaml"},
+                    timeout=REQUEST_TIMEOUT,
+                )
                 tally.record("POST", slug, response)
                 if response.status_code == 201:
                     with tally.lock:
@@ -218,7 +244,9 @@ def searched_ids(server: Server, token: str) -> set[str]:
     ids: set[str] = set()
     page, pages, total = 1, 1, 0
     while page <= pages:
-        response = http.get(server.base + "/api/v1/search", params={"page": page, "per_page": 100}, timeout=REQUEST_TIMEOUT)
+        response = http.get(
+            server.base + "/api/v1/search", params={"page": page, "per_page": 100}, timeout=REQUEST_TIMEOUT
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         pages, total = body["pages"], body["total"]
@@ -239,14 +267,19 @@ def assert_nothing_lost(server: Server, app: Flask, token: str, tally: Tally) ->
     lists exactly what the database holds."""
     http = requests.Session()
     http.headers["Authorization"] = f"Bearer {token}"
-    unreadable = [slug for slug in sorted(tally.accepted)
-                  if http.get(f"{server.base}/api/v1/services/{slug}", timeout=REQUEST_TIMEOUT).status_code != 200]
+    unreadable = [
+        slug
+        for slug in sorted(tally.accepted)
+        if http.get(f"{server.base}/api/v1/services/{slug}", timeout=REQUEST_TIMEOUT).status_code != 200
+    ]
     assert not unreadable, f"{len(unreadable)} accepted services cannot be read: {unreadable[:5]}"
     stored = database_slugs(app)
     assert tally.accepted <= stored, f"accepted but not stored: {sorted(tally.accepted - stored)[:5]}"
     found = searched_ids(server, token)
-    assert found == stored, (f"the index and the database differ: only in the database {sorted(stored - found)[:5]}, "
-                             f"only in the index {sorted(found - stored)[:5]}")
+    assert found == stored, (
+        f"the index and the database differ: only in the database {sorted(stored - found)[:5]}, "
+        f"only in the index {sorted(found - stored)[:5]}"
+    )
 
 
 @pytest.fixture

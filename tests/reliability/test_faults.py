@@ -73,15 +73,18 @@ def test_a_worker_killed_mid_submission_loses_nothing(make_server: Callable[...,
         _stop_clients(stop, threads)
     survivors = _wait_for_workers(server, 2)
     assert not set(killed) & set(survivors), "gunicorn did not replace the killed workers"
-    print(f"\nworkers {killed} killed: {len(tally.accepted)} accepted, {tally.connection_errors} requests cut off, "
-          f"statuses {dict(sorted(tally.statuses.items()))}")
+    print(
+        f"\nworkers {killed} killed: {len(tally.accepted)} accepted, {tally.connection_errors} requests cut off, "
+        f"statuses {dict(sorted(tally.statuses.items()))}"
+    )
     assert not tally.server_errors, tally.server_error_report(server)
     assert len(tally.accepted) >= 8, tally.statuses
     assert_nothing_lost(server, catalogue_app, token, tally)
 
 
-def test_the_server_killed_during_a_reindex_loses_nothing(make_server: Callable[..., Server],
-                                                          catalogue_app: Flask) -> None:
+def test_the_server_killed_during_a_reindex_loses_nothing(
+    make_server: Callable[..., Server], catalogue_app: Flask
+) -> None:
     server = make_server()
     token = server.create_submitter()
     tally, stop = Tally(), threading.Event()
@@ -91,8 +94,13 @@ def test_the_server_killed_during_a_reindex_loses_nothing(make_server: Callable[
     try:
         time.sleep(4)
         before = set(index_dir.glob("gen-*"))
-        reindex = subprocess.Popen([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=server.env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        reindex = subprocess.Popen(
+            [str(BIN / "catalogue"), "reindex"],
+            cwd=ROOT,
+            env=server.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 60
         while not set(index_dir.glob("gen-*")) - before and reindex.poll() is None and time.monotonic() < deadline:
             time.sleep(0.005)
@@ -103,7 +111,8 @@ def test_the_server_killed_during_a_reindex_loses_nothing(make_server: Callable[
         building = set(index_dir.glob("gen-*")) - before
         current = (index_dir / "CURRENT").read_text("utf-8").strip()
         assert building and all(folder.name != current for folder in building), (
-            "the reindex was not caught in the middle of building (it finished or never started)")
+            "the reindex was not caught in the middle of building (it finished or never started)"
+        )
         accepted_before_crash = len(tally.accepted)
         time.sleep(1)
         server.start()
@@ -112,8 +121,10 @@ def test_the_server_killed_during_a_reindex_loses_nothing(make_server: Callable[
         if reindex is not None and reindex.poll() is None:
             reindex.kill()
         _stop_clients(stop, threads)
-    print(f"\nkilled during a reindex: {accepted_before_crash} accepted before, {len(tally.accepted)} in all, "
-          f"{tally.connection_errors} requests refused while down, statuses {dict(sorted(tally.statuses.items()))}")
+    print(
+        f"\nkilled during a reindex: {accepted_before_crash} accepted before, {len(tally.accepted)} in all, "
+        f"{tally.connection_errors} requests refused while down, statuses {dict(sorted(tally.statuses.items()))}"
+    )
     assert not tally.server_errors, tally.server_error_report(server)
     assert len(tally.accepted) > accepted_before_crash, "nothing was accepted after the restart"
     # The index heals by itself (each search catches up from the events table) ...
@@ -203,14 +214,22 @@ def proxy() -> Iterator[TcpProxy]:
 
 
 def _submit(http: requests.Session, server: Server, slug: str) -> requests.Response:
-    return http.post(server.base + "/api/v1/services", data=descriptor_text(slug, f"Outage {slug}"),
-                     headers={"Content-Type": "application/yaml"}, timeout=REQUEST_TIMEOUT)
+    return http.post(
+        server.base + "/api/v1/services",
+        data=descriptor_text(slug, f"Outage {slug}"),
+        headers={"Content-Type": "application/yaml"},
+        timeout=REQUEST_TIMEOUT,
+    )
 
 
-@pytest.mark.skipif(not ON_POSTGRESQL, reason="a network path to the database exists only with PostgreSQL "
-                    "(set CATALOGUE_DATABASE_URL); SQLite's lock is covered by the test below")
+@pytest.mark.skipif(
+    not ON_POSTGRESQL,
+    reason="a network path to the database exists only with PostgreSQL "
+    "(set CATALOGUE_DATABASE_URL); SQLite's lock is covered by the test below",
+)
 def test_the_database_briefly_unreachable_gives_503_then_recovers_without_restart(
-        make_server: Callable[..., Server], catalogue_app: Flask, proxy: TcpProxy) -> None:
+    make_server: Callable[..., Server], catalogue_app: Flask, proxy: TcpProxy
+) -> None:
     url = make_url(database_url(Path("."))).set(host="127.0.0.1", port=proxy.port)
     server = make_server(url.render_as_string(hide_password=False))
     token = server.create_submitter()
@@ -235,7 +254,9 @@ def test_the_database_briefly_unreachable_gives_503_then_recovers_without_restar
             assert response.status_code == 503, (name, response.status_code, response.text[:300])
             assert response.headers["Content-Type"].startswith("application/problem+json"), name
             assert response.json()["status"] == 503 and response.headers["Retry-After"], name
-    page = requests.get(server.base + "/services/before-outage", headers={"Accept": "text/html"}, timeout=REQUEST_TIMEOUT)
+    page = requests.get(
+        server.base + "/services/before-outage", headers={"Accept": "text/html"}, timeout=REQUEST_TIMEOUT
+    )
     assert page.status_code == 503, page.text[:300]
 
     proxy.start()
@@ -252,7 +273,8 @@ def test_the_database_briefly_unreachable_gives_503_then_recovers_without_restar
 
 @pytest.mark.skipif(ON_POSTGRESQL, reason="the SQLite write lock; PostgreSQL's outage is the test above")
 def test_a_briefly_locked_sqlite_database_delays_writes_without_failing_them(
-        make_server: Callable[..., Server], catalogue_app: Flask) -> None:
+    make_server: Callable[..., Server], catalogue_app: Flask
+) -> None:
     # SQLite has no connection to cut, and making the file unreadable means nothing to a process that has it
     # open (or to root); what does happen is another process holding the write lock (a backup, a CLI import).
     server = make_server()

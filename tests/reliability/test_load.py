@@ -18,8 +18,9 @@ pytestmark = [pytest.mark.reliability, pytest.mark.enable_socket, pytest.mark.ti
 LOAD_SECONDS = float(os.environ.get("CATALOGUE_LOAD_SECONDS", "20"))
 
 
-def test_eight_clients_submitting_and_searching_lose_nothing(make_server: Callable[..., Server],
-                                                            catalogue_app: Flask) -> None:
+def test_eight_clients_submitting_and_searching_lose_nothing(
+    make_server: Callable[..., Server], catalogue_app: Flask
+) -> None:
     server = make_server()
     token = server.create_submitter()
     tally, stop = Tally(), threading.Event()
@@ -31,8 +32,10 @@ def test_eight_clients_submitting_and_searching_lose_nothing(make_server: Callab
         for thread in threads:
             thread.join(timeout=60)
     assert not any(thread.is_alive() for thread in threads), "a client is still waiting for an answer"
-    print(f"\n{LOAD_SECONDS:.0f} s, 8 clients: {len(tally.accepted)} submissions accepted, {tally.searches} searches, "
-          f"statuses {dict(sorted(tally.statuses.items()))}")
+    print(
+        f"\n{LOAD_SECONDS:.0f} s, 8 clients: {len(tally.accepted)} submissions accepted, {tally.searches} searches, "
+        f"statuses {dict(sorted(tally.statuses.items()))}"
+    )
 
     assert not tally.server_errors, tally.server_error_report(server)
     assert tally.connection_errors == 0, f"{tally.connection_errors} requests failed to connect:\n{server.log_tail()}"

@@ -16,8 +16,13 @@ from catalogue.errors import PROBLEM_MEDIA_TYPE
 
 def test_an_unreachable_database_answers_503_then_recovers_without_restart(tmp_path: Path) -> None:
     folder = tmp_path / "not-there-yet"
-    app = create_app(Config(instance_path=tmp_path, database_url=f"sqlite:///{folder / 'catalogue.sqlite3'}",
-                            index_dir=tmp_path / "index"))
+    app = create_app(
+        Config(
+            instance_path=tmp_path,
+            database_url=f"sqlite:///{folder / 'catalogue.sqlite3'}",
+            index_dir=tmp_path / "index",
+        )
+    )
     client = app.test_client()
     try:
         for url in ("/api/v1/services", "/api/v1/services/demo-linkage", "/api/v1/search?q=linkage"):
@@ -27,8 +32,11 @@ def test_an_unreachable_database_answers_503_then_recovers_without_restart(tmp_p
             body = response.get_json()
             assert body["status"] == 503 and body["type"].endswith("/database-unavailable")
             assert int(response.headers["Retry-After"]) > 0
-        submitted = client.post("/api/v1/services", data="cspa: '2.0'", headers={"Authorization": "Bearer x",
-                                                                                "Content-Type": "application/yaml"})
+        submitted = client.post(
+            "/api/v1/services",
+            data="cspa: '2.0'",
+            headers={"Authorization": "Bearer x", "Content-Type": "application/yaml"},
+        )
         assert submitted.status_code == 503, submitted.get_data(as_text=True)[:300]
         page = client.get("/services/demo-linkage", headers={"Accept": "text/html"})
         assert page.status_code == 503

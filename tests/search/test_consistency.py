@@ -32,8 +32,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _worker(*args: str) -> subprocess.Popen[str]:
-    return subprocess.Popen([sys.executable, "-m", "tests.search.worker", *args], cwd=ROOT,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=os.environ.copy())
+    return subprocess.Popen(
+        [sys.executable, "-m", "tests.search.worker", *args],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
 
 
 def _finish(process: subprocess.Popen[str]) -> str:
@@ -104,7 +110,9 @@ def test_a_stale_index_catches_up_and_one_ahead_of_the_database_is_rebuilt(app: 
     with app.app_context():
         _submit("quokka-tool", "Quokka estimation tool")
         # A write whose sync never happened (the process died right after its commit).
-        descriptor = descriptors.parse(descriptor_text("numbat-tool", "Numbat imputation").encode(), "yaml", descriptors.Limits())
+        descriptor = descriptors.parse(
+            descriptor_text("numbat-tool", "Numbat imputation").encode(), "yaml", descriptors.Limits()
+        )
         with database_of(app).sessionmaker() as session:  # type: ignore[misc]
             workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
             session.info.clear()  # no after-commit sync
@@ -151,7 +159,9 @@ def test_four_processes_writing_in_parallel_lose_no_update(app: Flask, tmp_path:
 def test_highlights_escape_markup_in_descriptors(app: Flask) -> None:
     with app.app_context():
         descriptor = descriptors.parse(
-            descriptor_text("xss-tool", "Linkage <script>alert(1)</script> helper").encode(), "yaml", descriptors.Limits()
+            descriptor_text("xss-tool", "Linkage <script>alert(1)</script> helper").encode(),
+            "yaml",
+            descriptors.Limits(),
         )
         with database_of(app).transaction() as session:
             workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
@@ -171,8 +181,13 @@ def test_an_updated_service_is_found_once_at_its_new_state(app: Flask) -> None:
         text = descriptor_text("tool-1", "Numbat tool").replace("version: 1.0.0", "version: 1.1.0")
         assert "version: 1.1.0" in text
         with database_of(app).transaction() as session:
-            workflow.submit_version(session, actors.SYSTEM, descriptors.parse(text.encode(), "yaml", descriptors.Limits()),
-                                    "yaml", status="approved")
+            workflow.submit_version(
+                session,
+                actors.SYSTEM,
+                descriptors.parse(text.encode(), "yaml", descriptors.Limits()),
+                "yaml",
+                status="approved",
+            )
         assert sorted(_ids(app, "quokka")) == ["tool-0", "tool-2"]
         assert _ids(app, "numbat") == ["tool-1"]
         result = searching().search(SearchRequest.build(), permissions.visibility(actors.ANONYMOUS))
@@ -196,7 +211,9 @@ def test_postings_read_by_blocks_skip_deleted_documents(tmp_path: Path) -> None:
         reader = searcher.reader()
         assert len(reader.leaf_readers()) == 2
         for word in ("even", "odd"):
-            ours = sorted(d + offset for leaf, offset in reader.leaf_readers() for d, _w in _postings(leaf, "word", word))
+            ours = sorted(
+                d + offset for leaf, offset in reader.leaf_readers() for d, _w in _postings(leaf, "word", word)
+            )
             assert ours == sorted(searcher.docs_for_query(Term("word", word)))
             assert len(ours) == 300 - 50
 

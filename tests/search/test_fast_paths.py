@@ -53,31 +53,40 @@ def test_every_search_fast_path_is_taken_on_the_real_index(seeded: Flask, counte
             assert any(leaf.has_deletions() for leaf, _offset in leaves), "no deletions: the test would prove little"
         counted.reset()
         anyone = permissions.visibility(actors.ANONYMOUS)
-        for request in (SearchRequest.build(q="linkage"),  # scored terms: postings with weights, field lengths
-                        SearchRequest.build(filters={"organisation": ["ISTAT"]}),  # a facet: postings without weights
-                        SearchRequest.build(q="linkag*", sort="name"),  # a prefix, expanded from the lexicon
-                        SearchRequest.build(q="lnkage")):  # a misspelt word: whoosh's private corrector
+        for request in (
+            SearchRequest.build(q="linkage"),  # scored terms: postings with weights, field lengths
+            SearchRequest.build(filters={"organisation": ["ISTAT"]}),  # a facet: postings without weights
+            SearchRequest.build(q="linkag*", sort="name"),  # a prefix, expanded from the lexicon
+            SearchRequest.build(q="lnkage"),
+        ):  # a misspelt word: whoosh's private corrector
             result = searching().search(request, anyone)
             assert result.total > 0 or result.suggestion, request
     assert counted.fallbacks == Counter(), f"a fast path fell back to whoosh's public interface: {counted.fallbacks}"
     assert all(counted.taken[path] > 0 for path in EVERY_PATH), counted.taken
 
 
-def test_a_segment_without_a_field_has_every_length_one_without_reading_per_document(tmp_path: Path,
-                                                                                       counted: FastPaths) -> None:
+def test_a_segment_without_a_field_has_every_length_one_without_reading_per_document(
+    tmp_path: Path, counted: FastPaths
+) -> None:
     # whoosh writes no length column for a field no document of a segment has; its own call answers the
     # default for each document, and the fast path answers the same at once.
-    ix = index.create_in(str(tmp_path), fields.Schema(key=fields.ID(stored=True), text=fields.TEXT(), note=fields.TEXT()))
+    ix = index.create_in(
+        str(tmp_path), fields.Schema(key=fields.ID(stored=True), text=fields.TEXT(), note=fields.TEXT())
+    )
     for batch, with_note in enumerate((True, False)):
         writer = ix.writer()
         for n in range(40):
-            writer.add_document(key=f"{batch}-{n}", text="word " * (n % 7 + 1), **({"note": "a b c"} if with_note else {}))
+            writer.add_document(
+                key=f"{batch}-{n}", text="word " * (n % 7 + 1), **({"note": "a b c"} if with_note else {})
+            )
         writer.commit(merge=False)
     with ix.searcher() as searcher:
         leaves = searcher.reader().leaf_readers()
         assert len(leaves) == 2
         for leaf, _offset in leaves:
             for fieldname in ("text", "note"):
-                one_by_one = [leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())]
+                one_by_one = [
+                    leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())
+                ]
                 assert list(_field_lengths(leaf, fieldname)) == one_by_one
     assert counted.fallbacks == Counter() and counted.taken[FastPaths.LENGTHS_IN_ONE_CALL] == 4

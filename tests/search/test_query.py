@@ -92,18 +92,33 @@ def test_short_technology_names_match(client: FlaskClient) -> None:
 
 def _sql_counts(app: Flask) -> dict[str, Counter[str]]:
     """Facet counts computed independently from the database, for what anonymous readers see."""
-    counts: dict[str, Counter[str]] = {"subprocess": Counter(), "phase": Counter(), "organisation": Counter(), "licence": Counter()}
+    counts: dict[str, Counter[str]] = {
+        "subprocess": Counter(),
+        "phase": Counter(),
+        "organisation": Counter(),
+        "licence": Counter(),
+    }
     with database_of(app).transaction() as session:
-        rows = session.execute(
-            select(VersionSubprocess.code).join(Service, Service.public_version_id == VersionSubprocess.version_id)
-        ).scalars().all()
+        rows = (
+            session.execute(
+                select(VersionSubprocess.code).join(Service, Service.public_version_id == VersionSubprocess.version_id)
+            )
+            .scalars()
+            .all()
+        )
         counts["subprocess"].update(rows)
         for service in session.scalars(select(Service).where(Service.public_version_id.is_not(None))):
-            counts["phase"].update({code.split(".")[0] for code in service.public_version.descriptor["definition"]["gsbpm"]})
+            counts["phase"].update(
+                {code.split(".")[0] for code in service.public_version.descriptor["definition"]["gsbpm"]}
+            )
             counts["licence"][service.public_version.descriptor["implementation"]["licence"]] += 1
-        counts["organisation"].update(session.scalars(
-            select(Organisation.code).join(Service, Service.organisation_id == Organisation.id).where(Service.public_version_id.is_not(None))
-        ).all())
+        counts["organisation"].update(
+            session.scalars(
+                select(Organisation.code)
+                .join(Service, Service.organisation_id == Organisation.id)
+                .where(Service.public_version_id.is_not(None))
+            ).all()
+        )
     return counts
 
 
@@ -177,7 +192,14 @@ def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: Flask
         _user, istat = accounts.create_user(session, "search@istat.example", "ISTAT", "submitter")
         _user, cbs = accounts.create_user(session, "search@cbs.example", "CBS", "submitter")
     text = good_text.replace("Demo record linkage", "Zanzibar linkage draft")
-    assert client.post("/api/v1/services", data=text, headers={"Authorization": f"Bearer {istat}", "Content-Type": "application/yaml"}).status_code == 201
+    assert (
+        client.post(
+            "/api/v1/services",
+            data=text,
+            headers={"Authorization": f"Bearer {istat}", "Content-Type": "application/yaml"},
+        ).status_code
+        == 201
+    )
 
     def found(token: str | None) -> list[str]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -190,7 +212,11 @@ def test_drafts_are_seen_only_by_their_organisation(seeded: Flask, client: Flask
     member = client.get("/api/v1/search?per_page=1", headers={"Authorization": f"Bearer {istat}"}).json
     assert member["total"] == anonymous_total + 1
     with database_of(seeded).transaction() as session:
-        versions = session.scalars(select(ServiceVersion).join(Service, ServiceVersion.service_id == Service.id).where(Service.slug == "demo-linkage")).all()
+        versions = session.scalars(
+            select(ServiceVersion)
+            .join(Service, ServiceVersion.service_id == Service.id)
+            .where(Service.slug == "demo-linkage")
+        ).all()
         assert [v.status for v in versions] == ["submitted"]
 
 
@@ -222,8 +248,13 @@ def test_search_page_filters_are_shown_removable_and_counted_given_the_others(cl
     assert 'href="/search?phase=6"' in html
     # The organisation facet counts services in phase 6 (the API's counts, which equal SQL's).
     counts = {f["value"]: f["count"] for f in _search(client, phase="6")["facets"]["organisation"]}
-    shown = dict(re.findall(r'name="organisation" value="([^"]+)"[^>]*>\s*<span class="value">[^<]*</span> '
-                            r'<span class="count"><span class="visually-hidden">services: </span>(\d+)', html))
+    shown = dict(
+        re.findall(
+            r'name="organisation" value="([^"]+)"[^>]*>\s*<span class="value">[^<]*</span> '
+            r'<span class="count"><span class="visually-hidden">services: </span>(\d+)',
+            html,
+        )
+    )
     assert {k: int(v) for k, v in shown.items()} == counts
 
 
@@ -260,7 +291,11 @@ def test_field_lengths_read_whole_agree_with_whoosh_document_by_document(seeded:
         longest = dict.fromkeys(TEXT_FIELDS, 0)
         for leaf, _offset in leaves:
             for fieldname in TEXT_FIELDS:
-                one_by_one = [leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())]
+                one_by_one = [
+                    leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())
+                ]
                 assert list(_field_lengths(leaf, fieldname)) == one_by_one, fieldname
                 longest[fieldname] = max(longest[fieldname], *one_by_one)
-    assert all(length > 1 for length in longest.values()), longest  # every field has text: the comparison says something
+    assert all(length > 1 for length in longest.values()), (
+        longest
+    )  # every field has text: the comparison says something

@@ -31,8 +31,16 @@ def _search(client: FlaskClient, **params: object) -> dict:
     return response.json
 
 
-@pytest.mark.parametrize("anchor", ["principle-loose-coupling", "principle-reuse", "principle-technology-neutral",
-                                    "principle-configurable", "principle-discoverable"])
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        "principle-loose-coupling",
+        "principle-reuse",
+        "principle-technology-neutral",
+        "principle-configurable",
+        "principle-discoverable",
+    ],
+)
 def test_a_principle_searched_by_name_is_the_first_section(client: FlaskClient, anchor: str) -> None:
     section = _principle(anchor)
     body = _search(client, q=section.title, kind="section")
@@ -59,7 +67,9 @@ def test_sections_are_apart_from_services_and_out_of_their_facets(app: Flask, cl
     assert everything["total"] == len(kinds) > 2
     assert everything["facets"] == services["facets"]
     # Sections have no facets: a filter narrows services and leaves the sections out.
-    assert {h["kind"] for h in _search(client, q="loose coupling", kind="all", organisation="ISTAT")["hits"]} == {"service"}
+    assert {h["kind"] for h in _search(client, q="loose coupling", kind="all", organisation="ISTAT")["hits"]} == {
+        "service"
+    }
     # Browsing without text counts services only.
     assert _search(client)["total"] == 1
 
@@ -96,7 +106,9 @@ def edited_content(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[
     content.glossary.cache_clear()
 
 
-def test_a_content_change_is_indexed_before_the_next_search(app: Flask, client: FlaskClient, edited_content: Path) -> None:
+def test_a_content_change_is_indexed_before_the_next_search(
+    app: Flask, client: FlaskClient, edited_content: Path
+) -> None:
     assert _search(client, q="quagga", kind="section")["total"] == 0
     search_index = app.extensions["catalogue.search"].index
     with search_index.lock:
@@ -107,7 +119,9 @@ def test_a_content_change_is_indexed_before_the_next_search(app: Flask, client: 
     path.write_text(re.sub(rf"^## {re.escape(title)} ", "## Loose quagga coupling ", text, flags=re.MULTILINE), "utf-8")
     content.chapters.cache_clear()  # as a new release of the application would load it
     body = _search(client, q="quagga", kind="section")
-    assert [(h["id"], h["name"]) for h in body["hits"]] == [("principles#principle-loose-coupling", "Loose quagga coupling")]
+    assert [(h["id"], h["name"]) for h in body["hits"]] == [
+        ("principles#principle-loose-coupling", "Loose quagga coupling")
+    ]
     with search_index.lock:
         state = search_index.searcher().document(key="__state__")
         assert state["content_hash"] != before

@@ -43,7 +43,9 @@ def main(argv: list[str]) -> None:
                 with db.transaction() as session:
                     workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
         elif command == "search":
-            result = searching().search(SearchRequest.build(q=argv[3], per_page=100), permissions.visibility(actors.ANONYMOUS))
+            result = searching().search(
+                SearchRequest.build(q=argv[3], per_page=100), permissions.visibility(actors.ANONYMOUS)
+            )
             print(json.dumps([hit.id for hit in result.hits]))
 
 

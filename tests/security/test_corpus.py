@@ -100,7 +100,9 @@ def token(corpus_app: Flask) -> str:
 
 def _counts(app: Flask) -> tuple[int, int, int]:
     with app.app_context(), db.transaction() as session:
-        return tuple(session.scalar(select(func.count()).select_from(model)) or 0 for model in (Service, ServiceVersion, Event))  # type: ignore[return-value]
+        return tuple(
+            session.scalar(select(func.count()).select_from(model)) or 0 for model in (Service, ServiceVersion, Event)
+        )  # type: ignore[return-value]
 
 
 def _post(client: FlaskClient, url: str, case: dict[str, Any], limit: int, headers: dict[str, str]) -> Any:
@@ -109,8 +111,12 @@ def _post(client: FlaskClient, url: str, case: dict[str, Any], limit: int, heade
     if isinstance(body, bytes):
         response = client.post(url, data=body, content_type=case["type"], headers=headers)
     else:
-        response = client.post(url, content_type=case["type"], headers=headers,
-                               environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": str(size)})
+        response = client.post(
+            url,
+            content_type=case["type"],
+            headers=headers,
+            environ_overrides={"wsgi.input": body, "CONTENT_LENGTH": str(size)},
+        )
     elapsed = time.perf_counter() - started
     assert elapsed < SECONDS, f"{url} took {elapsed:.1f} s"
     return response
@@ -176,7 +182,9 @@ def test_corpus_covers_the_issue() -> None:
     assert {case["stage"] for case in CASES} == set(STAGES)
     for case in CASES:  # the manifest's statuses agree with its stages
         assert case["status"]["services"] == STAGES[case["stage"]], _case_id(case)
-        assert case["status"]["validate"] == (200 if case["stage"] in ("invalid", "accepted") else STAGES[case["stage"]])
+        assert case["status"]["validate"] == (
+            200 if case["stage"] in ("invalid", "accepted") else STAGES[case["stage"]]
+        )
     assert all(case.get("why") for case in CASES)
 
 
@@ -187,7 +195,12 @@ def _cli(files: list[Path], cwd: Path) -> subprocess.CompletedProcess[str]:
     environment = {**os.environ, "CATALOGUE_INSTANCE_PATH": str(cwd / "instance")}
     return subprocess.run(
         [sys.executable, "-m", "catalogue.cli", "validate", "--format", "json", *map(str, files)],
-        check=False, cwd=cwd, env=environment, capture_output=True, text=True, timeout=300,
+        check=False,
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 

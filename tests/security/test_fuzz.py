@@ -35,10 +35,52 @@ FUZZ = settings(
 
 # Fragments that steer random text into YAML's and JSON's dark corners.
 YAML_PIECES = [
-    "a:", " b", "\n", "  ", "- ", "[", "]", "{", "}", ",", ": ", "&x ", "*x", "<<: ", "? ", "!!str ",
-    "!!python/object:os.system", "!custom ", "---\n", "...\n", "'", '"', "\\u0000", "\\ud800", "#", "|\n",
-    ">\n", "1e400", ".nan", "-.inf", "0x1F", "0o17", "2024-01-31", "~", "null", "true", "9" * 500,
-    "\t", "%YAML 1.1\n", "%TAG ! tag:x:\n", "\x00", "\u202e", "\ufeff", "é", "\\", "&a [*a]",
+    "a:",
+    " b",
+    "\n",
+    "  ",
+    "- ",
+    "[",
+    "]",
+    "{",
+    "}",
+    ",",
+    ": ",
+    "&x ",
+    "*x",
+    "<<: ",
+    "? ",
+    "!!str ",
+    "!!python/object:os.system",
+    "!custom ",
+    "---\n",
+    "...\n",
+    "'",
+    '"',
+    "\\u0000",
+    "\\ud800",
+    "#",
+    "|\n",
+    ">\n",
+    "1e400",
+    ".nan",
+    "-.inf",
+    "0x1F",
+    "0o17",
+    "2024-01-31",
+    "~",
+    "null",
+    "true",
+    "9" * 500,
+    "\t",
+    "%YAML 1.1\n",
+    "%TAG ! tag:x:\n",
+    "\x00",
+    "\u202e",
+    "\ufeff",
+    "é",
+    "\\",
+    "&a [*a]",
 ]
 
 
@@ -67,8 +109,10 @@ def test_any_text(text: str, fmt: str) -> None:
 
 
 @FUZZ
-@given(pieces=st.lists(st.sampled_from(YAML_PIECES) | st.text(max_size=8), max_size=60),
-       fmt=st.sampled_from(["yaml", "json"]))
+@given(
+    pieces=st.lists(st.sampled_from(YAML_PIECES) | st.text(max_size=8), max_size=60),
+    fmt=st.sampled_from(["yaml", "json"]),
+)
 def test_yaml_shaped_text(pieces: list[str], fmt: str) -> None:
     _assert_parses_or_refuses("".join(pieces), fmt)
 
@@ -83,14 +127,46 @@ def test_damaged_good_text(cut: int, insert: str) -> None:
 # --- the validator ----------------------------------------------------------------------------
 
 KEYS = st.sampled_from(
-    ["cspa", "id", "version", "definition", "specification", "implementation", "contacts", "openapi",
-     "swagger", "paths", "components", "$ref", "operationId", "responses", "parameters", "in", "name",
-     "schema", "type", "gsbpm", "gsim", "licence", "/x/{id}", "get", "post", "200", "info", "title"]
+    [
+        "cspa",
+        "id",
+        "version",
+        "definition",
+        "specification",
+        "implementation",
+        "contacts",
+        "openapi",
+        "swagger",
+        "paths",
+        "components",
+        "$ref",
+        "operationId",
+        "responses",
+        "parameters",
+        "in",
+        "name",
+        "schema",
+        "type",
+        "gsbpm",
+        "gsim",
+        "licence",
+        "/x/{id}",
+        "get",
+        "post",
+        "200",
+        "info",
+        "title",
+    ]
 ) | st.text(max_size=12)
 SCALARS = (
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
     | st.text(max_size=20)
-    | st.sampled_from(["#/components/schemas/A", "#", "http://x/y", "3.0.3", "3.1.0", "2.0", "5.1", "EUPL-1.2", "1.0.0"])
+    | st.sampled_from(
+        ["#/components/schemas/A", "#", "http://x/y", "3.0.3", "3.1.0", "2.0", "5.1", "EUPL-1.2", "1.0.0"]
+    )
 )
 JSON = st.recursive(
     SCALARS,
@@ -126,14 +202,25 @@ def _places(value: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 PLACES = _places(GOOD)
-OPENAPI = {"openapi": "3.1.0", "swagger": "2.0", "paths": {}, "components": {"schemas": {"A": {"$ref": "#/components/schemas/A"}}}}
+OPENAPI = {
+    "openapi": "3.1.0",
+    "swagger": "2.0",
+    "paths": {},
+    "components": {"schemas": {"A": {"$ref": "#/components/schemas/A"}}},
+}
 
 
 @FUZZ
 @given(
     edits=st.lists(
-        st.tuples(st.sampled_from(PLACES), st.sampled_from(["delete", "replace", "insert"]), KEYS, JSON | st.sampled_from(list(OPENAPI.values()))),
-        min_size=1, max_size=4,
+        st.tuples(
+            st.sampled_from(PLACES),
+            st.sampled_from(["delete", "replace", "insert"]),
+            KEYS,
+            JSON | st.sampled_from(list(OPENAPI.values())),
+        ),
+        min_size=1,
+        max_size=4,
     )
 )
 def test_mutated_good_descriptor(edits: list[tuple[tuple[Any, ...], str, str, Any]]) -> None:

@@ -43,12 +43,74 @@ _CSRF = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 # What attackers and careless clients send: control characters, unpaired surrogates, direction marks,
 # characters no IRI may hold, template and markup syntax, SPDX-like garbage, path tricks, and very long text.
 HOSTILE = [
-    "\x00", "a\x00b", "\ud800", "x\udfffy", "\r\n", "\r\nSet-Cookie: x=1", "\n", "\t", "\u202e", "\u200f", "\u2066",
-    "\ufeff", "\u0301", "{", "}", "<", ">", '"', "|", "\\", "^", "`", " ", "{{7*7}}", "${7*7}", "{% raw %}",
-    "<script>alert(1)</script>", "javascript:alert(1)", "'; DROP TABLE services; --", "MIT AND", "MIT OR", "()",
-    "(", ")", "'", "%", "%00", "%zz", "x>", "MIT WITH", "LicenseRef-", "GPL-2.0+ AND (", "..", "../..", "/", "//",
-    "%2e%2e", "~", "#", "?", "&", "=", "*", ":", "@", "é", "😀", "ﬀ", "\u0000" * 3, "0", "-1", "1e400", "NaN",
-    "null", "true", "[]", "{}", "a" * 10_000,
+    "\x00",
+    "a\x00b",
+    "\ud800",
+    "x\udfffy",
+    "\r\n",
+    "\r\nSet-Cookie: x=1",
+    "\n",
+    "\t",
+    "\u202e",
+    "\u200f",
+    "\u2066",
+    "\ufeff",
+    "\u0301",
+    "{",
+    "}",
+    "<",
+    ">",
+    '"',
+    "|",
+    "\\",
+    "^",
+    "`",
+    " ",
+    "{{7*7}}",
+    "${7*7}",
+    "{% raw %}",
+    "<script>alert(1)</script>",
+    "javascript:alert(1)",
+    "'; DROP TABLE services; --",
+    "MIT AND",
+    "MIT OR",
+    "()",
+    "(",
+    ")",
+    "'",
+    "%",
+    "%00",
+    "%zz",
+    "x>",
+    "MIT WITH",
+    "LicenseRef-",
+    "GPL-2.0+ AND (",
+    "..",
+    "../..",
+    "/",
+    "//",
+    "%2e%2e",
+    "~",
+    "#",
+    "?",
+    "&",
+    "=",
+    "*",
+    ":",
+    "@",
+    "é",
+    "😀",
+    "ﬀ",
+    "\u0000" * 3,
+    "0",
+    "-1",
+    "1e400",
+    "NaN",
+    "null",
+    "true",
+    "[]",
+    "{}",
+    "a" * 10_000,
 ]
 TEXT = st.one_of(
     st.sampled_from(HOSTILE),
@@ -57,9 +119,12 @@ TEXT = st.one_of(
 )
 
 TALLY: Counter[str] = Counter()
-SETTINGS = settings(derandomize=True, database=None, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    derandomize=True,
+    database=None,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.function_scoped_fixture],
+)
 
 
 def _answered(response: Any, what: str) -> None:
@@ -85,8 +150,10 @@ def hostile_app(tmp_path_factory: pytest.TempPathFactory, request: pytest.Fixtur
                     workflow.submit_version(session, actors.SYSTEM, descriptors.parse(text), "yaml", "approved")
         app.config["FUZZ_TOKEN"] = token
         yield app
-    line = (f"hostile requests: {TALLY['inputs']} inputs tried, {TALLY['5xx']} answers >= 500 "
-            f"({time.monotonic() - started:.0f} s, database {app.config['CATALOGUE'].database_url.split(':')[0]})")
+    line = (
+        f"hostile requests: {TALLY['inputs']} inputs tried, {TALLY['5xx']} answers >= 500 "
+        f"({time.monotonic() - started:.0f} s, database {app.config['CATALOGUE'].database_url.split(':')[0]})"
+    )
     capture = request.config.pluginmanager.get_plugin("capturemanager")
     if capture is None:
         print(line)
@@ -100,7 +167,9 @@ def signed_in(hostile_app: Flask) -> tuple[FlaskClient, str]:
     """A client signed in as the admin (every page is open to it), and its CSRF token."""
     client = hostile_app.test_client()
     token = _CSRF.search(client.get("/auth/sign-in").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    answer = client.post("/auth/sign-in", data={"email": "fuzz@istat.example", "password": PASSWORD, "csrf_token": token})
+    answer = client.post(
+        "/auth/sign-in", data={"email": "fuzz@istat.example", "password": PASSWORD, "csrf_token": token}
+    )
     assert answer.status_code == 302
     page = client.get("/submit").get_data(as_text=True)
     return client, _CSRF.search(page).group(1)  # type: ignore[union-attr]
@@ -166,8 +235,9 @@ def _body(content: dict[str, Any], fmt: str) -> tuple[bytes, str]:
 
 @settings(SETTINGS, max_examples=140)
 @given(place=st.sampled_from(TEXT_PLACES), text=TEXT, shaped=st.booleans(), fmt=st.sampled_from(["yaml", "json"]))
-def test_hostile_text_in_any_descriptor_field(hostile_app: Flask, signed_in: tuple[FlaskClient, str],
-                                              place: tuple[Any, ...], text: str, shaped: bool, fmt: str) -> None:
+def test_hostile_text_in_any_descriptor_field(
+    hostile_app: Flask, signed_in: tuple[FlaskClient, str], place: tuple[Any, ...], text: str, shaped: bool, fmt: str
+) -> None:
     content = _with(place, _shaped(place, text) if shaped else text)
     body, media_type = _body(content, fmt)
     client = hostile_app.test_client()
@@ -205,7 +275,12 @@ def _query_names(app: Flask) -> list[str]:
     return sorted(names)
 
 
-VALID = {"slug": "demo-linkage", "version": "1.0.0", "name": "Unit Data Set", "filename": "cspa-service-descriptor.schema.json"}
+VALID = {
+    "slug": "demo-linkage",
+    "version": "1.0.0",
+    "name": "Unit Data Set",
+    "filename": "cspa-service-descriptor.schema.json",
+}
 HEADERS = ["Accept", "If-None-Match", "If-Modified-Since", "X-Request-ID", "Authorization", "Accept-Language"]
 
 
@@ -223,8 +298,9 @@ def _segment(text: str) -> str:
 
 @settings(SETTINGS, max_examples=550)
 @given(data=st.data())
-def test_hostile_text_in_any_get_route(hostile_app: Flask, signed_in: tuple[FlaskClient, str], routes: Any,
-                                       data: st.DataObject) -> None:
+def test_hostile_text_in_any_get_route(
+    hostile_app: Flask, signed_in: tuple[FlaskClient, str], routes: Any, data: st.DataObject
+) -> None:
     rules, names = routes
     rule, arguments = data.draw(st.sampled_from(rules))
     url = rule
@@ -238,7 +314,9 @@ def test_hostile_text_in_any_get_route(hostile_app: Flask, signed_in: tuple[Flas
         url = re.sub(rf"<[^>]*\b{name}>", value, url)
     query = data.draw(st.lists(st.tuples(st.sampled_from(names) | TEXT, TEXT), max_size=3))
     if query:
-        url += "?" + urlencode([(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass")) for k, v in query])
+        url += "?" + urlencode(
+            [(k.encode("utf-8", "surrogatepass"), v.encode("utf-8", "surrogatepass")) for k, v in query]
+        )
     headers = {}
     header = data.draw(st.none() | st.sampled_from(HEADERS))
     if header is not None:
@@ -253,8 +331,9 @@ def test_hostile_text_in_any_get_route(hostile_app: Flask, signed_in: tuple[Flas
 # --- every export format, with the hostile services approved ------------------------------------
 
 
-def test_every_export_format_and_page_with_hostile_services_approved(hostile_app: Flask,
-                                                                     signed_in: tuple[FlaskClient, str]) -> None:
+def test_every_export_format_and_page_with_hostile_services_approved(
+    hostile_app: Flask, signed_in: tuple[FlaskClient, str]
+) -> None:
     """Every text place of a descriptor holds a hostile string in some approved service; then every export and
     the pages that list them are read."""
     stored = 0
@@ -271,16 +350,23 @@ def test_every_export_format_and_page_with_hostile_services_approved(hostile_app
                 stored += 1
     assert stored >= 30, stored  # most keys and many fields refuse hostile text, the free-text fields keep it
     client = hostile_app.test_client()
-    urls = [str(rule.rule) for rule in hostile_app.url_map.iter_rules()
-            if rule.rule.startswith(("/api/v1/export/", "/feeds/")) and "GET" in (rule.methods or ())]
+    urls = [
+        str(rule.rule)
+        for rule in hostile_app.url_map.iter_rules()
+        if rule.rule.startswith(("/api/v1/export/", "/feeds/")) and "GET" in (rule.methods or ())
+    ]
     assert len(urls) >= 6
     with hostile_app.app_context(), db.transaction() as session:
         slugs = list(session.scalars(select(Service.slug)))
     for url in urls:
         _answered(client.get(url), url)
     for slug in slugs:
-        for url in (f"/services/{slug}/catalog-info.yaml", f"/services/{slug}/badge.svg", f"/services/{slug}",
-                    f"/api/v1/services/{slug}"):
+        for url in (
+            f"/services/{slug}/catalog-info.yaml",
+            f"/services/{slug}/badge.svg",
+            f"/services/{slug}",
+            f"/api/v1/services/{slug}",
+        ):
             _answered(client.get(url), url)
     for url in ("/", "/search", "/search?q=a", "/document/gsbpm", "/document/gsim/", "/review/"):
         _answered(signed_in[0].get(url), url)

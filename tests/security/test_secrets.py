@@ -14,8 +14,10 @@ from catalogue.config import Config, MissingSecret
 
 def _config(folder: Path, **settings: str) -> Config:
     return Config(
-        instance_path=folder / "instance", database_url=f"sqlite:///{folder / 'db.sqlite3'}",
-        index_dir=folder / "index", **settings,  # type: ignore[arg-type]
+        instance_path=folder / "instance",
+        database_url=f"sqlite:///{folder / 'db.sqlite3'}",
+        index_dir=folder / "index",
+        **settings,  # type: ignore[arg-type]
     )
 
 

@@ -24,7 +24,9 @@ def _auth(token: str) -> dict[str, str]:
 
 def _counts() -> tuple[int, ...]:
     with database_of(running_app()).transaction() as session:
-        return tuple(session.scalar(select(func.count()).select_from(m)) for m in (Organisation, Service, ServiceVersion, Event))
+        return tuple(
+            session.scalar(select(func.count()).select_from(m)) for m in (Organisation, Service, ServiceVersion, Event)
+        )
 
 
 def _bump(text: str, **changes: object) -> str:
@@ -42,9 +44,15 @@ def test_submit_then_read_back(client, make_user, good_text):
     assert client.get("/api/v1/services/demo-linkage").status_code == 404
     listed = client.get("/api/v1/services", headers={"Authorization": f"Bearer {token}"}).json
     assert [s["id"] for s in listed["items"]] == ["demo-linkage"]
-    version = client.get("/api/v1/services/demo-linkage/versions/1.0.0", headers={"Authorization": f"Bearer {token}"}).json
-    assert version["descriptor"] == yaml.safe_load(good_text) | {"specification": version["descriptor"]["specification"]}
-    assert version["descriptor"]["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["responses"]["200"]
+    version = client.get(
+        "/api/v1/services/demo-linkage/versions/1.0.0", headers={"Authorization": f"Bearer {token}"}
+    ).json
+    assert version["descriptor"] == yaml.safe_load(good_text) | {
+        "specification": version["descriptor"]["specification"]
+    }
+    assert version["descriptor"]["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["responses"][
+        "200"
+    ]
     assert version["validation"]["valid"] is True
     assert version["compliance"]["score"] == 100
     assert {i["id"] for i in version["compliance"]["items"]} >= {"gsbpm-aligned", "open-licence"}
@@ -53,7 +61,9 @@ def test_submit_then_read_back(client, make_user, good_text):
 def test_json_body_is_accepted(client, make_user, good_text):
     token = make_user()
     body = json.dumps(yaml.safe_load(good_text.replace("200:", '"200":')))
-    response = client.post("/api/v1/services", data=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    response = client.post(
+        "/api/v1/services", data=body, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    )
     assert response.status_code == 201, response.json
 
 
@@ -105,21 +115,34 @@ def test_same_version_other_content_is_409(client, make_user, good_text):
 def test_lower_version_is_409_and_higher_is_stored(client, make_user, good_text):
     token = make_user()
     reviewer = make_user("reviewer@cbs.example", "CBS", "reviewer")
-    assert client.post("/api/v1/services", data=_bump(good_text, version="1.2.0"), headers=_auth(token)).status_code == 201
+    assert (
+        client.post("/api/v1/services", data=_bump(good_text, version="1.2.0"), headers=_auth(token)).status_code == 201
+    )
     # While 1.2.0 awaits its review nothing may be stacked on it.
     waiting = client.post("/api/v1/services", data=_bump(good_text, version="1.3.0"), headers=_auth(token))
     assert waiting.status_code == 409 and waiting.json["allowed"] == ["in_review"]
     for body in ({"to": "in_review"},):
-        assert client.post("/api/v1/services/demo-linkage/versions/1.2.0/transitions", json=body,
-                           headers={"Authorization": f"Bearer {reviewer}"}).status_code == 200
-    decided = client.post("/api/v1/services/demo-linkage/versions/1.2.0/reviews",
-                          json={"decision": "changes_requested", "comment": "Name the GSIM outputs."},
-                          headers={"Authorization": f"Bearer {reviewer}"})
+        assert (
+            client.post(
+                "/api/v1/services/demo-linkage/versions/1.2.0/transitions",
+                json=body,
+                headers={"Authorization": f"Bearer {reviewer}"},
+            ).status_code
+            == 200
+        )
+    decided = client.post(
+        "/api/v1/services/demo-linkage/versions/1.2.0/reviews",
+        json={"decision": "changes_requested", "comment": "Name the GSIM outputs."},
+        headers={"Authorization": f"Bearer {reviewer}"},
+    )
     assert decided.status_code == 201, decided.json
     response = client.post("/api/v1/services", data=_bump(good_text, version="1.1.9"), headers=_auth(token))
     assert response.status_code == 409
     assert "not higher than the latest version 1.2.0" in response.json["detail"]
-    assert client.post("/api/v1/services", data=_bump(good_text, version="1.10.0"), headers=_auth(token)).status_code == 201
+    assert (
+        client.post("/api/v1/services", data=_bump(good_text, version="1.10.0"), headers=_auth(token)).status_code
+        == 201
+    )
     versions = client.get("/api/v1/services/demo-linkage/versions", headers={"Authorization": f"Bearer {token}"}).json
     assert [v["version"] for v in versions] == ["1.2.0", "1.10.0"]
 
@@ -127,7 +150,11 @@ def test_lower_version_is_409_and_higher_is_stored(client, make_user, good_text)
 def test_invalid_descriptor_is_422_with_every_error(client, make_user, good_text):
     token = make_user()
     before = _counts()
-    bad = good_text.replace('gsbpm: ["5.1"]', 'gsbpm: ["5.1", "4.9"]').replace("version: 1.0.0", "version: one").replace("EUPL-1.2", "EUPL")
+    bad = (
+        good_text.replace('gsbpm: ["5.1"]', 'gsbpm: ["5.1", "4.9"]')
+        .replace("version: 1.0.0", "version: one")
+        .replace("EUPL-1.2", "EUPL")
+    )
     response = client.post("/api/v1/services", data=bad, headers=_auth(token))
     assert response.status_code == 422
     body = response.json
@@ -143,12 +170,21 @@ def test_unreadable_body_is_400_with_line(client, make_user):
     token = make_user()
     response = client.post("/api/v1/services", data="a: 1\na: 2\n", headers=_auth(token))
     assert response.status_code == 400
-    assert response.json["errors"][0] == {"pointer": "/a", "line": 2, "message": "duplicate key 'a'", "source": "syntax"}
+    assert response.json["errors"][0] == {
+        "pointer": "/a",
+        "line": 2,
+        "message": "duplicate key 'a'",
+        "source": "syntax",
+    }
 
 
 def test_unsupported_media_type_is_415(client, make_user, good_text):
     token = make_user()
-    response = client.post("/api/v1/services", data=good_text, headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"})
+    response = client.post(
+        "/api/v1/services",
+        data=good_text,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/xml"},
+    )
     assert response.status_code == 415
     assert response.mimetype == "application/problem+json"
 
@@ -198,7 +234,9 @@ def test_list_filters(client, app, make_user, good_text):
         other.update(id="demo-imputation")
         other["definition"]["gsbpm"] = ["5.4"]
         other["implementation"]["owner"] = "CBS"
-        workflow.submit_version(session, actors.SYSTEM, descriptors.parse(yaml.safe_dump(other)), "yaml", status="approved")
+        workflow.submit_version(
+            session, actors.SYSTEM, descriptors.parse(yaml.safe_dump(other)), "yaml", status="approved"
+        )
 
     def ids(query: str) -> list[str]:
         return [s["id"] for s in client.get("/api/v1/services" + query).json["items"]]
@@ -230,10 +268,15 @@ def test_reads_are_conditional(client, make_user, good_text):
     first = client.get("/api/v1/services/demo-linkage", headers=bearer)
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     assert client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-None-Match": etag}).status_code == 304
-    assert client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-Modified-Since": modified}).status_code == 304
+    assert (
+        client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-Modified-Since": modified}).status_code
+        == 304
+    )
     # Another reader may see another representation: the tag depends on who asks.
     assert client.get("/api/v1/services/demo-linkage", headers={"If-None-Match": etag}).status_code == 404
     # A change anywhere gives a new tag.
-    assert client.post("/api/v1/services", data=_bump(good_text, id="demo-two"), headers=_auth(token)).status_code == 201
+    assert (
+        client.post("/api/v1/services", data=_bump(good_text, id="demo-two"), headers=_auth(token)).status_code == 201
+    )
     again = client.get("/api/v1/services/demo-linkage", headers={**bearer, "If-None-Match": etag})
     assert again.status_code == 200 and again.headers["ETag"] != etag

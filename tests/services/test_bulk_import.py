@@ -33,7 +33,9 @@ def folder(tmp_path, good_text):
     (folder / "a-good.yaml").write_text(good_text)
     second = yaml.safe_load(good_text) | {"id": "second-linkage"}
     (folder / "b-good.json").write_text(json.dumps(second))
-    (folder / "c-invalid.yaml").write_text(good_text.replace("id: demo-linkage", "id: bad-one").replace("EUPL-1.2", "NOT-A-LICENCE"))
+    (folder / "c-invalid.yaml").write_text(
+        good_text.replace("id: demo-linkage", "id: bad-one").replace("EUPL-1.2", "NOT-A-LICENCE")
+    )
     (folder / "d-garbage.yml").write_bytes(b"a: [1, 2\n")
     # The same id and version as a-good with other content: versions are immutable.
     (folder / "e-conflict.yaml").write_text(good_text.replace("Demo record linkage", "Another name"))
@@ -45,7 +47,9 @@ def test_good_files_are_stored_and_refused_ones_change_nothing(app, folder):
     result = app.test_cli_runner().invoke(main, ["import", str(folder)])
     assert result.exit_code == 1, result.output
     lines = result.output.splitlines()
-    table = {line.split()[0]: line for line in lines if line.split() and line.split()[0].endswith((".yaml", ".yml", ".json"))}
+    table = {
+        line.split()[0]: line for line in lines if line.split() and line.split()[0].endswith((".yaml", ".yml", ".json"))
+    }
     assert set(table) == {"a-good.yaml", "b-good.json", "c-invalid.yaml", "d-garbage.yml", "e-conflict.yaml"}
     assert " imported " in table["a-good.yaml"] and " imported " in table["b-good.json"]
     assert " refused " in table["c-invalid.yaml"] and "error(s)" in table["c-invalid.yaml"]
@@ -79,9 +83,13 @@ def test_approved_imports_are_public(app, client, folder):
 
 def test_import_as_a_user_applies_their_permissions(app, make_user, folder, good_text):
     make_user("submitter@istat.example", "ISTAT", "submitter")
-    (folder / "f-other-org.yaml").write_text(good_text.replace("id: demo-linkage", "id: cbs-linkage").replace("owner: ISTAT", "owner: CBS"))
+    (folder / "f-other-org.yaml").write_text(
+        good_text.replace("id: demo-linkage", "id: cbs-linkage").replace("owner: ISTAT", "owner: CBS")
+    )
     runner = app.test_cli_runner()
-    refused_approval = runner.invoke(main, ["import", str(folder), "--as", "submitter@istat.example", "--status", "approved"])
+    refused_approval = runner.invoke(
+        main, ["import", str(folder), "--as", "submitter@istat.example", "--status", "approved"]
+    )
     assert refused_approval.exit_code == 2 and "only the system" in refused_approval.output
     result = runner.invoke(main, ["import", str(folder), "--as", "submitter@istat.example", "--status", "draft"])
     assert result.exit_code == 1

@@ -249,7 +249,12 @@ def test_removed_response_status():
 def test_removed_response_property_through_references():
     components = {
         "schemas": {
-            "Pet": {"allOf": [{"$ref": "#/components/schemas/Named"}, {"properties": {"id": {}, "owner": {"$ref": "#/components/schemas/Owner"}}}]},
+            "Pet": {
+                "allOf": [
+                    {"$ref": "#/components/schemas/Named"},
+                    {"properties": {"id": {}, "owner": {"$ref": "#/components/schemas/Owner"}}},
+                ]
+            },
             "Named": {"properties": {"name": {"type": "string"}}},
             "Owner": {"properties": {"email": {}, "phone": {}}},
         },
@@ -283,7 +288,12 @@ def test_request_schema_properties_are_not_response_properties():
 def test_recursive_schemas_and_reference_cycles_terminate():
     components = {
         "schemas": {
-            "Node": {"properties": {"name": {}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}},
+            "Node": {
+                "properties": {
+                    "name": {},
+                    "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                }
+            },
             "Loop": {"$ref": "#/components/schemas/Loop2"},
             "Loop2": {"allOf": [{"$ref": "#/components/schemas/Loop"}], "properties": {"z": {}}},
         },
@@ -295,7 +305,9 @@ def test_recursive_schemas_and_reference_cycles_terminate():
         "202": {"$ref": "#/components/responses/Nowhere"},
         "203": {"$ref": "https://example.org/api.yaml#/Pet"},
     }
-    old = _api({"/t": {"get": {"parameters": [{"$ref": "#/components/parameters/P"}], "responses": responses}}}, components)
+    old = _api(
+        {"/t": {"get": {"parameters": [{"$ref": "#/components/parameters/P"}], "responses": responses}}}, components
+    )
     new = copy.deepcopy(old)
     del new["components"]["schemas"]["Node"]["properties"]["name"]
     del new["components"]["schemas"]["Loop2"]["properties"]["z"]
@@ -315,7 +327,11 @@ def test_missing_or_odd_documents_degrade_gracefully():
             "/b": [],
             3: {"get": {}},
             "/c": {"$ref": "#/paths/~1c"},
-            "/d": {"get": {"responses": {"200": {"content": {"a/b": {"schema": {"properties": [], "items": [1], "allOf": 5}}}}}}},
+            "/d": {
+                "get": {
+                    "responses": {"200": {"content": {"a/b": {"schema": {"properties": [], "items": [1], "allOf": 5}}}}}
+                }
+            },
         }
     }
     for a, b in ((odd, doc), (doc, odd), (odd, odd), ([], {"paths": None}), (1, True)):
@@ -373,7 +389,11 @@ def test_objects_in_lists_are_matched_by_their_key():
     old = _load(DATA / "good.yaml")
     old["specification"]["operations"] = [{"id": "a", "description": "A"}, {"id": "b", "description": "B"}, {"id": "c"}]
     new = copy.deepcopy(old)
-    new["specification"]["operations"] = [{"id": "d"}, {"id": "b", "description": "B!"}, {"id": "a", "description": "A"}]
+    new["specification"]["operations"] = [
+        {"id": "d"},
+        {"id": "b", "description": "B!"},
+        {"id": "a", "description": "A"},
+    ]
     assert _fields(old, new) == [
         ("/specification/operations/1/description", "changed", "B", "B!"),
         ("/specification/operations/2", "removed", {"id": "c"}, None),
@@ -384,7 +404,10 @@ def test_objects_in_lists_are_matched_by_their_key():
 def test_inputs_match_by_gsim_name_as_the_validator_reads_it():
     old = _load(DATA / "good.yaml")
     new = copy.deepcopy(old)
-    new["definition"]["inputs"] = [{"gsim": "Parameter Input"}, {"gsim": "unit-data-set", "description": "the files to link"}]
+    new["definition"]["inputs"] = [
+        {"gsim": "Parameter Input"},
+        {"gsim": "unit-data-set", "description": "the files to link"},
+    ]
     assert _fields(old, new) == [
         ("/definition/inputs/1/gsim", "changed", "Unit Data Set", "unit-data-set"),
         ("/definition/inputs/0", "added", None, {"gsim": "Parameter Input"}),

@@ -17,16 +17,39 @@ def _names(node: SchemaNode) -> list[str | None]:
 
 
 def _doc(paths: dict[str, Any], schemas: dict[str, Any] | None = None) -> dict[str, Any]:
-    return {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": paths,
-            "components": {"schemas": schemas or {}}}
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": paths,
+        "components": {"schemas": schemas or {}},
+    }
 
 
 def test_a_self_referencing_schema_stops_at_the_cycle() -> None:
     document = _doc(
-        {"/nodes": {"get": {"operationId": "list", "responses": {"200": {
-            "description": "ok", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}}}}}}},
-        {"Node": {"type": "object", "required": ["name"], "properties": {
-            "name": {"type": "string"}, "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}}}}},
+        {
+            "/nodes": {
+                "get": {
+                    "operationId": "list",
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Node"}}},
+                        }
+                    },
+                }
+            }
+        },
+        {
+            "Node": {
+                "type": "object",
+                "required": ["name"],
+                "properties": {
+                    "name": {"type": "string"},
+                    "children": {"type": "array", "items": {"$ref": "#/components/schemas/Node"}},
+                },
+            }
+        },
     )
     [operation] = interface.operations(document)
     root = operation.responses[0].content[0].schema
@@ -37,16 +60,34 @@ def test_a_self_referencing_schema_stops_at_the_cycle() -> None:
 
 
 def test_non_local_references_are_never_followed() -> None:
-    document = _doc({"/x": {"post": {"requestBody": {"content": {"application/json": {
-        "schema": {"$ref": "https://example.org/schema.json#/Thing"}}}}, "responses": {}}}})
+    document = _doc(
+        {
+            "/x": {
+                "post": {
+                    "requestBody": {
+                        "content": {"application/json": {"schema": {"$ref": "https://example.org/schema.json#/Thing"}}}
+                    },
+                    "responses": {},
+                }
+            }
+        }
+    )
     [operation] = interface.operations(document)
     body = operation.request_body[0].schema
     assert body.children == [] and "not local" in body.note
 
 
 def test_a_dangling_reference_is_named_not_fatal() -> None:
-    document = _doc({"/x": {"get": {"parameters": [{"$ref": "#/components/parameters/missing"}],
-                                    "responses": {"404": {"$ref": "#/components/responses/Gone"}}}}})
+    document = _doc(
+        {
+            "/x": {
+                "get": {
+                    "parameters": [{"$ref": "#/components/parameters/missing"}],
+                    "responses": {"404": {"$ref": "#/components/responses/Gone"}},
+                }
+            }
+        }
+    )
     [operation] = interface.operations(document)
     assert operation.parameters == []
     assert operation.responses == [] or "points to nothing" in operation.responses[0].description
@@ -56,7 +97,15 @@ def test_deep_schemas_are_cut_at_the_depth_limit() -> None:
     schema: dict[str, Any] = {"type": "string"}
     for level in range(interface.MAX_DEPTH + 5):
         schema = {"type": "object", "properties": {f"level{level}": schema}}
-    document = _doc({"/deep": {"get": {"responses": {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}}}})
+    document = _doc(
+        {
+            "/deep": {
+                "get": {
+                    "responses": {"200": {"description": "ok", "content": {"application/json": {"schema": schema}}}}
+                }
+            }
+        }
+    )
     node = interface.operations(document)[0].responses[0].content[0].schema
     depth = 0
     while node.children:
@@ -66,11 +115,30 @@ def test_deep_schemas_are_cut_at_the_depth_limit() -> None:
 
 
 def test_a_huge_fan_out_is_bounded_by_the_node_budget() -> None:
-    document = _doc({"/w": {"get": {"responses": {"200": {"description": "ok", "content": {
-        "application/json": {"schema": {"$ref": "#/components/schemas/Outer"}}}}}}}},
-        {"Outer": {"type": "object", "properties": {f"o{i}": {"$ref": "#/components/schemas/Wide"} for i in range(60)}},
-         "Wide": {"type": "object", "properties": {f"w{i}": {"$ref": "#/components/schemas/Leaf"} for i in range(60)}},
-         "Leaf": {"type": "object", "properties": {f"l{i}": {"type": "string"} for i in range(60)}}},
+    document = _doc(
+        {
+            "/w": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Outer"}}},
+                        }
+                    }
+                }
+            }
+        },
+        {
+            "Outer": {
+                "type": "object",
+                "properties": {f"o{i}": {"$ref": "#/components/schemas/Wide"} for i in range(60)},
+            },
+            "Wide": {
+                "type": "object",
+                "properties": {f"w{i}": {"$ref": "#/components/schemas/Leaf"} for i in range(60)},
+            },
+            "Leaf": {"type": "object", "properties": {f"l{i}": {"type": "string"} for i in range(60)}},
+        },
     )
     # Wide is repeated under each of Outer's 60 properties: 216,000 leaves if nothing bounded them.
     node = interface.operations(document)[0].responses[0].content[0].schema
@@ -82,13 +150,28 @@ def test_a_huge_fan_out_is_bounded_by_the_node_budget() -> None:
 
 
 def test_path_parameters_are_shared_and_an_operation_may_override_them() -> None:
-    document = _doc({"/items/{id}": {
-        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
-                       {"name": "lang", "in": "query", "schema": {"type": "string"}}],
-        "get": {"parameters": [{"name": "lang", "in": "query", "description": "own", "schema": {"type": "string", "enum": ["en", "fr"]}}],
-                "responses": {"200": {"description": "ok"}}},
-        "delete": {"responses": {"204": {"description": "gone"}}},
-    }})
+    document = _doc(
+        {
+            "/items/{id}": {
+                "parameters": [
+                    {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}},
+                    {"name": "lang", "in": "query", "schema": {"type": "string"}},
+                ],
+                "get": {
+                    "parameters": [
+                        {
+                            "name": "lang",
+                            "in": "query",
+                            "description": "own",
+                            "schema": {"type": "string", "enum": ["en", "fr"]},
+                        }
+                    ],
+                    "responses": {"200": {"description": "ok"}},
+                },
+                "delete": {"responses": {"204": {"description": "gone"}}},
+            }
+        }
+    )
     get, delete = interface.operations(document)
     assert (get.method, delete.method) == ("GET", "DELETE")
     assert [(p.name, p.description) for p in get.parameters] == [("id", ""), ("lang", "own")]
@@ -97,12 +180,28 @@ def test_path_parameters_are_shared_and_an_operation_may_override_them() -> None
 
 
 def test_swagger_2_body_parameters_and_response_schemas() -> None:
-    document = {"swagger": "2.0", "info": {"title": "t", "version": "1"}, "paths": {"/pets": {"post": {
-        "operationId": "addPet",
-        "parameters": [{"name": "pet", "in": "body", "required": True, "schema": {"$ref": "#/definitions/Pet"}},
-                       {"name": "dry", "in": "query", "type": "boolean"}],
-        "responses": {"200": {"description": "ok", "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}}}},
-    }}}, "definitions": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}}}
+    document = {
+        "swagger": "2.0",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/pets": {
+                "post": {
+                    "operationId": "addPet",
+                    "parameters": [
+                        {"name": "pet", "in": "body", "required": True, "schema": {"$ref": "#/definitions/Pet"}},
+                        {"name": "dry", "in": "query", "type": "boolean"},
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "schema": {"type": "array", "items": {"$ref": "#/definitions/Pet"}},
+                        }
+                    },
+                }
+            }
+        },
+        "definitions": {"Pet": {"type": "object", "properties": {"name": {"type": "string"}}}},
+    }
     [operation] = interface.operations(document)
     assert operation.request_body_required and operation.request_body[0].schema.ref == "Pet"
     assert [(p.name, p.schema.type) for p in operation.parameters] == [("dry", "boolean")]

@@ -17,13 +17,47 @@ from catalogue.services import descriptors, diff, interface, json_pointer, valid
 from tests.conftest import DATA
 
 # The example document of RFC 6901, section 5, with every pointer and value it lists.
-RFC_DOCUMENT = {"foo": ["bar", "baz"], "": 0, "a/b": 1, "c%d": 2, "e^f": 3, "g|h": 4, "i\\j": 5, 'k"l': 6, " ": 7, "m~n": 8}
-RFC_POINTERS = [("", RFC_DOCUMENT), ("/foo", ["bar", "baz"]), ("/foo/0", "bar"), ("/", 0), ("/a~1b", 1), ("/c%d", 2),
-                ("/e^f", 3), ("/g|h", 4), ("/i\\j", 5), ('/k"l', 6), ("/ ", 7), ("/m~0n", 8)]
+RFC_DOCUMENT = {
+    "foo": ["bar", "baz"],
+    "": 0,
+    "a/b": 1,
+    "c%d": 2,
+    "e^f": 3,
+    "g|h": 4,
+    "i\\j": 5,
+    'k"l': 6,
+    " ": 7,
+    "m~n": 8,
+}
+RFC_POINTERS = [
+    ("", RFC_DOCUMENT),
+    ("/foo", ["bar", "baz"]),
+    ("/foo/0", "bar"),
+    ("/", 0),
+    ("/a~1b", 1),
+    ("/c%d", 2),
+    ("/e^f", 3),
+    ("/g|h", 4),
+    ("/i\\j", 5),
+    ('/k"l', 6),
+    ("/ ", 7),
+    ("/m~0n", 8),
+]
 # The same, written as URI fragments (section 6).
-RFC_FRAGMENTS = [("#", RFC_DOCUMENT), ("#/foo", ["bar", "baz"]), ("#/foo/0", "bar"), ("#/", 0), ("#/a~1b", 1),
-                 ("#/c%25d", 2), ("#/e%5Ef", 3), ("#/g%7Ch", 4), ("#/i%5Cj", 5), ("#/k%22l", 6), ("#/%20", 7),
-                 ("#/m~0n", 8)]
+RFC_FRAGMENTS = [
+    ("#", RFC_DOCUMENT),
+    ("#/foo", ["bar", "baz"]),
+    ("#/foo/0", "bar"),
+    ("#/", 0),
+    ("#/a~1b", 1),
+    ("#/c%25d", 2),
+    ("#/e%5Ef", 3),
+    ("#/g%7Ch", 4),
+    ("#/i%5Cj", 5),
+    ("#/k%22l", 6),
+    ("#/%20", 7),
+    ("#/m~0n", 8),
+]
 
 
 @pytest.mark.parametrize(("pointer", "expected"), RFC_POINTERS)
@@ -103,8 +137,12 @@ def _openapi(ref: str) -> dict[str, Any]:
         "info": {"title": "Linkage", "version": "1.0"},
         "paths": {"/linkages": {"post": {"operationId": "runLinkage", "responses": {"200": {"$ref": ref}}}}},
         "components": {
-            "responses": {"Ok Reply": {"description": "the linked pairs, by reference", "content": {
-                "application/json": {"schema": {"$ref": "#/components/schemas/Linked%20Pair"}}}}},
+            "responses": {
+                "Ok Reply": {
+                    "description": "the linked pairs, by reference",
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Linked%20Pair"}}},
+                }
+            },
             "schemas": {"Linked Pair": {"type": "object", "properties": {"left_unit": {"type": "string"}}}},
         },
     }
@@ -123,12 +161,14 @@ def _descriptor(ref: str) -> dict[str, Any]:
 def test_a_percent_encoded_reference_passes_validation_and_a_wrong_one_does_not(client: FlaskClient) -> None:
     report = validation.validate(descriptors.Descriptor(_descriptor(REFERENCED)))
     assert report.valid, report.errors
-    answer = client.post("/api/v1/validate", data=yaml.safe_dump(_descriptor(REFERENCED)),
-                         content_type="application/yaml")
+    answer = client.post(
+        "/api/v1/validate", data=yaml.safe_dump(_descriptor(REFERENCED)), content_type="application/yaml"
+    )
     assert answer.status_code == 200 and answer.json["valid"] is True, answer.json
     wrong = validation.validate(descriptors.Descriptor(_descriptor("#/components/responses/Ok%20Replies")))
     assert [p.message for p in wrong.errors if p.pointer.endswith("/200/$ref")] == [
-        "the reference '#/components/responses/Ok%20Replies' does not resolve to anything in the document"]
+        "the reference '#/components/responses/Ok%20Replies' does not resolve to anything in the document"
+    ]
 
 
 def test_the_service_page_follows_a_percent_encoded_reference_that_passed_validation(app: Flask) -> None:
@@ -149,8 +189,11 @@ def test_validator_page_and_comparison_agree_on_which_references_lead_somewhere(
         document = _openapi(ref)
         document["components"]["responses"]["a/b"] = document["components"]["responses"]["Ok Reply"]
         document["components"]["responses"]["a~b"] = document["components"]["responses"]["Ok Reply"]
-        accepted = not [p for p in validation.validate(descriptors.Descriptor(_descriptor_with(document))).errors
-                        if p.pointer.endswith("/$ref")]
+        accepted = not [
+            p
+            for p in validation.validate(descriptors.Descriptor(_descriptor_with(document))).errors
+            if p.pointer.endswith("/$ref")
+        ]
         [operation] = interface.operations(document)
         shown = operation.responses[0].description == "the linked pairs, by reference"
         # The comparison sees a property removed behind the reference only when it follows the reference.
@@ -158,4 +201,3 @@ def test_validator_page_and_comparison_agree_on_which_references_lead_somewhere(
         del narrower["components"]["schemas"]["Linked Pair"]["properties"]["left_unit"]
         compared = bool(diff.diff_interfaces(document, narrower).changed)
         assert (accepted, shown, compared) == ((key in written),) * 3, key
-

@@ -26,15 +26,28 @@ OUTSIDE_REFS = ["osv-v2.0-missing-reference.yaml", "osv-v3.0-property-missing-re
 
 # What a submitter would write in place of each TODO, by the field's name.
 ANSWERS: dict[str, Any] = {
-    "id": "scaffolded-service", "version": "1.0.0", "name": "A scaffolded service",
+    "id": "scaffolded-service",
+    "version": "1.0.0",
+    "name": "A scaffolded service",
     "purpose": "Serves the operations of its OpenAPI document to statistical production.",
-    "description": "Longer words.", "keywords": ["scaffold"], "gsbpm": ["5.1"],
-    "business_function": "Integrate data", "outcomes": ["Linked data"],
+    "description": "Longer words.",
+    "keywords": ["scaffold"],
+    "gsbpm": ["5.1"],
+    "business_function": "Integrate data",
+    "outcomes": ["Linked data"],
     "inputs": [{"gsim": "Unit Data Set", "description": "records"}],
-    "outputs": [{"gsim": "Data Set", "description": "results"}], "restrictions": "None known.",
-    "dependencies": ["none"], "owner": "ISTAT", "owner_name": "Italian National Institute of Statistics",
-    "country": "IT", "technology": ["Python"], "licence": "EUPL-1.2", "deployment": ["container"],
-    "documentation": "https://example.org/docs", "source": "https://example.org/src", "maturity": "pilot",
+    "outputs": [{"gsim": "Data Set", "description": "results"}],
+    "restrictions": "None known.",
+    "dependencies": ["none"],
+    "owner": "ISTAT",
+    "owner_name": "Italian National Institute of Statistics",
+    "country": "IT",
+    "technology": ["Python"],
+    "licence": "EUPL-1.2",
+    "deployment": ["container"],
+    "documentation": "https://example.org/docs",
+    "source": "https://example.org/src",
+    "maturity": "pilot",
     "email": "team@example.org",
     "operations": [],  # only when the document has no operationId at all: nothing to list yet
 }
@@ -73,7 +86,11 @@ def test_a_filled_skeleton_of_every_valid_corpus_document_validates(name):
 def test_name_version_operations_come_from_the_document():
     skeleton = scaffold((CORPUS / "oai-v3.0-petstore.yaml").read_bytes())
     content = yaml.safe_load(skeleton.text)
-    assert (content["id"], content["version"], content["definition"]["name"]) == ("swagger-petstore", "1.0.0", "Swagger Petstore")
+    assert (content["id"], content["version"], content["definition"]["name"]) == (
+        "swagger-petstore",
+        "1.0.0",
+        "Swagger Petstore",
+    )
     assert [op["id"] for op in content["specification"]["operations"]] == ["listPets", "createPets", "showPetById"]
     assert content["specification"]["operations"][0]["description"] == "List all pets"
     assert "/definition/purpose" in skeleton.todo and "/implementation/owner" in skeleton.todo
@@ -83,10 +100,17 @@ def test_name_version_operations_come_from_the_document():
 
 
 def test_operations_without_an_operation_id_are_listed_as_todo_comments_not_invented():
-    doc = {"openapi": "3.0.3", "info": {"title": "Mixed", "version": "1.0.0"}, "paths": {
-        "/a": {"get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}},
-               "post": {"responses": {"200": {"description": "ok"}}}},
-        "/b": {"delete": {"responses": {"204": {"description": "gone"}}}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "Mixed", "version": "1.0.0"},
+        "paths": {
+            "/a": {
+                "get": {"operationId": "getA", "responses": {"200": {"description": "ok"}}},
+                "post": {"responses": {"200": {"description": "ok"}}},
+            },
+            "/b": {"delete": {"responses": {"204": {"description": "gone"}}}},
+        },
+    }
     skeleton = scaffold(json.dumps(doc), "json")
     assert skeleton.unnamed_operations == ["POST /a", "DELETE /b"]
     for where in skeleton.unnamed_operations:
@@ -103,7 +127,9 @@ def test_operations_without_an_operation_id_are_listed_as_todo_comments_not_inve
 def test_references_outside_the_document_are_refused(name):
     with pytest.raises(ScaffoldRefused) as refused:
         scaffold((CORPUS / name).read_bytes())
-    assert all("points outside the document" in p.message and p.pointer.endswith("/$ref") for p in refused.value.problems)
+    assert all(
+        "points outside the document" in p.message and p.pointer.endswith("/$ref") for p in refused.value.problems
+    )
 
 
 def test_not_openapi_and_unsafe_yaml_are_refused():
@@ -117,8 +143,11 @@ def test_not_openapi_and_unsafe_yaml_are_refused():
 
 
 def test_text_from_the_document_cannot_break_out_of_its_place():
-    doc = {"openapi": "3.0.3", "info": {"title": 'Evil\nowner: HACK # "', "version": "1.0"},
-           "paths": {"/a\nimplementation: {owner: HACK}": {"get": {"responses": {"200": {"description": "ok"}}}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": 'Evil\nowner: HACK # "', "version": "1.0"},
+        "paths": {"/a\nimplementation: {owner: HACK}": {"get": {"responses": {"200": {"description": "ok"}}}}},
+    }
     skeleton = scaffold(json.dumps(doc), "json")
     content = yaml.safe_load(skeleton.text)
     assert content["definition"]["name"] == 'Evil\nowner: HACK # "'
@@ -126,16 +155,34 @@ def test_text_from_the_document_cannot_break_out_of_its_place():
     assert content["specification"]["interface"]["openapi"] == doc
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("1.0", "1.0.0"), ("v2", "2.0.0"), ("2.2.2", "2.2.2"), ("0.1", "0.1.0"),
-                                               ("1.0.0-beta.1", "1.0.0-beta.1"), (3, "3.0.0"), ("1.2.3.4", "1.2.3"),
-                                               ("latest", None), (None, None)])
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("1.0", "1.0.0"),
+        ("v2", "2.0.0"),
+        ("2.2.2", "2.2.2"),
+        ("0.1", "0.1.0"),
+        ("1.0.0-beta.1", "1.0.0-beta.1"),
+        (3, "3.0.0"),
+        ("1.2.3.4", "1.2.3"),
+        ("latest", None),
+        (None, None),
+    ],
+)
 def test_versions_become_semantic_versions(raw, expected):
     assert semantic_version(raw) == expected
 
 
-@pytest.mark.parametrize(("title", "expected"), [("Swagger Petstore", "swagger-petstore"),
-                                                 ("SDMX RESTful API, v2.2.2", "sdmx-restful-api-v2-2-2"),
-                                                 ("Données épurées", "donnees-epurees"), ("!", None), (None, None)])
+@pytest.mark.parametrize(
+    ("title", "expected"),
+    [
+        ("Swagger Petstore", "swagger-petstore"),
+        ("SDMX RESTful API, v2.2.2", "sdmx-restful-api-v2-2-2"),
+        ("Données épurées", "donnees-epurees"),
+        ("!", None),
+        (None, None),
+    ],
+)
 def test_ids_from_titles(title, expected):
     assert service_id(title) == expected
 

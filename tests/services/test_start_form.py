@@ -41,8 +41,10 @@ def _signed_in(app):
 
 def _stored(app) -> tuple[int, int]:
     with app.app_context(), db.transaction() as session:
-        return (session.scalar(select(func.count()).select_from(Service)),
-                session.scalar(select(func.count()).select_from(ServiceVersion)))
+        return (
+            session.scalar(select(func.count()).select_from(Service)),
+            session.scalar(select(func.count()).select_from(ServiceVersion)),
+        )
 
 
 def test_anonymous_readers_are_asked_to_sign_in(client):
@@ -66,13 +68,28 @@ def test_a_complete_form_opens_a_valid_descriptor_in_the_editor(app):
     client = _signed_in(app)
     token = _CSRF.search(client.get("/submit/start").get_data(as_text=True)).group(1)
     form = {
-        "csrf_token": token, "id": "form-imputation", "version": "1.0.0", "name": "Form imputation",
-        "purpose": "Imputes missing values in business surveys.", "business_function": "Imputation",
-        "outcomes": "A complete data set\nImputation flags", "gsbpm": ["5.4"], "inputs": ["Unit Data Set"],
-        "outputs": ["Unit Data Set"], "protocol": "REST", "operations": "impute: imputes one data set",
-        "openapi": OPENAPI, "owner": "istat", "technology": "R, Java", "licence": "EUPL-1.2",
-        "deployment": ["container"], "maturity": "pilot", "documentation": "https://example.org/docs",
-        "source": "https://example.org/src", "contact_name": "Methods unit", "contact_email": "methods@istat.example",
+        "csrf_token": token,
+        "id": "form-imputation",
+        "version": "1.0.0",
+        "name": "Form imputation",
+        "purpose": "Imputes missing values in business surveys.",
+        "business_function": "Imputation",
+        "outcomes": "A complete data set\nImputation flags",
+        "gsbpm": ["5.4"],
+        "inputs": ["Unit Data Set"],
+        "outputs": ["Unit Data Set"],
+        "protocol": "REST",
+        "operations": "impute: imputes one data set",
+        "openapi": OPENAPI,
+        "owner": "istat",
+        "technology": "R, Java",
+        "licence": "EUPL-1.2",
+        "deployment": ["container"],
+        "maturity": "pilot",
+        "documentation": "https://example.org/docs",
+        "source": "https://example.org/src",
+        "contact_name": "Methods unit",
+        "contact_email": "methods@istat.example",
     }
     before = _stored(app)
     response = client.post("/submit/start", data=form)

@@ -76,7 +76,9 @@ def test_every_problem_reported_at_once_with_lines(good_text):
     assert "did you mean 'runLinkage'" in messages["/specification/operations/0/id"]
     assert "unknown field 'colour'" in messages["/implementation/colour"]
     # runLinkage is in the OpenAPI document but no longer listed: a warning, not an error.
-    assert [(w.pointer, w.line) for w in report.warnings] == [("/specification/interface/openapi/paths/~1linkages/post", 22)]
+    assert [(w.pointer, w.line) for w in report.warnings] == [
+        ("/specification/interface/openapi/paths/~1linkages/post", 22)
+    ]
 
 
 def test_gsim_names_ignore_case_spaces_and_hyphens(good_text):
@@ -97,9 +99,16 @@ def test_openapi_semantic_errors_get_real_pointers():
         "info": {"title": "t", "version": "1"},
         "paths": {
             "/a/{id}": {"get": {"operationId": "same", "responses": {"200": {"description": "ok"}}}},
-            "/b": {"get": {"operationId": "same", "responses": {"200": {"description": "ok"}},
-                           "parameters": [{"name": "q", "in": "query", "schema": {"type": "string"}},
-                                          {"name": "q", "in": "query", "schema": {"type": "string"}}]}},
+            "/b": {
+                "get": {
+                    "operationId": "same",
+                    "responses": {"200": {"description": "ok"}},
+                    "parameters": [
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                        {"name": "q", "in": "query", "schema": {"type": "string"}},
+                    ],
+                }
+            },
         },
     }
     report = validation.validate(descriptors.Descriptor(_with_interface(doc)))
@@ -118,12 +127,19 @@ def test_unknown_openapi_version():
 
 def test_library_exceptions_become_report_items():
     """A parameter without a name makes the library raise KeyError after its schema error."""
-    doc = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
-           "paths": {"/x": {"get": {"parameters": [{"in": "path"}], "responses": {"200": {"description": "ok"}}}}}}
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {"/x": {"get": {"parameters": [{"in": "path"}], "responses": {"200": {"description": "ok"}}}}},
+    }
     report = validation.validate(descriptors.Descriptor(_with_interface(doc)))
     assert not report.valid
-    cycle = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"}, "paths": {},
-             "components": {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}}}
+    cycle = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {},
+        "components": {"schemas": {"A": {"$ref": "#/components/schemas/B"}, "B": {"$ref": "#/components/schemas/A"}}},
+    }
     report = validation.validate(descriptors.Descriptor(_with_interface(cycle)))
     assert any("cycle" in p.message for p in report.errors)
 
@@ -151,11 +167,30 @@ sys.addaudithook(_Watch.hook)
 def test_remote_and_file_refs_are_refused_without_access(tmp_path):
     secret = tmp_path / "secret.yaml"
     secret.write_text("root:x:0:0:secret-content\n")
-    refs = [f"file://{secret}", "https://example.org/schemas.yaml#/Pet", "http://127.0.0.1:9/x.json",
-            "secret.yaml", "../secret.yaml#/A", "ftp://example.org/a"]
-    doc = {"openapi": "3.0.3", "info": {"title": "t", "version": "1"},
-           "paths": {"/p": {"get": {"responses": {"200": {"description": "ok", "content": {
-               "application/json": {"schema": {"oneOf": [{"$ref": r} for r in refs]}}}}}}}}}
+    refs = [
+        f"file://{secret}",
+        "https://example.org/schemas.yaml#/Pet",
+        "http://127.0.0.1:9/x.json",
+        "secret.yaml",
+        "../secret.yaml#/A",
+        "ftp://example.org/a",
+    ]
+    doc = {
+        "openapi": "3.0.3",
+        "info": {"title": "t", "version": "1"},
+        "paths": {
+            "/p": {
+                "get": {
+                    "responses": {
+                        "200": {
+                            "description": "ok",
+                            "content": {"application/json": {"schema": {"oneOf": [{"$ref": r} for r in refs]}}},
+                        }
+                    }
+                }
+            }
+        },
+    }
     before = os.getcwd()
     os.chdir(tmp_path)
     _Watch.opened.clear()
@@ -181,7 +216,9 @@ def test_network_is_blocked_in_this_suite():
         socket.socket(socket.AF_INET, socket.SOCK_STREAM)
 
 
-@pytest.mark.skipif(bool(os.environ.get("CATALOGUE_DATABASE_URL")), reason="database-independent; measured once, in the SQLite pass")
+@pytest.mark.skipif(
+    bool(os.environ.get("CATALOGUE_DATABASE_URL")), reason="database-independent; measured once, in the SQLite pass"
+)
 def test_memory_stays_flat_over_500_validations():
     docs = [descriptors.load_yaml((CORPUS / n).read_text("utf-8"), descriptors.Limits()) for n in sorted(VERDICTS)]
     process = psutil.Process()

@@ -37,7 +37,9 @@ def seeded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
         result = app.test_cli_runner().invoke(main, ["seed"])
         assert result.exit_code == 0, result.output
         with app.app_context(), db.transaction() as session:
-            accounts.create_user(session, "views@istat.example", "ISTAT", "submitter", password=PASSWORD, token_days=None)
+            accounts.create_user(
+                session, "views@istat.example", "ISTAT", "submitter", password=PASSWORD, token_days=None
+            )
             accounts.create_user(session, "views@cbs.example", "CBS", "submitter", password=PASSWORD, token_days=None)
         yield app
 
@@ -116,7 +118,9 @@ def test_service_page_shows_the_three_layers_and_every_operation(client: FlaskCl
     content = yaml.safe_load((SEEDS / "pxwebapi.yaml").read_text("utf-8"))
     paths = content["specification"]["interface"]["openapi"]["paths"]
     expected = [(m.upper(), p) for p, item in paths.items() for m in METHODS if m in item]
-    shown = re.findall(r'<h4 id="op-[^"]+"><span class="method method-\w+">(\w+)</span> <code class="path">([^<]+)</code>', page)
+    shown = re.findall(
+        r'<h4 id="op-[^"]+"><span class="method method-\w+">(\w+)</span> <code class="path">([^<]+)</code>', page
+    )
     assert shown == expected
     assert 'class="ref-name">Folder</span>' in page  # $ref followed to the component
     assert '<code class="prop">folderContents</code>' in page
@@ -139,8 +143,15 @@ def test_service_page_shows_versions_and_history(client: FlaskClient) -> None:
     assert "version submitted" in page or "version created" in page
 
 
-@pytest.mark.parametrize("url", ["/services/no-such-service", "/services/relais/versions/9.9.9",
-                                 "/services/relais/versions/9.9.9/descriptor.yaml", "/services/relais/versions/1.0.0/openapi.txt"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/services/no-such-service",
+        "/services/relais/versions/9.9.9",
+        "/services/relais/versions/9.9.9/descriptor.yaml",
+        "/services/relais/versions/1.0.0/openapi.txt",
+    ],
+)
 def test_unknown_pages_are_404(client: FlaskClient, url: str) -> None:
     answer = client.get(url, headers=HTML)
     assert answer.status_code == 404
@@ -162,8 +173,11 @@ def test_descriptor_downloads_round_trip(client: FlaskClient) -> None:
 
 
 def test_a_service_without_openapi_has_no_openapi_download(client: FlaskClient) -> None:
-    slug = next(path.stem for path in sorted(SEEDS.glob("*.yaml"))
-                if "openapi" not in (yaml.safe_load(path.read_text("utf-8"))["specification"].get("interface") or {}))
+    slug = next(
+        path.stem
+        for path in sorted(SEEDS.glob("*.yaml"))
+        if "openapi" not in (yaml.safe_load(path.read_text("utf-8"))["specification"].get("interface") or {})
+    )
     page = client.get(f"/services/{slug}").get_data(as_text=True)
     assert "OpenAPI document:" not in page
     assert client.get(f"/services/{slug}/versions/1.0.0/openapi.json", headers=HTML).status_code == 404
@@ -186,8 +200,12 @@ def hostile(seeded: Flask) -> str:
     content["definition"]["keywords"] = ["<b>bold</b>"]
     content["definition"]["outcomes"] = ["<svg onload=alert(1)>"]
     content["specification"]["operations"][0]["description"] = "<script>alert('op')</script>"
-    content["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["summary"] = "<script>alert('s')</script>"
-    content["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["description"] = "[x](javascript:alert(2))"
+    content["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["summary"] = (
+        "<script>alert('s')</script>"
+    )
+    content["specification"]["interface"]["openapi"]["paths"]["/linkages"]["post"]["description"] = (
+        "[x](javascript:alert(2))"
+    )
     with seeded.app_context(), db.transaction() as session:
         descriptor = descriptors.parse(json.dumps(content), "json")
         workflow.submit_version(session, actors.SYSTEM, descriptor, "json", status="approved")
@@ -261,7 +279,9 @@ def test_submit_saves_a_draft_then_submits_it(client: FlaskClient, good_text: st
 def test_submit_refuses_another_organisations_service_on_the_page(client: FlaskClient, good_text: str) -> None:
     sign_in(client, "views@cbs.example")
     token = _TOKEN.search(client.get("/submit").get_data(as_text=True)).group(1)
-    answer = client.post("/submit", data={"descriptor": good_text, "action": "draft", "csrf_token": token}, headers=HTML)
+    answer = client.post(
+        "/submit", data={"descriptor": good_text, "action": "draft", "csrf_token": token}, headers=HTML
+    )
     assert answer.status_code == 403
     page = answer.get_data(as_text=True)
     assert "your own organisation" in page and "id: demo-linkage" in page  # the text is kept for fixing
@@ -276,8 +296,11 @@ def test_submit_accepts_an_uploaded_json_file(client: FlaskClient, good_text: st
     content = yaml.safe_load(good_text)
     content["id"], content["version"] = "uploaded-json", "0.1.0"
     upload = (BytesIO(json.dumps(content).encode()), "service.json")
-    answer = client.post("/submit", data={"file": upload, "descriptor": "", "action": "draft", "csrf_token": token},
-                         content_type="multipart/form-data")
+    answer = client.post(
+        "/submit",
+        data={"file": upload, "descriptor": "", "action": "draft", "csrf_token": token},
+        content_type="multipart/form-data",
+    )
     assert answer.status_code == 303, answer.get_data(as_text=True)
     assert client.get("/services/uploaded-json/versions/0.1.0/descriptor.json").json == json.loads(json.dumps(content))
 
@@ -291,8 +314,9 @@ def test_an_uploaded_file_that_is_not_utf8_is_reported_with_its_line(client: Fla
     sign_in(client, "views@istat.example")
     token = _TOKEN.search(client.get("/submit").get_data(as_text=True)).group(1)
     upload = (BytesIO(b"cspa: '2.0'\nid: caf\xe9\n"), "latin1.yaml")
-    answer = client.post("/submit", data={"file": upload, "action": "draft", "csrf_token": token},
-                         content_type="multipart/form-data")
+    answer = client.post(
+        "/submit", data={"file": upload, "action": "draft", "csrf_token": token}, content_type="multipart/form-data"
+    )
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
     assert "not valid UTF-8" in page and 'data-line="2">Line 2</a>' in page

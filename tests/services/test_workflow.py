@@ -70,8 +70,16 @@ def _status(app, version="1.0.0") -> str:
 
 
 # The actor who makes each move: owners move their own versions, a reviewer of another organisation decides.
-MOVER = {"draft": "owner", "submitted": "owner", "in_review": "reviewer", "approved": "reviewer", "changes_requested": "reviewer",
-         "rejected": "reviewer", "deprecated": "owner", "retired": "owner"}
+MOVER = {
+    "draft": "owner",
+    "submitted": "owner",
+    "in_review": "reviewer",
+    "approved": "reviewer",
+    "changes_requested": "reviewer",
+    "rejected": "reviewer",
+    "deprecated": "owner",
+    "retired": "owner",
+}
 # A legal path from a fresh draft to each status.
 PATH = {
     "draft": [],
@@ -188,10 +196,17 @@ def test_a_draft_is_edited_in_place_until_submitted(app, people):
 
 
 # A version under review is hidden from other organisations' submitters: for them it does not exist.
-@pytest.mark.parametrize(("who", "outcome"), [
-    ("owner", exceptions.PermissionDenied), ("colleague", exceptions.PermissionDenied), ("other", exceptions.NotFound),
-    ("own_reviewer", exceptions.PermissionDenied), ("reviewer", None), ("admin", None),
-])
+@pytest.mark.parametrize(
+    ("who", "outcome"),
+    [
+        ("owner", exceptions.PermissionDenied),
+        ("colleague", exceptions.PermissionDenied),
+        ("other", exceptions.NotFound),
+        ("own_reviewer", exceptions.PermissionDenied),
+        ("reviewer", None),
+        ("admin", None),
+    ],
+)
 def test_who_may_decide(app, people, who, outcome):
     _reach(app, people, "in_review")
     if outcome is None:
@@ -211,9 +226,17 @@ def test_nobody_reviews_their_own_submission_not_even_an_admin(app, people):
         _move(app, people, "admin", "approved")
 
 
-@pytest.mark.parametrize(("who", "allowed"), [
-    ("owner", True), ("colleague", True), ("other", False), ("reviewer", False), ("own_reviewer", False), ("admin", True),
-])
+@pytest.mark.parametrize(
+    ("who", "allowed"),
+    [
+        ("owner", True),
+        ("colleague", True),
+        ("other", False),
+        ("reviewer", False),
+        ("own_reviewer", False),
+        ("admin", True),
+    ],
+)
 def test_who_may_deprecate(app, people, who, allowed):
     _reach(app, people, "approved")
     if allowed:

@@ -20,20 +20,27 @@ depends_on = None
 
 def upgrade() -> None:
     """Add the reviews table and the new columns of users and api_tokens, filling them for existing rows."""
-    op.create_table('reviews',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('version_id', sa.Integer(), nullable=False),
-    sa.Column('reviewer_id', sa.Integer(), nullable=True),
-    sa.Column('decision', sa.String(length=20), nullable=False),
-    sa.Column('comment', sa.Text(), nullable=False),
-    sa.Column('items', JSONDocument, nullable=False),
-    sa.Column('created_at', UTCDateTime(), nullable=False),
-    sa.CheckConstraint("decision IN ('approved', 'changes_requested', 'rejected')", name='review_decision'),
-    sa.ForeignKeyConstraint(['reviewer_id'], ['users.id'], ),
-    sa.ForeignKeyConstraint(['version_id'], ['service_versions.id'], ),
-    sa.PrimaryKeyConstraint('id')
+    op.create_table(
+        "reviews",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("version_id", sa.Integer(), nullable=False),
+        sa.Column("reviewer_id", sa.Integer(), nullable=True),
+        sa.Column("decision", sa.String(length=20), nullable=False),
+        sa.Column("comment", sa.Text(), nullable=False),
+        sa.Column("items", JSONDocument, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.CheckConstraint("decision IN ('approved', 'changes_requested', 'rejected')", name="review_decision"),
+        sa.ForeignKeyConstraint(
+            ["reviewer_id"],
+            ["users.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["version_id"],
+            ["service_versions.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
     )
-    op.create_index(op.f('ix_reviews_version_id'), 'reviews', ['version_id'], unique=False)
+    op.create_index(op.f("ix_reviews_version_id"), "reviews", ["version_id"], unique=False)
     # Existing users stay active with their sessions valid; existing tokens are unnamed.
     with op.batch_alter_table("users") as batch:
         batch.add_column(sa.Column("active", sa.Boolean(), nullable=False, server_default=sa.true()))
@@ -56,5 +63,5 @@ def downgrade() -> None:
         batch.drop_column("active")
     with op.batch_alter_table("api_tokens") as batch:
         batch.drop_column("name")
-    op.drop_index(op.f('ix_reviews_version_id'), table_name='reviews')
-    op.drop_table('reviews')
+    op.drop_index(op.f("ix_reviews_version_id"), table_name="reviews")
+    op.drop_table("reviews")
