@@ -68,7 +68,7 @@ class ServiceSchema(Schema):
     organisation = fields.Function(lambda v: v.service.organisation.code)
     status = fields.Function(lambda v: v.version.status if v.version else v.service.status)
     version = fields.Function(lambda v: v.version.version if v.version else None)
-    latest_version = fields.Function(lambda v: v.service.latest_version.version if v.service.latest_version else None)
+    latest_version = fields.Function(lambda v: v.latest.version if v.latest else None)
     compliance_score = fields.Function(lambda v: v.version.compliance_score if v.version else None)
     gsbpm = fields.Function(lambda v: v.version.descriptor["definition"]["gsbpm"] if v.version else [])
     purpose = fields.Function(lambda v: v.version.descriptor["definition"]["purpose"] if v.version else None)
