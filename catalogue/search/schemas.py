@@ -6,10 +6,14 @@ from marshmallow import Schema, fields, validate
 
 from catalogue.search.query import KINDS, SORTS
 
+# The edge refuses text with a NUL character in any parameter (no database column can store it, see
+# catalogue/security.py): the document says so, so that what it calls valid is accepted.
+STORABLE_TEXT = validate.Regexp(r"^[^\x00]*$", error="the text contains a NUL character")
+
 
 def _facet_filter(description: str) -> fields.List:
     return fields.List(
-        fields.String(validate=validate.Length(max=200)),
+        fields.String(validate=[validate.Length(max=200), STORABLE_TEXT]),
         load_default=list,
         metadata={"description": description + " (repeat the parameter for any of several values)"},
     )
@@ -20,7 +24,7 @@ class SearchArgs(Schema):
 
     q = fields.String(
         load_default="",
-        validate=validate.Length(max=500),
+        validate=[validate.Length(max=500), STORABLE_TEXT],
         metadata={"description": 'Free text; "quoted phrases", prefix*'},
     )
     phase = _facet_filter("GSBPM phase code, e.g. 5")
@@ -52,7 +56,7 @@ class SearchArgs(Schema):
 class SuggestArgs(Schema):
     """Query string of GET /search/suggest."""
 
-    q = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    q = fields.String(required=True, validate=[validate.Length(min=1, max=100), STORABLE_TEXT])
     limit = fields.Integer(load_default=10, validate=validate.Range(min=1, max=50))
 
 

@@ -16,6 +16,7 @@ from catalogue.db import committed, session
 from catalogue.exceptions import RegistryError
 from catalogue.services import descriptors, diff, reads, workflow
 from catalogue.services.schemas import (
+    DescriptorBody,
     DiffArgs,
     EventSchema,
     ListArgs,
@@ -38,7 +39,11 @@ blp = Blueprint("services_api", __name__, url_prefix="/api/v1", description="CSP
 _DESCRIPTOR_BODY = {
     "required": True,
     "description": "A CSPA service descriptor (see /schemas/cspa-service-descriptor.schema.json)",
-    "content": {"application/json": {"schema": {"type": "object"}}, "application/yaml": {"schema": {"type": "string"}}},
+    "content": {
+        "application/json": {"schema": DescriptorBody},
+        # YAML text is read by the same parser as JSON, then checked by the same validator.
+        "application/yaml": {"schema": {"type": "string", "minLength": 1}},
+    },
 }
 
 

@@ -28,11 +28,19 @@ class Service(Base):
     """A statistical service: a stable id, its owner, its status and its versions."""
 
     __tablename__ = "services"
-    __table_args__ = (CheckConstraint(_STATUS_CHECK, name="service_status"),)
+    # An id is reserved only by an approved version (README, "Security"): until then each organisation
+    # holds its own service of that id, and the first approved takes reserved_slug, which no other may.
+    __table_args__ = (
+        CheckConstraint(_STATUS_CHECK, name="service_status"),
+        UniqueConstraint("organisation_id", "slug", name="uq_service_organisation_slug"),
+        UniqueConstraint("reserved_slug", name="uq_service_reserved_slug"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    slug: Mapped[str] = mapped_column(String(64), unique=True)
+    slug: Mapped[str] = mapped_column(String(64), index=True)
     organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    # The slug once a version of this service was approved (kept after it is retired): its public URL.
+    reserved_slug: Mapped[str | None] = mapped_column(String(64))
     status: Mapped[str] = mapped_column(String(20))
     latest_version_id: Mapped[int | None] = mapped_column(
         ForeignKey("service_versions.id", use_alter=True, name="fk_service_latest_version")

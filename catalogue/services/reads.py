@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from catalogue.auth.actors import Actor
@@ -26,15 +26,18 @@ from catalogue.services.permissions import (
 
 @dataclass(frozen=True)
 class ServiceView:
-    """A service as one actor sees it: the service and the version shown to them."""
+    """A service as one actor sees it: the service, the version shown to them and the newest version
+    they may read (never a draft or a version in review that they may not see)."""
 
     service: Service
     version: ServiceVersion | None
+    latest: ServiceVersion | None
 
 
 def view_service(service: Service, actor: Actor) -> ServiceView:
     """service as actor sees it."""
-    return ServiceView(service, shown_version(service, actor))
+    readable = visible_versions(service, actor)
+    return ServiceView(service, shown_version(service, actor), readable[-1] if readable else None)
 
 
 def list_services(
@@ -47,12 +50,19 @@ def list_services(
     page: int = 1,
     per_page: int = 20,
 ) -> tuple[list[ServiceView], int]:
-    """A page of the services the actor may see, filtered, with the total count."""
+    """A page of the services the actor may see, filtered, with the total count.
+
+    The status filter reads the status of the version the actor is shown (permissions.shown_version_id),
+    as the search index's status filter does: a service whose newer version is a draft or in review is
+    listed as approved to those who see only its approved version, and never as a draft.
+    """
     query = visible_services(actor)
     if organisation:
         query = query.join(Service.organisation).where(Organisation.code == organisation.upper())
     if status:
-        query = query.where(Service.status == status)
+        query = query.where(
+            shown_version_id(actor).in_(select(ServiceVersion.id).where(ServiceVersion.status == status))
+        )
     if gsbpm:
         codes = select(VersionSubprocess.version_id)
         codes = (
@@ -66,12 +76,26 @@ def list_services(
     return [view_service(s, actor) for s in rows], total
 
 
+def services_of_id(session: Session, actor: Actor, slug: str) -> list[Service]:
+    """The services of one id that actor may see, the one they are shown first.
+
+    Several organisations may hold services of one id until one is approved (workflow.reserve_id): a
+    reader is shown their own organisation's first, then the one that reserved the id, then those past
+    the draft stage, oldest first.
+    """
+    rule = visibility(actor)
+    own = Service.organisation_id == rule.organisation_id if rule.organisation_id is not None else false()
+    preference = case((own, 0), (Service.reserved_slug.is_not(None), 1), (Service.status != "draft", 2), else_=3)
+    query = visible_services(actor).where(Service.slug == slug).order_by(preference, Service.id)
+    return list(session.scalars(query))
+
+
 def get_service(session: Session, actor: Actor, slug: str) -> Service:
-    """One service the actor may see, or NotFound."""
-    service = session.scalar(visible_services(actor).where(Service.slug == slug))
-    if service is None:
+    """The service of that id actor is shown (see services_of_id), or NotFound."""
+    services = services_of_id(session, actor, slug)
+    if not services:
         raise NotFound(f"no service with id {slug!r}")
-    return service
+    return services[0]
 
 
 def visible_versions(service: Service, actor: Actor) -> list[ServiceVersion]:

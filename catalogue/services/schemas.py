@@ -15,10 +15,71 @@ class ListArgs(Schema):
     gsbpm = fields.String(
         metadata={"description": "GSBPM phase (5) or sub-process (5.4)"}, validate=validate.Regexp(r"^[1-8](\.[1-9])?$")
     )
-    organisation = fields.String(metadata={"description": "Owner organisation code, e.g. ISTAT"})
+    organisation = fields.String(
+        metadata={"description": "Owner organisation code, e.g. ISTAT"}, validate=validate.Regexp(r"^[^\x00]*$")
+    )
     status = fields.String(validate=validate.OneOf(STATUSES))
     page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=100_000))
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
+
+
+class DescriptorDefinition(Schema):
+    """The business view of a service, as far as the API's document describes it."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    purpose = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+    gsbpm = fields.List(
+        fields.String(validate=validate.Regexp(r"^[1-8]\.[1-9]$")),
+        required=True,
+        validate=validate.Length(min=1),
+        metadata={"description": "GSBPM 5.1 sub-process codes, e.g. 5.1"},
+    )
+
+
+class DescriptorSpecification(Schema):
+    """How a service is called."""
+
+    protocol = fields.String(required=True, metadata={"description": "REST, SOAP, GraphQL, gRPC, batch or library"})
+
+
+class DescriptorImplementation(Schema):
+    """Who owns one implementation and under which licence."""
+
+    owner = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[A-Z][A-Z0-9-]{1,31}$"),
+        metadata={"description": "Code of the owning organisation, e.g. ISTAT"},
+    )
+    licence = fields.String(required=True, metadata={"description": "An SPDX licence expression, e.g. EUPL-1.2"})
+
+
+class DescriptorContact(Schema):
+    """A person or team to contact."""
+
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+
+
+class DescriptorBody(Schema):
+    """A CSPA service descriptor sent as JSON: the parts every descriptor has. The full contract, with every
+    optional field and extension (x-...), is the JSON Schema at /schemas/cspa-service-descriptor.schema.json,
+    and the validator also checks what no schema says (GSBPM codes that exist, operation ids, licences):
+    a descriptor of this shape that breaks those rules is answered 422 with every problem."""
+
+    cspa = fields.String(required=True, validate=validate.OneOf(("2.0",)))
+    id = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"),
+        metadata={"description": "The service's id: lower-case letters, digits and hyphens"},
+    )
+    version = fields.String(
+        required=True,
+        validate=validate.Regexp(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"),
+        metadata={"description": "A semantic version, MAJOR.MINOR.PATCH"},
+    )
+    definition = fields.Nested(DescriptorDefinition, required=True)
+    specification = fields.Nested(DescriptorSpecification)
+    implementation = fields.Nested(DescriptorImplementation, required=True)
+    contacts = fields.List(fields.Nested(DescriptorContact))
 
 
 class ProblemItem(Schema):
@@ -68,7 +129,7 @@ class ServiceSchema(Schema):
     organisation = fields.Function(lambda v: v.service.organisation.code)
     status = fields.Function(lambda v: v.version.status if v.version else v.service.status)
     version = fields.Function(lambda v: v.version.version if v.version else None)
-    latest_version = fields.Function(lambda v: v.service.latest_version.version if v.service.latest_version else None)
+    latest_version = fields.Function(lambda v: v.latest.version if v.latest else None)
     compliance_score = fields.Function(lambda v: v.version.compliance_score if v.version else None)
     gsbpm = fields.Function(lambda v: v.version.descriptor["definition"]["gsbpm"] if v.version else [])
     purpose = fields.Function(lambda v: v.version.descriptor["definition"]["purpose"] if v.version else None)
@@ -156,7 +217,10 @@ class EventSchema(Schema):
 class DiffArgs(Schema):
     """GET .../diff: the version to compare against (default: the previous approved one)."""
 
-    against = fields.String(metadata={"description": "An earlier version; default the previous approved version"})
+    against = fields.String(
+        metadata={"description": "An earlier version; default the previous approved version"},
+        validate=validate.Regexp(r"^[^\x00]*$"),
+    )
 
 
 class TokenArgs(Schema):

@@ -136,7 +136,8 @@ def service_page(slug: str, version: str | None = None) -> str:
             (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
         ],
         gsim_lookup=reference.gsim().lookup,
-        latest=shown.id == service.latest_version_id,
+        # The newest version this reader may read, never an unpublished one they may not see.
+        latest=shown.id == versions[-1].id,
     )
 
 

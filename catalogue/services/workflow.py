@@ -31,7 +31,7 @@ from catalogue.services import compliance, validation
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
 from catalogue.services.permissions import check_may_edit, check_may_review
-from catalogue.services.reads import get_service, visible_versions
+from catalogue.services.reads import get_service, services_of_id, visible_versions
 
 # --- the status model --------------------------------------------------------------------------
 
@@ -104,7 +104,8 @@ def submit_version(
     submission = _validated(descriptor, fmt, status)
     owner_code = submission.content["implementation"]["owner"]
     organisation = _owner_checked(session, actor, owner_code)
-    service = session.scalar(select(Service).where(Service.slug == submission.content["id"]).with_for_update())
+    _check_id_free(session, organisation, submission.content["id"])
+    service = _own_service(session, organisation, submission.content["id"])
     draft = None
     if service is not None:
         resubmitted = _identical_resubmission(service, organisation, submission)
@@ -120,6 +121,8 @@ def submit_version(
     if service is None:
         service = Service(slug=submission.content["id"], organisation=organisation, status=status)
         session.add(service)
+    if status == "approved":
+        reserve_id(session, service)
     if draft is not None and draft.content_hash == submission.digest and status == "draft":
         return draft, False
     version, kind, data = _store(session, service, draft, submission, actor)
@@ -163,20 +166,50 @@ def _owner_checked(session: Session, actor: Actor, owner_code: str) -> Organisat
     return organisation
 
 
+def _check_id_free(session: Session, organisation: Organisation | None, slug: str) -> None:
+    """Refuse an id reserved by another organisation's approved service.
+
+    An id is reserved only by an approved version: another organisation's drafts and versions in review
+    of the same id neither block this submission nor change its answer, so they cannot be detected.
+    """
+    holder = session.scalar(select(Service).where(Service.reserved_slug == slug))
+    if holder is not None and (organisation is None or holder.organisation_id != organisation.id):
+        raise Conflict(f"the id {slug!r} belongs to another organisation's approved service; choose another id")
+
+
+def _own_service(session: Session, organisation: Organisation | None, slug: str) -> Service | None:
+    """The owning organisation's service of this id, locked for the submission, or None if it has none."""
+    if organisation is None:
+        return None
+    query = select(Service).where(Service.slug == slug, Service.organisation_id == organisation.id)
+    return session.scalar(query.with_for_update())
+
+
+def reserve_id(session: Session, service: Service) -> None:
+    """Reserve service's id for it on its first approval, or refuse if another service holds it already."""
+    if service.reserved_slug is not None:
+        return
+    holder = session.scalar(select(Service).where(Service.reserved_slug == service.slug, Service.id != service.id))
+    if holder is not None:
+        raise Conflict(
+            f"the id {service.slug!r} was reserved by another organisation's service approved first; "
+            "this version cannot be approved: its organisation must submit it under another id"
+        )
+    service.reserved_slug = service.slug
+
+
 def _identical_resubmission(
     service: Service, organisation: Organisation | None, submission: _Submission
 ) -> ServiceVersion | None:
     """The stored version this submission repeats exactly (nothing to do), or None if it is new.
 
-    Refuses a service id of another organisation, and a version number already stored otherwise.
+    Refuses a version number already stored with other content.
     """
     content = submission.content
-    if organisation is None or service.organisation_id != organisation.id:
-        raise Conflict(f"the id {content['id']!r} belongs to another organisation's service")
     for existing in service.versions:
         if existing.version != content["version"] or existing.status == "draft":
             continue
-        if existing.content_hash == submission.digest and existing.status == submission.status:
+        if existing.content_hash == submission.digest and _already_reached(existing, submission.status):
             return existing
         if existing.content_hash == submission.digest:
             raise Conflict(
@@ -186,6 +219,21 @@ def _identical_resubmission(
             f"version {content['version']} of {content['id']!r} is already stored with other content; versions are immutable, so give this one a new version number"
         )
     return None
+
+
+# The statuses a stored version may have when an identical submission asking for a status is already
+# satisfied: a version submitted, in review or decided on has been submitted, whatever came after.
+_REACHED = {
+    "draft": ("submitted", "in_review", "approved", "changes_requested", "rejected", "deprecated", "retired"),
+    "submitted": ("submitted", "in_review", "approved", "changes_requested", "rejected", "deprecated", "retired"),
+    "approved": ("approved", "deprecated", "retired"),
+}
+
+
+def _already_reached(existing: ServiceVersion, requested: str) -> bool:
+    """Whether existing (same version, same content) already is where the submission asks it to be, so that
+    sending it again changes nothing: the README's idempotence, also after approval."""
+    return existing.status in _REACHED.get(requested, (requested,))
 
 
 def _draft_to_replace(service: Service) -> ServiceVersion | None:
@@ -276,11 +324,13 @@ def transition(
     Decisions (approved, changes_requested, rejected) record a Review with the reviewer's comment
     and verdicts per compliance criterion; any decision other than approval needs a comment.
     """
-    service = get_service(session, actor, slug)
+    service = _service_to_move(session, actor, slug, version_label, to)
     session.refresh(service, with_for_update=True)  # one decision at a time per service
     version = _version_to_move(service, actor, slug, version_label, to)
     _check_may_move(actor, service, version, to)
     comment = _checked_comment(to, comment)
+    if to == "approved":
+        reserve_id(session, service)
     previous = version.status
     version.status = to
     if to in DECISIONS:
@@ -304,6 +354,20 @@ def transition(
         data={"version": version.version, "from": previous, "to": to, "comment": comment},
     )
     return version
+
+
+def _service_to_move(session: Session, actor: Actor, slug: str, version_label: str, to: str) -> Service:
+    """The service of that id whose version version_label may move to to; else the one actor is shown.
+
+    Until an id is reserved, two organisations may each have a version of that number: a reviewer
+    moves the one that can make this move (a draft of one cannot be put in review).
+    """
+    services = services_of_id(session, actor, slug)
+    for service in services:
+        for version in visible_versions(service, actor):
+            if version.version == version_label and to in TRANSITIONS.get(version.status, ()):
+                return service
+    return get_service(session, actor, slug)
 
 
 def _version_to_move(service: Service, actor: Actor, slug: str, version_label: str, to: str) -> ServiceVersion:

@@ -18,12 +18,12 @@ from flask import Flask
 from sqlalchemy import MetaData, create_engine, inspect, select
 
 from catalogue import create_app, migrations
-from catalogue.auth import actors
 from catalogue.cli import main
 from catalogue.config import Config
 from catalogue.db import Base, database_of, db
 from catalogue.events import Event
-from catalogue.services import descriptors, workflow
+from catalogue.services import descriptors, validation, workflow
+from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
 from tests.conftest import DATA
 from tests.ops.conftest import drop_everything
 
@@ -109,6 +109,55 @@ def test_an_empty_database_upgrades_to_head_with_the_schema_create_all_makes(emp
     assert _schema(created_url) == migrated
 
 
+def _write_first_release_service(engine: Any, organisation_id: int, now: datetime) -> None:
+    """The example service, approved at version 1.0.0, in the tables of the first release."""
+    text = (DATA / "good.yaml").read_text("utf-8")
+    descriptor = descriptors.parse(text.encode(), "yaml", descriptors.Limits())
+    report, assessment = workflow.check_descriptor(descriptor)
+    content = descriptor.content
+    services, versions = Service.__table__, ServiceVersion.__table__
+    with engine.begin() as connection:
+        service_id = connection.execute(
+            services.insert().values(
+                slug=content["id"], organisation_id=organisation_id, status="approved", created_at=now, updated_at=now
+            )
+        ).inserted_primary_key[0]
+        version_id = connection.execute(
+            versions.insert().values(
+                service_id=service_id,
+                version=content["version"],
+                status="approved",
+                name=content["definition"]["name"],
+                descriptor_text=text,
+                descriptor_format="yaml",
+                descriptor=content,
+                content_hash=validation.content_hash(content),
+                validation=report.to_dict(),
+                compliance=assessment.to_dict(),
+                compliance_score=assessment.score,
+                submitted_by_id=None,
+                created_at=now,
+            )
+        ).inserted_primary_key[0]
+        for code in content["definition"]["gsbpm"]:
+            connection.execute(VersionSubprocess.__table__.insert().values(version_id=version_id, code=code))
+        connection.execute(
+            services.update()
+            .where(services.c.id == service_id)
+            .values(latest_version_id=version_id, public_version_id=version_id)
+        )
+        connection.execute(
+            Event.__table__.insert().values(
+                kind="version.submitted",
+                service_id=service_id,
+                version_id=version_id,
+                actor_id=None,
+                created_at=now,
+                data={"version": content["version"], "to": "approved"},
+            )
+        )
+
+
 def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: str, tmp_path: Path) -> None:
     assert migrations.upgrade(empty_url, FIRST) == (None, FIRST)
     engine = create_engine(empty_url)
@@ -147,15 +196,10 @@ def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: 
                 created_at=now,
             )
         )
+    # A service of the first release, approved, written column by column as the first release wrote it
+    # (the registry of today writes columns the first release had not).
+    _write_first_release_service(engine, org, now)
     engine.dispose()
-    # A service of the first release, written by the registry (its tables did not change since).
-    app = _app(tmp_path, empty_url)
-    try:
-        with app.app_context(), db.transaction() as session:
-            descriptor = descriptors.parse((DATA / "good.yaml").read_bytes(), "yaml", descriptors.Limits())
-            workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
-    finally:
-        _close(app)
 
     assert migrations.upgrade(empty_url) == (FIRST, migrations.head())
     assert _differences(empty_url) == []
@@ -177,6 +221,8 @@ def test_a_first_release_database_upgrades_in_place_keeping_its_data(empty_url: 
             user_row = session.scalars(select(User)).one()
             assert (user_row.email, user_row.active, user_row.session_version) == ("old@istat.example", True, 1)
             assert session.scalars(select(ApiToken.name)).all() == [""]
+            # The service approved before the id rule keeps its id reserved.
+            assert session.scalars(select(Service.reserved_slug)).all() == ["demo-linkage"]
             assert len(session.scalars(select(Event)).all()) >= 2
     finally:
         _close(app)
