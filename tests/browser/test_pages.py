@@ -127,9 +127,9 @@ def test_service_page_shows_every_operation_of_its_openapi_document(page: Any) -
     operations = page.locator(".operation")
     shown = [(op.locator(".method").first.inner_text(), op.locator(".path").inner_text()) for op in operations.all()]
     assert shown == expected
-    # $refs are followed: the Folder schema of the first response shows its properties.
+    # $refs are followed: the TablesResponse schema of the first response shows its properties.
     assert operations.first.locator(".tree .prop").count() > 0
-    assert operations.first.locator(".ref-name", has_text="Folder").count() >= 1
+    assert operations.first.locator(".ref-name", has_text="TablesResponse").count() >= 1
 
 
 def test_service_tabs_work_with_arrow_keys_and_links(page: Any) -> None:

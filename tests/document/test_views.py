@@ -480,3 +480,20 @@ def test_pages_need_no_inline_script_or_style(client: FlaskClient, url: str) -> 
     assert len(ids) == len(set(ids)), "duplicate ids"
     labels = [n.attrs.get("aria-label") for n in page.find("nav")]
     assert all(labels) and len(labels) == len(set(labels)), labels
+
+
+@pytest.mark.parametrize("chapter", [pytest.param(c, id=c.slug) for c in CHAPTERS])
+def test_every_chapter_page_shows_its_official_source_and_the_cc_by_credit(
+    client: FlaskClient, chapter: Chapter
+) -> None:
+    # The most filtered reading level still shows the credit: it sits above the sections, never in one.
+    page = get(client, f"/document/{chapter.slug}?level=overview")
+    hidden = hidden_sections(page)
+    official = [
+        a
+        for a in page.find("a")
+        if urlsplit(a.attrs.get("href", "")).hostname == "statswiki.unece.org" and not set(a.within) & hidden
+    ]
+    assert official, f"{chapter.slug}: no visible link to the UNECE text it restates"
+    credit = [e for e in page.find("p") if "CC BY" in e.text and "UNECE" in e.text and not set(e.within) & hidden]
+    assert credit, f"{chapter.slug}: no visible CC BY credit"

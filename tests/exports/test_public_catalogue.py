@@ -32,7 +32,7 @@ def test_json_export_lists_every_seed_service_in_its_own_schema(seeded_client):
     assert relais["openapi_url"] is None and relais["gsbpm"] == ["5.1"]
     px = next(s for s in body["services"] if s["id"] == "pxwebapi")
     assert px["openapi_url"] == f"http://localhost/services/pxwebapi/versions/{px['version']}/openapi.json"
-    assert "GetNavigationRoot" in px["operations"]
+    assert "GetTableData" in px["operations"]
 
 
 def test_csv_export_has_a_header_and_one_row_per_service_with_lists_joined(seeded_client):

@@ -122,8 +122,8 @@ def test_service_page_shows_the_three_layers_and_every_operation(client: FlaskCl
         r'<h4 id="op-[^"]+"><span class="method method-\w+">(\w+)</span> <code class="path">([^<]+)</code>', page
     )
     assert shown == expected
-    assert 'class="ref-name">Folder</span>' in page  # $ref followed to the component
-    assert '<code class="prop">folderContents</code>' in page
+    assert 'class="ref-name">TablesResponse</span>' in page  # $ref followed to the component
+    assert '<code class="prop">totalPages</code>' in page
     assert 'href="/document/gsim/Dimensional%20Data%20Set"' in page
     assert 'href="/search?subprocess=7.1"' in page and 'href="/document/gsbpm#sp-7.1"' in page
 
