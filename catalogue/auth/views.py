@@ -7,7 +7,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
@@ -93,10 +93,9 @@ def sign_out() -> Response:
     Every session of the user ends, not just this browser's cookie: a copy of the cookie taken before
     (another tab, a stolen copy) gets no access after.
     """
-    actor = current_actor()
-    if actor.user is not None and actor.scopes is None:
+    if current_user.is_authenticated:
         with committed() as db_session:
-            accounts.end_sessions(db_session, db_session.merge(actor.user))
+            accounts.end_sessions(db_session, db_session.merge(current_user._get_current_object()))
     logout_user()
     flash("Signed out.", "success")
     return redirect(url_for("services.home"))

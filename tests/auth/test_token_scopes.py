@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import select
 
 from catalogue.auth import accounts, actors
 from catalogue.auth.models import ApiToken, User
 from catalogue.db import db
+from tests import test_permissions as permission_matrix
 from tests.auth.test_sign_in import PASSWORD, add_user, csrf, sign_in
 
 
@@ -168,3 +170,27 @@ def test_the_tokens_page_creates_a_token_with_the_scopes_chosen(app, client):
         data={"name": "greedy", "days": "30", "scopes": ["admin"], "csrf_token": csrf(client, "/auth/tokens")},
     )
     assert response.status_code == 403
+
+
+_WRITES = [
+    case
+    for case in permission_matrix.CASES
+    if case.writes and not case.form and "/tokens" not in case.path and 200 <= case.expect["admin"] < 300
+]
+
+
+@pytest.mark.parametrize("case", _WRITES, ids=lambda case: case.name)
+def test_every_write_of_the_api_needs_a_scope_beyond_read(app, client, case):
+    """An admin may do each of these; the admin's read-only token may do none (a new route is checked too)."""
+    world = permission_matrix._build(app)
+    status, reader = make_token(client, world.tokens["admin"], scopes=["read"])
+    assert status == 201
+    headers = bearer(reader["token"])
+    if isinstance(case.body, str):
+        response = client.open(
+            case.path, method=case.method, data=case.body, headers={**headers, "Content-Type": "application/yaml"}
+        )
+    else:
+        response = client.open(case.path, method=case.method, json=case.body, headers=headers)
+    assert response.status_code == 403, (case.name, response.json)
+    assert "lacks the scope" in response.json["detail"]
