@@ -33,7 +33,10 @@ class Config:
     # Session cookies are sent over HTTPS only; browsers treat http://localhost as secure, so this
     # also works for a local `catalogue serve`. Set CATALOGUE_INSECURE_COOKIES=1 behind plain HTTP.
     secure_cookies: bool = True
-    sign_in_rate_limit: str = "10 per minute"
+    # Failed sign-ins per account (whatever the address) and per client address (whatever the account).
+    sign_in_rate_limit: str = "5 per minute"
+    sign_in_address_rate_limit: str = "10 per minute"
+    # Where the counts live: memory of one process (development), or redis://host:6379 shared by every worker.
     ratelimit_storage_uri: str = "memory://"
     # Signs session cookies and CSRF tokens. Empty: one is generated once and kept in the instance
     # folder (development); production must give CATALOGUE_SECRET_KEY (see from_env).
@@ -86,6 +89,17 @@ class Config:
                 "set CATALOGUE_ALLOW_SQLITE=1 to run one host on a SQLite file anyway"
             )
 
+    def production_warnings(self) -> list[str]:
+        """What is unsafe but allowed in production: sign-in limits counted per worker, not shared."""
+        if self.workers > 1 and self.ratelimit_storage_uri.startswith("memory"):
+            warning = (
+                f"WARNING: sign-in limits are counted in each of the {self.workers} workers' memory, so an attacker "
+                f"gets {self.workers} times the attempts; set CATALOGUE_RATELIMIT_STORAGE_URI=redis://127.0.0.1:6379 "
+                "(see README, Security)"
+            )
+            return [warning]
+        return []
+
     @classmethod
     def from_env(cls) -> Config:
         """Read CATALOGUE_* variables, defaulting to an instance/ folder in the working directory."""
@@ -97,7 +111,8 @@ class Config:
             index_dir=Path(os.environ.get("CATALOGUE_INDEX_DIR", instance / "index")),
             max_descriptor_bytes=int(os.environ.get("CATALOGUE_MAX_DESCRIPTOR_BYTES", str(2 * 1024 * 1024))),
             secure_cookies=os.environ.get("CATALOGUE_INSECURE_COOKIES", "") not in ("1", "true", "yes"),
-            sign_in_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_RATE_LIMIT", "10 per minute"),
+            sign_in_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_RATE_LIMIT", "5 per minute"),
+            sign_in_address_rate_limit=os.environ.get("CATALOGUE_SIGN_IN_ADDRESS_RATE_LIMIT", "10 per minute"),
             ratelimit_storage_uri=os.environ.get("CATALOGUE_RATELIMIT_STORAGE_URI", "memory://"),
             secret_key=os.environ.get("CATALOGUE_SECRET_KEY", ""),
             environment=os.environ.get("CATALOGUE_ENV", "development"),

@@ -52,6 +52,8 @@ def on_starting(server: Any) -> None:
     config = Config.from_env()
     if config.environment == "production":
         config.check_production()
+        for warning in config.production_warnings():
+            server.log.warning(warning)
     engine = create_engine(config.database_url)
     try:
         with engine.connect() as connection:

@@ -7,7 +7,7 @@ them) live in catalogue/services/permissions.py.
 
 from __future__ import annotations
 
-from flask import Flask, current_app, request
+from flask import Flask, Response, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_login import LoginManager
@@ -18,20 +18,35 @@ from catalogue.db import session
 
 login_manager = LoginManager()
 csrf = CSRFProtect()
-# Sign-in attempts are limited per client address and account, so one noisy client cannot lock
-# another person out. Storage is in memory per process unless CATALOGUE_RATELIMIT_STORAGE_URI points
-# at a shared store (e.g. redis://) for several workers.
+# Failed sign-in attempts are limited twice: per client address (one address trying many accounts) and per
+# account (one account tried from many addresses). The counts live in CATALOGUE_RATELIMIT_STORAGE_URI: memory
+# of one process in development, Redis shared by every worker and host in production.
 limiter = Limiter(key_func=get_remote_address)
 
 
-def sign_in_key() -> str:
-    """The rate-limit key of a sign-in attempt: client address and the e-mail tried."""
-    return f"{get_remote_address()}|{request.form.get('email', '').strip().lower()}"
+def sign_in_address_key() -> str:
+    """The per-address rate-limit key of a sign-in attempt: the client address."""
+    return f"address:{get_remote_address()}"
+
+
+def sign_in_account_key() -> str:
+    """The per-account rate-limit key of a sign-in attempt: the e-mail tried, whatever the address."""
+    return f"account:{request.form.get('email', '').strip().lower()}"
 
 
 def sign_in_limit() -> str:
-    """The configured sign-in rate limit (e.g. '10 per minute')."""
+    """The configured per-account sign-in limit (e.g. '5 per minute')."""
     return str(current_app.config["CATALOGUE"].sign_in_rate_limit)
+
+
+def sign_in_address_limit() -> str:
+    """The configured per-address sign-in limit (e.g. '10 per minute')."""
+    return str(current_app.config["CATALOGUE"].sign_in_address_rate_limit)
+
+
+def failed_sign_in(response: Response) -> bool:
+    """Whether a sign-in answer counts against the limits: every answer but a successful sign-in (a redirect)."""
+    return response.status_code != 302
 
 
 @login_manager.user_loader

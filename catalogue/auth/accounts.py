@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import timedelta
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
@@ -15,14 +16,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from catalogue.auth.actors import SYSTEM, Actor, check_admin
-from catalogue.auth.models import ROLES, ApiToken, Organisation, User
+from catalogue.auth.actors import SYSTEM, Actor, check_admin, refuse
+from catalogue.auth.models import ROLE_SCOPES, ROLES, SCOPES, ApiToken, Organisation, User
 from catalogue.db import utcnow
 from catalogue.events import record_event
 from catalogue.exceptions import Conflict, InvalidRequest, NotFound, Problem, Unauthenticated
 
 TOKEN_PREFIX = "cspa_"  # the public mark of our tokens, not a secret  # nosec B105
 MIN_PASSWORD_LENGTH = 12
+MAX_ACTIVE_TOKENS = 20
+"""The most unrevoked, unexpired tokens one user may hold: enough for every integration, few enough to audit."""
 
 
 def _token_hash(token: str) -> str:
@@ -106,6 +109,9 @@ def update_user(
             raise InvalidRequest(f"the role must be one of {', '.join(ROLES)}", allowed=list(ROLES))
         changes["role"] = [user.role, role]
         user.role = role
+        allowed = set(ROLE_SCOPES[role])
+        outgrown = [row for row in _active_tokens(session, user) if not row.scope_set <= allowed]
+        changes["tokens_revoked"] = _revoke(session, actor, outgrown, "role_changed")
     if organisation_code is not None:
         organisation = session.scalar(select(Organisation).where(Organisation.code == organisation_code))
         if organisation is None:
@@ -123,13 +129,21 @@ def update_user(
 
 
 def set_password(session: Session, actor: Actor, user: User, password: str) -> None:
-    """Set user's password (the user themselves or an admin); every other session of theirs ends."""
+    """Set user's password (the user themselves or an admin); every other session of theirs ends and every
+    API token of theirs is revoked (a token made with the old password must not outlive it)."""
     if actor.user is None or (actor.user.id != user.id and actor.user.role != "admin"):
         check_admin(actor, "set_password")
     _check_password(password)
     user.password_hash = generate_password_hash(password)
     user.session_version += 1
-    record_event(session, "user.password_changed", actor.user_id, data={"user": user.id})
+    revoked = _revoke(session, actor, _active_tokens(session, user), "password_changed")
+    record_event(session, "user.password_changed", actor.user_id, data={"user": user.id, "tokens_revoked": revoked})
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """End every signed-in session of user (signing out): a session cookie copied before gets no access after."""
+    user.session_version += 1
+    record_event(session, "user.signed_out", user.id, data={"user": user.id})
 
 
 def user_by_email(session: Session, email: str) -> User:
@@ -185,8 +199,16 @@ def list_organisations(session: Session) -> list[Organisation]:
     return list(session.scalars(select(Organisation).order_by(Organisation.code)))
 
 
-def create_token(session: Session, actor: Actor, days: int | None = 365, name: str = "") -> str:
-    """A new API token for the acting user, expiring after days; only its hash is stored, the token is returned once."""
+def create_token(
+    session: Session, actor: Actor, days: int | None = 365, name: str = "", scopes: Iterable[str] | None = None
+) -> str:
+    """A new API token for the acting user, expiring after days, granted scopes (default: all the credential
+    may grant); only its hash is stored, the token is returned once.
+
+    A token never grants more, nor lives longer, than the credential that made it: its scopes lie within the
+    user's role and, when a token makes it, within that token's scopes; such a token expires no later than its
+    parent and is revoked with it.
+    """
     if actor.user is None:
         raise Unauthenticated("sign in to create an API token")
     if days is None or not 1 <= days <= 730:
@@ -194,18 +216,97 @@ def create_token(session: Session, actor: Actor, days: int | None = 365, name: s
             "a token lives 1 to 730 days",
             [Problem(pointer="/days", line=None, message="1 to 730 days", source="request")],
         )
+    granted = _granted_scopes(actor, scopes)
+    parent = session.get(ApiToken, actor.token_id) if actor.token_id is not None else None
+    expires_at = utcnow() + timedelta(days=days)
+    if parent is not None and parent.expires_at is not None:
+        expires_at = min(expires_at, parent.expires_at)
+    active = len(_active_tokens(session, actor.user))
+    if active >= MAX_ACTIVE_TOKENS:
+        raise Conflict(
+            f"you hold {active} active API tokens, the most one person may hold; revoke one you no longer use first"
+        )
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     row = ApiToken(
         user=actor.user,
         name=name.strip()[:100],
         token_hash=_token_hash(token),
         prefix=token[:12],
-        expires_at=utcnow() + timedelta(days=days),
+        expires_at=expires_at,
+        scopes=" ".join(granted),
+        parent_id=parent.id if parent is not None else None,
     )
     session.add(row)
     session.flush()
-    record_event(session, "token.created", actor.user_id, data={"token": row.id, "prefix": row.prefix, "days": days})
+    record_event(
+        session,
+        "token.created",
+        actor.user_id,
+        data={"token": row.id, "prefix": row.prefix, "days": days, "scopes": granted, "parent": row.parent_id},
+    )
     return token
+
+
+def _granted_scopes(actor: Actor, asked: Iterable[str] | None) -> list[str]:
+    """The scopes a new token gets: those asked for (default: all the actor may grant), each checked."""
+    assert actor.user is not None
+    grantable = [s for s in ROLE_SCOPES[actor.user.role] if actor.has_scope(s)]
+    wanted = set(grantable if asked is None else asked)
+    unknown = sorted(wanted - set(SCOPES))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown scope {', '.join(map(repr, unknown))}; the scopes are {', '.join(SCOPES)}",
+            [Problem(pointer="/scopes", line=None, message=f"choose among {', '.join(SCOPES)}", source="request")],
+            allowed=list(SCOPES),
+        )
+    if not wanted:
+        raise InvalidRequest(
+            "a token needs at least one scope",
+            [Problem(pointer="/scopes", line=None, message="choose at least one scope", source="request")],
+            allowed=grantable,
+        )
+    beyond = [s for s in SCOPES if s in wanted and s not in grantable]
+    if beyond:
+        why = "your role" if actor.scopes is None else "your role and the token you are using"
+        raise refuse(
+            actor,
+            "create_token",
+            f"you may not grant the scope {', '.join(map(repr, beyond))}: {why} allows only {', '.join(grantable)}",
+        )
+    return [s for s in SCOPES if s in wanted]
+
+
+def _active_tokens(session: Session, user: User) -> list[ApiToken]:
+    """user's tokens that are neither revoked nor expired."""
+    now = utcnow()
+    return list(
+        session.scalars(
+            select(ApiToken).where(
+                ApiToken.user_id == user.id,
+                ApiToken.revoked_at.is_(None),
+                (ApiToken.expires_at.is_(None)) | (ApiToken.expires_at > now),
+            )
+        )
+    )
+
+
+def _revoke(session: Session, actor: Actor, rows: Iterable[ApiToken], reason: str) -> list[int]:
+    """Revoke rows and every token made from them (children, their children, ...); returns the ids revoked."""
+    now = utcnow()
+    revoked: list[int] = []
+    pending = list(rows)
+    while pending:
+        row = pending.pop()
+        if row.revoked_at is None:
+            row.revoked_at = now
+            revoked.append(row.id)
+            record_event(
+                session, "token.revoked", actor.user_id, data={"token": row.id, "prefix": row.prefix, "reason": reason}
+            )
+        pending.extend(
+            session.scalars(select(ApiToken).where(ApiToken.parent_id == row.id, ApiToken.revoked_at.is_(None)))
+        )
+    return sorted(revoked)
 
 
 def list_tokens(session: Session, actor: Actor) -> list[ApiToken]:
@@ -222,24 +323,30 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     row = session.get(ApiToken, token_id)
     if row is None or (row.user_id != actor.user.id and actor.user.role != "admin"):
         raise NotFound(f"you have no token {token_id}")
-    if row.revoked_at is None:
-        row.revoked_at = utcnow()
-        record_event(session, "token.revoked", actor.user_id, data={"token": row.id, "prefix": row.prefix})
+    _revoke(session, actor, [row], "revoked")  # with the tokens it made
     return row
 
 
 def authenticate_token(session: Session, token: str) -> Actor:
-    """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated."""
+    """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated; the actor
+    carries the token's id and scopes. A token whose parent (or the parent's parent) is revoked or expired is
+    refused too, though revoking a token revokes its children already."""
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
-    now = utcnow()
-    if (
-        row is None
-        or row.revoked_at is not None
-        or (row.expires_at is not None and row.expires_at < now)
-        or not row.user.active
-    ):
+    if row is None or not row.user.active or not _alive(session, row, utcnow()):
         raise Unauthenticated("the API token is unknown, expired or revoked")
-    return Actor(user=row.user)
+    return Actor(user=row.user, scopes=row.scope_set, token_id=row.id)
+
+
+def _alive(session: Session, row: ApiToken, now: datetime) -> bool:
+    """Whether row and every token above it are unrevoked and unexpired."""
+    current: ApiToken | None = row
+    seen: set[int] = set()
+    while current is not None and current.id not in seen:
+        if current.revoked_at is not None or (current.expires_at is not None and current.expires_at < now):
+            return False
+        seen.add(current.id)
+        current = session.get(ApiToken, current.parent_id) if current.parent_id is not None else None
+    return True
 
 
 def ensure_organisation(session: Session, code: str, name: str, country: str | None = None) -> Organisation:

@@ -11,14 +11,24 @@ from wtforms import (
     IntegerField,
     PasswordField,
     SelectField,
+    SelectMultipleField,
     StringField,
+    widgets,
 )
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from catalogue.auth.models import ROLES
+from catalogue.auth.models import ROLES, SCOPES
 
 # Plain strings: WTForms 3.3 deprecates (value, label) pairs, though its type hints still name only those.
 _ROLE_CHOICES: list[Any] = list(ROLES)
+_SCOPE_CHOICES: list[Any] = list(SCOPES)
+
+
+class CheckboxesField(SelectMultipleField):
+    """Several choices as a list of checkboxes (one labelled box per choice)."""
+
+    widget = widgets.ListWidget(prefix_label=False)
+    option_widget = widgets.CheckboxInput()
 
 
 class SignInForm(FlaskForm):
@@ -33,6 +43,12 @@ class TokenForm(FlaskForm):
 
     name = StringField("Name", validators=[Optional(), Length(max=100)], description="e.g. CI of our repository")
     days = IntegerField("Valid for (days)", default=90, validators=[DataRequired(), NumberRange(1, 730)])
+    scopes = CheckboxesField(
+        "What it may do",
+        choices=_SCOPE_CHOICES,
+        validators=[DataRequired(message="Choose at least one.")],
+        description="read: see what you see; submit: send descriptors; review: review services; admin: manage users",
+    )
 
 
 class PasswordForm(FlaskForm):

@@ -11,6 +11,16 @@ from catalogue.db import Base, utcnow
 
 ROLES = ("submitter", "reviewer", "admin")
 
+SCOPES = ("read", "submit", "review", "admin")
+"""What an API token may be used for: reading what its owner sees, submitting, reviewing, administering."""
+
+ROLE_SCOPES: dict[str, tuple[str, ...]] = {
+    "submitter": ("read", "submit"),
+    "reviewer": ("read", "review"),
+    "admin": SCOPES,
+}
+"""The scopes each role may hand to its tokens: a token never grants more than its owner may do."""
+
 
 class Organisation(Base):
     """A statistical organisation that owns services (e.g. ISTAT) and whose staff are users."""
@@ -76,5 +86,19 @@ class ApiToken(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # Space-separated, in the order of SCOPES (e.g. "read submit").
+    scopes: Mapped[str] = mapped_column(String(60))
+    # The token that made this one, if a token made it: it is revoked with its parent and expires no later.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("api_tokens.id"))
 
     user: Mapped[User] = relationship()
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        """The scopes of this token, as a set."""
+        return frozenset(self.scopes.split())
+
+    @property
+    def scope_list(self) -> list[str]:
+        """The scopes of this token, in the order of SCOPES (for display and the API)."""
+        return [scope for scope in SCOPES if scope in self.scope_set]

@@ -7,12 +7,21 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
-from flask_login import login_required, login_user, logout_user
+from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
 
 from catalogue import exceptions
-from catalogue.auth import accounts, actors, limiter, sign_in_key, sign_in_limit
+from catalogue.auth import (
+    accounts,
+    actors,
+    failed_sign_in,
+    limiter,
+    sign_in_account_key,
+    sign_in_address_key,
+    sign_in_address_limit,
+    sign_in_limit,
+)
 from catalogue.auth.forms import (
     OrganisationForm,
     PasswordForm,
@@ -22,7 +31,7 @@ from catalogue.auth.forms import (
     UserUpdateForm,
 )
 from catalogue.auth.identity import current_actor
-from catalogue.auth.models import ROLES
+from catalogue.auth.models import ROLE_SCOPES, ROLES
 from catalogue.db import committed, session
 from catalogue.exceptions import RegistryError, Unauthenticated
 
@@ -56,7 +65,8 @@ def _form_errors(form: Any, error: RegistryError) -> None:
 
 
 @bp.route("/sign-in", methods=["GET", "POST"])
-@limiter.limit(sign_in_limit, key_func=sign_in_key, methods=["POST"])
+@limiter.limit(sign_in_address_limit, key_func=sign_in_address_key, methods=["POST"], deduct_when=failed_sign_in)
+@limiter.limit(sign_in_limit, key_func=sign_in_account_key, methods=["POST"], deduct_when=failed_sign_in)
 def sign_in() -> str | Response | tuple[str, int]:
     """Sign in with e-mail and password."""
     form = SignInForm()
@@ -78,7 +88,14 @@ def sign_in() -> str | Response | tuple[str, int]:
 
 @bp.post("/sign-out")
 def sign_out() -> Response:
-    """Sign out (a POST with the CSRF token, so no other site can sign you out)."""
+    """Sign out (a POST with the CSRF token, so no other site can sign you out).
+
+    Every session of the user ends, not just this browser's cookie: a copy of the cookie taken before
+    (another tab, a stolen copy) gets no access after.
+    """
+    if current_user.is_authenticated:
+        with committed() as db_session:
+            accounts.end_sessions(db_session, db_session.merge(current_user._get_current_object()))
     logout_user()
     flash("Signed out.", "success")
     return redirect(url_for("services.home"))
@@ -88,17 +105,34 @@ def sign_out() -> Response:
 @login_required
 def tokens() -> str | tuple[str, int]:
     """Your API tokens; a new one is shown once, right after it is created."""
+    actor = current_actor()
+    assert actor.user is not None
     form = TokenForm()
+    if request.method == "GET":
+        form.scopes.data = list(ROLE_SCOPES[actor.user.role])
     created = None
     status = 200
     if form.validate_on_submit():
-        with committed() as db_session:
-            created = accounts.create_token(db_session, current_actor(), form.days.data, form.name.data or "")
-        status = 201
+        try:
+            with committed() as db_session:
+                created = accounts.create_token(
+                    db_session, actor, form.days.data, form.name.data or "", form.scopes.data or []
+                )
+            status = 201
+        except RegistryError as error:
+            _form_errors(form, error)
+            status = error.status
     elif request.method == "POST":
         status = 400
-    rows = accounts.list_tokens(session(), current_actor())
-    return render_template("auth/tokens.html", form=form, tokens=rows, created=created), status
+    rows = accounts.list_tokens(session(), actor)
+    return render_template(
+        "auth/tokens.html",
+        form=form,
+        tokens=rows,
+        created=created,
+        grantable=ROLE_SCOPES[actor.user.role],
+        most=accounts.MAX_ACTIVE_TOKENS,
+    ), status
 
 
 @bp.post("/tokens/<int(max=2147483647):token_id>/revoke")

@@ -214,9 +214,9 @@ def create_token(args: dict[str, Any]) -> Any:
     """A new API token for you, shown once in this answer."""
     actor = request_actor(required=True)
     with committed() as db_session:
-        token = accounts.create_token(db_session, actor, args["days"], args["name"])
+        token = accounts.create_token(db_session, actor, args["days"], args["name"], args["scopes"])
         row = accounts.list_tokens(db_session, actor)[0]
-        fields_of_row = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at")
+        fields_of_row = ("id", "name", "prefix", "created_at", "expires_at", "revoked_at", "scope_list", "parent_id")
         return {**{name: getattr(row, name) for name in fields_of_row}, "token": token}
 
 

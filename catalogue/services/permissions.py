@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlalchemy import Select, case, select
 
-from catalogue.auth.actors import Actor, refuse
+from catalogue.auth.actors import Actor, check_scope, refuse
 from catalogue.exceptions import RegistryError, Unauthenticated
 from catalogue.services.models import Service, ServiceVersion
 
@@ -34,7 +34,9 @@ class Visibility:
 
 
 def visibility(actor: Actor) -> Visibility:
-    """What actor may see."""
+    """What actor may see (a token without the scope 'read' sees what anonymous readers see)."""
+    if not actor.has_scope("read"):
+        return Visibility()
     if actor.system or (actor.user is not None and actor.user.role in ("reviewer", "admin")):
         return Visibility(everything=True)
     if actor.user is not None:
@@ -77,6 +79,7 @@ def check_may_edit(actor: Actor, organisation_id: int | None, action: str, servi
         return
     if actor.user is None:
         raise Unauthenticated("sign in or send an API token to change services")
+    check_scope(actor, "submit", action)
     user = actor.user
     if user.role == "admin":
         return
@@ -99,6 +102,7 @@ def check_may_review(actor: Actor, version: ServiceVersion, action: str = "revie
         return
     if actor.user is None:
         raise Unauthenticated("sign in or send an API token to review services")
+    check_scope(actor, "review", action)
     user = actor.user
     service = version.service
     if user.role not in ("reviewer", "admin"):
@@ -117,6 +121,7 @@ def check_may_see_review_queue(actor: Actor) -> None:
         if actor.anonymous:
             raise Unauthenticated("sign in to see the review queue")
         raise refuse(actor, "see_review_queue", "only reviewers and admins see the review queue")
+    check_scope(actor, "review", "see_review_queue")
 
 
 def may_review(actor: Actor, version: ServiceVersion) -> bool:

@@ -6,6 +6,7 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from catalogue.auth.models import SCOPES
 from catalogue.services.models import STATUSES
 
 
@@ -228,6 +229,16 @@ class TokenArgs(Schema):
 
     name = fields.String(load_default="", validate=validate.Length(max=100))
     days = fields.Integer(load_default=90, validate=validate.Range(min=1, max=730))
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(SCOPES)),
+        load_default=None,
+        validate=validate.Length(min=1, max=len(SCOPES)),
+        metadata={
+            "description": "What the token may do: read, submit, review, admin. Default: all your role and the "
+            "token you use allow; never more. A token made by a token expires no later than it and is revoked "
+            "with it."
+        },
+    )
 
 
 class TokenSchema(Schema):
@@ -239,4 +250,6 @@ class TokenSchema(Schema):
     created_at = fields.DateTime()
     expires_at = fields.DateTime(allow_none=True)
     revoked_at = fields.DateTime(allow_none=True)
+    scopes = fields.List(fields.String(), attribute="scope_list", metadata={"description": "What the token may do"})
+    parent_id = fields.Integer(allow_none=True, metadata={"description": "The token that made this one, if any"})
     token = fields.String(metadata={"description": "Only in the answer to POST: copy it now"})

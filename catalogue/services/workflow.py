@@ -160,7 +160,7 @@ def _owner_checked(session: Session, actor: Actor, owner_code: str) -> Organisat
     try:
         check_may_edit(actor, organisation.id if organisation is not None else None, "submit")
     except PermissionDenied as refusal:
-        if actor.user is not None and actor.user.role == "submitter":
+        if actor.user is not None and actor.user.role == "submitter" and actor.has_scope("submit"):
             refusal.detail = f"you may only submit services owned by your own organisation, not {owner_code}"
         raise
     return organisation
