@@ -177,3 +177,19 @@ def _close_session(_exc: BaseException | None) -> None:
     db_session = g.pop("db_session", None)
     if db_session is not None:
         db_session.close()
+
+
+def unstorable(text: str) -> str | None:
+    """Why text cannot be stored or looked up as database text, or None when it can.
+
+    PostgreSQL refuses NUL in text and JSONB (SQLite accepts it), and a lone surrogate (JSON's
+    "\\ud800") has no UTF-8 form, so either would reach the database driver as an error: a 500.
+    """
+    if "\x00" in text:
+        return "a NUL character (U+0000), which no database column can store"
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            return f"an unpaired surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
+    return None

@@ -15,6 +15,8 @@ from typing import Any
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 
+from catalogue import db
+
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
     "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -60,22 +62,6 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
-def unstorable(text: str) -> str | None:
-    """Why text cannot be stored or looked up as database text, or None when it can.
-
-    PostgreSQL refuses NUL in text and JSONB (SQLite accepts it), and a lone surrogate (JSON's
-    "\\ud800") has no UTF-8 form, so either would reach the database driver as an error: a 500.
-    """
-    if "\x00" in text:
-        return "a NUL character (U+0000), which no database column can store"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return f"an unpaired surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
-    return None
-
-
 def _strings(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
     """Every key and string in a JSON value, with its JSON pointer."""
     todo = [(value, pointer)]
@@ -111,17 +97,17 @@ def _refuse_unstorable_text() -> None:
     or JSON string with one is a bad request (400). Descriptor bodies sent as YAML or as a file are
     checked by the descriptor parser, which also gives the line.
     """
-    if unstorable(request.path):
+    if db.unstorable(request.path):
         raise NotFound()
     for key, value in request.args.items(multi=True):
         for text in (key, value):
-            reason = unstorable(text)
+            reason = db.unstorable(text)
             if reason:
                 raise UnstorableText(f"query parameter {key[:40]!r}", f"/{key[:40]}", reason, "query")
     if request.mimetype in ("application/x-www-form-urlencoded", "multipart/form-data"):
         for key, value in request.form.items(multi=True):
             for text in (key, value):
-                reason = unstorable(text)
+                reason = db.unstorable(text)
                 if reason:
                     raise UnstorableText(f"form field {key[:40]!r}", f"/{key[:40]}", reason, "form")
     elif request.is_json:
@@ -131,7 +117,7 @@ def _refuse_unstorable_text() -> None:
         except (ValueError, RecursionError):
             return  # unreadable JSON is the view's to refuse, with its own message
         for pointer, text in _strings(body):
-            reason = unstorable(text)
+            reason = db.unstorable(text)
             if reason:
                 raise UnstorableText("JSON body", pointer, reason, "body")
 

@@ -10,6 +10,7 @@ from typing import Any
 
 import yaml
 
+from catalogue.db import unstorable
 from catalogue.exceptions import DescriptorError, Problem
 from catalogue.services.json_pointer import escape as pointer_escape
 
@@ -379,18 +380,6 @@ def parse(data: bytes | str, fmt: str = "yaml", limits: Limits | None = None) ->
     return descriptor
 
 
-def _unstorable(text: str) -> str | None:
-    """Why a string cannot be stored as text, or None when it can."""
-    if "\x00" in text:
-        return "a NUL character (U+0000), which no database column can store"
-    if not text.isascii():
-        try:
-            text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            return f"an unpaired surrogate (U+{ord(text[exc.start]):04X}), which is not Unicode text"
-    return None
-
-
 def _check_text(descriptor: Descriptor) -> None:
     """Refuse strings the database cannot keep: PostgreSQL text and JSONB reject NUL, and escapes
     such as \\ud800 (JSON) or "\\udc80" (YAML) read as lone surrogates that no UTF-8 encoder accepts."""
@@ -400,13 +389,13 @@ def _check_text(descriptor: Descriptor) -> None:
         if isinstance(item, dict):
             for key, value in item.items():
                 child = pointer + "/" + pointer_escape(key)
-                reason = _unstorable(key)
+                reason = unstorable(key)
                 if reason:
                     raise _fail(f"the key {key[:60]!r} contains {reason}", child, descriptor.line_for(child))
                 todo.append((value, child))
         elif isinstance(item, list):
             todo.extend((value, f"{pointer}/{i}") for i, value in enumerate(item))
         elif isinstance(item, str):
-            reason = _unstorable(item)
+            reason = unstorable(item)
             if reason:
                 raise _fail(f"the text contains {reason}", pointer, descriptor.line_for(pointer))
