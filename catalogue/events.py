@@ -38,6 +38,16 @@ EVENTS_WRITTEN = "catalogue.events_written"
 _EVENT_LOCK = 0x43535041  # "CSPA": one PostgreSQL advisory lock serialises event writers
 
 
+def serialise_writers(session: Session) -> None:
+    """Wait until no other transaction that writes events is open (PostgreSQL; SQLite has one writer at a time).
+
+    The lock is transaction-scoped: it is held until this transaction commits or rolls back, and taking it
+    again in the same transaction costs nothing.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK})
+
+
 def record_event(
     session: Session,
     kind: str,
@@ -54,8 +64,7 @@ def record_event(
     later one first would skip the earlier one for ever; a transaction-scoped advisory lock taken
     just before the insert makes commit order equal id order. SQLite has one writer at a time.
     """
-    if session.get_bind().dialect.name == "postgresql":
-        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _EVENT_LOCK})
+    serialise_writers(session)
     event = Event(kind=kind, service_id=service_id, version_id=version_id, actor_id=actor_id, data=data or {})
     session.add(event)
     session.flush()

@@ -17,7 +17,7 @@ from catalogue.auth.accounts import ensure_organisation
 from catalogue.auth.actors import Actor
 from catalogue.auth.models import Organisation
 from catalogue.db import utcnow
-from catalogue.events import record_event
+from catalogue.events import record_event, serialise_writers
 from catalogue.exceptions import (
     Conflict,
     InvalidRequest,
@@ -189,6 +189,10 @@ def reserve_id(session: Session, service: Service) -> None:
     """Reserve service's id for it on its first approval, or refuse if another service holds it already."""
     if service.reserved_slug is not None:
         return
+    # Two organisations' versions of one id approved at the same moment would both find no holder and the
+    # second commit would break the unique constraint (a 500). Approvals record events, so waiting for the
+    # event writers' lock first makes the second approval see the first one's reservation and answer 409.
+    serialise_writers(session)
     holder = session.scalar(select(Service).where(Service.reserved_slug == service.slug, Service.id != service.id))
     if holder is not None:
         raise Conflict(

@@ -5,14 +5,23 @@ Each test drives the real API on a real database (SQLite, or PostgreSQL with CAT
 
 from __future__ import annotations
 
+import os
 import re
+import threading
 
 import pytest
 import yaml
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
+from catalogue.auth.models import Organisation
 from catalogue.cli import main
+from catalogue.db import database_of
+from catalogue.exceptions import Conflict
+from catalogue.services import workflow
+from catalogue.services.models import Service
 
 YAML = {"Content-Type": "application/yaml"}
 SECRET_NAME = "Unpublished linkage rewrite"
@@ -176,3 +185,44 @@ def test_the_first_approved_keeps_the_id_and_a_draft_blocks_nobody(client, make_
     assert own["organisation"] == "ISTAT"
     hits = client.get("/api/v1/search?q=linkage").json["hits"]
     assert [(h["id"], h["organisation"]) for h in hits] == [("demo-linkage", "CBS")]
+
+
+@pytest.mark.skipif(
+    not os.environ.get("CATALOGUE_DATABASE_URL", "").startswith("postgresql"),
+    reason="two approvals writing at the same moment need two open write transactions, which only PostgreSQL runs "
+    "(SQLite has one writer at a time); CI runs this on PostgreSQL",
+)
+def test_two_approvals_of_one_id_at_the_same_moment_give_one_holder_and_a_409(app, client, make_user, good_text):
+    istat, cbs = make_user(), make_user("submitter@cbs.example", "CBS")
+    assert client.post("/api/v1/services", data=good_text, headers=_auth(istat)).status_code == 201
+    assert client.post("/api/v1/services", data=_cbs_text(good_text), headers=_auth(cbs)).status_code == 201
+    sessions = database_of(app).sessionmaker
+
+    def service_of(session: Session, code: str) -> Service:
+        query = select(Service).join(Organisation).where(Service.slug == "demo-linkage", Organisation.code == code)
+        return session.scalars(query).one()
+
+    outcome: list[BaseException | None] = []
+
+    def approve_istat() -> None:
+        with sessions() as second:
+            try:
+                workflow.reserve_id(second, service_of(second, "ISTAT"))
+                second.flush()
+                second.commit()
+                outcome.append(None)
+            except BaseException as exc:  # noqa: BLE001 - the thread hands whatever it met to the test
+                outcome.append(exc)
+
+    with sessions() as first:
+        workflow.reserve_id(first, service_of(first, "CBS"))
+        first.flush()
+        racer = threading.Thread(target=approve_istat)
+        racer.start()
+        racer.join(0.5)  # ISTAT's approval is under way while CBS's has not committed yet
+        first.commit()
+    racer.join(10)
+    assert len(outcome) == 1 and isinstance(outcome[0], Conflict), outcome
+    with sessions() as check:
+        holders = check.scalars(select(Service).where(Service.reserved_slug == "demo-linkage")).all()
+        assert [holder.organisation.code for holder in holders] == ["CBS"]
