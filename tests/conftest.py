@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine
+from sqlalchemy import create_engine, inspect, text
 
 from catalogue import create_app
 from catalogue.auth import accounts
@@ -114,3 +114,25 @@ def make_user(app: Flask):
 @pytest.fixture
 def good_text() -> str:
     return (DATA / "good.yaml").read_text("utf-8")
+
+
+def drop_everything(url: str) -> None:
+    """Drop every table at url, Alembic's version table included (create_all's drop_all leaves it)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            for name in inspect(connection).get_table_names():
+                connection.execute(text(f'DROP TABLE IF EXISTS "{name}" CASCADE'))
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def empty_url(tmp_path: Path) -> Iterator[str]:
+    """The test database, with no table at all: a new SQLite file, or the PostgreSQL one emptied."""
+    url = database_url(tmp_path)
+    if not url.startswith("sqlite"):
+        drop_everything(url)
+    yield url
+    if not url.startswith("sqlite"):
+        drop_everything(url)

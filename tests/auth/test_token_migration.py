@@ -3,32 +3,17 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import pytest
 from sqlalchemy import MetaData, create_engine, select
 
 from catalogue import create_app, migrations
 from catalogue.auth.models import ApiToken
 from catalogue.config import Config
 from catalogue.db import database_of, db
-from tests.conftest import database_url
-from tests.ops.conftest import drop_everything
 
 BEFORE = "0002_review_workflow"
-
-
-@pytest.fixture
-def empty_url(tmp_path: Path) -> Iterator[str]:
-    """The test database with no table at all (a new SQLite file, or the PostgreSQL one emptied)."""
-    url = database_url(tmp_path)
-    if not url.startswith("sqlite"):
-        drop_everything(url)
-    yield url
-    if not url.startswith("sqlite"):
-        drop_everything(url)
 
 
 def test_existing_tokens_get_the_scopes_of_their_owners_role(empty_url: str, tmp_path: Path) -> None:

@@ -24,8 +24,7 @@ from catalogue.db import Base, database_of, db
 from catalogue.events import Event
 from catalogue.services import descriptors, validation, workflow
 from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
-from tests.conftest import DATA
-from tests.ops.conftest import drop_everything
+from tests.conftest import DATA, drop_everything
 
 FIRST = "0001_initial"
 
