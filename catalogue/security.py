@@ -9,13 +9,12 @@ else changes the policy here, where a reviewer sees it, not in its own response.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from typing import Any
 
 from flask import Flask, Response, current_app, request
 from werkzeug.exceptions import BadRequest, NotFound
 
 from catalogue import db
+from catalogue.services import json_pointer
 
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
@@ -62,22 +61,6 @@ def _secure_headers(response: Response) -> Response:
     return response
 
 
-def _strings(value: Any, pointer: str = "") -> Iterator[tuple[str, str]]:
-    """Every key and string in a JSON value, with its JSON pointer."""
-    todo = [(value, pointer)]
-    while todo:  # a loop, not recursion: JSON nested 10,000 deep must not overflow the stack
-        item, where = todo.pop()
-        if isinstance(item, str):
-            yield where, item
-        elif isinstance(item, dict):
-            for key, child in item.items():
-                inner = f"{where}/{str(key).replace('~', '~0').replace('/', '~1')}"
-                yield inner, str(key)
-                todo.append((child, inner))
-        elif isinstance(item, list):
-            todo.extend((child, f"{where}/{i}") for i, child in enumerate(item))
-
-
 class UnstorableText(BadRequest):
     """A request carried text no database can store (a NUL or a lone surrogate); 400 with its place."""
 
@@ -116,7 +99,7 @@ def _refuse_unstorable_text() -> None:
             body = json.loads(request.get_data(cache=True))
         except (ValueError, RecursionError):
             return  # unreadable JSON is the view's to refuse, with its own message
-        for pointer, text in _strings(body):
+        for pointer, text, _is_key in json_pointer.texts(body):
             reason = db.unstorable(text)
             if reason:
                 raise UnstorableText("JSON body", pointer, reason, "body")

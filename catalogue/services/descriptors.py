@@ -12,6 +12,7 @@ import yaml
 
 from catalogue.db import unstorable
 from catalogue.exceptions import DescriptorError, Problem
+from catalogue.services import json_pointer
 from catalogue.services.json_pointer import escape as pointer_escape
 
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -383,19 +384,8 @@ def parse(data: bytes | str, fmt: str = "yaml", limits: Limits | None = None) ->
 def _check_text(descriptor: Descriptor) -> None:
     """Refuse strings the database cannot keep: PostgreSQL text and JSONB reject NUL, and escapes
     such as \\ud800 (JSON) or "\\udc80" (YAML) read as lone surrogates that no UTF-8 encoder accepts."""
-    todo: list[tuple[Any, str]] = [(descriptor.content, "")]
-    while todo:
-        item, pointer = todo.pop()
-        if isinstance(item, dict):
-            for key, value in item.items():
-                child = pointer + "/" + pointer_escape(key)
-                reason = unstorable(key)
-                if reason:
-                    raise _fail(f"the key {key[:60]!r} contains {reason}", child, descriptor.line_for(child))
-                todo.append((value, child))
-        elif isinstance(item, list):
-            todo.extend((value, f"{pointer}/{i}") for i, value in enumerate(item))
-        elif isinstance(item, str):
-            reason = unstorable(item)
-            if reason:
-                raise _fail(f"the text contains {reason}", pointer, descriptor.line_for(pointer))
+    for pointer, text, is_key in json_pointer.texts(descriptor.content):
+        reason = unstorable(text)
+        if reason:
+            what = f"the key {text[:60]!r}" if is_key else "the text"
+            raise _fail(f"{what} contains {reason}", pointer, descriptor.line_for(pointer))

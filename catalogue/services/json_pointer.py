@@ -10,7 +10,7 @@ reference that passes validation is followed the same way everywhere.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
@@ -99,3 +99,22 @@ def last_token(ref: str) -> str | None:
     except (PointerError, UnicodeDecodeError):
         return None
     return found[-1] if found else None
+
+
+def texts(value: Any) -> Iterator[tuple[str, str, bool]]:
+    """Every key and string in a JSON value, as (pointer, text, is_key); a key comes before what it holds.
+
+    A loop, not recursion: JSON nested 10,000 deep must not overflow the stack.
+    """
+    todo: list[tuple[Any, str]] = [(value, "")]
+    while todo:
+        item, pointer = todo.pop()
+        if isinstance(item, dict):
+            for key, child in item.items():
+                inner = f"{pointer}/{escape(str(key))}"
+                yield inner, str(key), True
+                todo.append((child, inner))
+        elif isinstance(item, list):
+            todo.extend((child, f"{pointer}/{index}") for index, child in enumerate(item))
+        elif isinstance(item, str):
+            yield pointer, item, False
