@@ -106,6 +106,17 @@ def _shared_description(node: Mapping[str, Any], schema: Mapping[str, Any]) -> s
     return str(schema.get("$defs", {}).get(ref.removeprefix("#/$defs/"), {}).get("description", "")).strip()
 
 
+def _required(node: Mapping[str, Any]) -> set[str]:
+    """The fields node requires, counting those a conditional requires of the usual form: a layer written
+    inline (the ``else`` of "if it is a reference"), or the Definition unless the Specification refers."""
+    found = set(node.get("required", []))
+    for branch in ("then", "else"):
+        part = node.get(branch)
+        if isinstance(part, Mapping):
+            found.update(part.get("required", []))
+    return found
+
+
 def _fields(node: Mapping[str, Any], schema: Mapping[str, Any], path: str, required: bool) -> Iterator[Field]:
     notes = []
     shared = _shared_description(node, schema)
@@ -120,9 +131,10 @@ def _fields(node: Mapping[str, Any], schema: Mapping[str, Any], path: str, requi
     if node.get("type") == "array" and isinstance(node.get("items"), Mapping):
         items = _resolve(node["items"], schema)
         for name, child in items.get("properties", {}).items():
-            yield from _fields(child, schema, f"{path}[].{name}", name in items.get("required", []))
+            yield from _fields(child, schema, f"{path}[].{name}", name in _required(items))
+    required_here = _required(node)
     for name, child in node.get("properties", {}).items():
-        yield from _fields(child, schema, f"{path}.{name}", name in node.get("required", []))
+        yield from _fields(child, schema, f"{path}.{name}", name in required_here)
 
 
 def _title(name: str, description: str) -> str:
@@ -135,7 +147,7 @@ def _title(name: str, description: str) -> str:
 
 def template_sections(schema: Mapping[str, Any]) -> list[TemplateSection]:
     """The template as sections: top-level scalar fields first, then one section per layer or list."""
-    required = set(schema.get("required", []))
+    required = _required(schema)
     scalars: list[Field] = []
     groups: list[TemplateSection] = []
     for name, raw in schema.get("properties", {}).items():

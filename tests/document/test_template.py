@@ -64,7 +64,7 @@ def test_template_follows_a_modified_copy_of_the_schema(tmp_path: Path) -> None:
     edited = copy.deepcopy(SCHEMA)
     edited["properties"]["implementation"]["properties"]["licence"]["description"] = "Which licence <b>applies</b>."
     edited["properties"]["definition"]["properties"]["audience"] = {"type": "string", "description": "Who reads it."}
-    edited["properties"]["definition"]["required"].append("audience")
+    edited["properties"]["definition"]["else"]["required"].append("audience")
     path = tmp_path / "copy.schema.json"
     path.write_text(json.dumps(edited), "utf-8")
 

@@ -1,0 +1,125 @@
+"""The three CSPA layers of a descriptor, told apart: which are described inline and which are referred to,
+the identity (id and version) of each, and the descriptor as one bundle with every layer inline.
+
+CSPA 2.0 Annex 1 links an Implementation Description to the Specification and Definition it implements, so
+that one Definition can have several Specifications and one Specification several Implementations, by
+different organisations. A descriptor therefore either describes a layer inline (the single-file form) or
+refers to one already in the catalogue with ``{ref, version, owner}``. Everything that reads a descriptor
+(compliance, the pages, search, exports) reads its *bundle*: the same shape with every layer inline.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+KINDS = ("definition", "specification")
+"""The layers a descriptor may describe inline or refer to; the implementation is always its own."""
+
+INTERFACE_KINDS = ("openapi", "wsdl", "asyncapi", "command_line", "library")
+"""The forms of machine-readable interface a Specification may give, in the schema's order."""
+
+
+@dataclass(frozen=True)
+class Reference:
+    """A layer referred to by id: the version and owner are None when the descriptor leaves them open."""
+
+    kind: str
+    slug: str
+    version: str | None
+    owner: str | None
+
+    @property
+    def pointer(self) -> str:
+        """Where the reference is written in the descriptor."""
+        return f"/{self.kind}/ref"
+
+    def __str__(self) -> str:
+        version = f" version {self.version}" if self.version else ""
+        owner = f" of {self.owner}" if self.owner else ""
+        return f"{self.kind} {self.slug!r}{version}{owner}"
+
+
+def _part(content: Mapping[str, Any], key: str) -> dict[str, Any]:
+    value = content.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def reference(content: Mapping[str, Any], kind: str) -> Reference | None:
+    """The reference the descriptor makes for layer kind, or None when the layer is inline or absent."""
+    layer = _part(content, kind)
+    slug = layer.get("ref")
+    if not isinstance(slug, str):
+        return None
+    version, owner = layer.get("version"), layer.get("owner")
+    return Reference(
+        kind, slug, version if isinstance(version, str) else None, owner if isinstance(owner, str) else None
+    )
+
+
+def references(content: Mapping[str, Any]) -> list[Reference]:
+    """Every reference the descriptor makes, definition first."""
+    return [ref for kind in KINDS if (ref := reference(content, kind)) is not None]
+
+
+def identity(content: Mapping[str, Any], kind: str) -> tuple[str, str] | None:
+    """(id, version) of an inline layer: its own, or by default the descriptor's. None for a reference or
+    an absent layer."""
+    layer = content.get(kind)
+    if not isinstance(layer, dict) or "ref" in layer:
+        return None
+    slug = layer.get("id", content.get("id"))
+    version = layer.get("version", content.get("version"))
+    if not isinstance(slug, str) or not isinstance(version, str):
+        return None
+    return slug, version
+
+
+def bundle(content: Mapping[str, Any], resolved: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The descriptor with every layer inline, in one shape whatever form it was written in.
+
+    ``resolved`` maps a layer kind to the content of the layer its reference points to (the registry
+    resolves references against the database; offline, a reference stays as written). Each inline layer
+    gets its ``id`` and ``version`` filled in and its ``owner`` (the implementation's), and dependencies
+    written in the Specification, where older descriptors put them, move to the Definition, where CSPA 2.0
+    Annex 1 has them. The content passed in is not changed.
+    """
+    result: dict[str, Any] = dict(content)
+    owner = _part(content, "implementation").get("owner")
+    for kind in KINDS:
+        if kind not in content:
+            continue
+        found = (resolved or {}).get(kind)
+        if found is not None:
+            result[kind] = dict(found)
+            continue
+        layer = dict(_part(content, kind))
+        ident = identity(content, kind)
+        if ident is not None:
+            layer["id"], layer["version"] = ident
+            if isinstance(owner, str):
+                layer.setdefault("owner", owner)
+        result[kind] = layer
+    _move_dependencies(result)
+    return result
+
+
+def _move_dependencies(result: dict[str, Any]) -> None:
+    specification = result.get("specification")
+    if not isinstance(specification, dict) or "dependencies" not in specification or "ref" in specification:
+        return
+    moved = specification.pop("dependencies")
+    definition = result.get("definition")
+    if isinstance(definition, dict) and "ref" not in definition and isinstance(moved, list):
+        kept = definition.get("dependencies")
+        merged = list(kept) if isinstance(kept, list) else []
+        merged.extend(item for item in moved if item not in merged)
+        definition["dependencies"] = merged
+        result["definition"] = definition
+
+
+def interface_kinds(content: Mapping[str, Any]) -> list[str]:
+    """The kinds of interface the descriptor's Specification gives (openapi, wsdl, ...), in the schema's order."""
+    interface = _part(_part(content, "specification"), "interface")
+    return [kind for kind in INTERFACE_KINDS if kind in interface]
