@@ -175,3 +175,20 @@ def test_no_seed_reports_its_results_as_a_gsim_assessment() -> None:
         if any(out.get("gsim") == "Assessment" for out in seed(path.stem)["definition"].get("outputs", []))
     ]
     assert not offenders, f"GSIM models a tool's result report as a Process Output (Process Metric): {offenders}"
+
+
+def test_every_principle_is_traced_to_cspa_or_marked_as_ours() -> None:
+    # A list of principles presented as CSPA's must trace each one to the CSPA passage it restates, and
+    # label any advice of the catalogue's own (catalogue/document/SOURCES.md, "Principles").
+    chapter = next(c for c in CHAPTERS if c.slug == "principles")
+    sections = chapter.sections
+    assert len(sections) >= 10
+    for section in sections:
+        traced = re.search(r"\*Traced to:\* (CSPA 2\.0|\"What is CSPA\?\")", section.body)
+        assert traced or "*Ours:*" in section.body, section.title
+    ours_only = [s.title for s in sections if "*Traced to:*" not in s.body]
+    # Only the principles no CSPA text states stand as the catalogue's own.
+    assert sorted(ours_only) == [
+        "Confidentiality and security by design",
+        "Self-contained and stateless where possible",
+    ]
