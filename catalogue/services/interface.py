@@ -426,7 +426,8 @@ def asyncapi_interface(document: Any) -> AsyncInterface | None:
     if not isinstance(document, dict):
         return None
     reader = _AsyncReader(document)
-    info = document.get("info") if isinstance(document.get("info"), dict) else {}
+    info = document.get("info")
+    info = info if isinstance(info, dict) else {}
     v2 = str(document.get("asyncapi", "")).startswith("2.")
     return AsyncInterface(
         title=_text(info.get("title")),

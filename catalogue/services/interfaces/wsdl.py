@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from defusedxml import DefusedXmlException
+from defusedxml import DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden
 from defusedxml.ElementTree import DefusedXMLParser, ParseError
 
 from catalogue.exceptions import Problem
@@ -127,6 +127,14 @@ def _problem_at(line: int | None, message: str) -> str:
     return f"line {line} of the WSDL: {message}" if line else f"the WSDL: {message}"
 
 
+_REFUSED: dict[type[Exception], str] = {
+    DTDForbidden: "a document type declaration (DTD)",
+    EntitiesForbidden: "an entity declaration",
+    ExternalReferenceForbidden: "a reference to an external entity",
+}
+_NEVER = "entities, DTDs and external references are refused, never expanded or fetched"
+
+
 def _parse(text: str) -> tuple[Element | None, str | None]:
     """The element tree of text, or the reason it cannot be read safely (with its line)."""
     builder = _Builder()
@@ -134,18 +142,15 @@ def _parse(text: str) -> tuple[Element | None, str | None]:
     builder.parser = parser
     try:
         parser.feed(text)
-        root = parser.close()
-    except DefusedXmlException as exc:
-        reason = "a document type declaration (DTD)" if "DTD" in type(exc).__name__ else "an entity declaration"
-        if "External" in type(exc).__name__:
-            reason = "a reference to an external entity"
-        message = f"{reason} is not allowed; entities, DTDs and external references are refused, never fetched"
-        return None, _problem_at(builder.line(), message)
+        parser.close()
+    except (DTDForbidden, EntitiesForbidden, ExternalReferenceForbidden) as exc:
+        return None, _problem_at(builder.line(), f"{_REFUSED[type(exc)]} is not allowed; {_NEVER}")
     except _TooLarge as exc:
         return None, _problem_at(exc.line, str(exc))
     except ParseError as exc:
         line = exc.position[0] if getattr(exc, "position", None) else builder.line()
         return None, _problem_at(line, f"not well-formed XML ({str(exc).split(':')[0]})")
+    root = builder.root
     if root is None:
         return None, _problem_at(None, "no root element")
     return root, None
@@ -201,7 +206,7 @@ def _port_type_operations(root: Element, messages: set[str]) -> tuple[list[PortO
             if not name:
                 problems.append(_problem_at(operation.line, f"an operation of portType {type_name!r} has no name"))
                 continue
-            parts = {}
+            parts: dict[str, list[str]] = {}
             for role in ("input", "output", "fault"):
                 for child in operation.find(f"{{{WSDL_NS}}}{role}"):
                     message = child.attrib.get("message", "")
