@@ -356,12 +356,13 @@ def _text(value: Any) -> str:
 
 
 class _AsyncReader(_Reader):
-    def message(self, value: Any, fallback: str) -> list[Message]:
+    def message(self, value: Any, fallback: str, depth: int = 0) -> list[Message]:
         resolved, component, _note = self.resolve(value)
-        if not isinstance(resolved, dict):
+        # A message that is one of messages that refer back to it would never end: a few levels are plenty.
+        if not isinstance(resolved, dict) or depth > 3 or self.nodes >= MAX_NODES:
             return []
         if isinstance(resolved.get("oneOf"), list):  # 2.x: one of several messages
-            return [m for option in resolved["oneOf"][:50] for m in self.message(option, fallback)]
+            return [m for option in resolved["oneOf"][:50] for m in self.message(option, fallback, depth + 1)]
         payload = resolved.get("payload")
         if isinstance(payload, dict) and "schemaFormat" in payload and "schema" in payload:  # 3.0 multi-format
             payload = payload["schema"]

@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from catalogue.resources import SCHEMA_FILE
-from catalogue.services import descriptors, interfaces, layers, validation
+from catalogue.services import descriptors, interface, interfaces, layers, validation
 from catalogue.services.interfaces import asyncapi, wsdl
 from tests.conftest import DATA
 
@@ -319,3 +319,11 @@ def test_a_batch_service_is_not_told_to_give_an_interface() -> None:
     content = _load("command-line.yaml")
     content["specification"]["protocol"] = "batch"
     assert _validate(content).warnings == []
+
+
+def test_a_message_that_is_one_of_itself_neither_loops_nor_fails_the_page() -> None:
+    doc = copy.deepcopy(ASYNCAPI_2)
+    doc["components"]["messages"]["Correction"] = {"oneOf": [{"$ref": "#/components/messages/Correction"}]}
+    assert asyncapi.problems(doc) == []
+    reading = interface.asyncapi_interface(doc)
+    assert reading is not None and [op.name for op in reading.operations] == ["onRelease", "corrections"]

@@ -129,13 +129,13 @@ def _payload_problems(message: dict[str, Any], path: tuple[Any, ...]) -> Iterato
 
 
 def _message_problems(doc: dict[str, Any], message: Any, path: tuple[Any, ...]) -> Iterator[Problem]:
-    resolved = _resolve(doc, message)
     if isinstance(message, dict) and "$ref" in message:
         return  # checked where it is defined
-    if isinstance(resolved, dict) and isinstance(resolved.get("oneOf"), list):  # 2.x: one of several messages
-        for i, option in enumerate(resolved["oneOf"]):
+    if isinstance(message, dict) and isinstance(message.get("oneOf"), list):  # 2.x: one of several messages
+        for i, option in enumerate(message["oneOf"]):
             yield from _message_problems(doc, option, (*path, "oneOf", i))
         return
+    resolved = message
     if not isinstance(resolved, dict):
         yield Problem(_at(*path), "a message must be an object", "asyncapi")
         return

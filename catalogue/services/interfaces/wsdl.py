@@ -235,7 +235,9 @@ def _port_type_operations(root: Element, messages: set[str]) -> tuple[list[PortO
     return operations, problems
 
 
-@lru_cache(maxsize=32)
+# A few texts only: the cache spares reading one WSDL again within a validation and its page, and a text may
+# be 2 MB.
+@lru_cache(maxsize=4)
 def read(text: str) -> Reading:
     """Read a WSDL 1.1 text: its portTypes' operations, and every problem found (never fetching anything)."""
     root, failure = _parse(text)
