@@ -30,7 +30,9 @@ def toolkit(live_app: Flask) -> str:
     return SLUG
 
 
-def test_a_service_page_shows_its_library_and_command_line_interfaces(page: Any, axe: Any, toolkit: str) -> None:
+def test_a_service_page_shows_its_library_and_command_line_interfaces(
+    page: Any, axe: Any, screenshot: Any, toolkit: str
+) -> None:
     page.goto(f"/services/{toolkit}")
     page.get_by_role("tab", name="Specification").click()
     library = page.get_by_role("region", name="Library: demoSdc (R)")
@@ -45,3 +47,4 @@ def test_a_service_page_shows_its_library_and_command_line_interfaces(page: Any,
     assert "demoedit check --rules RULES --data DATA" in command_line.locator("pre.usage").first.inner_text()
     assert command_line.get_by_text("report.csv — text/csv: one line per broken rule").is_visible()
     assert axe(page) == []
+    screenshot(page, "service-library-and-command-line")
