@@ -35,6 +35,8 @@ DESCRIPTOR_TEMPLATE_FILE = TEMPLATES_DIR / "services" / "descriptor-template.yam
 REFERENCE_DIR = PACKAGE_DIR / "reference"
 """GSBPM 5.1, GSIM 1.2 and the CSPA compliance criteria as YAML."""
 COMPLIANCE_FILE = REFERENCE_DIR / "compliance.yaml"
+OPENAPI_31_SCHEMA_FILE = REFERENCE_DIR / "openapi-3.1-schema-2025-11-23.json"
+"""The OpenAPI Initiative's published OpenAPI 3.1 schema, iteration 2025-11-23 (reference/SOURCES.md)."""
 DOCUMENT_CONTENT_DIR = PACKAGE_DIR / "document" / "content"
 """The CSPA 2.0 document's chapters, one Markdown file each."""
 MIGRATIONS_DIR = PACKAGE_DIR / "migrations"

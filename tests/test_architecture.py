@@ -59,12 +59,7 @@ EDGE_NAMES = ("views", "api", "forms")
 KNOWN_EXCEPTIONS: dict[tuple[str, str], str] = {}
 """Imports against the direction, each with its reason. A fixed one must leave this list (the test says so)."""
 
-KNOWN_CYCLES: dict[frozenset[str], str] = {
-    frozenset(
-        {"catalogue.services.validation", "catalogue.services.openapi_rules"}
-    ): "validation defers importing openapi_rules (reads never load the OpenAPI libraries) and openapi_rules "
-    "takes pointer helpers from validation; the pointer helpers want a module of their own",
-}
+KNOWN_CYCLES: dict[frozenset[str], str] = {}
 """Import circles left for now, each with its reason; a broken one must leave this list."""
 
 

@@ -301,3 +301,157 @@ def operations(document: Any) -> list[Operation]:
     if not isinstance(document, dict):
         return []
     return _Reader(document).operations()
+
+
+# --- the other kinds of interface -------------------------------------------------------------------
+
+
+@dataclass
+class Message:
+    """A message of an AsyncAPI document, with its payload as a readable tree."""
+
+    name: str
+    description: str
+    payload: SchemaNode | None
+
+
+@dataclass
+class Channel:
+    """An AsyncAPI channel: where messages go, and which."""
+
+    name: str
+    address: str
+    description: str
+    messages: list[Message]
+
+
+@dataclass
+class AsyncOperation:
+    """An AsyncAPI operation: what the service sends or receives (3.0), or publish/subscribe (2.x), on a channel."""
+
+    name: str
+    action: str
+    channel: str
+    summary: str
+    messages: list[Message]
+
+    @property
+    def anchor(self) -> str:
+        """A fragment id for the operation, stable across renderings."""
+        return "async-" + "".join(c if c.isalnum() or c in "-_" else "-" for c in self.name)
+
+
+@dataclass
+class AsyncInterface:
+    """An AsyncAPI document as readers see it."""
+
+    title: str
+    version: str
+    channels: list[Channel]
+    operations: list[AsyncOperation]
+
+
+def _text(value: Any) -> str:
+    return str(value) if isinstance(value, (str, int, float)) else ""
+
+
+class _AsyncReader(_Reader):
+    def message(self, value: Any, fallback: str, depth: int = 0) -> list[Message]:
+        resolved, component, _note = self.resolve(value)
+        # A message that is one of messages that refer back to it would never end: a few levels are plenty.
+        if not isinstance(resolved, dict) or depth > 3 or self.nodes >= MAX_NODES:
+            return []
+        if isinstance(resolved.get("oneOf"), list):  # 2.x: one of several messages
+            return [m for option in resolved["oneOf"][:50] for m in self.message(option, fallback, depth + 1)]
+        payload = resolved.get("payload")
+        if isinstance(payload, dict) and "schemaFormat" in payload and "schema" in payload:  # 3.0 multi-format
+            payload = payload["schema"]
+        name = _text(resolved.get("name") or resolved.get("title") or component or fallback)
+        description = _text(resolved.get("summary") or resolved.get("description"))
+        return [Message(name, description, self.schema(payload) if payload is not None else None)]
+
+    def messages(self, value: Any) -> list[Message]:
+        if isinstance(value, dict):
+            return [m for key, item in list(value.items())[:100] for m in self.message(item, str(key))]
+        if isinstance(value, list):
+            return [m for item in value[:100] for m in self.message(item, "")]
+        return []
+
+    def channels(self) -> list[Channel]:
+        found = []
+        raw = self.document.get("channels")
+        for name, item in raw.items() if isinstance(raw, dict) else ():
+            channel, _component, _note = self.resolve(item)
+            if not isinstance(channel, dict):
+                continue
+            address = _text(channel.get("address", name))
+            description = _text(channel.get("description") or channel.get("summary"))
+            found.append(Channel(str(name), address, description, self.messages(channel.get("messages"))))
+        return found
+
+    def operations_v2(self) -> list[AsyncOperation]:
+        found = []
+        raw = self.document.get("channels")
+        for name, item in raw.items() if isinstance(raw, dict) else ():
+            channel, _component, _note = self.resolve(item)
+            for action in ("publish", "subscribe"):
+                spec = channel.get(action) if isinstance(channel, dict) else None
+                if isinstance(spec, dict):
+                    summary = _text(spec.get("summary") or spec.get("description"))
+                    op_name = _text(spec.get("operationId")) or str(name)
+                    found.append(
+                        AsyncOperation(op_name, action, str(name), summary, self.message(spec.get("message"), ""))
+                    )
+        return found
+
+    def operations_v3(self) -> list[AsyncOperation]:
+        found = []
+        raw = self.document.get("operations")
+        for name, item in raw.items() if isinstance(raw, dict) else ():
+            spec, _component, _note = self.resolve(item)
+            if not isinstance(spec, dict):
+                continue
+            ref = spec.get("channel", {}).get("$ref") if isinstance(spec.get("channel"), dict) else None
+            channel_name = (json_pointer.last_token(ref) or "") if isinstance(ref, str) else ""
+            summary = _text(spec.get("summary") or spec.get("description"))
+            found.append(
+                AsyncOperation(
+                    str(name), _text(spec.get("action")), channel_name, summary, self.messages(spec.get("messages"))
+                )
+            )
+        return found
+
+
+def asyncapi_interface(document: Any) -> AsyncInterface | None:
+    """An AsyncAPI 2.x or 3.0 document's channels and operations with their messages, for the service page."""
+    if not isinstance(document, dict):
+        return None
+    reader = _AsyncReader(document)
+    info = document.get("info")
+    info = info if isinstance(info, dict) else {}
+    v2 = str(document.get("asyncapi", "")).startswith("2.")
+    return AsyncInterface(
+        title=_text(info.get("title")),
+        version=_text(info.get("version")),
+        channels=[] if v2 else reader.channels(),
+        operations=reader.operations_v2() if v2 else reader.operations_v3(),
+    )
+
+
+def other_interfaces(interface: Any) -> dict[str, Any]:
+    """The interfaces other than OpenAPI, ready for the service page: WSDL operations, an AsyncAPI reading, and
+    the command-line and library descriptions as the descriptor gives them (its schema shapes them)."""
+    # Imported here: the WSDL reader is the only part of the checks a page needs.
+    from catalogue.services.interfaces import wsdl
+
+    if not isinstance(interface, dict):
+        return {}
+    found: dict[str, Any] = {}
+    if isinstance(interface.get("wsdl"), str):
+        found["wsdl"] = list(wsdl.read(interface["wsdl"]).operations)
+    if isinstance(interface.get("asyncapi"), dict):
+        found["asyncapi"] = asyncapi_interface(interface["asyncapi"])
+    for kind in ("command_line", "library"):
+        if isinstance(interface.get(kind), dict):
+            found[kind] = interface[kind]
+    return found

@@ -1,13 +1,15 @@
-"""The one validator: descriptor schema, OpenAPI structure and semantics, and reference models.
+"""The one validator: descriptor schema, every kind of interface, and reference models.
 
-The libraries that only validation needs (jsonschema, openapi_spec_validator with jsonschema-rs and pydantic,
-license_expression) are imported on the first validation, not with this module: the views import it for its
-constants and helpers, and a worker that only serves reads then never carries them.
+The checks of each kind of interface (OpenAPI, WSDL, AsyncAPI, command line, library) live in
+catalogue/services/interfaces/, one module per kind; this module calls them and cross-checks the
+Specification's operations against them. The libraries that only validation needs (jsonschema,
+openapi_spec_validator with jsonschema-rs and pydantic, license_expression) are imported on the first
+validation, not with this module: the views import it for its constants and helpers, and a worker that only
+serves reads then never carries them.
 """
 
 from __future__ import annotations
 
-import difflib
 import hashlib
 import json
 import re
@@ -22,15 +24,20 @@ import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
+from catalogue.services import interfaces
 from catalogue.services.descriptors import Descriptor
+from catalogue.services.interfaces import openapi
+from catalogue.services.interfaces.openapi import HTTP_METHODS
+from catalogue.services.interfaces.openapi import POINTER as OPENAPI_POINTER
 from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.services.json_pointer import join as join_pointer
+from catalogue.services.readable import brief as _brief
+from catalogue.services.readable import readable_message
 
 if TYPE_CHECKING:
     import jsonschema
 
-OPENAPI_POINTER = "/specification/interface/openapi"
-HTTP_METHODS = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
+__all__ = ["HTTP_METHODS", "OPENAPI_POINTER", "Report", "openapi_operations", "readable_message", "validate"]
 
 
 @dataclass
@@ -52,27 +59,6 @@ class Report:
             "errors": [p.to_dict() for p in self.errors],
             "warnings": [p.to_dict() for p in self.warnings],
         }
-
-
-_MESSAGE_CHARS = 500
-
-
-def _brief(value: Any) -> str:
-    """A short repr: a 10,000-character name or a list of 20,000 keywords is not echoed back whole."""
-    if isinstance(value, str) and len(value) > 60:
-        return f"{value[:40]!r}… ({len(value)} characters)"
-    if isinstance(value, (list, dict)) and len(repr(value)) > 80:
-        kind = "items" if isinstance(value, list) else "keys"
-        return f"{'[…]' if isinstance(value, list) else '{…}'} ({len(value)} {kind})"
-    text = repr(value)
-    return text if len(text) <= 80 else text[:60] + "…"
-
-
-def readable_message(message: str, instance: Any) -> str:
-    """The library's message with the checked value shortened, and never longer than a paragraph."""
-    if len(message) > _MESSAGE_CHARS:
-        message = message.replace(repr(instance), _brief(instance))
-    return message if len(message) <= _MESSAGE_CHARS else message[: _MESSAGE_CHARS - 1] + "…"
 
 
 # --- our descriptor schema -------------------------------------------------------------------
@@ -120,30 +106,12 @@ def _schema_problems(content: dict[str, Any]) -> Iterator[Problem]:
         yield Problem(pointer, message, "schema")
 
 
-# --- OpenAPI ---------------------------------------------------------------------------------
-
-
-def _openapi_problems(doc: dict[str, Any]) -> list[Problem]:
-    # Deferred: openapi_rules pulls openapi_spec_validator, jsonschema-rs and pydantic (~21 MB), never used by reads.
-    from catalogue.services import openapi_rules
-
-    return openapi_rules.problems(doc)
+# --- interfaces ------------------------------------------------------------------------------
 
 
 def openapi_operations(doc: dict[str, Any]) -> dict[str, str]:
     """operationId → pointer of the operation, for every operation in an OpenAPI document."""
-    found: dict[str, str] = {}
-    paths = doc.get("paths")
-    if not isinstance(paths, dict):
-        return found
-    for url, item in paths.items():
-        if not isinstance(item, dict):
-            continue
-        for method in HTTP_METHODS:
-            operation = item.get(method)
-            if isinstance(operation, dict) and isinstance(operation.get("operationId"), str):
-                found.setdefault(operation["operationId"], join_pointer(OPENAPI_POINTER, ("paths", url, method)))
-    return found
+    return {op.name: op.pointer for op in openapi.operations(doc)}
 
 
 # --- reference models --------------------------------------------------------------------------
@@ -196,43 +164,9 @@ def _licence_problems(implementation: dict[str, Any]) -> Iterator[Problem]:
             yield Problem("/implementation/licence", problem, "reference")
 
 
-def _operation_problems(specification: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """Errors for listed operations the OpenAPI document lacks; warnings for its operations left unlisted."""
-    operations = specification.get("operations")
-    if not isinstance(operations, list):
-        return [], []
-    doc = _part(specification, "interface").get("openapi")
-    declared = openapi_operations(doc) if isinstance(doc, dict) else {}
-    errors: list[Problem] = []
-    listed = set()
-    for i, op in enumerate(operations):
-        op_id = op.get("id") if isinstance(op, dict) else None
-        if not isinstance(op_id, str):
-            continue
-        listed.add(op_id)
-        if not isinstance(doc, dict):
-            message = f"operation {op_id!r} is listed but the specification has no OpenAPI interface to define it"
-            errors.append(Problem(f"/specification/operations/{i}/id", message, "reference"))
-        elif op_id not in declared:
-            errors.append(
-                Problem(f"/specification/operations/{i}/id", _unknown_operation(op_id, declared), "reference")
-            )
-    warnings = [
-        Problem(pointer, f"the OpenAPI operation {op_id!r} is not listed in specification.operations", "reference")
-        for op_id, pointer in declared.items()
-        if op_id not in listed
-    ]
-    return errors, warnings
-
-
-def _unknown_operation(op_id: str, declared: dict[str, str]) -> str:
-    message = f"operation {op_id!r} is not an operationId of the OpenAPI document"
-    hint = difflib.get_close_matches(op_id, list(declared), n=1)
-    return message + f"; did you mean {hint[0]!r}?" if hint else message
-
-
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """Errors and warnings against the reference models: semantic versions, GSBPM, GSIM, SPDX, operationIds."""
+    """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX) and of the
+    Specification's operations against its interfaces."""
     definition = _part(content, "definition")
     errors = [
         *_version_problems(content),
@@ -240,7 +174,9 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
         *_gsim_problems(definition),
         *_licence_problems(_part(content, "implementation")),
     ]
-    operation_errors, warnings = _operation_problems(_part(content, "specification"))
+    specification = _part(content, "specification")
+    operation_errors, warnings = interfaces.operation_problems(specification)
+    warnings.extend(interfaces.protocol_warnings(specification))
     return errors + operation_errors, warnings
 
 
@@ -288,11 +224,7 @@ def content_hash(content: dict[str, Any]) -> str:
 
 def _check(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
     errors = list(_schema_problems(content))
-    specification = content.get("specification")
-    interface = specification.get("interface") if isinstance(specification, dict) else None
-    doc = interface.get("openapi") if isinstance(interface, dict) else None
-    if isinstance(doc, dict):
-        errors.extend(_openapi_problems(doc))
+    errors.extend(interfaces.problems(_part(content, "specification")))
     reference_errors, warnings = _reference_problems(content)
     errors.extend(reference_errors)
     return errors, warnings

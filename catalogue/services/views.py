@@ -130,6 +130,7 @@ def service_page(slug: str, version: str | None = None) -> str:
         content=content,
         operations=interface.operations(document),
         openapi=document,
+        others=interface.other_interfaces(spec.get("interface")),
         compliance_items=items,
         history=history,
         subprocesses=[

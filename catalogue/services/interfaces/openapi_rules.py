@@ -1,13 +1,18 @@
 """The checks of a descriptor's OpenAPI document: references, structure (the meta-schema) and semantics.
 
-Everything that needs openapi_spec_validator or jsonschema-rs lives here, and only validation.validate
+Everything that needs openapi_spec_validator or jsonschema-rs lives here, and only interfaces.openapi
 imports this module, on the first descriptor with an OpenAPI document: together they cost a process
 ~21 MB, which a worker that only serves reads never pays.
+
+OpenAPI 3.1 documents are checked against the OpenAPI Initiative's current published 3.1 schema, shipped in
+catalogue/reference (see SOURCES.md there): the one openapi-spec-validator bundles is the 2022-10-07
+iteration, which refuses valid documents (its Link Object names `body` where the specification says `server`).
 """
 
 from __future__ import annotations
 
 import copy
+import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +21,7 @@ from typing import Any
 
 import referencing.exceptions
 from jsonschema.exceptions import best_match
-from openapi_spec_validator.schemas import schema_v2, schema_v30, schema_v31, schema_v32
+from openapi_spec_validator.schemas import schema_v2, schema_v30, schema_v32
 from openapi_spec_validator.schemas.backend.jsonschema import (
     create_validator as python_schema_validator,
 )
@@ -30,9 +35,11 @@ from openapi_spec_validator.validation import keywords as osv_keywords
 from openapi_spec_validator.validation import validators as osv
 
 from catalogue.exceptions import Problem
+from catalogue.resources import OPENAPI_31_SCHEMA_FILE
 from catalogue.services import json_pointer
+from catalogue.services.interfaces.declared import INTERFACE_POINTER
 from catalogue.services.json_pointer import join as join_pointer
-from catalogue.services.validation import OPENAPI_POINTER, readable_message
+from catalogue.services.readable import readable_message
 
 
 class _RefusingHandler:
@@ -43,6 +50,7 @@ class _RefusingHandler:
         raise referencing.exceptions.NoSuchResource(ref=uri)  # type: ignore[call-arg]
 
 
+OPENAPI_POINTER = f"{INTERFACE_POINTER}/openapi"
 _REFUSE = _RefusingHandler()
 _NO_FETCH_HANDLERS = {scheme: _REFUSE for scheme in ("<all_urls>", "http", "https", "file", "ftp", "data", "")}
 
@@ -127,12 +135,18 @@ class _Flavour:
     meta_schema: Any
 
 
+def _published_31_schema() -> dict[str, Any]:
+    """The OpenAPI Initiative's current published 3.1 schema (2025-11-23), from the file we ship."""
+    schema: dict[str, Any] = json.loads(OPENAPI_31_SCHEMA_FILE.read_text("utf-8"))
+    return schema
+
+
 @cache
 def _flavours() -> dict[str, _Flavour]:
     return {
         "2.0": _Flavour("Swagger 2.0", _build_validator_class(osv.OpenAPIV2SpecValidator), schema_v2),
         "3.0": _Flavour("OpenAPI 3.0", _build_validator_class(osv.OpenAPIV30SpecValidator), schema_v30),
-        "3.1": _Flavour("OpenAPI 3.1", _build_validator_class(osv.OpenAPIV31SpecValidator), schema_v31),
+        "3.1": _Flavour("OpenAPI 3.1", _build_validator_class(osv.OpenAPIV31SpecValidator), _published_31_schema()),
         "3.2": _Flavour("OpenAPI 3.2", _build_validator_class(osv.OpenAPIV32SpecValidator), schema_v32),
     }
 
