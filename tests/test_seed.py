@@ -12,6 +12,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+import yaml
 from sqlalchemy import func, select
 
 from catalogue.cli import main
@@ -25,11 +26,48 @@ SEED_DIR = Path(__file__).resolve().parents[1] / "seed_services"
 SEEDS = sorted(SEED_DIR.glob("*.yaml"))
 
 
-def test_there_are_at_least_30_seed_services_each_with_sources():
-    assert len(SEEDS) >= 30
+def test_there_are_at_least_50_seed_services_each_with_sources():
+    assert len(SEEDS) >= 50
     sources = (SEED_DIR / "SOURCES.md").read_text("utf-8")
     missing = [p.stem for p in SEEDS if f"## {p.stem}\n" not in sources]
     assert missing == []
+
+
+def _seed(path: Path) -> dict:
+    data = yaml.safe_load(path.read_text("utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def test_every_gsbpm_phase_from_design_to_disseminate_has_two_seeds_sampling_and_coding_included():
+    services: dict[str, set[str]] = {}
+    for path in SEEDS:
+        for code in _seed(path)["definition"]["gsbpm"]:
+            services.setdefault(code, set()).add(path.stem)
+            services.setdefault(code.split(".")[0], set()).add(path.stem)
+    thin = {code: sorted(services.get(code, ())) for code in ("2", "3", "4", "5", "6", "7", "4.1", "5.2")}
+    assert {code: ids for code, ids in thin.items() if len(ids) < 2} == {}
+
+
+def test_a_library_interface_names_the_package_its_distribution_installs():
+    checked = 0
+    for path in SEEDS:
+        content = _seed(path)
+        library = content.get("specification", {}).get("interface", {}).get("library")
+        packages = {
+            d["package"] for d in content["implementation"].get("distributions", []) if d["kind"] in ("cran", "pypi")
+        }
+        if library and packages:
+            checked += 1
+            assert packages == {library["package"]}, path.stem
+    assert checked >= 25  # most seeds are R or Python packages: the rule must not pass by finding none
+
+
+def test_no_seed_file_names_a_package_registry_host():
+    hosts = ("cran.r-project.org", "pypi.org", "npmjs.com", "npmjs.org", "search.maven.org", "repo1.maven.org")
+    for path in [*SEEDS, SEED_DIR / "SOURCES.md"]:
+        text = path.read_text("utf-8").casefold()
+        assert [host for host in hosts if host in text] == [], path.name
 
 
 @pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])

@@ -1,4 +1,4 @@
-"""Browser tests: the real app, seeded with the 33 seed services, served on a loopback port and driven by
+"""Browser tests: the real app, seeded with every seed service, served on a loopback port and driven by
 Debian's headless chromium through Playwright.
 
 Fixtures for every browser test module:

@@ -188,7 +188,7 @@ def test_serve_with_the_seed_services_from_a_folder_outside_the_checkout(served:
         status, _body = _get(base + path)
         assert status == 200, path
     _status, body = _get(f"{base}/api/v1/services?per_page=100")
-    assert 30 <= len(SEED_FILES) == json.loads(body)["total"]
+    assert 50 <= len(SEED_FILES) == json.loads(body)["total"]
     assert f"{len(SEED_FILES)} of {len(SEED_FILES)} seed services loaded" in log.read_text()
 
 
