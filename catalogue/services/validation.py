@@ -15,13 +15,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
+from catalogue.services import licences
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.json_pointer import escape as pointer_escape
 from catalogue.services.json_pointer import join as join_pointer
@@ -188,14 +189,6 @@ def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
                 yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
 
 
-def _licence_problems(implementation: dict[str, Any]) -> Iterator[Problem]:
-    licence = implementation.get("licence")
-    if isinstance(licence, str) and licence:
-        problem = _licence_problem(licence)
-        if problem:
-            yield Problem("/implementation/licence", problem, "reference")
-
-
 def _operation_problems(specification: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
     """Errors for listed operations the OpenAPI document lacks; warnings for its operations left unlisted."""
     operations = specification.get("operations")
@@ -238,39 +231,10 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
         *_version_problems(content),
         *_gsbpm_problems(definition),
         *_gsim_problems(definition),
-        *_licence_problems(_part(content, "implementation")),
+        *licences.problems(_part(content, "implementation")),
     ]
     operation_errors, warnings = _operation_problems(_part(content, "specification"))
     return errors + operation_errors, warnings
-
-
-@cache
-def _spdx() -> Any:
-    """The SPDX licence index, loaded once per process (building it costs ~25 ms)."""
-    # Imported here: only validation needs it (see the module docstring).
-    from license_expression import get_spdx_licensing
-
-    return get_spdx_licensing()
-
-
-@lru_cache(maxsize=1024)
-def _licence_problem(expression: str) -> str | None:
-    """Why expression is no SPDX licence expression, or None when it is one."""
-    message = (
-        f"{_brief(expression)} is not an SPDX licence identifier or expression (see spdx.org/licenses), "
-        "such as EUPL-1.2 or GPL-3.0-or-later"
-    )
-    try:
-        info = _spdx().validate(expression)
-    # license_expression fails on some malformed expressions ('MIT AND', '()', a quote, '{{7*7}}') with
-    # AttributeError or IndexError from inside its own error reporting instead of reporting them: whatever
-    # it raises, the expression is not one it can read, which is the answer the submitter needs.
-    except Exception:  # noqa: BLE001
-        return message
-    unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
-    if unknown or (info.errors and not info.invalid_symbols):
-        return message
-    return None
 
 
 # --- the one entry point -----------------------------------------------------------------------
