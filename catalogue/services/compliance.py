@@ -115,7 +115,7 @@ class _Words(string.Formatter):
         if isinstance(value, int) and "/" in format_spec:
             one, many = format_spec.split("/", 1)
             return f"{value} {one if value == 1 else many}"
-        return super().format_field(value, format_spec)
+        return str(super().format_field(value, format_spec))
 
 
 _WORDS = _Words()
@@ -347,9 +347,9 @@ def _installation_described(c: dict[str, Any], _r: Report) -> Outcome:
     i = _section(c, "implementation")
     distributions = i.get("distributions") or []
     if distributions:
-        kinds = sorted({d.get("kind") for d in distributions if isinstance(d, dict) and d.get("kind")})
-        where = f"from {_listed(kinds)}" if kinds else ""
-        return "pass", {"how": f"Published as {count(len(distributions), 'distribution', 'distributions')} {where}."}
+        kinds = sorted({str(d["kind"]) for d in distributions if isinstance(d, dict) and d.get("kind")})
+        where = f" from {_listed(kinds)}" if kinds else ""
+        return "pass", {"how": f"Published as {count(len(distributions), 'distribution', 'distributions')}{where}."}
     if i.get("installation"):
         return "pass", {"how": "Installation instructions are given."}
     return "fail", {}
