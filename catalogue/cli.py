@@ -26,7 +26,7 @@ from catalogue.exports import documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
-from catalogue.services import bulk_import, descriptors, scaffold, workflow
+from catalogue.services import bulk_import, compliance, descriptors, scaffold, workflow
 from catalogue.services.models import Service
 
 
@@ -306,6 +306,57 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
     if any(not r["readable"] for r in results):
         sys.exit(2)
     sys.exit(0 if all(r["valid"] for r in results) else 1)
+
+
+_OUTCOME_WORDS = {"pass": "pass", "fail": "fail", "not_applicable": "not applicable"}
+
+
+def _assess_file(path: str, limits: descriptors.Limits) -> compliance.ComplianceReport | str:
+    """The compliance report of one descriptor file, or why the file cannot be read."""
+    try:
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        return f"cannot read the file: {exc.strerror}"
+    try:
+        descriptor = descriptors.parse(data, "json" if path.endswith(".json") else "yaml", limits)
+    except DescriptorError as exc:
+        return f"{exc.problem.pointer or '/'}: {exc.problem.message}"
+    _report, assessment = workflow.check_descriptor(descriptor)
+    return assessment
+
+
+def _print_summary(reports: dict[str, compliance.ComplianceReport]) -> None:
+    rows = compliance.tally(reports)
+    width = max(len("criterion"), *(len(row.id) for row in rows))
+    click.echo(f"{'criterion':<{width}}  {'pass':>4}  {'fail':>4}  {'n/a':>4}  failing")
+    for row in rows:
+        failing = ", ".join(Path(name).stem for name in row.failing)
+        click.echo(f"{row.id:<{width}}  {row.passed:>4}  {row.failed:>4}  {row.not_applicable:>4}  {failing}".rstrip())
+
+
+@main.command("assess")
+@click.argument("files", nargs=-1, required=True)
+@click.option("--summary", is_flag=True, help="One line per criterion: pass, fail and not-applicable counts")
+def assess_command(files: tuple[str, ...], summary: bool) -> None:
+    """Assess descriptors offline against the CSPA compliance criteria; exit 2 if a file cannot be read."""
+    limits = Config.from_env().limits
+    reports: dict[str, compliance.ComplianceReport] = {}
+    unreadable = False
+    for path in files:
+        result = _assess_file(path, limits)
+        if isinstance(result, str):
+            unreadable = True
+            click.echo(f"{path}: error: {result}", err=True)
+            continue
+        reports[path] = result
+        if summary:
+            continue
+        click.echo(f"{path}: {result.score}% of the applicable criteria pass")
+        for item in result.items:
+            click.echo(f"  {_OUTCOME_WORDS[item.outcome]:<14}  {item.id}: {item.reason}")
+    if summary and reports:
+        _print_summary(reports)
+    sys.exit(2 if unreadable else 0)
 
 
 @main.command("create-user")

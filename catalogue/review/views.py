@@ -54,6 +54,7 @@ def _page(
         errors=errors or {},
         form=form or {},
         criteria={c["id"]: c for c in compliance.criteria()},
+        citations=compliance.citations,
     ), status
 
 

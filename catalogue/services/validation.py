@@ -17,14 +17,14 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from functools import cache, lru_cache
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
-from catalogue.services import interfaces
+from catalogue.services import interfaces, licences
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.interfaces import openapi
 from catalogue.services.interfaces.openapi import HTTP_METHODS
@@ -156,12 +156,6 @@ def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
                 yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
 
 
-def _licence_problems(implementation: dict[str, Any]) -> Iterator[Problem]:
-    licence = implementation.get("licence")
-    if isinstance(licence, str) and licence:
-        problem = _licence_problem(licence)
-        if problem:
-            yield Problem("/implementation/licence", problem, "reference")
 
 
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
@@ -172,41 +166,12 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
         *_version_problems(content),
         *_gsbpm_problems(definition),
         *_gsim_problems(definition),
-        *_licence_problems(_part(content, "implementation")),
+        *licences.problems(_part(content, "implementation")),
     ]
     specification = _part(content, "specification")
     operation_errors, warnings = interfaces.operation_problems(specification)
     warnings.extend(interfaces.protocol_warnings(specification))
     return errors + operation_errors, warnings
-
-
-@cache
-def _spdx() -> Any:
-    """The SPDX licence index, loaded once per process (building it costs ~25 ms)."""
-    # Imported here: only validation needs it (see the module docstring).
-    from license_expression import get_spdx_licensing
-
-    return get_spdx_licensing()
-
-
-@lru_cache(maxsize=1024)
-def _licence_problem(expression: str) -> str | None:
-    """Why expression is no SPDX licence expression, or None when it is one."""
-    message = (
-        f"{_brief(expression)} is not an SPDX licence identifier or expression (see spdx.org/licenses), "
-        "such as EUPL-1.2 or GPL-3.0-or-later"
-    )
-    try:
-        info = _spdx().validate(expression)
-    # license_expression fails on some malformed expressions ('MIT AND', '()', a quote, '{{7*7}}') with
-    # AttributeError or IndexError from inside its own error reporting instead of reporting them: whatever
-    # it raises, the expression is not one it can read, which is the answer the submitter needs.
-    except Exception:  # noqa: BLE001
-        return message
-    unknown = [s for s in info.invalid_symbols if not str(s).startswith("LicenseRef-")]
-    if unknown or (info.errors and not info.invalid_symbols):
-        return message
-    return None
 
 
 # --- the one entry point -----------------------------------------------------------------------

@@ -30,7 +30,7 @@ from catalogue.document.content import criterion_link, sanitise
 from catalogue.exceptions import DescriptorError, Problem, RegistryError
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import descriptors, interface, permissions, reads, starter, validation, workflow
+from catalogue.services import compliance, descriptors, interface, permissions, reads, starter, validation, workflow
 from catalogue.services.models import Service, ServiceVersion
 
 bp = Blueprint("services", __name__)
@@ -119,7 +119,10 @@ def service_page(slug: str, version: str | None = None) -> str:
     content = content_of(shown)
     spec = content.get("specification") or {}
     document = (spec.get("interface") or {}).get("openapi")
-    items = [{**item, "link": criterion_link(item["id"])} for item in (shown.compliance or {}).get("items", [])]
+    items = [
+        {**item, "link": criterion_link(item["id"]), "sources": compliance.citations(item)}
+        for item in (shown.compliance or {}).get("items", [])
+    ]
     history = reads.service_history(session(), actor, slug)
     model = reference.gsbpm()
     return render_template(
