@@ -101,16 +101,9 @@ def test_a_fully_described_service_passes_every_criterion_but_the_operation_chec
     assert failing == {}
 
 
-NOT_YET = pytest.mark.xfail(
-    strict=True,
-    reason="validation on this branch looks for listed operations only in an OpenAPI document; the interfaces "
-    "branch checks them in every kind of interface, and then this passes (strict: remove this mark then)",
-)
 
 
-@pytest.mark.parametrize(
-    "kind", [k if k == "rest" else pytest.param(k, marks=NOT_YET) for k in KINDS], ids=lambda k: str(k)
-)
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_fully_described_service_of_every_kind_reaches_100(kind: str) -> None:
     report = validation.validate(Descriptor(full(kind)))
     assert report.valid, report.errors
