@@ -30,7 +30,17 @@ from catalogue.document.content import criterion_link, sanitise
 from catalogue.exceptions import DescriptorError, Problem, RegistryError
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import descriptors, interface, permissions, reads, starter, validation, workflow
+from catalogue.services import (
+    descriptors,
+    distributions,
+    interface,
+    layers,
+    permissions,
+    reads,
+    starter,
+    validation,
+    workflow,
+)
 from catalogue.services.models import Service, ServiceVersion
 
 bp = Blueprint("services", __name__)
@@ -131,6 +141,7 @@ def service_page(slug: str, version: str | None = None) -> str:
         operations=interface.operations(document),
         openapi=document,
         compliance_items=items,
+        get_it=distributions.instructions(layers.bundle(shown.descriptor)),
         history=history,
         subprocesses=[
             (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
