@@ -17,6 +17,30 @@ class ContactSchema(Schema):
     url = fields.String(allow_none=True, required=True)
 
 
+class MessageSchema(Schema):
+    """A message the service takes in or gives back (CSPA 2.0 Annex 1, Specification)."""
+
+    name = fields.String()
+    gsim = fields.String(required=True, metadata={"description": "The GSIM 1.2 information object it carries"})
+    format = fields.String(metadata={"description": "A media type or a format name"})
+    schema = fields.String(metadata={"description": "Address of the message's schema"})
+    description = fields.String()
+
+
+class DistributionSchema(Schema):
+    """One place the implementation can be got from (the descriptor's implementation.distributions)."""
+
+    kind = fields.String(
+        required=True, validate=validate.OneOf(("cran", "pypi", "maven", "npm", "nuget", "container", "download"))
+    )
+    package = fields.String()
+    group = fields.String()
+    artifact = fields.String()
+    image = fields.String()
+    version = fields.String()
+    url = fields.String()
+
+
 class ExportedServiceSchema(Schema):
     """One service at its public (latest approved) version."""
 
@@ -47,6 +71,30 @@ class ExportedServiceSchema(Schema):
         allow_none=True, required=True, metadata={"description": "Where the service answers, per its OpenAPI document"}
     )
     has_openapi = fields.Boolean(required=True)
+    interface_kinds = fields.List(
+        fields.String(validate=validate.OneOf(("openapi", "wsdl", "asyncapi", "command_line", "library"))),
+        required=True,
+        metadata={"description": "The kinds of machine-readable interface the Specification gives"},
+    )
+    dependencies = fields.List(
+        fields.String(), required=True, metadata={"description": "What the service needs (Definition)"}
+    )
+    architectural_pattern = fields.List(fields.String(), required=True)
+    input_messages = fields.List(fields.Nested(MessageSchema), required=True)
+    output_messages = fields.List(fields.Nested(MessageSchema), required=True)
+    methodologies = fields.List(fields.String(), required=True, metadata={"description": "Names of the methods"})
+    builder = fields.String(allow_none=True, required=True, metadata={"description": "Who built the implementation"})
+    software_version = fields.String(
+        allow_none=True, required=True, metadata={"description": "The software version the implementation describes"}
+    )
+    formats_accepted = fields.List(fields.String(), required=True)
+    formats_produced = fields.List(fields.String(), required=True)
+    distributions = fields.List(fields.Nested(DistributionSchema), required=True)
+    install = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "What a user types to get it, one entry per distribution (a link for a download)"},
+    )
     url = fields.String(required=True, metadata={"description": "The service's page"})
     openapi_url = fields.String(
         allow_none=True, required=True, metadata={"description": "The OpenAPI document, as JSON"}

@@ -53,6 +53,9 @@ class Instruction:
     command: str | None
     url: str | None
     language: str
+    one_line: str | None = None
+    """The command on one line where the block is longer (a Maven artefact: `mvn dependency:get`), for
+    exports with one cell per distribution."""
 
     @property
     def lines(self) -> int:
@@ -146,12 +149,14 @@ def instruction(entry: Mapping[str, Any]) -> Instruction | None:
     if ("url" in entry and url is None) or ("version" in entry and _version(entry) is None):
         return None  # a value the schema refuses spoils the whole entry, never just disappears from it
     if kind == "download":
-        return Instruction(kind, LABELS[kind], None, url, "text") if url else None
+        return Instruction(kind, LABELS[kind], None, url, "text", url) if url else None
     built = _BUILDERS[str(kind)](entry)
     if built is None:
         return None
     command, language = built
-    return Instruction(str(kind), LABELS[str(kind)], command, url, language)
+    coordinate = maven_coordinate(entry) if kind == "maven" else None
+    one_line = f"mvn dependency:get -Dartifact={coordinate}" if coordinate else command
+    return Instruction(str(kind), LABELS[str(kind)], command, url, language, one_line)
 
 
 def instructions(content: Mapping[str, Any]) -> list[Instruction]:
