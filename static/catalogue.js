@@ -3,6 +3,8 @@
    - [data-tabs] turns its section.panel children into accessible tabs;
    - [data-editor] gets line numbers, and live validation through POST /api/v1/validate with each
      problem's line marked in the gutter and behind the text;
+   - a select with [data-switch=NAME] shows only the [data-when-NAME] groups that list its value (the starter
+     form's interface and distribution fields); without this file every group shows, each hint says when;
    - [data-copy] buttons (hidden until this file runs) copy the text of the element they name and announce
      "Copied" in the status beside them; without this file the text stays selectable. */
 (function () {
@@ -362,11 +364,26 @@
     });
   }
 
+  /* --- kind-dependent fields (starter form) ------------------------------------------------------ */
+  function switcher(select) {
+    var name = select.getAttribute("data-switch");
+    var groups = document.querySelectorAll("[data-when-" + name + "]");
+    function update() {
+      Array.prototype.forEach.call(groups, function (group) {
+        var kinds = group.getAttribute("data-when-" + name).split(" ");
+        group.hidden = kinds.indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
+  }
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest]"), combobox);
     Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), tabs);
     Array.prototype.forEach.call(document.querySelectorAll("[data-editor]"), editor);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-switch]"), switcher);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -19,7 +19,7 @@ from catalogue.search.api import search_request
 from catalogue.search.index import FACETS
 from catalogue.search.query import SORTS, SearchRequest
 from catalogue.search.schemas import SearchArgs
-from catalogue.services import distributions, permissions
+from catalogue.services import distributions, layers, permissions
 
 bp = Blueprint("search", __name__)
 
@@ -37,14 +37,6 @@ FACET_LABELS = {
     "distribution": "Get it from",
 }
 """Facets in the order the sidebar shows them, with their labels."""
-INTERFACE_LABELS = {
-    "openapi": "OpenAPI (REST)",
-    "wsdl": "WSDL (SOAP)",
-    "asyncapi": "AsyncAPI (messaging)",
-    "command_line": "Command line",
-    "library": "Library",
-}
-"""Interface kinds (layers.INTERFACE_KINDS) as readers know them."""
 SORT_LABELS = {"relevance": "Relevance", "name": "Name", "updated": "Last update"}
 SECTIONS_SHOWN = 5
 """Document sections listed beside the services."""
@@ -60,7 +52,7 @@ def value_label(facet: str, value: str) -> str:
     if facet == "subprocess" and value in model.subprocesses:
         return f"{value} {model.subprocesses[value]['name']}"
     if facet == "interface":
-        return INTERFACE_LABELS.get(value, value)
+        return layers.INTERFACE_LABELS.get(value, value)
     if facet == "distribution":
         return distributions.LABELS.get(value, value)
     return value

@@ -222,14 +222,20 @@ def start_from_form() -> str | BaseResponse | tuple[str, int]:
         return redirect(url_for("auth.sign_in", next=url_for("services.start_from_form")))
     if request.method == "GET":
         owner = actor.user.organisation.code if actor.user is not None and actor.user.organisation else ""
-        return render_template("services/start.html", choices=starter.choices(), owner=owner)
+        return render_template(
+            "services/start.html",
+            choices=starter.choices(),
+            owner=owner,
+            interface_labels=layers.INTERFACE_LABELS,
+            distribution_labels=distributions.LABELS,
+        )
     text = starter.descriptor_text(request.form, request.form.getlist)
     descriptor = descriptors.parse(text, "yaml", current_app.config["CATALOGUE"].limits)
     report, _assessment = workflow.check_descriptor(descriptor)
     message = (
         "Built from the form: every field is filled in correctly."
         if report.valid
-        else f"Built from the form: {len(report.errors)} thing(s) to finish below."
+        else f"Built from the form: {len(report.errors)} {'thing' if len(report.errors) == 1 else 'things'} to finish below."
     )
     return render_template(
         "services/submit.html", text=text, problems=[_problem(p) for p in report.errors], message=message

@@ -57,9 +57,7 @@ def _ids(result: dict) -> set[str]:
 def test_every_interface_kind_and_ecosystem_can_be_a_facet_value() -> None:
     """Fails when a new interface kind or distribution kind is added without a facet."""
     assert {"interface", "distribution"} <= set(FACETS) and set(FACETS) == set(FACET_LABELS)
-    from catalogue.search.views import INTERFACE_LABELS
-
-    assert set(INTERFACE_LABELS) == set(layers.INTERFACE_KINDS)
+    assert set(layers.INTERFACE_LABELS) == set(layers.INTERFACE_KINDS)
     assert set(distributions.LABELS) == set(distributions.ECOSYSTEMS)
 
 
