@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, joinedload
 from catalogue import exceptions
 from catalogue.auth import actors
 from catalogue.events import Event
-from catalogue.services import distributions, layers, permissions
+from catalogue.services import layers, permissions
+from catalogue.services.distributions import Instruction, instructions
 from catalogue.services.models import Service, ServiceVersion
 
 APPROVAL_KINDS = ("version.approved", "version.submitted")
@@ -158,9 +159,9 @@ class ExportedService:
             "install": [item.one_line for item in self.instructions()],
         }
 
-    def instructions(self) -> list[distributions.Instruction]:
+    def instructions(self) -> list[Instruction]:
         """How to get the implementation, one line per distribution (the page's "Get it" box)."""
-        return distributions.instructions({"implementation": {"distributions": self.distributions}})
+        return instructions({"implementation": {"distributions": self.distributions}})
 
 
 def _section(content: dict[str, Any], key: str) -> dict[str, Any]:

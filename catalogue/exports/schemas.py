@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from catalogue.services.schemas import INTERFACE_KINDS, DistributionSchema, MessageSchema
+
 FORMATS = ("json", "csv", "jsonld", "turtle", "backstage")
 """The formats `catalogue export` and /api/v1/export write."""
 
@@ -15,30 +17,6 @@ class ContactSchema(Schema):
     name = fields.String(required=True)
     email = fields.String(allow_none=True, required=True)
     url = fields.String(allow_none=True, required=True)
-
-
-class MessageSchema(Schema):
-    """A message the service takes in or gives back (CSPA 2.0 Annex 1, Specification)."""
-
-    name = fields.String()
-    gsim = fields.String(required=True, metadata={"description": "The GSIM 1.2 information object it carries"})
-    format = fields.String(metadata={"description": "A media type or a format name"})
-    schema = fields.String(metadata={"description": "Address of the message's schema"})
-    description = fields.String()
-
-
-class DistributionSchema(Schema):
-    """One place the implementation can be got from (the descriptor's implementation.distributions)."""
-
-    kind = fields.String(
-        required=True, validate=validate.OneOf(("cran", "pypi", "maven", "npm", "nuget", "container", "download"))
-    )
-    package = fields.String()
-    group = fields.String()
-    artifact = fields.String()
-    image = fields.String()
-    version = fields.String()
-    url = fields.String()
 
 
 class ExportedServiceSchema(Schema):
@@ -72,7 +50,7 @@ class ExportedServiceSchema(Schema):
     )
     has_openapi = fields.Boolean(required=True)
     interface_kinds = fields.List(
-        fields.String(validate=validate.OneOf(("openapi", "wsdl", "asyncapi", "command_line", "library"))),
+        fields.String(validate=validate.OneOf(INTERFACE_KINDS)),
         required=True,
         metadata={"description": "The kinds of machine-readable interface the Specification gives"},
     )

@@ -346,8 +346,10 @@ _INTERFACE_HINTS = {
             ("program", "the program's name as it is typed, e.g. banffprocessor"),
             (
                 "commands",
-                "its commands, e.g. [{name: banffprocessor, usage: banffprocessor JOB.json}]; a program without "
-                "sub-commands has one, named as the program",
+                (
+                    "its commands, e.g. [{name: banffprocessor, usage: banffprocessor JOB.json}]; a program "
+                    "without sub-commands has one, named as the program"
+                ),
             ),
         ],
     ),
