@@ -104,3 +104,31 @@ def test_the_service_page_shows_the_get_it_box(app: Flask, make_user) -> None:
     body = page.get_data(as_text=True)
     assert "Get it" in body
     assert "install.packages(&#34;sdcMicro&#34;)" in body or "install.packages(&quot;sdcMicro&quot;)" in body
+
+
+def test_submitting_a_hostile_distribution_is_a_problem_and_stores_nothing(app: Flask, make_user) -> None:
+    client = app.test_client()
+    token = make_user("submitter@statistik-austria.example", "STATISTIK-AUSTRIA", "submitter")
+    content = yaml.safe_load((ANNEX / "sdcmicro-library.yaml").read_text("utf-8"))
+    content["implementation"]["distributions"] = [{"kind": "container", "image": "alpine; rm -rf /"}]
+    response = client.post("/api/v1/services", json=content, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 422 and response.mimetype == "application/problem+json"
+    assert any(e["pointer"] == "/implementation/distributions/0/image" for e in response.json["errors"])
+    assert (
+        client.get("/api/v1/services/sdcmicro-library", headers={"Authorization": f"Bearer {token}"}).status_code == 404
+    )
+
+
+def test_every_seed_distribution_is_cited_in_the_seed_sources() -> None:
+    """Fails when a distribution is added to a seed without the source that names it."""
+    seeds = Path(__file__).resolve().parents[2] / "seed_services"
+    sources = (seeds / "SOURCES.md").read_text("utf-8")
+    found = 0
+    for path in sorted(seeds.glob("*.yaml")):
+        content = yaml.safe_load(path.read_text("utf-8"))
+        section = sources.split(f"## {content['id']}\n", 1)[1].split("\n## ", 1)[0]
+        for entry in content["implementation"].get("distributions", []):
+            name = entry.get("package") or entry.get("artifact") or entry.get("image") or entry.get("url")
+            assert f"`{name}`" in section or f"{name}" in section, (content["id"], name)
+            found += 1
+    assert found >= 3
