@@ -127,6 +127,7 @@ def service_page(slug: str, version: str | None = None) -> str:
     """One service: its three CSPA layers, interface, compliance, versions and history."""
     service, shown, versions, actor = _version_for(slug, version)
     content = content_of(shown)
+    bundle = layers.bundle(shown.descriptor)  # every layer inline: what the Annex 1 and Get it parts read
     spec = content.get("specification") or {}
     document = (spec.get("interface") or {}).get("openapi")
     items = [{**item, "link": criterion_link(item["id"])} for item in (shown.compliance or {}).get("items", [])]
@@ -141,7 +142,8 @@ def service_page(slug: str, version: str | None = None) -> str:
         operations=interface.operations(document),
         openapi=document,
         compliance_items=items,
-        get_it=distributions.instructions(layers.bundle(shown.descriptor)),
+        bundle=bundle,
+        get_it=distributions.instructions(bundle),
         history=history,
         subprocesses=[
             (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])

@@ -117,4 +117,8 @@ def test_the_starter_form_makes_a_library_with_a_cran_distribution(new_page: Any
     page.wait_for_url(re.compile(r"/services/sdcmicro-browser/versions/1\.0\.0\?saved=draft$"))
     box = _implementation(page, "sdcmicro-browser")
     assert box.locator("code").inner_text() == 'install.packages("sdcMicro")'
+    assert page.get_by_text("Software version").is_visible()
+    page.get_by_role("tab", name="Specification").click()
+    assert page.get_by_role("heading", name="Library interface").is_visible()
+    assert axe(page) == []
     assert page.console_errors == []

@@ -104,6 +104,16 @@ def test_the_service_page_shows_the_get_it_box(app: Flask, make_user) -> None:
     body = page.get_data(as_text=True)
     assert "Get it" in body
     assert "install.packages(&#34;sdcMicro&#34;)" in body or "install.packages(&quot;sdcMicro&quot;)" in body
+    # The other Annex 1 fields the page shows, from the bundle.
+    for text in (
+        "Library interface",
+        "createSdcObj",
+        "Software version",
+        "5.7.8",
+        "Input messages",
+        "Microaggregation",
+    ):
+        assert text in body, text
 
 
 def test_submitting_a_hostile_distribution_is_a_problem_and_stores_nothing(app: Flask, make_user) -> None:
