@@ -460,8 +460,29 @@ def export_command(output: Any, fmt: str, base_url: str) -> None:
     output.write("\n")
 
 
+def _skeleton_of(openapi: Path | None) -> scaffold.Skeleton:
+    """The skeleton of an OpenAPI document file, or the command's exit with the problems that refuse it."""
+    if openapi is None:
+        raise click.UsageError("give an OpenAPI document")
+    fmt = "json" if openapi.suffix.lower() == ".json" else "yaml"
+    try:
+        return scaffold.scaffold(openapi.read_bytes(), fmt, Config.from_env().limits, source=openapi.name)
+    except DescriptorError as exc:
+        raise click.ClickException(f"{openapi}: {exc.problem.message}") from None
+    except scaffold.ScaffoldRefused as exc:
+        for problem in exc.problems:
+            click.echo(f"{openapi}: error: {problem.pointer}: {problem.message}", err=True)
+        sys.exit(1)
+
+
 @main.command("scaffold")  # reads a file, writes a file: no app, no database
-@click.argument("openapi", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("openapi", type=click.Path(exists=True, dir_okay=False, path_type=Path), required=False)
+@click.option(
+    "--kind",
+    type=click.Choice(scaffold.SKELETON_KINDS),
+    default=None,
+    help="Write the skeleton of a library or a command-line program instead (no OpenAPI document)",
+)
 @click.option(
     "-o",
     "--output",
@@ -469,24 +490,20 @@ def export_command(output: Any, fmt: str, base_url: str) -> None:
     default=None,
     help="Write the skeleton here (default: print it)",
 )
-def scaffold_command(openapi: Path, output: Path | None) -> None:
-    """Write a descriptor skeleton from a bare OpenAPI document; its TODOs are left for you to fill."""
-    limits = Config.from_env().limits
-    fmt = "json" if openapi.suffix.lower() == ".json" else "yaml"
-    try:
-        skeleton = scaffold.scaffold(openapi.read_bytes(), fmt, limits, source=openapi.name)
-    except DescriptorError as exc:
-        raise click.ClickException(f"{openapi}: {exc.problem.message}") from None
-    except scaffold.ScaffoldRefused as exc:
-        for problem in exc.problems:
-            click.echo(f"{openapi}: error: {problem.pointer}: {problem.message}", err=True)
-        sys.exit(1)
+def scaffold_command(openapi: Path | None, kind: str | None, output: Path | None) -> None:
+    """Write a descriptor skeleton from a bare OpenAPI document, or with --kind for a library or a command-line
+    program; its TODOs are left for you to fill."""
+    if (openapi is None) == (kind is None):
+        raise click.UsageError("give either an OpenAPI document or --kind library|command_line")
+    skeleton = scaffold.skeleton_for(kind) if kind is not None else _skeleton_of(openapi)
     if output is None:
         click.echo(skeleton.text, nl=False)
     else:
         output.write_text(skeleton.text, "utf-8")
         click.echo(
-            f"Wrote {output}: {len(skeleton.todo)} TODO(s) to fill, then `catalogue validate {output}`", err=True
+            f"Wrote {output}: {len(skeleton.todo)} {'TODO' if len(skeleton.todo) == 1 else 'TODOs'} to fill, "
+            f"then `catalogue validate {output}`",
+            err=True,
         )
     for where in skeleton.unnamed_operations:
         click.echo(f"{openapi}: warning: {where} has no operationId, so it is not listed", err=True)

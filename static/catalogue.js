@@ -2,7 +2,11 @@
    - search boxes with [data-suggest] become an ARIA 1.2 combobox listing /api/v1/search/suggest answers;
    - [data-tabs] turns its section.panel children into accessible tabs;
    - [data-editor] gets line numbers, and live validation through POST /api/v1/validate with each
-     problem's line marked in the gutter and behind the text. */
+     problem's line marked in the gutter and behind the text;
+   - a select with [data-switch=NAME] shows only the [data-when-NAME] groups that list its value (the starter
+     form's interface and distribution fields); without this file every group shows, each hint says when;
+   - [data-copy] buttons (hidden until this file runs) copy the text of the element they name and announce
+     "Copied" in the status beside them; without this file the text stays selectable. */
 (function () {
   "use strict";
 
@@ -325,10 +329,61 @@
     if (textarea.value.trim() && !problems.children.length) { validate(); }
   }
 
+  /* --- copy buttons ("Get it" box) ------------------------------------------------------------ */
+  function copyButton(button) {
+    var source = document.getElementById(button.getAttribute("data-copy"));
+    var status = button.parentNode.querySelector("[role=status]");
+    if (!source) { return; }
+    function announce(text) {
+      if (status) { status.textContent = text; }
+      button.setAttribute("data-copied", text === "Copied" ? "true" : "false");
+    }
+    function selectSource() {
+      var range = document.createRange();
+      range.selectNodeContents(source);
+      var selection = window.getSelection();
+      selection.removeAllRanges();
+      selection.addRange(range);
+    }
+    button.hidden = false;
+    button.addEventListener("click", function () {
+      var text = source.textContent;
+      if (navigator.clipboard && window.isSecureContext) {
+        navigator.clipboard.writeText(text).then(function () { announce("Copied"); }, function () {
+          selectSource();
+          announce("Selected: press Ctrl+C to copy");
+        });
+        return;
+      }
+      // Without the asynchronous clipboard (a page served over plain HTTP), select the text and ask the
+      // browser to copy the selection.
+      selectSource();
+      var copied = false;
+      try { copied = document.execCommand("copy"); } catch (e) { copied = false; }
+      announce(copied ? "Copied" : "Selected: press Ctrl+C to copy");
+    });
+  }
+
+  /* --- kind-dependent fields (starter form) ------------------------------------------------------ */
+  function switcher(select) {
+    var name = select.getAttribute("data-switch");
+    var groups = document.querySelectorAll("[data-when-" + name + "]");
+    function update() {
+      Array.prototype.forEach.call(groups, function (group) {
+        var kinds = group.getAttribute("data-when-" + name).split(" ");
+        group.hidden = kinds.indexOf(select.value) < 0;
+      });
+    }
+    select.addEventListener("change", update);
+    update();
+  }
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest]"), combobox);
     Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), tabs);
     Array.prototype.forEach.call(document.querySelectorAll("[data-editor]"), editor);
+    Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
+    Array.prototype.forEach.call(document.querySelectorAll("select[data-switch]"), switcher);
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

@@ -17,6 +17,12 @@ from typing import Any
 from catalogue.resources import SCHEMA_FILE
 
 IDENTIFICATION = "identification"  # anchor of the section gathering the top-level scalar fields
+REFERENCE_NOTE = (
+    " This layer may instead be a reference to one already in the catalogue: write only ref (its id), and"
+    " optionally version and owner; the catalogue then reads the layer it names (CSPA 2.0 Annex 1 links an"
+    " Implementation Description to the Specification and Definition it implements)."
+)
+"""Said of each layer that may be written as a reference (the schema's ``ref`` property)."""
 
 
 @dataclass(frozen=True)
@@ -90,7 +96,7 @@ def _constraints(node: Mapping[str, Any]) -> tuple[str, ...]:
     if "maxLength" in node:
         said.append(f"at most {node['maxLength']} characters")
     if "minItems" in node:
-        said.append(f"at least {node['minItems']} item(s)")
+        said.append(f"at least {node['minItems']} {'item' if node['minItems'] == 1 else 'items'}")
     if "maxItems" in node:
         said.append(f"at most {node['maxItems']} items")
     if node.get("uniqueItems"):
@@ -117,6 +123,40 @@ def _required(node: Mapping[str, Any]) -> set[str]:
     return found
 
 
+def _required_when(node: Mapping[str, Any]) -> dict[str, dict[str, list[str]]]:
+    """Fields required only for some values of a discriminator (``allOf`` of ``if {kind: const} then
+    {required}``, as a distribution's package for cran, pypi, npm and nuget), as field → the values."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for rule in node.get("allOf", []):
+        if not isinstance(rule, Mapping):
+            continue
+        tests = rule.get("if", {}).get("properties", {}) if isinstance(rule.get("if"), Mapping) else {}
+        then = rule.get("then", {})
+        for key, test in tests.items():
+            if isinstance(test, Mapping) and "const" in test and isinstance(then, Mapping):
+                for name in then.get("required", []):
+                    found.setdefault(name, {}).setdefault(key, []).append(str(test["const"]))
+    return found
+
+
+def _or_list(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " or " + items[-1]
+
+
+def _properties(
+    node: Mapping[str, Any], schema: Mapping[str, Any], path: str, required_here: set[str]
+) -> Iterator[Field]:
+    when = _required_when(node)
+    for name, child in node.get("properties", {}).items():
+        for found in _fields(child, schema, f"{path}.{name}", name in required_here):
+            if found.path == f"{path}.{name}" and name in when:
+                note = "Required when " + " and ".join(f"{k} is {_or_list(v)}" for k, v in when[name].items()) + "."
+                found = Field(
+                    found.path, found.required, found.kind, f"{found.description} {note}".strip(), found.constraints
+                )
+            yield found
+
+
 def _fields(node: Mapping[str, Any], schema: Mapping[str, Any], path: str, required: bool) -> Iterator[Field]:
     notes = []
     shared = _shared_description(node, schema)
@@ -130,11 +170,8 @@ def _fields(node: Mapping[str, Any], schema: Mapping[str, Any], path: str, requi
     yield Field(path, required, _kind(node, schema), description, _constraints(node))
     if node.get("type") == "array" and isinstance(node.get("items"), Mapping):
         items = _resolve(node["items"], schema)
-        for name, child in items.get("properties", {}).items():
-            yield from _fields(child, schema, f"{path}[].{name}", name in _required(items))
-    required_here = _required(node)
-    for name, child in node.get("properties", {}).items():
-        yield from _fields(child, schema, f"{path}.{name}", name in required_here)
+        yield from _properties(items, schema, f"{path}[]", _required(items))
+    yield from _properties(node, schema, path, _required(node))
 
 
 def _title(name: str, description: str) -> str:
@@ -157,6 +194,8 @@ def template_sections(schema: Mapping[str, Any]) -> list[TemplateSection]:
             scalars.extend(found)
             continue
         description = str(node.get("description", "")).strip()
+        if "ref" in node.get("properties", {}):
+            description += REFERENCE_NOTE
         # The group's own row would repeat the section's paragraph; its flag moves into the section.
         groups.append(
             TemplateSection(

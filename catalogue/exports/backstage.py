@@ -1,9 +1,19 @@
-"""Each public service as a Backstage `API` entity (catalog-info.yaml), for organisations that run Backstage.
+"""Each public service as Backstage entities (catalog-info.yaml), for organisations that run Backstage.
 
-A service with an OpenAPI document is `spec.type: openapi` with that document as its definition. A
-service without one (a library, a batch job) has no interface Backstage could render; it is still an
-entity, `spec.type: cspa-descriptor`, whose definition is its CSPA descriptor, so it can be found and
-owned like the others.
+Backstage's system model (https://backstage.io/docs/features/software-catalog/system-model) has a
+*Component* (a piece of software: a service, a website, a library) that *provides* *API*s. Each service is:
+
+- one Component, named as the service: `spec.type` library for a library interface, tool for a command-line
+  program, service otherwise; it lists its APIs in `providesApis`;
+- one API entity per interface Backstage can show, with the document as `spec.definition`: `openapi` and
+  `asyncapi` (two of the types Backstage's descriptor format names: openapi, asyncapi, graphql, grpc), and
+  `wsdl` for a SOAP service. WSDL is not among Backstage's own types; `spec.type` is free text and `wsdl` is
+  the type the community WSDL plugin for Backstage's API docs renders, so a WSDL shows there when that plugin
+  is installed and as plain text otherwise. The descriptor schema has no slot for GraphQL or gRPC
+  documents, so no API entity of those types is made.
+
+A service with none of those documents (a library, a command line, a batch job) is a Component alone: its CSPA
+descriptor is linked from it.
 """
 
 from __future__ import annotations
@@ -33,8 +43,14 @@ def _yaml(value: Any) -> str:
     return yaml.dump(value, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
 
 
-def entity(record: ExportedService, links: Links) -> dict[str, Any]:
-    """The Backstage API entity of one service."""
+API_TYPES = {"openapi": "openapi", "asyncapi": "asyncapi", "wsdl": "wsdl"}
+"""Interface kinds with a Backstage API type, and that type."""
+
+COMPONENT_TYPES = {"library": "library", "command_line": "tool"}
+"""The Component type of a service without an API, by its interface kind (first match wins); else service."""
+
+
+def _metadata(record: ExportedService, links: Links) -> dict[str, Any]:
     tags = sorted({t for t in (_tag(k) for k in record.keywords) if t})
     page_links = [{"url": links.service(record.id), "title": "CSPA Catalogue", "icon": "catalog"}]
     for title, url in (
@@ -44,46 +60,92 @@ def entity(record: ExportedService, links: Links) -> dict[str, Any]:
     ):
         if url:
             page_links.append({"url": url, "title": title})
-    lifecycle = (
-        "deprecated" if record.status == "deprecated" else _LIFECYCLES.get(record.maturity or "", "experimental")
+    page_links.append(
+        {"url": links.version_file(record.id, record.version, "descriptor.json"), "title": "CSPA descriptor"}
     )
-    if record.openapi is not None:
-        kind, definition = "openapi", _yaml(record.openapi)
-    else:
-        kind, definition = "cspa-descriptor", _yaml(record.descriptor)
+    annotations = {
+        "cspa-catalogue/version": record.version,
+        "cspa-catalogue/compliance-score": str(record.compliance_score),
+        "cspa-catalogue/gsbpm": ",".join(record.gsbpm),
+    }
+    if record.software_version:
+        annotations["cspa-catalogue/software-version"] = record.software_version
     return {
-        "apiVersion": API_VERSION,
-        "kind": "API",
-        "metadata": {
-            "name": record.id,
-            "title": record.name,
-            "description": record.purpose,
-            "tags": tags,
-            "links": page_links,
-            "annotations": {
-                "cspa-catalogue/version": record.version,
-                "cspa-catalogue/compliance-score": str(record.compliance_score),
-                "cspa-catalogue/gsbpm": ",".join(record.gsbpm),
-            },
-        },
-        "spec": {
-            "type": kind,
-            "lifecycle": lifecycle,
-            "owner": f"group:default/{record.organisation.lower()}",
-            "definition": definition,
-        },
+        "name": record.id,
+        "title": record.name,
+        "description": record.purpose,
+        "tags": tags,
+        "links": page_links,
+        "annotations": annotations,
     }
 
 
+def _common_spec(record: ExportedService) -> dict[str, Any]:
+    lifecycle = (
+        "deprecated" if record.status == "deprecated" else _LIFECYCLES.get(record.maturity or "", "experimental")
+    )
+    return {"lifecycle": lifecycle, "owner": f"group:default/{record.organisation.lower()}"}
+
+
+def _definition(kind: str, document: Any) -> str:
+    # A WSDL is XML text, kept as written; OpenAPI and AsyncAPI documents are written as YAML.
+    return document if isinstance(document, str) else _yaml(document)
+
+
+def api_names(record: ExportedService) -> list[tuple[str, str]]:
+    """(entity name, interface kind) of each API entity of a service: the first is named as the service
+    (Components and APIs have names of their own), the others get their kind as suffix."""
+    kinds = [kind for kind in record.interfaces if kind in API_TYPES]
+    return [(record.id if i == 0 else f"{record.id}-{kind.replace('_', '-')}", kind) for i, kind in enumerate(kinds)]
+
+
+def entities(record: ExportedService, links: Links) -> list[dict[str, Any]]:
+    """The Backstage entities of one service: its Component, then its APIs."""
+    apis = api_names(record)
+    if apis:
+        component_type = "service"
+    else:
+        component_type = next(
+            (COMPONENT_TYPES[kind] for kind in record.interfaces if kind in COMPONENT_TYPES),
+            "library" if (record.protocol or "").lower() == "library" else "service",
+        )
+    component_spec: dict[str, Any] = {"type": component_type, **_common_spec(record)}
+    if apis:
+        component_spec["providesApis"] = [f"api:default/{name}" for name, _kind in apis]
+    found = [
+        {"apiVersion": API_VERSION, "kind": "Component", "metadata": _metadata(record, links), "spec": component_spec}
+    ]
+    for name, kind in apis:
+        metadata = {**_metadata(record, links), "name": name}
+        spec = {
+            "type": API_TYPES[kind],
+            **_common_spec(record),
+            "definition": _definition(kind, record.interfaces[kind]),
+        }
+        found.append({"apiVersion": API_VERSION, "kind": "API", "metadata": metadata, "spec": spec})
+    return found
+
+
 def entity_yaml(record: ExportedService, links: Links) -> str:
-    """One service's catalog-info.yaml."""
-    return _yaml(entity(record, links))
+    """One service's catalog-info.yaml: its entities as a multi-document YAML stream."""
+    return _stream(entities(record, links))
+
+
+def _stream(documents: list[dict[str, Any]]) -> str:
+    return yaml.dump_all(
+        documents,
+        Dumper=_Dumper,
+        sort_keys=False,
+        allow_unicode=True,
+        width=100,
+        explicit_start=True,
+    )
 
 
 def catalogue_yaml(records: list[ExportedService], links: Links) -> str:
     """Every public service as one multi-document YAML stream."""
     return yaml.dump_all(
-        [entity(r, links) for r in records],
+        [found for r in records for found in entities(r, links)],
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,

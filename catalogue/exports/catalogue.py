@@ -19,7 +19,8 @@ from sqlalchemy.orm import Session, joinedload
 from catalogue import exceptions
 from catalogue.auth import actors
 from catalogue.events import Event
-from catalogue.services import permissions
+from catalogue.services import layers, permissions
+from catalogue.services.distributions import Instruction, instructions
 from catalogue.services.models import Service, ServiceVersion
 
 APPROVAL_KINDS = ("version.approved", "version.submitted")
@@ -101,6 +102,20 @@ class ExportedService:
     openapi: dict[str, Any] | None
     endpoint_url: str | None
     descriptor: dict[str, Any]
+    # CSPA 2.0 Annex 1 fields (read from the bundle, so a layer given by reference counts the same).
+    interfaces: dict[str, Any]
+    """Each machine-readable interface the Specification gives, by kind (layers.INTERFACE_KINDS)."""
+    dependencies: list[str]
+    architectural_pattern: list[str]
+    input_messages: list[dict[str, Any]]
+    output_messages: list[dict[str, Any]]
+    methodologies: list[str]
+    builder: str | None
+    software_version: str | None
+    formats_accepted: list[str]
+    formats_produced: list[str]
+    distributions: list[dict[str, Any]]
+    """The typed distributions as written (kind, package or group and artifact or image or url, version)."""
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form (without the descriptor and its OpenAPI document, which have their own URLs)."""
@@ -130,7 +145,23 @@ class ExportedService:
             "approved_at": self.approved_at,
             "endpoint_url": self.endpoint_url,
             "has_openapi": self.openapi is not None,
+            "interface_kinds": list(self.interfaces),
+            "dependencies": self.dependencies,
+            "architectural_pattern": self.architectural_pattern,
+            "input_messages": self.input_messages,
+            "output_messages": self.output_messages,
+            "methodologies": self.methodologies,
+            "builder": self.builder,
+            "software_version": self.software_version,
+            "formats_accepted": self.formats_accepted,
+            "formats_produced": self.formats_produced,
+            "distributions": self.distributions,
+            "install": [item.one_line for item in self.instructions()],
         }
+
+    def instructions(self) -> list[Instruction]:
+        """How to get the implementation, one line per distribution (the page's "Get it" box)."""
+        return instructions({"implementation": {"distributions": self.distributions}})
 
 
 def _section(content: dict[str, Any], key: str) -> dict[str, Any]:
@@ -193,13 +224,25 @@ def _organisation_name(service: Service, implementation: dict[str, Any]) -> str:
     return named if isinstance(named, str) and named else organisation.code
 
 
+def _dicts(value: Any) -> list[dict[str, Any]]:
+    return [dict(item) for item in value if isinstance(item, dict)] if isinstance(value, list) else []
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 def _record(service: Service, version: ServiceVersion, approved_at: datetime) -> ExportedService:
-    content = version.descriptor
+    # The bundle: every layer inline (layers.bundle); ServiceVersion.bundle, with references resolved, replaces
+    # it when the storage of linked layers lands.
+    content = layers.bundle(version.descriptor)
     definition = _section(content, "definition")
     specification = _section(content, "specification")
     implementation = _section(content, "implementation")
-    document = _section(specification, "interface").get("openapi")
+    interface = _section(specification, "interface")
+    document = interface.get("openapi")
     document = document if isinstance(document, dict) else None
+    formats = _section(implementation, "formats")
     operations = [str(op["id"]) for op in specification.get("operations") or [] if isinstance(op, dict) and "id" in op]
     contacts = [
         Contact(str(c.get("name", "")), c.get("email"), c.get("url"))
@@ -232,7 +275,18 @@ def _record(service: Service, version: ServiceVersion, approved_at: datetime) ->
         approved_at=approved_at,
         openapi=document,
         endpoint_url=endpoint_url(document),
-        descriptor=content,
+        descriptor=version.descriptor,
+        interfaces={kind: interface[kind] for kind in layers.interface_kinds(content)},
+        dependencies=_strings(definition.get("dependencies")),
+        architectural_pattern=_strings(specification.get("architectural_pattern")),
+        input_messages=_dicts(specification.get("input_messages")),
+        output_messages=_dicts(specification.get("output_messages")),
+        methodologies=[str(m["name"]) for m in _dicts(specification.get("methodologies")) if "name" in m],
+        builder=_text(implementation.get("builder")),
+        software_version=_text(implementation.get("software_version")),
+        formats_accepted=_strings(formats.get("accepts")),
+        formats_produced=_strings(formats.get("produces")),
+        distributions=_dicts(implementation.get("distributions")),
     )
 
 

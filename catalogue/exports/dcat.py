@@ -13,12 +13,16 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, RDFS, SKOS, XSD
 
 from catalogue import reference
 from catalogue.exports.catalogue import ExportedService, Links
+from catalogue.services import distributions
 
 SPDX_LICENCES = "http://spdx.org/licenses/"
 ADMS = Namespace("http://www.w3.org/ns/adms#")
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
 DCAT_AP_3 = URIRef("http://data.europa.eu/r5r/3.0.0")  # the profile the catalogue conforms to
+# DCAT 3's dcat:version (https://www.w3.org/TR/vocab-dcat-3/#Property:resource_version), which rdflib's
+# DCAT namespace (DCAT 2) does not define yet.
+DCAT_VERSION = URIRef(str(DCAT) + "version")
 _SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
 
 MEDIA_TYPES = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
@@ -76,6 +80,40 @@ def _licence(graph: Graph, expression: str) -> URIRef | BNode:
         graph.add((node, RDFS.label, Literal(expression)))
     graph.add((node, RDF.type, DCTERMS.LicenseDocument))
     return node
+
+
+def _distributions(graph: Graph, service: URIRef, record: ExportedService, links: Links) -> None:
+    """Each typed distribution as a dcat:Distribution of the service's software.
+
+    DCAT 3 gives dcat:distribution to datasets only, so a distribution points to the service it belongs to
+    with dcat:accessService (DCAT 3, section 6.8) and the service lists it with dct:relation. accessURL is
+    the package's page (or the download page), downloadURL the file of a download; the format names the
+    ecosystem, the licence is the implementation's, dcat:version the version published there.
+    """
+    for index, (entry, item) in enumerate((entry, distributions.instruction(entry)) for entry in record.distributions):
+        if item is None:
+            continue
+        node = URIRef(links.service(record.id) + f"#distribution-{index + 1}")
+        graph.add((node, RDF.type, DCAT.Distribution))
+        graph.add((node, DCAT.accessService, service))
+        graph.add((service, DCTERMS.relation, node))
+        graph.add((node, DCTERMS.title, Literal(f"{record.name} from {item.label}", lang="en")))
+        if item.one_line and item.command:
+            graph.add((node, DCTERMS.description, Literal(item.one_line)))
+        fmt = BNode()
+        graph.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
+        graph.add((fmt, RDFS.label, Literal(item.label)))
+        graph.add((node, DCTERMS["format"], fmt))
+        if item.url:
+            _link(graph, node, DCAT.accessURL, item.url, record, "distribution URL")
+            if item.kind == "download":
+                _link(graph, node, DCAT.downloadURL, item.url, record, "download URL")
+        else:
+            graph.add((node, DCAT.accessURL, URIRef(links.service(record.id))))
+        if isinstance(entry.get("version"), str):
+            graph.add((node, DCAT_VERSION, Literal(entry["version"])))
+        if record.licence:
+            graph.add((node, DCTERMS.license, _licence(graph, record.licence)))
 
 
 def _publisher(graph: Graph, record: ExportedService, links: Links) -> URIRef:
@@ -146,6 +184,11 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
         graph.add((service, DCTERMS.description, Literal(record.purpose, lang="en")))
         graph.add((service, DCTERMS.publisher, _publisher(graph, record, links)))
         graph.add((service, ADMS.version, Literal(record.version)))
+        if record.software_version:
+            # DCAT-AP 3 maps "version info" to dcat:version (DCAT 3, section 11); the descriptor's own version
+            # stays adms:version.
+            graph.add((service, DCAT_VERSION, Literal(record.software_version)))
+        _distributions(graph, service, record, links)
         graph.add((service, DCAT.landingPage, URIRef(links.service(record.id))))
         # The OpenAPI document where there is one; otherwise the CSPA descriptor is what describes
         # how the service is used (a library or batch job has no endpoint to describe).

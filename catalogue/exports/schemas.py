@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from catalogue.services.schemas import INTERFACE_KINDS, DistributionSchema, MessageSchema
+
 FORMATS = ("json", "csv", "jsonld", "turtle", "backstage")
 """The formats `catalogue export` and /api/v1/export write."""
 
@@ -47,6 +49,30 @@ class ExportedServiceSchema(Schema):
         allow_none=True, required=True, metadata={"description": "Where the service answers, per its OpenAPI document"}
     )
     has_openapi = fields.Boolean(required=True)
+    interface_kinds = fields.List(
+        fields.String(validate=validate.OneOf(INTERFACE_KINDS)),
+        required=True,
+        metadata={"description": "The kinds of machine-readable interface the Specification gives"},
+    )
+    dependencies = fields.List(
+        fields.String(), required=True, metadata={"description": "What the service needs (Definition)"}
+    )
+    architectural_pattern = fields.List(fields.String(), required=True)
+    input_messages = fields.List(fields.Nested(MessageSchema), required=True)
+    output_messages = fields.List(fields.Nested(MessageSchema), required=True)
+    methodologies = fields.List(fields.String(), required=True, metadata={"description": "Names of the methods"})
+    builder = fields.String(allow_none=True, required=True, metadata={"description": "Who built the implementation"})
+    software_version = fields.String(
+        allow_none=True, required=True, metadata={"description": "The software version the implementation describes"}
+    )
+    formats_accepted = fields.List(fields.String(), required=True)
+    formats_produced = fields.List(fields.String(), required=True)
+    distributions = fields.List(fields.Nested(DistributionSchema), required=True)
+    install = fields.List(
+        fields.String(),
+        required=True,
+        metadata={"description": "What a user types to get it, one entry per distribution (a link for a download)"},
+    )
     url = fields.String(required=True, metadata={"description": "The service's page"})
     openapi_url = fields.String(
         allow_none=True, required=True, metadata={"description": "The OpenAPI document, as JSON"}

@@ -40,6 +40,14 @@ CSV_COLUMNS = (
     "endpoint_url",
     "url",
     "openapi_url",
+    "interface_kinds",
+    "dependencies",
+    "methodologies",
+    "builder",
+    "software_version",
+    "formats_accepted",
+    "formats_produced",
+    "install",
 )
 """The CSV's columns, in order (the Markdown description is left to the JSON export)."""
 

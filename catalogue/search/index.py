@@ -41,13 +41,26 @@ from whoosh.searching import Searcher
 
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
+from catalogue.services import distributions, layers
 from catalogue.services.models import Service, ServiceVersion
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 STATE_KEY = "__state__"
-FACETS = ("phase", "subprocess", "organisation", "gsim", "licence", "status", "maturity", "technology", "protocol")
+FACETS = (
+    "phase",
+    "subprocess",
+    "organisation",
+    "gsim",
+    "licence",
+    "status",
+    "maturity",
+    "technology",
+    "protocol",
+    "interface",
+    "distribution",
+)
 """Fields a search can be filtered and counted by."""
 
 _WORDS = RegexTokenizer(r"[\w+#.-]*\w") | LowercaseFilter()
@@ -79,6 +92,13 @@ def schema() -> fields.Schema:
         licence=fields.ID(stored=True),
         technology=fields.KEYWORD(commas=True, stored=True),
         protocol=fields.ID(stored=True),
+        # The kinds of machine-readable interface (layers.INTERFACE_KINDS) and of distribution
+        # (distributions.ECOSYSTEMS) the version gives.
+        interface=fields.KEYWORD(commas=True, stored=True),
+        distribution=fields.KEYWORD(commas=True, stored=True),
+        # The CSPA 2.0 Annex 1 fields a reader may search by words but never filters by: messages,
+        # methodologies, formats, software version, builder, dependencies.
+        annex=fields.TEXT(analyzer=stem),
         maturity=fields.ID(stored=True),
         status=fields.ID(stored=True),
         public=fields.ID(),
@@ -98,8 +118,42 @@ def _commas(values: Any) -> str:
     return ",".join(str(v).replace(",", " ").strip() for v in values if str(v).strip())
 
 
+def _texts(value: Any) -> Iterator[str]:
+    """Every string inside a JSON value (names, descriptions, formats), in document order."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _texts(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _texts(item)
+
+
+def annex_text(content: dict[str, Any]) -> str:
+    """The words of a bundle's CSPA 2.0 Annex 1 fields that have no facet: input and output messages,
+    methodologies and architectural pattern (Specification), dependencies (Definition), builder, software
+    version and formats (Implementation)."""
+    definition = content.get("definition") or {}
+    spec = content.get("specification") or {}
+    impl = content.get("implementation") or {}
+    parts = [
+        definition.get("dependencies"),
+        spec.get("input_messages"),
+        spec.get("output_messages"),
+        spec.get("methodologies"),
+        spec.get("architectural_pattern"),
+        impl.get("builder"),
+        impl.get("software_version"),
+        impl.get("formats"),
+    ]
+    return " ".join(text for part in parts for text in _texts(part))
+
+
 def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
-    content = version.descriptor
+    # The bundle: every layer inline, dependencies in the Definition (layers.bundle); the stored bundle with
+    # references resolved replaces this when ServiceVersion.bundle lands.
+    content = layers.bundle(version.descriptor)
     definition = content.get("definition", {})
     impl = content.get("implementation", {})
     spec = content.get("specification") or {}
@@ -114,6 +168,7 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
     phases = list(dict.fromkeys(code.split(".")[0] for code in subprocesses))
     technology = [str(t) for t in impl.get("technology", [])]
     keywords = [str(k) for k in definition.get("keywords", [])]
+    annex = annex_text(content)
     text_parts = [
         definition.get("name", ""),
         definition.get("purpose", ""),
@@ -123,6 +178,7 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         " ".join(technology),
         service.organisation.code,
         service.organisation.name or "",
+        annex,
     ]
     document = {
         "key": f"s{service.id}:{audience}",
@@ -144,6 +200,9 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         "licence": str(impl.get("licence", "")),
         "technology": _commas(technology),
         "protocol": str(spec.get("protocol", "")),
+        "interface": _commas(layers.interface_kinds(content)),
+        "distribution": _commas(distributions.ecosystems(content)),
+        "annex": annex,
         "maturity": str(impl.get("maturity", "")),
         "status": version.status,
         "public": "1" if audience == "p" else "0",

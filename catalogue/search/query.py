@@ -52,8 +52,16 @@ log = logging.getLogger(__name__)
 SORTS = ("relevance", "name", "updated")
 KINDS = ("service", "section", "all")
 """What a search returns: services (the default), sections of the CSPA 2.0 document, or both."""
-TEXT_FIELDS = ("name", "purpose", "description", "keywords", "organisation_name", "words")
-_BOOSTS = {"name": 3.0, "keywords": 2.0, "purpose": 1.5, "organisation_name": 1.2, "description": 1.0, "words": 0.6}
+TEXT_FIELDS = ("name", "purpose", "description", "keywords", "organisation_name", "annex", "words")
+_BOOSTS = {
+    "name": 3.0,
+    "keywords": 2.0,
+    "purpose": 1.5,
+    "organisation_name": 1.2,
+    "description": 1.0,
+    "annex": 0.8,
+    "words": 0.6,
+}
 _HIGHLIGHTED = ("name", "purpose", "description")
 _WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
 _EXPANSIONS = 200  # terms a prefix or wildcard may stand for; more say little and cost much

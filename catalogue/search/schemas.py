@@ -36,6 +36,10 @@ class SearchArgs(Schema):
     maturity = _facet_filter("prototype, pilot or production")
     technology = _facet_filter("Technology, e.g. R")
     protocol = _facet_filter("REST, SOAP, GraphQL, gRPC, batch or library")
+    interface = _facet_filter("Kind of interface described: openapi, wsdl, asyncapi, command_line or library")
+    distribution = _facet_filter(
+        "Where the implementation is published: cran, pypi, maven, npm, nuget, container or download"
+    )
     kind = fields.String(
         load_default="service",
         validate=validate.OneOf(KINDS),

@@ -19,7 +19,7 @@ from catalogue.search.api import search_request
 from catalogue.search.index import FACETS
 from catalogue.search.query import SORTS, SearchRequest
 from catalogue.search.schemas import SearchArgs
-from catalogue.services import permissions
+from catalogue.services import distributions, layers, permissions
 
 bp = Blueprint("search", __name__)
 
@@ -33,6 +33,8 @@ FACET_LABELS = {
     "technology": "Technology",
     "status": "Status",
     "protocol": "Protocol",
+    "interface": "Interface",
+    "distribution": "Get it from",
 }
 """Facets in the order the sidebar shows them, with their labels."""
 SORT_LABELS = {"relevance": "Relevance", "name": "Name", "updated": "Last update"}
@@ -49,6 +51,10 @@ def value_label(facet: str, value: str) -> str:
         return f"{value} {model.phases[value]['name']}"
     if facet == "subprocess" and value in model.subprocesses:
         return f"{value} {model.subprocesses[value]['name']}"
+    if facet == "interface":
+        return layers.INTERFACE_LABELS.get(value, value)
+    if facet == "distribution":
+        return distributions.LABELS.get(value, value)
     return value
 
 

@@ -39,7 +39,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from catalogue.reference import normalise_name
-from catalogue.services import json_pointer
+from catalogue.services import json_pointer, layers
 from catalogue.services.validation import HTTP_METHODS
 
 ADDED = "added"
@@ -62,8 +62,54 @@ _KEYED_LISTS: dict[str, tuple[str, Callable[[str], str]]] = {
     "/definition/inputs": ("gsim", normalise_name),
     "/definition/outputs": ("gsim", normalise_name),
     "/specification/operations": ("id", str),
+    "/specification/input_messages": ("gsim", normalise_name),
+    "/specification/output_messages": ("gsim", normalise_name),
+    "/specification/methodologies": ("name", str),
+    "/implementation/distributions": ("kind", str),
     "/contacts": ("name", str),
 }
+
+LAYERS = {
+    "definition": "Definition",
+    "specification": "Specification",
+    "implementation": "Implementation",
+    "contacts": "Contacts",
+}
+"""The parts of a descriptor a change is grouped under, in the order a reader meets them (CSPA 2.0 Annex 1:
+the Definition, the Specification, the Implementation Description; then the contacts)."""
+OTHER_LAYER = "Descriptor"
+"""Where changes to the descriptor's own fields (id, version, cspa) are grouped."""
+
+FIELD_NAMES = {
+    "ref": "reference to a layer in the catalogue",
+    "owner": "owner",
+    "gsbpm": "GSBPM sub-processes",
+    "gsim": "GSIM object",
+    "inputs": "inputs",
+    "outputs": "outputs",
+    "dependencies": "dependencies",
+    "protocol": "protocol",
+    "architectural_pattern": "architectural pattern",
+    "input_messages": "input messages",
+    "output_messages": "output messages",
+    "methodologies": "applicable methodologies",
+    "operations": "operations",
+    "interface": "interface",
+    "wsdl": "WSDL document",
+    "asyncapi": "AsyncAPI document",
+    "command_line": "command-line interface",
+    "library": "library interface",
+    "builder": "builder organisation",
+    "software_version": "software version",
+    "formats": "formats",
+    "accepts": "formats accepted",
+    "produces": "formats produced",
+    "distributions": "distributions",
+    "requirements": "technical requirements",
+    "owner_name": "owner's name",
+    "business_function": "business function",
+}
+"""Descriptor keys in plain words; a key not listed is shown with its underscores as spaces."""
 _SCALARS = (str, int, float, bool, type(None))
 _MAX_DEPTH = 64
 _MAX_REF_HOPS = 32
@@ -85,9 +131,38 @@ class FieldChange:
     old: Any = None
     new: Any = None
 
+    @property
+    def layer(self) -> str:
+        """The part of the descriptor the change is in: Definition, Specification, Implementation, Contacts."""
+        tokens = self._tokens()
+        return LAYERS.get(tokens[0], OTHER_LAYER) if tokens else OTHER_LAYER
+
+    def _tokens(self) -> list[str]:
+        try:
+            return json_pointer.tokens(self.pointer)
+        except json_pointer.PointerError:  # every pointer here is built by _child; kept safe all the same
+            return []
+
+    @property
+    def label(self) -> str:
+        """The field in plain words, such as "distributions, item 1, version" or "software version"."""
+        tokens = self._tokens()
+        layer = tokens[0] if tokens and tokens[0] in LAYERS else None
+        if layer is not None and len(tokens) > 1:
+            tokens = tokens[1:]
+        words = [f"item {int(t) + 1}" if t.isdigit() else FIELD_NAMES.get(t, t.replace("_", " ")) for t in tokens]
+        return ", ".join(words) or "the whole descriptor"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
-        return {"pointer": self.pointer, "kind": self.kind, "old": self.old, "new": self.new}
+        return {
+            "pointer": self.pointer,
+            "kind": self.kind,
+            "old": self.old,
+            "new": self.new,
+            "layer": self.layer,
+            "label": self.label,
+        }
 
 
 @dataclass(frozen=True)
@@ -96,9 +171,22 @@ class DescriptorDiff:
 
     changes: tuple[FieldChange, ...] = ()
 
+    def by_layer(self) -> list[tuple[str, list[FieldChange]]]:
+        """The changes grouped by layer, layers in the reader's order (LAYERS), empty layers left out."""
+        order = [*LAYERS.values(), OTHER_LAYER]
+        groups: dict[str, list[FieldChange]] = {name: [] for name in order}
+        for change in self.changes:
+            groups[change.layer].append(change)
+        return [(name, found) for name, found in groups.items() if found]
+
     def to_dict(self) -> dict[str, Any]:
-        """Plain JSON form."""
-        return {"changes": [change.to_dict() for change in self.changes]}
+        """Plain JSON form: every change, and the same changes grouped by layer."""
+        return {
+            "changes": [change.to_dict() for change in self.changes],
+            "layers": [
+                {"layer": name, "changes": [change.to_dict() for change in found]} for name, found in self.by_layer()
+            ],
+        }
 
 
 def _canonical(value: Any) -> str:
@@ -608,8 +696,25 @@ class VersionDiff:
         }
 
 
+def _comparable(content: Any) -> Any:
+    """The bundle of a descriptor, without the identity the bundle fills in by default (a layer's id, version
+    and owner, when the descriptor leaves them to its own): a new descriptor version is then one change, not
+    three, while dependencies written in the Specification compare with those in the Definition."""
+    if not isinstance(content, dict):
+        return content
+    bundled = layers.bundle(content)
+    for kind in layers.KINDS:
+        written, layer = content.get(kind), bundled.get(kind)
+        if isinstance(written, dict) and isinstance(layer, dict) and "ref" not in written:
+            bundled[kind] = {k: v for k, v in layer.items() if k in written or k not in ("id", "version", "owner")}
+    return bundled
+
+
 def diff_versions(old: Any, new: Any) -> VersionDiff:
-    """Compare two descriptors: their fields, and the operations of their OpenAPI documents."""
+    """Compare two descriptors as bundles (layers.bundle: every layer in one shape, so dependencies moved
+    from the Specification to the Definition are no change): their fields, and the operations of their
+    OpenAPI documents."""
+    old, new = _comparable(old), _comparable(new)
     return VersionDiff(
         descriptor=diff_descriptors(old, new),
         interface=diff_interfaces(_openapi_document(old), _openapi_document(new)),

@@ -20,6 +20,15 @@ KINDS = ("definition", "specification")
 INTERFACE_KINDS = ("openapi", "wsdl", "asyncapi", "command_line", "library")
 """The forms of machine-readable interface a Specification may give, in the schema's order."""
 
+INTERFACE_LABELS = {
+    "openapi": "OpenAPI (REST)",
+    "wsdl": "WSDL (SOAP)",
+    "asyncapi": "AsyncAPI (messaging)",
+    "command_line": "Command line",
+    "library": "Library",
+}
+"""Each interface kind as readers know it (search facets, the starter form)."""
+
 
 @dataclass(frozen=True)
 class Reference:

@@ -1,11 +1,16 @@
-"""A descriptor skeleton from a bare OpenAPI document, for a submitter to complete.
+"""A descriptor skeleton from a bare OpenAPI document, or for a library or a command-line program, for a
+submitter to complete.
 
 What the document states is filled in: the id and name from info.title, the version from
 info.version (as a semantic version), protocol REST, the document itself inline, one operation per
 operationId (with its summary), and the description, contact and documentation the document gives.
 Everything else is present as `~  # TODO: ...`: a null the validator flags until a value replaces it.
 Operations without an operationId are not given one (the submitter must, in the document); each is
-listed in a TODO comment instead.
+listed in a TODO comment instead. A library or command-line skeleton (`skeleton_for`) has the same
+Definition, Implementation and contacts, and the interface description of its kind to fill in.
+The CSPA 2.0 Annex 1 fields are offered where the template has them: dependencies in the Definition; input
+and output messages and methodologies in the Specification; builder, software version, formats and
+distributions in the Implementation.
 """
 
 from __future__ import annotations
@@ -256,6 +261,13 @@ def _write_definition(out: _Writer, doc: dict[str, Any]) -> None:
         None,
         "(optional) known limits: data sizes, methods not covered, legal constraints",
     )
+    out.value(
+        2,
+        "dependencies",
+        "/definition/dependencies",
+        None,
+        "(optional) a list of services, data or standards it needs",
+    )
 
 
 def _write_specification(
@@ -292,13 +304,77 @@ def _write_specification(
         out.line(
             f"    # TODO: {_comment(where)} has no operationId; give it one in the OpenAPI document, then list it here"
         )
+    _write_annex_specification(out)
+
+
+def _write_annex_specification(out: _Writer) -> None:
     out.value(
         2,
-        "dependencies",
-        "/specification/dependencies",
+        "input_messages",
+        "/specification/input_messages",
         None,
-        "(optional) a list of services, data or standards it needs",
+        "(optional) the messages it takes in, e.g. [{name: records, gsim: Unit Data Set, format: text/csv}]",
     )
+    out.value(
+        2,
+        "output_messages",
+        "/specification/output_messages",
+        None,
+        "(optional) the messages it gives back, e.g. [{name: links, gsim: Data Set, format: application/json}]",
+    )
+    out.value(
+        2,
+        "methodologies",
+        "/specification/methodologies",
+        None,
+        "(optional) the statistical methods it applies, e.g. [{name: Fellegi-Sunter record linkage}]",
+    )
+
+
+_INTERFACE_HINTS = {
+    "library": (
+        "library",
+        [
+            ("language", "the programming language it is called from, e.g. R, Python or Java"),
+            ("package", "the package a program loads, e.g. sdcMicro"),
+            ("functions", "(optional) the functions it exports, e.g. [{name: createSdcObj, description: ...}]"),
+        ],
+    ),
+    "command_line": (
+        "command-line",
+        [
+            ("program", "the program's name as it is typed, e.g. banffprocessor"),
+            (
+                "commands",
+                (
+                    "its commands, e.g. [{name: banffprocessor, usage: banffprocessor JOB.json}]; a program "
+                    "without sub-commands has one, named as the program"
+                ),
+            ),
+        ],
+    ),
+}
+"""The kinds of interface a skeleton can be written for without a document, with their protocol and fields."""
+
+SKELETON_KINDS = tuple(_INTERFACE_HINTS)
+
+
+def _write_described_specification(out: _Writer, kind: str) -> None:
+    protocol, fields = _INTERFACE_HINTS[kind]
+    out.line("specification:")
+    out.line(f"  protocol: {protocol}")
+    out.line("  interface:")
+    out.line(f"    {kind}:")
+    for name, hint in fields:
+        out.value(6, name, f"/specification/interface/{kind}/{name}", None, hint)
+    out.value(
+        2,
+        "operations",
+        "/specification/operations",
+        None,
+        "a list of [{id: ..., description: ...}], each id a function or command of the interface",
+    )
+    _write_annex_specification(out)
 
 
 def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
@@ -339,6 +415,35 @@ def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
     )
     out.value(2, "source", "/implementation/source", None, "(optional) the address of the source code")
     out.value(2, "maturity", "/implementation/maturity", None, "prototype, pilot or production")
+    out.value(
+        2,
+        "builder",
+        "/implementation/builder",
+        None,
+        "(optional) the organisation that built it, when it is not the owner",
+    )
+    out.value(
+        2,
+        "software_version",
+        "/implementation/software_version",
+        None,  # an OpenAPI info.version numbers the document, not the software behind it
+        "the version of the software described, as its makers number it",
+    )
+    out.value(
+        2,
+        "formats",
+        "/implementation/formats",
+        None,
+        "(optional) formats it reads and writes, e.g. {accepts: [text/csv], produces: [SDMX-ML 2.1]}",
+    )
+    out.value(
+        2,
+        "distributions",
+        "/implementation/distributions",
+        None,
+        "(optional) where to get it, e.g. [{kind: cran, package: sdcMicro}], [{kind: pypi, package: banffprocessor}], "
+        "[{kind: container, image: ghcr.io/owner/name:1.0}]",
+    )
 
 
 def _write_contacts(out: _Writer, doc: dict[str, Any]) -> None:
@@ -374,3 +479,19 @@ def scaffold(
     _write_implementation(out, doc)
     _write_contacts(out, doc)
     return Skeleton(text="\n".join(out.lines) + "\n", todo=out.todo, unnamed_operations=unnamed)
+
+
+def skeleton_for(kind: str) -> Skeleton:
+    """The descriptor skeleton of a service called through a library or a command line (kind: one of
+    SKELETON_KINDS), which has no document to start from."""
+    if kind not in _INTERFACE_HINTS:
+        raise ValueError(f"no skeleton for interface kind {kind!r}: choose one of {', '.join(SKELETON_KINDS)}")
+    out = _Writer()
+    out.line(f"# CSPA descriptor skeleton written by `catalogue scaffold --kind {kind}`.")
+    out.line("# Each `~  # TODO` still needs a value (optional fields may be deleted instead);")
+    out.line("# `catalogue validate` reports every one that is left.")
+    _write_definition(out, {})
+    _write_described_specification(out, kind)
+    _write_implementation(out, {})
+    _write_contacts(out, {})
+    return Skeleton(text="\n".join(out.lines) + "\n", todo=out.todo)

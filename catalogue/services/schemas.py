@@ -7,6 +7,7 @@ from typing import Any
 from marshmallow import Schema, fields, validate
 
 from catalogue.auth.models import SCOPES
+from catalogue.services import distributions, layers
 from catalogue.services.models import STATUSES
 
 
@@ -24,27 +25,96 @@ class ListArgs(Schema):
     per_page = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100))
 
 
-class DescriptorDefinition(Schema):
-    """The business view of a service, as far as the API's document describes it."""
+_LAYER_ID = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
+_SEMVER = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 
-    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    purpose = fields.String(required=True, validate=validate.Length(min=1, max=5_000))
+
+class _Layer(Schema):
+    """What a Definition or Specification has whether it is described inline or referred to."""
+
+    ref = fields.String(
+        validate=validate.Regexp(_LAYER_ID),
+        metadata={
+            "description": "The id of a layer already in the catalogue; with ref, the layer is not described here"
+        },
+    )
+    id = fields.String(
+        validate=validate.Regexp(_LAYER_ID), metadata={"description": "The layer's own id (default: the descriptor's)"}
+    )
+    version = fields.String(
+        validate=validate.Regexp(_SEMVER),
+        metadata={"description": "The layer's own version, or the version referred to (default: the descriptor's)"},
+    )
+    owner = fields.String(metadata={"description": "With ref: the organisation whose layer is meant"})
+
+
+class DescriptorDefinition(_Layer):
+    """The business view of a service (CSPA 2.0 Annex 1, Statistical Service Definition), described here or
+    referred to with ref; name, purpose and gsbpm are required when it is described here."""
+
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    purpose = fields.String(validate=validate.Length(min=1, max=5_000))
     gsbpm = fields.List(
         fields.String(validate=validate.Regexp(r"^[1-8]\.[1-9]$")),
-        required=True,
         validate=validate.Length(min=1),
         metadata={"description": "GSBPM 5.1 sub-process codes, e.g. 5.1"},
     )
+    dependencies = fields.List(
+        fields.String(), metadata={"description": "Other services, data or standards the service needs"}
+    )
 
 
-class DescriptorSpecification(Schema):
-    """How a service is called."""
+class MessageSchema(Schema):
+    """A message the service takes in or gives back (CSPA 2.0 Annex 1, Specification)."""
 
-    protocol = fields.String(required=True, metadata={"description": "REST, SOAP, GraphQL, gRPC, batch or library"})
+    name = fields.String()
+    gsim = fields.String(required=True, metadata={"description": "The GSIM 1.2 information object it carries"})
+    format = fields.String(metadata={"description": "A media type or a format name"})
+    schema = fields.Raw(metadata={"description": "The message's schema, or the address of one"})
+    description = fields.String()
+
+
+INTERFACE_KINDS = layers.INTERFACE_KINDS
+
+
+class DescriptorSpecification(_Layer):
+    """How a service is called (CSPA 2.0 Annex 1, Statistical Service Specification), described here or referred
+    to with ref; protocol is required when it is described here."""
+
+    protocol = fields.String(
+        metadata={"description": "REST, SOAP, GraphQL, gRPC, messaging, command-line, batch or library"}
+    )
+    architectural_pattern = fields.List(fields.String())
+    input_messages = fields.List(fields.Nested(MessageSchema))
+    output_messages = fields.List(fields.Nested(MessageSchema))
+    methodologies = fields.List(
+        fields.Dict(), metadata={"description": "Methods applied: {name, reference, description}"}
+    )
+    interface = fields.Dict(
+        metadata={
+            "description": "Machine-readable interfaces, by kind: openapi (object), wsdl (XML text), asyncapi "
+            "(object), command_line, library"
+        }
+    )
+
+
+DISTRIBUTION_KINDS = distributions.ECOSYSTEMS
+
+
+class DistributionSchema(Schema):
+    """One place the implementation can be got from (the descriptor's implementation.distributions)."""
+
+    kind = fields.String(required=True, validate=validate.OneOf(DISTRIBUTION_KINDS))
+    package = fields.String(metadata={"description": "For cran, pypi, npm and nuget"})
+    group = fields.String(metadata={"description": "For maven: the groupId"})
+    artifact = fields.String(metadata={"description": "For maven: the artifactId"})
+    image = fields.String(metadata={"description": "For container: the image reference"})
+    version = fields.String()
+    url = fields.String(metadata={"description": "For download: the address; otherwise the package's page"})
 
 
 class DescriptorImplementation(Schema):
-    """Who owns one implementation and under which licence."""
+    """Who owns one implementation and under which licence, which software version it is and where to get it."""
 
     owner = fields.String(
         required=True,
@@ -52,6 +122,9 @@ class DescriptorImplementation(Schema):
         metadata={"description": "Code of the owning organisation, e.g. ISTAT"},
     )
     licence = fields.String(required=True, metadata={"description": "An SPDX licence expression, e.g. EUPL-1.2"})
+    builder = fields.String(metadata={"description": "The organisation that built it, when it is not the owner"})
+    software_version = fields.String(metadata={"description": "The version of the software described"})
+    distributions = fields.List(fields.Nested(DistributionSchema))
 
 
 class DescriptorContact(Schema):
@@ -69,15 +142,17 @@ class DescriptorBody(Schema):
     cspa = fields.String(required=True, validate=validate.OneOf(("2.0",)))
     id = fields.String(
         required=True,
-        validate=validate.Regexp(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"),
+        validate=validate.Regexp(_LAYER_ID),
         metadata={"description": "The service's id: lower-case letters, digits and hyphens"},
     )
     version = fields.String(
         required=True,
-        validate=validate.Regexp(r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"),
+        validate=validate.Regexp(_SEMVER),
         metadata={"description": "A semantic version, MAJOR.MINOR.PATCH"},
     )
-    definition = fields.Nested(DescriptorDefinition, required=True)
+    definition = fields.Nested(
+        DescriptorDefinition, metadata={"description": "Required unless the specification is a reference (ref)"}
+    )
     specification = fields.Nested(DescriptorSpecification)
     implementation = fields.Nested(DescriptorImplementation, required=True)
     contacts = fields.List(fields.Nested(DescriptorContact))
@@ -112,11 +187,45 @@ class VersionSummary(Schema):
     created_at = fields.DateTime()
 
 
+def _bundle(version: Any) -> dict[str, Any]:
+    """The version's descriptor with every layer inline (layers.bundle)."""
+    return layers.bundle(version.descriptor)
+
+
+class GetItSchema(Schema):
+    """What a user types to get the implementation from one distribution (the service page's "Get it" box)."""
+
+    kind = fields.String(validate=validate.OneOf(DISTRIBUTION_KINDS))
+    label = fields.String(metadata={"description": "The kind as readers know it, e.g. CRAN (R)"})
+    command = fields.String(
+        allow_none=True, metadata={"description": "The command or snippet to copy; none for a download link"}
+    )
+    one_line = fields.String(allow_none=True, metadata={"description": "The same on one line, or the link"})
+    url = fields.String(allow_none=True, metadata={"description": "The package's page or the download address"})
+
+
 class VersionDetail(VersionSummary):
     """One version with its descriptor and reports."""
 
     service = fields.Function(lambda v: v.service.slug)
-    descriptor = fields.Dict()
+    descriptor = fields.Dict(
+        metadata={
+            "description": "The descriptor as submitted; its contract is /schemas/cspa-service-descriptor.schema.json"
+        }
+    )
+    interface_kinds = fields.Function(
+        lambda v: layers.interface_kinds(_bundle(v)),
+        metadata={"description": "The kinds of interface its Specification gives: " + ", ".join(INTERFACE_KINDS)},
+    )
+    software_version = fields.Function(
+        lambda v: (_bundle(v).get("implementation") or {}).get("software_version"),
+        allow_none=True,
+        metadata={"description": "The version of the software the implementation describes"},
+    )
+    get_it = fields.Function(
+        lambda v: GetItSchema(many=True).dump(distributions.instructions(_bundle(v))),
+        metadata={"description": "What a user types to get it, one entry per distribution"},
+    )
     descriptor_format = fields.String()
     validation = fields.Dict()
     compliance = fields.Dict()
@@ -132,8 +241,21 @@ class ServiceSchema(Schema):
     version = fields.Function(lambda v: v.version.version if v.version else None)
     latest_version = fields.Function(lambda v: v.latest.version if v.latest else None)
     compliance_score = fields.Function(lambda v: v.version.compliance_score if v.version else None)
-    gsbpm = fields.Function(lambda v: v.version.descriptor["definition"]["gsbpm"] if v.version else [])
-    purpose = fields.Function(lambda v: v.version.descriptor["definition"]["purpose"] if v.version else None)
+    # From the bundle: a Definition given by reference has no gsbpm or purpose written in the descriptor.
+    gsbpm = fields.Function(
+        lambda v: (_bundle(v.version).get("definition") or {}).get("gsbpm", []) if v.version else []
+    )
+    purpose = fields.Function(
+        lambda v: (_bundle(v.version).get("definition") or {}).get("purpose") if v.version else None
+    )
+    interface_kinds = fields.Function(
+        lambda v: layers.interface_kinds(_bundle(v.version)) if v.version else [],
+        metadata={"description": "The kinds of interface its Specification gives: " + ", ".join(INTERFACE_KINDS)},
+    )
+    distributions = fields.Function(
+        lambda v: distributions.ecosystems(_bundle(v.version)) if v.version else [],
+        metadata={"description": "Where it is published: " + ", ".join(DISTRIBUTION_KINDS)},
+    )
     updated_at = fields.Function(lambda v: v.service.updated_at.isoformat())
 
 

@@ -27,6 +27,16 @@ class Choices:
     maturities: list[str]
     gsbpm: list[tuple[str, list[tuple[str, str]]]]  # (phase title, [(code, name)])
     gsim: list[str]
+    interface_kinds: list[str]
+    """The forms of interface the Specification may give (specification.interface's properties)."""
+    distribution_kinds: list[str]
+    """Where an implementation can be published ($defs/distribution kind)."""
+    distribution_fields: dict[str, list[str]]
+    """Per distribution kind, the fields it needs (the schema's if/then), for the form's kind-dependent fields."""
+
+    def kinds_needing(self, field: str) -> list[str]:
+        """The distribution kinds that need field (package: cran, pypi, npm, nuget; image: container; ...)."""
+        return [kind for kind in self.distribution_kinds if field in self.distribution_fields.get(kind, [])]
 
 
 def _property(schema: dict[str, Any], *path: str) -> dict[str, Any]:
@@ -48,7 +58,15 @@ def choices() -> Choices:
         )
         for phase in model.phases.values()
     ]
+    distribution = schema["$defs"]["distribution"]
+    needs: dict[str, list[str]] = {}
+    for rule in distribution.get("allOf", []):
+        kind = rule["if"]["properties"]["kind"]["const"]
+        needs[kind] = list(rule["then"].get("required", []))
     return Choices(
+        interface_kinds=list(_property(schema, "specification", "interface")["properties"]),
+        distribution_kinds=list(distribution["properties"]["kind"]["enum"]),
+        distribution_fields=needs,
         protocols=list(_property(schema, "specification", "protocol")["enum"]),
         deployments=list(_property(schema, "implementation", "deployment")["items"]["enum"]),
         maturities=list(_property(schema, "implementation", "maturity")["enum"]),
@@ -65,6 +83,66 @@ def _words(text: str) -> list[str]:
     return [word.strip() for word in re.split(r"[,\n]", text) if word.strip()]
 
 
+def _named_lines(text: str) -> list[dict[str, str]]:
+    """Lines written as "name: what it does", as objects with a name and, when given, a description."""
+    found = []
+    for line in _lines(text):
+        name, _, description = line.partition(":")
+        item = {"name": name.strip()}
+        if description.strip():
+            item["description"] = description.strip()
+        found.append(item)
+    return found
+
+
+def _document(text: str) -> Any:
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError:
+        document = None
+    # A document that does not read stays as text, so the validator points at it rather than losing it.
+    return document if isinstance(document, dict) else text
+
+
+def _interface(form: Mapping[str, Any]) -> dict[str, Any]:
+    """The Specification's interface from the form: a pasted document (OpenAPI or AsyncAPI as YAML or JSON,
+    WSDL as XML), or a library or command-line description built from its own fields."""
+    kind = form.get("interface_kind", "") or "openapi"
+    text = form.get("openapi", "").strip()
+    if kind == "library":
+        library: dict[str, Any] = {
+            "language": form.get("library_language", "").strip(),
+            "package": form.get("library_package", "").strip(),
+            "functions": _named_lines(form.get("library_functions", "")),
+        }
+        return {"library": {k: v for k, v in library.items() if v not in ("", [])}}
+    if kind == "command_line":
+        program = form.get("cli_program", "").strip()
+        commands = _named_lines(form.get("cli_commands", "")) or ([{"name": program}] if program else [])
+        return {"command_line": {k: v for k, v in {"program": program, "commands": commands}.items() if v}}
+    if not text:
+        return {}
+    return {kind: text if kind == "wsdl" else _document(text)}
+
+
+_DISTRIBUTION_FIELDS = ("package", "group", "artifact", "image", "version", "url")
+
+
+def _distribution(form: Mapping[str, Any]) -> dict[str, str] | None:
+    kind = form.get("distribution_kind", "").strip()
+    if not kind:
+        return None
+    found = {"kind": kind}
+    needs = choices().distribution_fields.get(kind, [])
+    for name in _DISTRIBUTION_FIELDS:
+        value = form.get(f"distribution_{name}", "").strip()
+        # Only the fields of the chosen kind (and the optional version and url): a package typed before the
+        # kind was changed to container is not carried along.
+        if value and (name in needs or name in ("version", "url")):
+            found[name] = value
+    return found
+
+
 def descriptor_text(form: Mapping[str, Any], getlist: Any) -> str:
     """Descriptor YAML from the posted form (getlist(name) gives a multi-valued field's values).
 
@@ -78,20 +156,16 @@ def descriptor_text(form: Mapping[str, Any], getlist: Any) -> str:
         "outcomes": _lines(form.get("outcomes", "")),
         "inputs": [{"gsim": name} for name in getlist("inputs")],
         "outputs": [{"gsim": name} for name in getlist("outputs")],
+        "dependencies": _lines(form.get("dependencies", "")),
     }
     operations = []
     for line in _lines(form.get("operations", "")):
         op_id, _, description = line.partition(":")
         operations.append({"id": op_id.strip(), "description": description.strip()})
     specification: dict[str, Any] = {"protocol": form.get("protocol", "")}
-    openapi_text = form.get("openapi", "").strip()
-    if openapi_text:
-        try:
-            document = yaml.safe_load(openapi_text)
-        except yaml.YAMLError:
-            document = None
-        # A document that does not read stays as text, so the validator points at it rather than losing it.
-        specification["interface"] = {"openapi": document if isinstance(document, dict) else openapi_text}
+    interface = _interface(form)
+    if interface:
+        specification["interface"] = interface
     if operations:
         specification["operations"] = operations
     implementation: dict[str, Any] = {
@@ -102,6 +176,8 @@ def descriptor_text(form: Mapping[str, Any], getlist: Any) -> str:
         "documentation": form.get("documentation", "").strip(),
         "source": form.get("source", "").strip(),
         "maturity": form.get("maturity", ""),
+        "software_version": form.get("software_version", "").strip(),
+        "distributions": [found] if (found := _distribution(form)) else [],
     }
     contact = {key: form.get(f"contact_{key}", "").strip() for key in ("name", "email")}
     descriptor = {

@@ -30,7 +30,18 @@ from catalogue.document.content import criterion_link, sanitise
 from catalogue.exceptions import DescriptorError, Problem, RegistryError
 from catalogue.search import searching
 from catalogue.search.query import SearchRequest
-from catalogue.services import compliance, descriptors, interface, permissions, reads, starter, validation, workflow
+from catalogue.services import (
+    compliance,
+    descriptors,
+    distributions,
+    interface,
+    layers,
+    permissions,
+    reads,
+    starter,
+    validation,
+    workflow,
+)
 from catalogue.services.models import Service, ServiceVersion
 
 bp = Blueprint("services", __name__)
@@ -117,6 +128,7 @@ def service_page(slug: str, version: str | None = None) -> str:
     """One service: its three CSPA layers, interface, compliance, versions and history."""
     service, shown, versions, actor = _version_for(slug, version)
     content = content_of(shown)
+    bundle = layers.bundle(shown.descriptor)  # every layer inline: what the Annex 1 and Get it parts read
     spec = content.get("specification") or {}
     document = (spec.get("interface") or {}).get("openapi")
     items = [
@@ -135,6 +147,8 @@ def service_page(slug: str, version: str | None = None) -> str:
         openapi=document,
         others=interface.other_interfaces(spec.get("interface")),
         compliance_items=items,
+        bundle=bundle,
+        get_it=distributions.instructions(bundle),
         history=history,
         subprocesses=[
             (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
@@ -215,14 +229,20 @@ def start_from_form() -> str | BaseResponse | tuple[str, int]:
         return redirect(url_for("auth.sign_in", next=url_for("services.start_from_form")))
     if request.method == "GET":
         owner = actor.user.organisation.code if actor.user is not None and actor.user.organisation else ""
-        return render_template("services/start.html", choices=starter.choices(), owner=owner)
+        return render_template(
+            "services/start.html",
+            choices=starter.choices(),
+            owner=owner,
+            interface_labels=layers.INTERFACE_LABELS,
+            distribution_labels=distributions.LABELS,
+        )
     text = starter.descriptor_text(request.form, request.form.getlist)
     descriptor = descriptors.parse(text, "yaml", current_app.config["CATALOGUE"].limits)
     report, _assessment = workflow.check_descriptor(descriptor)
     message = (
         "Built from the form: every field is filled in correctly."
         if report.valid
-        else f"Built from the form: {len(report.errors)} thing(s) to finish below."
+        else f"Built from the form: {len(report.errors)} {'thing' if len(report.errors) == 1 else 'things'} to finish below."
     )
     return render_template(
         "services/submit.html", text=text, problems=[_problem(p) for p in report.errors], message=message

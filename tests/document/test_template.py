@@ -123,3 +123,27 @@ def test_criterion_links_point_into_the_document() -> None:
         slug, anchor = path.removeprefix(content.DOCUMENT_PATH + "/").split("#")
         chapter = content.chapter(slug)
         assert chapter is not None and chapter.section(anchor) is not None, path
+
+
+def test_layers_that_may_be_references_and_kind_dependent_fields_are_explained() -> None:
+    sections = {section.anchor: section for section in template.template_sections(template.load_schema())}
+    for layer in ("template-definition", "template-specification"):
+        assert "write only ref" in sections[layer].description
+    assert "write only ref" not in sections["template-implementation"].description
+    fields = {field.path: field for section in sections.values() for field in section.fields}
+    assert fields["implementation.distributions[].package"].description.endswith(
+        "Required when kind is cran, pypi, npm or nuget."
+    )
+    assert fields["implementation.distributions[].image"].description.endswith("Required when kind is container.")
+    # The shared definitions of CSPA 2.0 Annex 1 are all shown where they are used.
+    for path in (
+        "specification.input_messages[].gsim",
+        "specification.methodologies[].name",
+        "specification.interface.command_line.program",
+        "specification.interface.library.package",
+        "implementation.distributions[].kind",
+        "implementation.software_version",
+        "implementation.formats.accepts",
+        "definition.dependencies",
+    ):
+        assert path in fields, path

@@ -1,4 +1,4 @@
-"""Backstage API entities: the whole catalogue as multi-document YAML, and each service's catalog-info.yaml."""
+"""Backstage entities: the whole catalogue as multi-document YAML, and each service's catalog-info.yaml."""
 
 from __future__ import annotations
 
@@ -18,7 +18,9 @@ def test_lifecycle_follows_maturity_and_drafts_are_not_exported(client, workflow
     workflow.submit(good_text.replace("maturity: pilot", "maturity: production"))
     workflow.approve("demo-linkage", "1.0.0")
     workflow.submit(good_text.replace("id: demo-linkage", "id: draft-only"), status="draft")
-    [entity] = _entities(client)
-    assert entity["spec"]["lifecycle"] == "production"
-    assert entity["spec"]["type"] == "openapi"
+    component, api = _entities(client)
+    assert component["kind"] == "Component" and api["kind"] == "API"
+    assert component["spec"]["lifecycle"] == api["spec"]["lifecycle"] == "production"
+    assert api["spec"]["type"] == "openapi"
+    assert component["spec"]["providesApis"] == ["api:default/demo-linkage"]
     assert client.get("/services/draft-only/catalog-info.yaml").status_code == 404

@@ -64,39 +64,44 @@ def test_the_export_routes_are_described_in_the_registry_openapi(seeded_client):
         assert media_type in paths[f"/api/v1/export/{path}"]["get"]["responses"]["200"]["content"]
 
 
-def test_every_seed_service_is_an_api_entity_with_the_required_keys(seeded_client):
+def test_every_seed_service_is_a_component_with_the_required_keys(seeded_client):
     entities = _entities(seeded_client)
-    assert [e["metadata"]["name"] for e in entities] == SEED_IDS
+    assert [e["metadata"]["name"] for e in entities if e["kind"] == "Component"] == SEED_IDS
     for entity in entities:
         assert REQUIRED <= set(entity)
-        assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] == "API"
+        assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] in ("Component", "API")
         metadata, spec = entity["metadata"], entity["spec"]
         assert metadata["title"] and metadata["description"]
         assert all(t == t.lower() and " " not in t and len(t) <= 63 for t in metadata["tags"])
-        assert metadata["links"][0]["url"] == f"http://localhost/services/{metadata['name']}"
+        assert metadata["links"][0]["url"].startswith("http://localhost/services/")
         assert spec["lifecycle"] in ("experimental", "production", "deprecated")
         assert spec["owner"].startswith("group:default/")
-        assert isinstance(spec["definition"], str) and yaml.safe_load(spec["definition"])
+        if entity["kind"] == "API":
+            assert isinstance(spec["definition"], str) and yaml.safe_load(spec["definition"])
 
 
 def test_the_definition_is_the_openapi_document_where_there_is_one(seeded_client):
-    entities = {e["metadata"]["name"]: e for e in _entities(seeded_client)}
-    px, relais = entities["pxwebapi"], entities["relais"]
+    entities = {(e["kind"], e["metadata"]["name"]): e for e in _entities(seeded_client)}
+    px, relais = entities[("API", "pxwebapi")], entities[("Component", "relais")]
     version = px["metadata"]["annotations"]["cspa-catalogue/version"]
     served = seeded_client.get(f"/services/pxwebapi/versions/{version}/openapi.yaml")
     assert px["spec"]["type"] == "openapi"
     assert yaml.safe_load(px["spec"]["definition"]) == yaml.safe_load(served.get_data(as_text=True))
-    assert relais["spec"]["type"] == "cspa-descriptor"
-    assert yaml.safe_load(relais["spec"]["definition"])["id"] == "relais"
+    assert entities[("Component", "pxwebapi")]["spec"]["providesApis"] == ["api:default/pxwebapi"]
+    # A library has no API Backstage could render: it is a Component of type library, linking its descriptor.
+    assert ("API", "relais") not in entities
+    assert relais["spec"]["type"] == "library" and "providesApis" not in relais["spec"]
     assert relais["spec"]["owner"] == "group:default/istat"
     assert "record-linkage" in relais["metadata"]["tags"]
+    assert any(link["title"] == "CSPA descriptor" for link in relais["metadata"]["links"])
 
 
-def test_catalog_info_of_one_service_is_its_entity_in_the_whole_export(seeded_client):
-    whole = {e["metadata"]["name"]: e for e in _entities(seeded_client)}
-    response = seeded_client.get("/services/relais/catalog-info.yaml")
+def test_catalog_info_of_one_service_is_its_entities_in_the_whole_export(seeded_client):
+    whole = [e for e in _entities(seeded_client) if e["metadata"]["name"] == "pxwebapi"]
+    response = seeded_client.get("/services/pxwebapi/catalog-info.yaml")
     assert response.status_code == 200
-    assert yaml.safe_load(response.get_data(as_text=True)) == whole["relais"]
+    assert list(yaml.safe_load_all(response.get_data(as_text=True))) == whole
+    assert [e["kind"] for e in whole] == ["Component", "API"]
     assert seeded_client.get("/services/no-such-service/catalog-info.yaml").status_code == 404
 
 

