@@ -106,7 +106,7 @@ def test_the_service_page_shows_the_get_it_box(app: Flask, make_user) -> None:
     assert "install.packages(&#34;sdcMicro&#34;)" in body or "install.packages(&quot;sdcMicro&quot;)" in body
     # The other Annex 1 fields the page shows, from the bundle.
     for text in (
-        "Library interface",
+        "Library: <code>sdcMicro</code>",
         "createSdcObj",
         "Software version",
         "5.7.8",
