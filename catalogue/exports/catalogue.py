@@ -194,7 +194,7 @@ def _organisation_name(service: Service, implementation: dict[str, Any]) -> str:
 
 
 def _record(service: Service, version: ServiceVersion, approved_at: datetime) -> ExportedService:
-    content = version.descriptor
+    content = version.bundle
     definition = _section(content, "definition")
     specification = _section(content, "specification")
     implementation = _section(content, "implementation")

@@ -99,7 +99,7 @@ def _commas(values: Any) -> str:
 
 
 def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
-    content = version.descriptor
+    content = version.bundle
     definition = content.get("definition", {})
     impl = content.get("implementation", {})
     spec = content.get("specification") or {}
