@@ -134,18 +134,20 @@ _versions = sa.table(
     sa.column("bundle", JSONDocument),
 )
 _services = sa.table("services", sa.column("id", sa.Integer()), sa.column("organisation_id", sa.Integer()))
-_layers = sa.table(
+# A Table (not a lightweight table) so that an insert reports the new row's primary key.
+_layers = sa.Table(
     "layer_versions",
-    sa.column("id", sa.Integer()),
-    sa.column("kind", sa.String()),
-    sa.column("organisation_id", sa.Integer()),
-    sa.column("slug", sa.String()),
-    sa.column("version", sa.String()),
-    sa.column("content", JSONDocument),
-    sa.column("content_hash", sa.String()),
-    sa.column("specifies_id", sa.Integer()),
-    sa.column("introduced_by_id", sa.Integer()),
-    sa.column("created_at", UTCDateTime()),
+    sa.MetaData(),
+    sa.Column("id", sa.Integer(), primary_key=True),
+    sa.Column("kind", sa.String()),
+    sa.Column("organisation_id", sa.Integer()),
+    sa.Column("slug", sa.String()),
+    sa.Column("version", sa.String()),
+    sa.Column("content", JSONDocument),
+    sa.Column("content_hash", sa.String()),
+    sa.Column("specifies_id", sa.Integer()),
+    sa.Column("introduced_by_id", sa.Integer()),
+    sa.Column("created_at", UTCDateTime()),
 )
 
 
