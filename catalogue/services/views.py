@@ -154,7 +154,8 @@ def service_page(slug: str, version: str | None = None) -> str:
     )
 
 
-@bp.get("/<any(definitions, specifications):kind>/<owner>/<slug>")
+@bp.get("/definitions/<owner>/<slug>", defaults={"kind": "definitions"})
+@bp.get("/specifications/<owner>/<slug>", defaults={"kind": "specifications"})
 def layer_page(kind: str, owner: str, slug: str) -> str:
     """A Definition with its Specifications and their Implementations, or a Specification with its
     Implementations: only what the reader may see."""
