@@ -202,6 +202,7 @@ def test_help_lists_only_our_commands(tmp_path):
         "serve",
         "reindex",
         "validate",
+        "upgrade",
         "create-user",
         "set-password",
         "create-organisation",

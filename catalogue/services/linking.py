@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from catalogue.auth.actors import Actor
 from catalogue.auth.models import Organisation
-from catalogue.events import record_event
+from catalogue.events import record_event, serialise_writers
 from catalogue.exceptions import Problem, ValidationFailed
 from catalogue.services import layers, validation
 from catalogue.services.descriptors import Descriptor
@@ -51,6 +51,10 @@ def plan(session: Session, actor: Actor, descriptor: Descriptor, organisation: O
 
     organisation is the implementation's owner (None when it is not in the catalogue yet).
     """
+    # Two submissions storing one layer identity at once would both find it new, and the second insert would
+    # break the unique constraint (a 500): taking the event writers' lock first (every submission records an
+    # event, so it waits for it anyway) makes the second see the first one's layer, once committed.
+    serialise_writers(session)
     content = descriptor.content
     problems = list(_owner_problems(content))
     referred: dict[str, LayerVersion] = {}
