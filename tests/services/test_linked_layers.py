@@ -214,6 +214,14 @@ def test_owner_written_in_an_inline_layer_is_an_error(client, people):
     assert pointer == "/definition/owner" and "only with ref" in message
 
 
+def test_a_layer_version_must_be_a_semantic_version(client, app, people):
+    before = _counts(app)
+    content = _descriptor("jdemetra-plus", "NBB", definition={**DEFINITION, "version": "2024-spring"})
+    [(pointer, message)] = _problems(_post(client, people["nbb"], content))
+    assert pointer == "/definition/version" and "not a semantic version" in message
+    assert _counts(app) == before
+
+
 def test_a_published_layer_never_changes_under_its_version(client, published):
     changed = {**DEFINITION, "purpose": "Something else entirely."}
     content = _descriptor("jdemetra-plus", "NBB", version="1.1.0", definition=changed)
