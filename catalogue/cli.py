@@ -1,8 +1,9 @@
-"""The `catalogue` command: init, migrate, seed, serve, validate, create-user, export, scaffold, import."""
+"""The `catalogue` command: init, migrate, seed, serve, validate, upgrade, create-user, export, scaffold, import."""
 
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
@@ -26,7 +27,7 @@ from catalogue.exports import documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
-from catalogue.services import bulk_import, compliance, descriptors, scaffold, workflow
+from catalogue.services import bulk_import, compliance, descriptors, scaffold, upgrade, workflow
 from catalogue.services.models import Service
 
 
@@ -357,6 +358,55 @@ def assess_command(files: tuple[str, ...], summary: bool) -> None:
     if summary and reports:
         _print_summary(reports)
     sys.exit(2 if unreadable else 0)
+
+
+_PROGRESS_FROM = 20
+"""From this many files on, `catalogue upgrade` shows a progress line."""
+
+
+def _upgrade_file(path: str, check: bool) -> tuple[str, list[str]]:
+    """('changed' | 'current' | 'unreadable', what it says about path); writes the file unless check."""
+    try:
+        text = Path(path).read_text("utf-8")
+        result = upgrade.upgrade(text, "json" if path.endswith(".json") else "yaml")
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        return "unreadable", [f"{path}: cannot upgrade it: {exc}"]
+    except Exception as exc:  # noqa: BLE001 - ruamel's parse errors share no base class with json's
+        return "unreadable", [f"{path}: cannot read it as YAML: {str(exc).splitlines()[0]}"]
+    lines = [f"{path}: {note}" for note in result.notes]
+    if not result.changed:
+        return "current", lines
+    if check:
+        return "changed", [*lines, *(f"{path}: would be upgraded: {change}" for change in result.changes)]
+    Path(path).write_text(result.text, "utf-8")
+    return "changed", [*lines, *(f"{path}: {change}" for change in result.changes)]
+
+
+@main.command("upgrade")  # reads and writes files: no app, no database
+@click.argument("files", nargs=-1, required=True)
+@click.option("--check", is_flag=True, help="Change nothing; exit 1 if any file would be upgraded")
+def upgrade_command(files: tuple[str, ...], check: bool) -> None:
+    """Rewrite descriptors in the current form of the contract (dependencies in the definition), keeping
+    everything else and the format; exit 2 if a file cannot be read."""
+    outcomes: dict[str, int] = {"changed": 0, "current": 0, "unreadable": 0}
+    messages: list[str] = []
+    with click.progressbar(
+        files, label="Upgrading", file=sys.stderr if len(files) >= _PROGRESS_FROM else io.StringIO()
+    ) as bar:
+        for path in bar:
+            outcome, lines = _upgrade_file(path, check)
+            outcomes[outcome] += 1
+            messages.extend(lines)
+    for line in messages:
+        click.echo(line)
+    verb = "would be upgraded" if check else "upgraded"
+    noun = "file" if len(files) == 1 else "files"
+    click.echo(f"{outcomes['changed']} of {len(files)} {noun} {verb}, {outcomes['current']} already current.")
+    if outcomes["unreadable"]:
+        sys.exit(2)
+    if check and outcomes["changed"]:
+        click.echo("Run `catalogue upgrade` on these files to rewrite them in the current form.", err=True)
+        sys.exit(1)
 
 
 @main.command("create-user")

@@ -203,6 +203,7 @@ def test_help_lists_only_our_commands(tmp_path):
         "reindex",
         "validate",
         "assess",
+        "upgrade",
         "create-user",
         "set-password",
         "create-organisation",

@@ -155,6 +155,33 @@ CASES = [
     Case("history", "GET", "/api/v1/services/demo-linkage/history", _all(200), writes=False),
     Case("review queue", "GET", "/api/v1/reviews", _by(401, 403, 403, 200, 200, 200), writes=False),
     Case("search", "GET", "/api/v1/search?q=linkage", _all(200), writes=False),
+    # Layers: a Definition or Specification is public once a public version implements it.
+    Case("list definitions", "GET", "/api/v1/definitions", _all(200), writes=False),
+    Case("read a public definition", "GET", "/api/v1/definitions/ISTAT/demo-linkage", _all(200), writes=False),
+    Case(
+        "read a draft's definition",
+        "GET",
+        "/api/v1/definitions/ISTAT/demo-draft",
+        _by(404, 200, 404, 200, 200, 200),
+        writes=False,
+    ),
+    Case("list specifications", "GET", "/api/v1/specifications", _all(200), writes=False),
+    Case("read a public specification", "GET", "/api/v1/specifications/ISTAT/demo-linkage", _all(200), writes=False),
+    Case(
+        "read a draft's specification",
+        "GET",
+        "/api/v1/specifications/ISTAT/demo-draft",
+        _by(404, 200, 404, 200, 200, 200),
+        writes=False,
+    ),
+    Case(
+        "a draft's definition page",
+        "GET",
+        "/definitions/ISTAT/demo-draft",
+        _by(404, 200, 404, 200, 200, 200),
+        form=True,
+        writes=False,
+    ),
     Case("suggest", "GET", "/api/v1/search/suggest?q=lin", _all(200), writes=False),
     Case("validate", "POST", "/api/v1/validate", _all(200), body=_descriptor(), writes=False),
     Case("list own tokens", "GET", "/api/v1/tokens", _by(401, 200, 200, 200, 200, 200), writes=False),
@@ -366,7 +393,8 @@ def test_writes(app, case, who):
 
 # Routes that are not about permissions: static files, schemas, documents anyone may read.
 _PUBLIC_READS = re.compile(
-    r"^/(static|schemas|document|feeds|search|services|api/openapi|api/v1/export|healthz|readyz|favicon)"
+    r"^/(static|schemas|document|feeds|search|services|definitions|specifications|api/openapi|api/v1/export|healthz"
+    r"|readyz|favicon)"
     r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/start$|^/submit/template.yaml$"
 )
 
@@ -380,7 +408,8 @@ def test_the_matrix_covers_every_route(app):
             if method == "GET" and _PUBLIC_READS.match(rule.rule):
                 continue
             concrete = {
-                (m, re.sub(r"/(demo-linkage|demo-draft|1\.[01]\.0|demo-new)(?=/|$)", "/<>", p)) for m, p in covered
+                (m, re.sub(r"/(demo-linkage|demo-draft|1\.[01]\.0|demo-new|ISTAT)(?=/|$)", "/<>", p))
+                for m, p in covered
             }
             if (method, path) not in concrete:
                 missing.append(f"{method} {rule.rule}")

@@ -126,7 +126,7 @@ def services_for(
     while True:
         result = _search(searching, actor, filters, page)
         for hit in result.hits:
-            definition = reads.get_version(session, actor, hit.id, hit.version).descriptor.get("definition", {})
+            definition = reads.get_version(session, actor, hit.id, hit.version).bundle.get("definition", {})
             entries.append(
                 ServiceEntry(
                     hit.id,

@@ -233,9 +233,7 @@ def _text(value: Any) -> str | None:
 
 
 def _record(service: Service, version: ServiceVersion, approved_at: datetime) -> ExportedService:
-    # The bundle: every layer inline (layers.bundle); ServiceVersion.bundle, with references resolved, replaces
-    # it when the storage of linked layers lands.
-    content = layers.bundle(version.descriptor)
+    content = version.bundle
     definition = _section(content, "definition")
     specification = _section(content, "specification")
     implementation = _section(content, "implementation")

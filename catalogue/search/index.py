@@ -151,9 +151,7 @@ def annex_text(content: dict[str, Any]) -> str:
 
 
 def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
-    # The bundle: every layer inline, dependencies in the Definition (layers.bundle); the stored bundle with
-    # references resolved replaces this when ServiceVersion.bundle lands.
-    content = layers.bundle(version.descriptor)
+    content = version.bundle
     definition = content.get("definition", {})
     impl = content.get("implementation", {})
     spec = content.get("specification") or {}

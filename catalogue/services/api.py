@@ -14,11 +14,13 @@ from catalogue.auth.identity import request_actor
 from catalogue.conditional import conditional
 from catalogue.db import committed, session
 from catalogue.exceptions import RegistryError
-from catalogue.services import descriptors, diff, reads, workflow
+from catalogue.services import descriptors, diff, family, reads, workflow
 from catalogue.services.schemas import (
     DescriptorBody,
     DiffArgs,
     EventSchema,
+    LayerSchema,
+    LayerSummary,
     ListArgs,
     QueueItem,
     ReviewArgs,
@@ -191,6 +193,38 @@ def diff_version(slug: str, version: str, against: str | None = None) -> Any:
 def service_history(slug: str) -> Any:
     """The audit trail of a service, oldest first."""
     return reads.service_history(session(), request_actor(), slug)
+
+
+@blp.get("/definitions")
+@conditional
+@blp.response(200, LayerSummary(many=True))
+def list_definitions() -> Any:
+    """The Statistical Service Definitions you may see, by owner and id."""
+    return family.list_layers(session(), request_actor(), "definition")
+
+
+@blp.get("/definitions/<owner>/<slug>")
+@conditional
+@blp.response(200, LayerSchema)
+def get_definition(owner: str, slug: str) -> Any:
+    """One Definition: its versions, the Specifications of each and their implementations."""
+    return family.layer_family(session(), request_actor(), "definition", owner, slug)
+
+
+@blp.get("/specifications")
+@conditional
+@blp.response(200, LayerSummary(many=True))
+def list_specifications() -> Any:
+    """The Statistical Service Specifications you may see, by owner and id."""
+    return family.list_layers(session(), request_actor(), "specification")
+
+
+@blp.get("/specifications/<owner>/<slug>")
+@conditional
+@blp.response(200, LayerSchema)
+def get_specification(owner: str, slug: str) -> Any:
+    """One Specification: its versions, the Definition each specifies and their implementations."""
+    return family.layer_family(session(), request_actor(), "specification", owner, slug)
 
 
 @blp.get("/reviews")

@@ -89,7 +89,8 @@ def bundle(content: Mapping[str, Any], resolved: Mapping[str, Mapping[str, Any]]
     """The descriptor with every layer inline, in one shape whatever form it was written in.
 
     ``resolved`` maps a layer kind to the content of the layer its reference points to (the registry
-    resolves references against the database; offline, a reference stays as written). Each inline layer
+    resolves references against the database; offline, a reference stays as written); a definition
+    resolved for a descriptor that gives none is the one its referred specification specifies. Each inline layer
     gets its ``id`` and ``version`` filled in and its ``owner`` (the implementation's), and dependencies
     written in the Specification, where older descriptors put them, move to the Definition, where CSPA 2.0
     Annex 1 has them. The content passed in is not changed.
@@ -97,9 +98,9 @@ def bundle(content: Mapping[str, Any], resolved: Mapping[str, Mapping[str, Any]]
     result: dict[str, Any] = dict(content)
     owner = _part(content, "implementation").get("owner")
     for kind in KINDS:
-        if kind not in content:
-            continue
         found = (resolved or {}).get(kind)
+        if kind not in content and found is None:
+            continue
         if found is not None:
             result[kind] = dict(found)
             continue

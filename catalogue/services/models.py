@@ -21,6 +21,9 @@ STATUSES = ("draft", "submitted", "in_review", "approved", "changes_requested", 
 PUBLIC_STATUSES = ("approved", "deprecated")
 """A version in one of these may be a service's public version."""
 
+LAYER_KINDS = ("definition", "specification")
+"""The CSPA layers stored apart from the implementations that use them (CSPA 2.0 Annex 1)."""
+
 _STATUS_CHECK = "status IN (" + ", ".join(f"'{s}'" for s in STATUSES) + ")"
 
 
@@ -84,9 +87,55 @@ class ServiceVersion(Base):
     compliance_score: Mapped[int]
     submitted_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The layers this version implements: a descriptor may give no specification, never no definition.
+    definition_version_id: Mapped[int | None] = mapped_column(ForeignKey("layer_versions.id"), index=True)
+    specification_version_id: Mapped[int | None] = mapped_column(ForeignKey("layer_versions.id"), index=True)
+    # The descriptor with every layer inline and references resolved (layers.bundle): what every reader
+    # reads. Kept per version, so replacing an unpublished layer never changes what an earlier version said.
+    bundle: Mapped[dict[str, Any]]
 
     service: Mapped[Service] = relationship(back_populates="versions", foreign_keys=[service_id])
     subprocesses: Mapped[list[VersionSubprocess]] = relationship(cascade="all, delete-orphan")
+    definition_version: Mapped[LayerVersion | None] = relationship(foreign_keys=[definition_version_id])
+    specification_version: Mapped[LayerVersion | None] = relationship(foreign_keys=[specification_version_id])
+
+
+class LayerVersion(Base):
+    """One version of a Definition or a Specification, stored once and linked by every implementation of it.
+
+    Its identity is (kind, owner, id, version). It is fixed once a public version uses it; until then the
+    implementation that introduced it may replace its content.
+    """
+
+    __tablename__ = "layer_versions"
+    __table_args__ = (
+        UniqueConstraint("kind", "organisation_id", "slug", "version", name="uq_layer_version"),
+        CheckConstraint("kind IN ('definition', 'specification')", name="layer_kind"),
+        CheckConstraint("kind = 'specification' OR specifies_id IS NULL", name="layer_specifies"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    organisation_id: Mapped[int] = mapped_column(ForeignKey("organisations.id"))
+    slug: Mapped[str] = mapped_column(String(64), index=True)
+    version: Mapped[str] = mapped_column(String(64))
+    content: Mapped[dict[str, Any]]
+    content_hash: Mapped[str] = mapped_column(String(64))
+    # A specification's definition; None for a definition.
+    specifies_id: Mapped[int | None] = mapped_column(ForeignKey("layer_versions.id"), index=True)
+    introduced_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("service_versions.id", use_alter=True, name="fk_layer_introduced_by")
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    organisation: Mapped[Organisation] = relationship()
+    specifies: Mapped[LayerVersion | None] = relationship(remote_side=[id])
+
+    @property
+    def name(self) -> str:
+        """What a reader calls it: a definition's name, else its id."""
+        name = self.content.get("name")
+        return name if isinstance(name, str) else self.slug
 
 
 class VersionSubprocess(Base):

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, case, select
+from sqlalchemy import Select, case, exists, or_, select
 
 from catalogue.auth.actors import Actor, check_scope, refuse
 from catalogue.exceptions import RegistryError, Unauthenticated
-from catalogue.services.models import Service, ServiceVersion
+from catalogue.services.models import PUBLIC_STATUSES, LayerVersion, Service, ServiceVersion
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,34 @@ def visible_services(actor: Actor) -> Select[Service]:
     if rule.organisation_id is not None:
         return query.where(Service.public_version_id.is_not(None) | (Service.organisation_id == rule.organisation_id))
     return query.where(Service.public_version_id.is_not(None))
+
+
+def public_layer() -> Any:
+    """The SQL condition that a layer version is public: an approved or deprecated version implements it."""
+    return exists().where(
+        ServiceVersion.status.in_(PUBLIC_STATUSES),
+        or_(
+            ServiceVersion.definition_version_id == LayerVersion.id,
+            ServiceVersion.specification_version_id == LayerVersion.id,
+        ),
+    )
+
+
+def visible_layers(actor: Actor) -> Select[LayerVersion]:
+    """The layer versions actor may see and refer to: the public ones and, for its members, their own
+    organisation's (the Visibility of services, applied to the layers they implement)."""
+    rule = visibility(actor)
+    query = select(LayerVersion)
+    if rule.everything:
+        return query
+    if rule.organisation_id is not None:
+        return query.where(public_layer() | (LayerVersion.organisation_id == rule.organisation_id))
+    return query.where(public_layer())
+
+
+def may_read_version(actor: Actor, version: ServiceVersion) -> bool:
+    """Whether actor may read version (the rule of reads.visible_versions, for one version)."""
+    return version.status in PUBLIC_STATUSES or visibility(actor).sees_latest(version.service.organisation_id)
 
 
 def shown_version_id(actor: Actor) -> Any:

@@ -188,8 +188,8 @@ class VersionSummary(Schema):
 
 
 def _bundle(version: Any) -> dict[str, Any]:
-    """The version's descriptor with every layer inline (layers.bundle)."""
-    return layers.bundle(version.descriptor)
+    """The version's bundle: every layer inline, references resolved (ServiceVersion.bundle)."""
+    return version.bundle  # type: ignore[no-any-return]
 
 
 class GetItSchema(Schema):
@@ -204,14 +204,27 @@ class GetItSchema(Schema):
     url = fields.String(allow_none=True, metadata={"description": "The package's page or the download address"})
 
 
+class LayerLink(Schema):
+    """A Definition or Specification version, named by owner, id and version."""
+
+    owner = fields.Function(lambda layer: layer.organisation.code)
+    id = fields.String(attribute="slug")
+    version = fields.String()
+
+
 class VersionDetail(VersionSummary):
-    """One version with its descriptor and reports."""
+    """One version with its descriptor (as written), its bundle (every layer inline, references resolved),
+    the layers it links to, and its reports."""
 
     service = fields.Function(lambda v: v.service.slug)
-    descriptor = fields.Dict(
-        metadata={
-            "description": "The descriptor as submitted; its contract is /schemas/cspa-service-descriptor.schema.json"
-        }
+    descriptor = fields.Dict(metadata={"description": "The descriptor as submitted"})
+    bundle = fields.Dict(metadata={"description": "The descriptor with every layer inline, references resolved"})
+    definition = fields.Nested(LayerLink, attribute="definition_version", allow_none=True)
+    specification = fields.Nested(
+        LayerLink,
+        attribute="specification_version",
+        allow_none=True,
+        metadata={"description": "None when the descriptor gives no specification"},
     )
     interface_kinds = fields.Function(
         lambda v: layers.interface_kinds(_bundle(v)),
@@ -375,3 +388,53 @@ class TokenSchema(Schema):
     scopes = fields.List(fields.String(), attribute="scope_list", metadata={"description": "What the token may do"})
     parent_id = fields.Integer(allow_none=True, metadata={"description": "The token that made this one, if any"})
     token = fields.String(metadata={"description": "Only in the answer to POST: copy it now"})
+
+
+class ImplementationLink(Schema):
+    """A service version that implements a layer."""
+
+    service = fields.Function(lambda v: v.service.slug)
+    organisation = fields.Function(lambda v: v.service.organisation.code)
+    version = fields.String()
+    name = fields.String()
+    status = fields.String()
+
+
+class LayerVersionSchema(Schema):
+    """One version of a Definition or Specification, with its family."""
+
+    version = fields.Function(lambda node: node.layer.version)
+    content = fields.Function(lambda node: node.layer.content)
+    definition = fields.Function(
+        lambda node: LayerLink().dump(node.layer.specifies) if node.layer.specifies is not None else None,
+        metadata={"description": "For a specification: the definition it specifies"},
+    )
+    specifications = fields.Function(
+        lambda node: [LayerLink().dump(child.layer) for child in node.specifications],
+        metadata={"description": "For a definition: the specifications of this version"},
+    )
+    implementations = fields.Function(
+        lambda node: ImplementationLink(many=True).dump(
+            [*node.implementations, *(v for child in node.specifications for v in child.implementations)]
+        ),
+        metadata={"description": "The service versions implementing it (for a definition, through any specification)"},
+    )
+
+
+class LayerSchema(Schema):
+    """A Definition or Specification: its owner, id, name and versions (newest first)."""
+
+    kind = fields.Function(lambda family: family.key.kind)
+    owner = fields.Function(lambda family: family.key.owner)
+    id = fields.Function(lambda family: family.key.slug)
+    name = fields.String()
+    versions = fields.List(fields.Nested(LayerVersionSchema))
+
+
+class LayerSummary(Schema):
+    """A Definition or Specification in a list."""
+
+    owner = fields.Function(lambda family: family.key.owner)
+    id = fields.Function(lambda family: family.key.slug)
+    name = fields.String()
+    versions = fields.Function(lambda family: [node.layer.version for node in family.versions])

@@ -34,6 +34,7 @@ from catalogue.services import (
     compliance,
     descriptors,
     distributions,
+    family,
     interface,
     layers,
     permissions,
@@ -109,6 +110,18 @@ def content_of(version: ServiceVersion) -> dict[str, Any]:
     return version.descriptor
 
 
+def bundle_of(version: ServiceVersion) -> dict[str, Any]:
+    """What version says with every layer inline: its stored bundle, with the layers written inline read in
+    their author's key order (content_of) and those referred to as the registry resolved them."""
+    written = content_of(version)
+    resolved = {
+        kind: version.bundle[kind]
+        for kind in layers.KINDS
+        if isinstance(version.bundle.get(kind), dict) and layers.identity(written, kind) is None
+    }
+    return layers.bundle(written, resolved)
+
+
 def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersion, list[ServiceVersion], actors.Actor]:
     actor = current_actor()
     service = reads.get_service(session(), actor, slug)
@@ -127,8 +140,8 @@ def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersio
 def service_page(slug: str, version: str | None = None) -> str:
     """One service: its three CSPA layers, interface, compliance, versions and history."""
     service, shown, versions, actor = _version_for(slug, version)
-    content = content_of(shown)
-    bundle = layers.bundle(shown.descriptor)  # every layer inline: what the Annex 1 and Get it parts read
+    content = bundle_of(shown)
+    bundle = content  # every layer inline, references resolved: what the Annex 1 and Get it parts read
     spec = content.get("specification") or {}
     document = (spec.get("interface") or {}).get("openapi")
     items = [
@@ -154,9 +167,19 @@ def service_page(slug: str, version: str | None = None) -> str:
             (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
         ],
         gsim_lookup=reference.gsim().lookup,
+        family=family.of_version(session(), actor, shown),
         # The newest version this reader may read, never an unpublished one they may not see.
         latest=shown.id == versions[-1].id,
     )
+
+
+@bp.get("/definitions/<owner>/<slug>", defaults={"kind": "definitions"})
+@bp.get("/specifications/<owner>/<slug>", defaults={"kind": "specifications"})
+def layer_page(kind: str, owner: str, slug: str) -> str:
+    """A Definition with its Specifications and their Implementations, or a Specification with its
+    Implementations: only what the reader may see."""
+    found = family.layer_family(session(), current_actor(), kind.removesuffix("s"), owner, slug)
+    return render_template("services/layer.html", family=found)
 
 
 def _download(body: str, mimetype: str, filename: str) -> Response:
@@ -181,7 +204,7 @@ def download_descriptor(slug: str, version: str, fmt: str) -> Response:
 def download_openapi(slug: str, version: str, fmt: str) -> Response:
     """The OpenAPI document of one version."""
     _service, shown, _versions, _actor = _version_for(slug, version)
-    document = ((content_of(shown).get("specification") or {}).get("interface") or {}).get("openapi")
+    document = ((bundle_of(shown).get("specification") or {}).get("interface") or {}).get("openapi")
     if not isinstance(document, dict):
         abort(404, description=f"version {version} of {slug!r} has no OpenAPI document")
     if fmt == "json":

@@ -27,7 +27,7 @@ from catalogue.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from catalogue.services import compliance, validation
+from catalogue.services import compliance, layers, linking, validation
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
 from catalogue.services.permissions import check_may_edit, check_may_review
@@ -71,9 +71,24 @@ def allowed_transitions(version: ServiceVersion) -> tuple[str, ...]:
 
 
 def check_descriptor(descriptor: Descriptor) -> tuple[validation.Report, compliance.ComplianceReport]:
-    """Validate and assess a descriptor without storing anything."""
+    """Validate and assess a descriptor without storing anything (and without the database: each reference
+    to a layer is reported as a warning, checked only when the descriptor is submitted)."""
     report = validation.validate(descriptor)
-    return report, compliance.assess(descriptor.content, report)
+    report.warnings.extend(reference_warnings(descriptor))
+    return report, compliance.assess(layers.bundle(descriptor.content), report)
+
+
+def reference_warnings(descriptor: Descriptor) -> list[Problem]:
+    """One warning per reference to a layer: only the registry, on submission, can check it."""
+    return [
+        Problem(
+            ref.pointer,
+            f"refers to {ref}; the registry checks it when you submit",
+            "layers",
+            descriptor.line_for(ref.pointer),
+        )
+        for ref in layers.references(descriptor.content)
+    ]
 
 
 @dataclass(frozen=True)
@@ -104,6 +119,7 @@ def submit_version(
     submission = _validated(descriptor, fmt, status)
     owner_code = submission.content["implementation"]["owner"]
     organisation = _owner_checked(session, actor, owner_code)
+    plan = linking.plan(session, actor, descriptor, organisation)
     _check_id_free(session, organisation, submission.content["id"])
     service = _own_service(session, organisation, submission.content["id"])
     draft = None
@@ -125,11 +141,12 @@ def submit_version(
         reserve_id(session, service)
     if draft is not None and draft.content_hash == submission.digest and status == "draft":
         return draft, False
-    version, kind, data = _store(session, service, draft, submission, actor)
+    version, kind, data = _store(session, service, draft, submission, actor, plan.bundle)
     _make_latest(service, version, status, data)
     record_event(
         session, kind, actor.user_id, service_id=service.id, version_id=version.id, data={**data, "status": status}
     )
+    linking.apply(session, actor, plan, organisation, version)
     return version, True
 
 
@@ -262,25 +279,33 @@ def _check_version_number(service: Service, number: str) -> None:
 
 
 def _store(
-    session: Session, service: Service, draft: ServiceVersion | None, submission: _Submission, actor: Actor
+    session: Session,
+    service: Service,
+    draft: ServiceVersion | None,
+    submission: _Submission,
+    actor: Actor,
+    bundle: dict[str, Any],
 ) -> tuple[ServiceVersion, str, dict[str, Any]]:
-    """Write the version (replacing draft, if given); returns it with the kind and data of its event."""
+    """Write the version (replacing draft, if given); returns it with the kind and data of its event.
+
+    Compliance assesses the bundle: a layer referred to counts as if it were written here."""
     content, status = submission.content, submission.status
-    assessment = compliance.assess(content, submission.report)
+    assessment = compliance.assess(bundle, submission.report)
     fields = {
         "version": content["version"],
         "status": status,
-        "name": content["definition"]["name"],
+        "name": bundle["definition"]["name"],
         "descriptor_text": submission.descriptor.text if submission.descriptor.text is not None else "",
         "descriptor_format": submission.fmt,
         "descriptor": content,
+        "bundle": bundle,
         "content_hash": submission.digest,
         "validation": submission.report.to_dict(),
         "compliance": assessment.to_dict(),
         "compliance_score": assessment.score,
         "submitted_by_id": actor.user_id,
     }
-    subprocesses = [VersionSubprocess(code=code) for code in content["definition"]["gsbpm"]]
+    subprocesses = [VersionSubprocess(code=code) for code in bundle["definition"]["gsbpm"]]
     if draft is not None:
         # A draft is the submitter's working copy: saving again replaces it (its history stays in the events).
         previous = draft.status
