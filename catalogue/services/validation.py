@@ -156,8 +156,6 @@ def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
                 yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
 
 
-
-
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
     """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX) and of the
     Specification's operations against its interfaces."""

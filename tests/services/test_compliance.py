@@ -101,8 +101,6 @@ def test_a_fully_described_service_passes_every_criterion_but_the_operation_chec
     assert failing == {}
 
 
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_a_fully_described_service_of_every_kind_reaches_100(kind: str) -> None:
     report = validation.validate(Descriptor(full(kind)))
