@@ -85,6 +85,7 @@ def test_each_app_reads_and_writes_its_own_database(two_apps: tuple[Flask, Flask
     assert _services(first, str(second_token)) == []  # unknown there: refused, and nothing leaks across
 
     with database_of(first).transaction() as first_session, database_of(second).transaction() as second_session:
-        # In each: the user, their token, their version. Tokens refused by the other app wrote nothing.
-        assert catalogue_version(first_session) == 3
-        assert catalogue_version(second_session) == 3
+        # In each: the user, their token, the two layers the descriptor describes inline (its Definition and
+        # Specification, stored once) and their version. Tokens refused by the other app wrote nothing.
+        assert catalogue_version(first_session) == 5
+        assert catalogue_version(second_session) == 5

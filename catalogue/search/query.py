@@ -494,13 +494,41 @@ class _ReaderView:
             self._values[fieldname] = found
         return found
 
+    def _column(self, fieldname: str) -> list[Any]:
+        """The column's value of every document, by document number.
+
+        whoosh can leave a fresh segment's column shorter than its documents (iterating the reader then
+        yields fewer values and indexing it raises IndexError). A document missing from its column takes
+        the value from its stored fields (its name), or for the time of change the newest one, since only
+        the latest writes are in such a segment: it is shown in its place rather than never shown.
+        """
+        column = self.reader.column_reader(fieldname)
+        values: list[Any] = []
+        missing: list[int] = []
+        for docnum in range(self.size):
+            try:
+                values.append(column[docnum])
+            except IndexError:
+                values.append(None)
+                missing.append(docnum)
+        if missing:
+            newest = max((v for v in values if isinstance(v, int)), default=0)
+            for docnum in missing:
+                if fieldname == "name_sort":
+                    values[docnum] = str(self.reader.stored_fields(docnum).get("name", "")).casefold()
+                else:
+                    values[docnum] = newest
+        return values
+
     def order(self, sort: str) -> list[int]:
         """Every document number in the order of sort ("name", or "updated": newest first, then by name)."""
         found = self._orders.get(sort)
         if found is None:
-            names = list(self.reader.column_reader("name_sort"))
+            # Read by document number: iterating a multi-segment column reader can yield fewer values than
+            # there are documents (a fresh segment's), and a document left out of the order is never shown.
+            names = self._column("name_sort")
             if sort == "updated":
-                updated = list(self.reader.column_reader("updated"))
+                updated = self._column("updated")
                 found = sorted(range(len(names)), key=lambda d: (-updated[d], names[d], d))
             else:
                 found = sorted(range(len(names)), key=lambda d: (names[d], d))

@@ -144,6 +144,13 @@ def _section(content: Mapping[str, Any], key: str) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _items(content: Mapping[str, Any], key: str) -> list[Any]:
+    """The list under key, or an empty one when it is missing or of the wrong type: the validation report
+    names a wrong type; the criteria, which are also assessed on invalid descriptors, must not fail on it."""
+    value = content.get(key)
+    return value if isinstance(value, list) else []
+
+
 def _errors_under(report: Report, prefix: str) -> list[str]:
     return [p.message for p in report.errors if p.pointer == prefix or p.pointer.startswith(prefix + "/")]
 
@@ -158,7 +165,7 @@ def _definition_complete(c: dict[str, Any], _r: Report) -> Outcome:
 
 
 def _gsbpm_aligned(c: dict[str, Any], r: Report) -> Outcome:
-    codes = _section(c, "definition").get("gsbpm") or []
+    codes = _items(_section(c, "definition"), "gsbpm")
     if not codes or _errors_under(r, "/definition/gsbpm"):
         return "fail", {}
     return "pass", {"count": len(codes)}
@@ -234,7 +241,7 @@ def _operations_documented(c: dict[str, Any], r: Report) -> Outcome:
     expected = protocol.interface if protocol is not None else None
     if not interface or (expected is not None and expected not in interface) or (protocol and not expected):
         return "not_applicable", {}
-    operations = specification.get("operations") or []
+    operations = _items(specification, "operations")
     if not operations:
         return "fail", {"problem": "The specification lists no operations."}
     undescribed = sum(not (isinstance(o, dict) and o.get("description")) for o in operations)
@@ -278,9 +285,9 @@ def _messages_described(c: dict[str, Any], _r: Report) -> Outcome:
 
 
 def _methodologies_stated(c: dict[str, Any], _r: Report) -> Outcome:
-    codes = [code for code in _section(c, "definition").get("gsbpm") or [] if isinstance(code, str)]
+    codes = [code for code in _items(_section(c, "definition"), "gsbpm") if isinstance(code, str)]
     methods = sorted(set(codes) & rules().method_subprocesses)
-    named = _section(c, "specification").get("methodologies") or []
+    named = _items(_section(c, "specification"), "methodologies")
     if named:
         return "pass", {"count": len(named)}
     if not codes:
@@ -339,13 +346,13 @@ def _deployment_described(c: dict[str, Any], _r: Report) -> Outcome:
 
 
 def _technical_requirements(c: dict[str, Any], _r: Report) -> Outcome:
-    requirements = _section(c, "implementation").get("requirements") or []
+    requirements = _items(_section(c, "implementation"), "requirements")
     return ("pass", {"count": len(requirements)}) if requirements else ("fail", {})
 
 
 def _installation_described(c: dict[str, Any], _r: Report) -> Outcome:
     i = _section(c, "implementation")
-    distributions = i.get("distributions") or []
+    distributions = _items(i, "distributions")
     if distributions:
         kinds = sorted({str(d["kind"]) for d in distributions if isinstance(d, dict) and d.get("kind")})
         where = f" from {_listed(kinds)}" if kinds else ""

@@ -22,6 +22,7 @@ from tests.security.markup import live_markup
 # A value for every URL parameter, so each rule is requested at a page that exists.
 SEED_VALUES = {
     "slug": "pxwebapi",
+    "owner": "SCB",  # pxwebapi's Definition and Specification are stored under its owner
     "version": "1.0.0",
     "fmt": "yaml",
     "token_id": "1",
@@ -76,7 +77,9 @@ _ADMINS = itertools.count(1)
 def _url(rule: Rule) -> str:
     values: dict[str, str] = {}
     for argument in rule.arguments:
-        if argument == "filename":
+        if rule.defaults and argument in rule.defaults:
+            values[argument] = rule.defaults[argument]  # fixed by the rule itself (definitions, specifications)
+        elif argument == "filename":
             values[argument] = FILES[rule.endpoint]
         elif rule.endpoint.startswith("document.") and argument == "slug":
             values[argument] = chapters()[0].slug

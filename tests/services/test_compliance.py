@@ -318,3 +318,28 @@ def test_criteria_text_says_no_criterion_is_an_artefact_of_one_interface_kind() 
     assert "standard-protocol" not in {c["id"] for c in compliance.criteria()}
     chapters = Path(resources.REFERENCE_DIR).parent / "document" / "content"
     assert not [p.name for p in chapters.glob("*.md") if re.search(r"\bstandard-protocol\b", p.read_text("utf-8"))]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        ("definition", "gsbpm"),
+        ("specification", "operations"),
+        ("specification", "methodologies"),
+        ("specification", "input_messages"),
+        ("implementation", "distributions"),
+        ("implementation", "requirements"),
+        ("implementation", "formats"),
+    ],
+    ids="/".join,
+)
+@pytest.mark.parametrize("value", [True, 1, "text", {"a": 1}], ids=repr)
+def test_a_value_of_the_wrong_type_is_a_validation_error_never_a_crash(path: tuple[str, str], value: Any) -> None:
+    # /api/v1/validate assesses invalid descriptors too: each criterion reads a wrong type as absent.
+    content = full("library")
+    content[path[0]][path[1]] = value
+    report = validation.validate(Descriptor(content))
+    pointer = "/" + "/".join(path)
+    assert not report.valid and any(p.pointer.startswith(pointer) for p in report.errors)
+    assessed = compliance.assess(content, report)
+    assert 0 <= assessed.score < 100
