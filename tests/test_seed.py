@@ -231,3 +231,59 @@ def test_each_shared_definition_lists_every_implementation_on_its_page(seeded, d
     html = page.get_data(as_text=True)
     linked = set(re.findall(r'href="/services/([a-z0-9-]+)/versions/1.0.0"', html))
     assert {describer, *FAMILIES[describer]} <= linked, linked
+
+
+# --- each seed's compliance score, as SOURCES.md states it with its gaps -----------------------------------
+
+
+def _stated_compliance() -> dict[str, str]:
+    """Each seed's "Compliance: N%; ..." line in SOURCES.md, by seed id."""
+    sections = re.split(r"^## ", (SEED_DIR / "SOURCES.md").read_text("utf-8"), flags=re.MULTILINE)
+    stated = {}
+    for section in sections[1:]:
+        title, _, body = section.partition("\n")
+        lines = re.findall(r"^- (Compliance: .*)$", body, flags=re.MULTILINE)
+        if lines:
+            assert len(lines) == 1, title
+            stated[title.strip()] = lines[0]
+    return stated
+
+
+def test_sources_state_a_compliance_score_for_every_seed_and_only_for_seeds():
+    assert sorted(_stated_compliance()) == sorted(p.stem for p in SEEDS)
+
+
+_UNSOURCED = "; not yet sourced (gaps of this description, not of the service): "
+
+
+def _named(line: str) -> set[str]:
+    """The criteria a Compliance line names: "real gaps: id (why); id (why)" or "none", then optionally the
+    criteria not yet sourced, "id, id"."""
+    real, _, unsourced = line.removesuffix(".").partition("real gaps: ")[2].partition(_UNSOURCED)
+    named = {item.split(" (")[0] for item in real.split("; ") if item != "none"}
+    return named | {item for item in unsourced.split(", ") if item}
+
+
+def test_a_compliance_line_names_real_gaps_with_their_reasons_and_the_criteria_not_yet_sourced():
+    assert _named("Compliance: 100%; real gaps: none.") == set()
+    line = (
+        "Compliance: 68%; real gaps: contact (no tracker); open-licence (EUPL, no version)"
+        + _UNSOURCED
+        + "documentation."
+    )
+    assert _named(line) == {"contact", "open-licence", "documentation"}
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
+def test_seed_compliance_is_the_score_sources_states_with_every_failing_criterion_named(seeded, path: Path):
+    line = _stated_compliance()[path.stem]
+    stated = re.match(r"Compliance: (\d+)%; real gaps: ", line)
+    assert stated, line
+    with database_of(seeded).transaction() as session:
+        service = session.scalar(select(Service).where(Service.slug == path.stem))
+        assert service is not None and service.public_version is not None
+        version = service.public_version
+        failing = [item["id"] for item in version.compliance["items"] if item["outcome"] == "fail"]
+        assert version.compliance_score == int(stated[1]), (path.stem, failing)
+    assert set(failing) == _named(line), (path.stem, sorted(set(failing) ^ _named(line)))
+    assert (version.compliance_score == 100) == (failing == [])
