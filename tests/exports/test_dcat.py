@@ -86,7 +86,8 @@ def test_licences_themes_keywords_and_endpoint_descriptions(graphs):
         for s in graph.subjects(RDF.type, DCAT.DataService)
         if graph.value(s, DCTERMS.license) == URIRef("http://spdx.org/licenses/MIT")
     ]
-    assert len(mit) == 7
+    licences = [yaml.safe_load(path.read_text("utf-8"))["implementation"]["licence"] for path in SEEDS]
+    assert len(mit) == licences.count("MIT") > 1  # as many as the seed files say, not a number fixed here
 
 
 def test_the_described_documents_are_served(seeded_client, graphs):
