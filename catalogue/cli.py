@@ -27,7 +27,7 @@ from catalogue.exports import documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
-from catalogue.services import bulk_import, compliance, descriptors, scaffold, upgrade, workflow
+from catalogue.services import bulk_import, compliance, descriptors, layers, scaffold, upgrade, workflow
 from catalogue.services.models import Service
 
 
@@ -135,13 +135,51 @@ def _migrated(before: str | None, after: str | None) -> str:
     return f"at revision {after}" + ("" if before == after else f" (was {before or 'empty'})")
 
 
+def seed_order(seeds: dict[str, dict[str, Any]]) -> list[str]:
+    """The seed files' names in the order to load them: each after the seeds whose layers it refers to
+    (a reference resolves only to a layer already in the catalogue), otherwise by name.
+
+    seeds maps a file's name to its descriptor's content. Raises click.ClickException for a reference no seed
+    file describes, or for seeds that refer to each other in a cycle.
+    """
+    describes: dict[tuple[str, str], list[tuple[str, str]]] = {}
+    for name, content in seeds.items():
+        owner = str((content.get("implementation") or {}).get("owner", ""))
+        for kind in layers.KINDS:
+            found = layers.identity(content, kind)
+            if found is not None:
+                describes.setdefault((kind, found[0]), []).append((name, owner))
+    needs: dict[str, set[str]] = {}
+    for name, content in sorted(seeds.items()):
+        needs[name] = set()
+        for ref in layers.references(content):
+            providers = [n for n, owner in describes.get((ref.kind, ref.slug), []) if ref.owner in (None, owner)]
+            if not providers:
+                owner = f" of {ref.owner}" if ref.owner else ""
+                raise click.ClickException(
+                    f"{name} refers to the {ref.kind} {ref.slug!r}{owner}, which no seed file describes"
+                )
+            needs[name].update(n for n in providers if n != name)
+    order: list[str] = []
+    while needs:
+        ready = sorted(name for name, waits in needs.items() if not waits - set(order))
+        if not ready:
+            raise click.ClickException(
+                f"these seed files cannot be ordered, their references form a cycle: {', '.join(sorted(needs))}"
+            )
+        order.append(ready[0])
+        del needs[ready[0]]
+    return order
+
+
 def _seed(seed_dir: Path) -> tuple[int, int]:
-    files = sorted(seed_dir.glob("*.yaml"))
-    added = 0
     limits = current_app.config["CATALOGUE"].limits
+    parsed = {path.name: descriptors.parse(path.read_bytes(), "yaml", limits) for path in seed_dir.glob("*.yaml")}
+    files = seed_order({name: descriptor.content for name, descriptor in parsed.items()})
+    added = 0
     with click.progressbar(files, label="Loading seed services", file=sys.stderr) as bar:
-        for path in bar:
-            descriptor = descriptors.parse(path.read_bytes(), "yaml", limits)
+        for name in bar:
+            descriptor = parsed[name]
             with db.transaction() as session:
                 _version, created = workflow.submit_version(
                     session, actors.SYSTEM, descriptor, "yaml", status="approved"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -11,14 +12,15 @@ import time
 import urllib.request
 from pathlib import Path
 
+import click
 import pytest
 import yaml
 from sqlalchemy import func, select
 
-from catalogue.cli import main
+from catalogue.cli import main, seed_order
 from catalogue.db import database_of
 from catalogue.events import Event
-from catalogue.services import descriptors, workflow
+from catalogue.services import descriptors, layers, workflow
 from catalogue.services.models import Service, ServiceVersion
 from tests.conftest import running_app
 
@@ -39,10 +41,22 @@ def _seed(path: Path) -> dict:
     return data
 
 
+def _bundle(path: Path) -> dict:
+    """The seed with the layers it refers to taken from the seed file that describes them."""
+    content = _seed(path)
+    resolved = {}
+    for ref in layers.references(content):
+        for other in SEEDS:
+            described = _seed(other)
+            if layers.identity(described, ref.kind) is not None and layers.identity(described, ref.kind)[0] == ref.slug:
+                resolved[ref.kind] = layers.bundle(described)[ref.kind]
+    return layers.bundle(content, resolved)
+
+
 def test_every_gsbpm_phase_from_design_to_disseminate_has_two_seeds_sampling_and_coding_included():
     services: dict[str, set[str]] = {}
     for path in SEEDS:
-        for code in _seed(path)["definition"]["gsbpm"]:
+        for code in _bundle(path)["definition"]["gsbpm"]:
             services.setdefault(code, set()).add(path.stem)
             services.setdefault(code.split(".")[0], set()).add(path.stem)
     thin = {code: sorted(services.get(code, ())) for code in ("2", "3", "4", "5", "6", "7", "4.1", "5.2")}
@@ -148,3 +162,128 @@ def test_serve_on_first_start_creates_database_and_loads_seeds(tmp_path):
         finally:
             server.terminate()
             server.wait(timeout=10)
+
+
+# --- the order the seeds load in: a reference resolves only to a layer already in the catalogue ------------
+
+
+def _described(slug: str, owner: str, definition_id: str | None = None) -> dict:
+    definition = {"name": slug} if definition_id is None else {"id": definition_id, "name": slug}
+    return {"id": slug, "version": "1.0.0", "definition": definition, "implementation": {"owner": owner}}
+
+
+def _referring(slug: str, owner: str, ref: str, ref_owner: str | None = None) -> dict:
+    definition = {"ref": ref} if ref_owner is None else {"ref": ref, "owner": ref_owner}
+    return {"id": slug, "version": "1.0.0", "definition": definition, "implementation": {"owner": owner}}
+
+
+def test_seeds_that_refer_to_a_layer_load_after_the_seed_that_describes_it():
+    seeds = {
+        "a.yaml": _referring("a", "B-ORG", "shared", "Z-ORG"),
+        "b.yaml": _described("b", "B-ORG"),
+        "c.yaml": _referring("c", "C-ORG", "b"),  # a descriptor's own id names its definition by default
+        "z.yaml": _described("z", "Z-ORG", "shared"),
+    }
+    assert seed_order(seeds) == ["b.yaml", "c.yaml", "z.yaml", "a.yaml"]
+    # Without references the order is the files' names.
+    assert seed_order({"b.yaml": _described("b", "B-ORG"), "a.yaml": _described("a", "A-ORG")}) == ["a.yaml", "b.yaml"]
+
+
+def test_the_real_seeds_load_each_definition_before_its_implementations_that_refer_to_it():
+    order = seed_order({path.name: _seed(path) for path in SEEDS})
+    for describer, referrers in FAMILIES.items():
+        assert all(order.index(describer + ".yaml") < order.index(r + ".yaml") for r in referrers), describer
+
+
+def test_a_reference_to_a_layer_no_seed_describes_is_named():
+    seeds = {"a.yaml": _referring("a", "A-ORG", "shared", "Z-ORG"), "z.yaml": _described("z", "Y-ORG", "shared")}
+    with pytest.raises(click.ClickException) as raised:
+        seed_order(seeds)
+    assert raised.value.message == "a.yaml refers to the definition 'shared' of Z-ORG, which no seed file describes"
+
+
+def test_seeds_that_refer_to_each_other_in_a_cycle_are_named():
+    # a describes its definition and refers to b's specification; b refers to a's definition.
+    a = {**_described("a", "A-ORG"), "specification": {"ref": "b-interface"}}
+    b = {**_referring("b", "B-ORG", "a"), "specification": {"id": "b-interface", "protocol": "library"}}
+    seeds = {"a.yaml": a, "b.yaml": b, "c.yaml": _described("c", "C-ORG")}
+    with pytest.raises(click.ClickException) as raised:
+        seed_order(seeds)
+    assert raised.value.message == "these seed files cannot be ordered, their references form a cycle: a.yaml, b.yaml"
+
+
+# The shared Definitions: the seed that describes each one, and the seeds that refer to it.
+FAMILIES = {
+    "jdemetra-plus": ["rjd3tramoseats", "rjd3x13", "x13arima-seats"],
+    "relais": ["splink"],
+    "errorlocate": ["editrules"],
+}
+
+
+@pytest.mark.parametrize("describer", sorted(FAMILIES))
+def test_each_shared_definition_lists_every_implementation_on_its_page(seeded, describer: str):
+    content = _seed(SEED_DIR / f"{describer}.yaml")
+    owner, slug = content["implementation"]["owner"], content["definition"]["id"]
+    for referrer in FAMILIES[describer]:
+        assert _seed(SEED_DIR / f"{referrer}.yaml")["definition"] == {"ref": slug, "owner": owner}
+    page = seeded.test_client().get(f"/definitions/{owner}/{slug}")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    linked = set(re.findall(r'href="/services/([a-z0-9-]+)/versions/1.0.0"', html))
+    assert {describer, *FAMILIES[describer]} <= linked, linked
+
+
+# --- each seed's compliance score, as SOURCES.md states it with its gaps -----------------------------------
+
+
+def _stated_compliance() -> dict[str, str]:
+    """Each seed's "Compliance: N%; ..." line in SOURCES.md, by seed id."""
+    sections = re.split(r"^## ", (SEED_DIR / "SOURCES.md").read_text("utf-8"), flags=re.MULTILINE)
+    stated = {}
+    for section in sections[1:]:
+        title, _, body = section.partition("\n")
+        lines = re.findall(r"^- (Compliance: .*)$", body, flags=re.MULTILINE)
+        if lines:
+            assert len(lines) == 1, title
+            stated[title.strip()] = lines[0]
+    return stated
+
+
+def test_sources_state_a_compliance_score_for_every_seed_and_only_for_seeds():
+    assert sorted(_stated_compliance()) == sorted(p.stem for p in SEEDS)
+
+
+_UNSOURCED = "; not yet sourced (gaps of this description, not of the service): "
+
+
+def _named(line: str) -> set[str]:
+    """The criteria a Compliance line names: "real gaps: id (why); id (why)" or "none", then optionally the
+    criteria not yet sourced, "id, id"."""
+    real, _, unsourced = line.removesuffix(".").partition("real gaps: ")[2].partition(_UNSOURCED)
+    named = {item.split(" (")[0] for item in real.split("; ") if item != "none"}
+    return named | {item for item in unsourced.split(", ") if item}
+
+
+def test_a_compliance_line_names_real_gaps_with_their_reasons_and_the_criteria_not_yet_sourced():
+    assert _named("Compliance: 100%; real gaps: none.") == set()
+    line = (
+        "Compliance: 68%; real gaps: contact (no tracker); open-licence (EUPL, no version)"
+        + _UNSOURCED
+        + "documentation."
+    )
+    assert _named(line) == {"contact", "open-licence", "documentation"}
+
+
+@pytest.mark.parametrize("path", SEEDS, ids=[p.stem for p in SEEDS])
+def test_seed_compliance_is_the_score_sources_states_with_every_failing_criterion_named(seeded, path: Path):
+    line = _stated_compliance()[path.stem]
+    stated = re.match(r"Compliance: (\d+)%; real gaps: ", line)
+    assert stated, line
+    with database_of(seeded).transaction() as session:
+        service = session.scalar(select(Service).where(Service.slug == path.stem))
+        assert service is not None and service.public_version is not None
+        version = service.public_version
+        failing = [item["id"] for item in version.compliance["items"] if item["outcome"] == "fail"]
+        assert version.compliance_score == int(stated[1]), (path.stem, failing)
+    assert set(failing) == _named(line), (path.stem, sorted(set(failing) ^ _named(line)))
+    assert (version.compliance_score == 100) == (failing == [])

@@ -55,10 +55,11 @@ def test_the_copy_button_puts_the_command_on_the_clipboard_and_says_copied(new_p
 
 
 def test_a_maven_artefact_is_a_dependency_block(new_page: Any) -> None:
-    box = _implementation(new_page(), "trevas")
+    box = _implementation(new_page(), "jdemetra-plus")
+    # The seed's Maven distribution: JDemetra+'s seasonal-adjustment API at the seed's software version.
     block = box.locator("code").inner_text()
-    assert "<groupId>fr.insee.trevas</groupId>" in block and "<version>2.3.0</version>" in block
-    assert box.locator(".get-it-label").inner_text() == "Maven (Java)"
+    assert "<groupId>eu.europa.ec.joinup.sat</groupId>" in block and "<version>3.7.1</version>" in block
+    assert box.locator(".get-it-label").all_inner_texts() == ["Download", "Maven (Java)"]
 
 
 def test_without_javascript_the_command_is_text_to_select_and_no_button_shows(new_page: Any) -> None:
@@ -117,8 +118,8 @@ def test_the_starter_form_makes_a_library_with_a_cran_distribution(new_page: Any
     page.wait_for_url(re.compile(r"/services/sdcmicro-browser/versions/1\.0\.0\?saved=draft$"))
     box = _implementation(page, "sdcmicro-browser")
     assert box.locator("code").inner_text() == 'install.packages("sdcMicro")'
-    assert page.get_by_text("Software version", exact=True).is_visible()
+    assert page.get_by_text("Software version", exact=True).is_visible()  # the field, not the criterion
     page.get_by_role("tab", name="Specification").click()
-    assert page.get_by_role("heading", name=re.compile("^Library: ")).is_visible()
+    assert page.get_by_role("heading", name="Library: sdcMicro (R)").is_visible()  # as _interfaces.html names it
     assert axe(page) == []
     assert page.console_errors == []

@@ -56,8 +56,9 @@ def api(client: FlaskClient, **params: Any) -> dict[str, Any]:
 
 
 def descriptor(client: FlaskClient, slug: str) -> dict[str, Any]:
+    """The service's current descriptor with every layer inline (its bundle): a Definition it refers to counts."""
     service = client.get(f"/api/v1/services/{slug}").json
-    return client.get(f"/api/v1/services/{slug}/versions/{service['version']}").json["descriptor"]
+    return client.get(f"/api/v1/services/{slug}/versions/{service['version']}").json["bundle"]
 
 
 def section_ids(chapter: Chapter) -> list[str]:
