@@ -287,3 +287,22 @@ def test_seed_compliance_is_the_score_sources_states_with_every_failing_criterio
         assert version.compliance_score == int(stated[1]), (path.stem, failing)
     assert set(failing) == _named(line), (path.stem, sorted(set(failing) ^ _named(line)))
     assert (version.compliance_score == 100) == (failing == [])
+
+
+def test_implementations_of_one_definition_are_told_apart_by_their_own_names(seeded):
+    # A Definition names a function (record linkage); each implementation is shown by its own name.
+    client = seeded.test_client()
+    shared: dict[str, list[str]] = {}
+    for path in SEEDS:
+        content = yaml.safe_load(path.read_text("utf-8"))
+        definition = content.get("definition") or {}
+        family = definition.get("ref") or definition.get("id")
+        if family:
+            shared.setdefault(family, []).append(content["id"])
+            own = content["implementation"].get("name")
+            assert own, f"{path.name} shares the Definition {family!r} but gives no implementation name"
+            body = client.get(f"/api/v1/services/{content['id']}").get_json()
+            assert body["name"] == own
+    assert len(shared) >= 3 and all(len(ids) >= 2 for ids in shared.values()), shared
+    page = client.get("/services/splink").get_data(as_text=True)
+    assert "<h1>Splink</h1>" in page

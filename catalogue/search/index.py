@@ -168,6 +168,7 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
     keywords = [str(k) for k in definition.get("keywords", [])]
     annex = annex_text(content)
     text_parts = [
+        version.name,
         definition.get("name", ""),
         definition.get("purpose", ""),
         definition.get("description", ""),

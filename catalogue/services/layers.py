@@ -129,6 +129,16 @@ def _move_dependencies(result: dict[str, Any]) -> None:
         result["definition"] = definition
 
 
+def display_name(bundled: Mapping[str, Any]) -> str:
+    """What readers call the service: the implementation's own name when it gives one (several
+    implementations of one Definition are told apart by it), otherwise its Definition's name."""
+    own = _part(bundled, "implementation").get("name")
+    if isinstance(own, str) and own.strip():
+        return own
+    name = _part(bundled, "definition").get("name")
+    return name if isinstance(name, str) else ""
+
+
 def interface_kinds(content: Mapping[str, Any]) -> list[str]:
     """The kinds of interface the descriptor's Specification gives (openapi, wsdl, ...), in the schema's order."""
     interface = _part(_part(content, "specification"), "interface")

@@ -294,7 +294,7 @@ def _store(
     fields = {
         "version": content["version"],
         "status": status,
-        "name": bundle["definition"]["name"],
+        "name": layers.display_name(bundle),
         "descriptor_text": submission.descriptor.text if submission.descriptor.text is not None else "",
         "descriptor_format": submission.fmt,
         "descriptor": content,
