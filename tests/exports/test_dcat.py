@@ -69,8 +69,8 @@ def test_turtle_and_json_ld_say_the_same(graphs):
 def test_licences_themes_keywords_and_endpoint_descriptions(graphs):
     graph = graphs["turtle"]
     relais = URIRef("http://localhost/services/relais")
-    # RELAIS describes the shared "Record linkage" Definition: the service's title is the Definition's name.
-    assert graph.value(relais, DCTERMS.title) == Literal("Record linkage", lang="en")
+    # RELAIS describes the shared "Record linkage" Definition; the service's title is its own implementation name.
+    assert graph.value(relais, DCTERMS.title) == Literal("RELAIS", lang="en")
     # "EUPL-1.1 OR EUPL-1.2" is an expression: a licence document labelled with it, not an SPDX URI.
     licence = graph.value(relais, DCTERMS.license)
     assert not isinstance(licence, URIRef)
