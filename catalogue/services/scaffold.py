@@ -442,7 +442,7 @@ def _write_implementation(out: _Writer, doc: dict[str, Any]) -> None:
         "/implementation/distributions",
         None,
         "(optional) where to get it, e.g. [{kind: cran, package: sdcMicro}], [{kind: pypi, package: banffprocessor}], "
-        "[{kind: container, image: ghcr.io/owner/name:1.0}]",
+        "[{kind: container, image: registry.example.org/owner/name:1.0}]",
     )
 
 

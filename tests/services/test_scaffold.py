@@ -58,7 +58,7 @@ ANSWERS: dict[str, Any] = {
     "builder": "Statistics Netherlands",
     "software_version": "2.1.0",
     "formats": {"accepts": ["text/csv"], "produces": ["application/json"]},
-    "distributions": [{"kind": "container", "image": "ghcr.io/example/service:2.1.0"}],
+    "distributions": [{"kind": "container", "image": "registry.example.org/example/service:2.1.0"}],
     "language": "R",
     "package": "sdcMicro",
     "functions": [{"name": "createSdcObj", "description": "Builds the object holding the data."}],
