@@ -101,6 +101,20 @@ def last_token(ref: str) -> str | None:
     return found[-1] if found else None
 
 
+def references(document: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Every ``$ref`` in a JSON value, with the path (keys and indexes) of the object that holds it."""
+    todo: list[tuple[Any, tuple[Any, ...]]] = [(document, ())]
+    while todo:
+        item, path = todo.pop()
+        if isinstance(item, dict):
+            ref = item.get("$ref")
+            if isinstance(ref, str):
+                yield path, ref
+            todo.extend((v, (*path, k)) for k, v in item.items())
+        elif isinstance(item, list):
+            todo.extend((v, (*path, i)) for i, v in enumerate(item))
+
+
 def texts(value: Any) -> Iterator[tuple[str, str, bool]]:
     """Every key and string in a JSON value, as (pointer, text, is_key); a key comes before what it holds.
 

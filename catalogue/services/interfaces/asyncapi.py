@@ -48,22 +48,9 @@ def _mapping(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _scan_refs(doc: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
-    while todo:
-        item, path = todo.pop()
-        if isinstance(item, dict):
-            ref = item.get("$ref")
-            if isinstance(ref, str):
-                yield path, ref
-            todo.extend((v, (*path, k)) for k, v in item.items())
-        elif isinstance(item, list):
-            todo.extend((v, (*path, i)) for i, v in enumerate(item))
-
-
 def _ref_problems(doc: dict[str, Any]) -> list[Problem]:
     found = []
-    for path, ref in _scan_refs(doc):
+    for path, ref in json_pointer.references(doc):
         try:
             json_pointer.follow(doc, ref)
         except json_pointer.NotLocal:

@@ -170,19 +170,6 @@ def _detect_version(doc: dict[str, Any]) -> str | None:
     return None
 
 
-def _scan_refs(doc: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
-    todo: list[tuple[Any, tuple[Any, ...]]] = [(doc, ())]
-    while todo:
-        item, path = todo.pop()
-        if isinstance(item, dict):
-            ref = item.get("$ref")
-            if isinstance(ref, str):
-                yield path, ref
-            todo.extend((v, path + (k,)) for k, v in item.items())
-        elif isinstance(item, list):
-            todo.extend((v, path + (i,)) for i, v in enumerate(item))
-
-
 def _in_a_cycle(doc: dict[str, Any], ref: str, target: Any) -> bool:
     """Whether following ref, through targets that are nothing but another reference, comes back round."""
     seen = {ref}
@@ -218,7 +205,7 @@ def _ref_problems(doc: dict[str, Any]) -> tuple[list[Problem], list[tuple[Any, .
     """Refuse every reference that is not local, unresolvable or a pure cycle, before the library runs."""
     problems: list[Problem] = []
     bad: list[tuple[Any, ...]] = []
-    for path, ref in _scan_refs(doc):
+    for path, ref in json_pointer.references(doc):
         message = _ref_problem(doc, ref)
         if message is not None:
             problems.append(Problem(join_pointer(OPENAPI_POINTER, path) + "/$ref", message, "openapi"))
