@@ -326,7 +326,8 @@
       if (n) { errorLines[n] = true; }
     });
     paint();
-    if (textarea.value.trim() && !problems.children.length) { validate(); }
+    // A descriptor the server has just checked (the form's result) keeps that report until it is edited.
+    if (textarea.value.trim() && !problems.children.length && !status.hasAttribute("data-checked")) { validate(); }
   }
 
   /* --- copy buttons ("Get it" box) ------------------------------------------------------------ */
