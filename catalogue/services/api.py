@@ -14,8 +14,10 @@ from catalogue.auth.identity import request_actor
 from catalogue.conditional import conditional
 from catalogue.db import committed, session
 from catalogue.exceptions import RegistryError
-from catalogue.services import descriptors, diff, family, reads, workflow
+from catalogue.services import descriptors, diff, family, history, reads, workflow
 from catalogue.services.schemas import (
+    CommentArgs,
+    ConversationEntry,
     DescriptorBody,
     DiffArgs,
     EventSchema,
@@ -192,7 +194,28 @@ def diff_version(slug: str, version: str, against: str | None = None) -> Any:
 @blp.response(200, EventSchema(many=True))
 def service_history(slug: str) -> Any:
     """The audit trail of a service, oldest first."""
-    return reads.service_history(session(), request_actor(), slug)
+    return history.history_lines(session(), request_actor(), slug)
+
+
+@blp.get("/services/<slug>/versions/<version>/conversation")
+@conditional
+@blp.response(200, ConversationEntry(many=True))
+def version_conversation(slug: str, version: str) -> Any:
+    """A version's conversation in order: its submission, the reviewers' decisions with their notes per
+    criterion, and the comments and replies, each naming its author."""
+    db_session = session()
+    return reads.conversation(db_session, reads.get_version(db_session, request_actor(), slug, version))
+
+
+@blp.post("/services/<slug>/versions/<version>/comments")
+@blp.arguments(CommentArgs)
+@blp.response(201, ConversationEntry)
+def comment_on_version(args: dict[str, Any], slug: str, version: str) -> Any:
+    """Write in a version's conversation: a submitter's reply to a review, or a reviewer's remark."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        comment = workflow.comment_on_version(db_session, actor, slug, version, args["body"])
+        return reads.conversation(db_session, comment.version)[-1]
 
 
 @blp.get("/definitions")
