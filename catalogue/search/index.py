@@ -158,17 +158,23 @@ def _sequence(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
-    content = version.bundle
-    # An unfinished draft (saved with errors) may have any shape: every part is read defensively.
-    definition, impl, spec = (_mapping(content.get(part)) for part in ("definition", "implementation", "specification"))
-    gsim_names = []
+def _gsim_names(definition: dict[str, Any]) -> list[str]:
+    """The GSIM objects a Definition's inputs and outputs name, by their official names, each once."""
+    names: list[str] = []
     for item in [*_sequence(definition.get("inputs")), *_sequence(definition.get("outputs"))]:
         name = item.get("gsim") if isinstance(item, dict) else None
         if isinstance(name, str):
             canonical = reference.gsim().lookup(name) or name
-            if canonical not in gsim_names:
-                gsim_names.append(canonical)
+            if canonical not in names:
+                names.append(canonical)
+    return names
+
+
+def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
+    content = version.bundle
+    # An unfinished draft (saved with errors) may have any shape: every part is read defensively.
+    definition, impl, spec = (_mapping(content.get(part)) for part in ("definition", "implementation", "specification"))
+    gsim_names = _gsim_names(definition)
     subprocesses = list(dict.fromkeys(str(code) for code in _sequence(definition.get("gsbpm"))))
     phases = list(dict.fromkeys(code.split(".")[0] for code in subprocesses))
     technology = [str(t) for t in _sequence(impl.get("technology"))]
