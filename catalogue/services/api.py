@@ -137,7 +137,9 @@ def submit_service(status: str) -> Any:
     actor = request_actor(required=True)
     descriptor, fmt = _read_descriptor()
     with committed() as db_session:
-        version, created = workflow.submit_version(db_session, actor, descriptor, fmt, status)
+        version, created = workflow.submit_version(
+            db_session, actor, descriptor, fmt, status, current_app.config["CATALOGUE"].semver_breaking
+        )
     headers = {"Location": f"/api/v1/services/{version.service.slug}/versions/{version.version}"}
     return version, (201 if created else 200), headers
 

@@ -382,7 +382,9 @@ def submit() -> str | BaseResponse | tuple[str, int]:
         fmt = _guess_format(text, filename)
         descriptor = descriptors.parse(data, fmt, current_app.config["CATALOGUE"].limits)
         with committed() as db_session:
-            version, _created = workflow.submit_version(db_session, actor, descriptor, fmt, status=status)
+            version, _created = workflow.submit_version(
+                db_session, actor, descriptor, fmt, status, current_app.config["CATALOGUE"].semver_breaking
+            )
             target = url_for("services.service_page", slug=version.service.slug, version=version.version)
         return redirect(target + ("?saved=draft" if status == "draft" else "?saved=submitted"), code=303)
     except DescriptorError as error:

@@ -29,7 +29,7 @@ from catalogue.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from catalogue.services import compliance, layers, linking, validation
+from catalogue.services import compliance, diff, layers, linking, validation
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.models import (
     PUBLIC_STATUSES,
@@ -117,18 +117,27 @@ class _Submission:
 
 
 def submit_version(
-    session: Session, actor: Actor, descriptor: Descriptor, fmt: str, status: str = "submitted"
+    session: Session,
+    actor: Actor,
+    descriptor: Descriptor,
+    fmt: str,
+    status: str = "submitted",
+    breaking_without_major: str = "error",
 ) -> tuple[ServiceVersion, bool]:
     """Store a version as a draft or submitted for review; returns (version, created).
 
     An identical resubmission is idempotent. A draft is edited in place by saving again; once
     submitted a version is immutable, and a new one may follow only after a decision on it. The
     system (seed loader, bulk import) may store a version directly as approved.
+
+    breaking_without_major ("error" or "warning", the catalogue's setting) is what the report says of a
+    version whose interface breaks callers of the last approved version without raising its major version.
     """
     _check_may_submit(actor, status)
     submission = _validated(descriptor, fmt, status)
     owner_code = submission.content["implementation"]["owner"]
     organisation = _owner_checked(session, actor, owner_code)
+    submission = _with_semver_finding(session, organisation, submission, breaking_without_major)
     # An unfinished draft links no layer: its layers are resolved and stored once it is valid.
     plan = (
         linking.plan(session, actor, descriptor, organisation)
@@ -198,6 +207,60 @@ def _validated(descriptor: Descriptor, fmt: str, status: str) -> _Submission:
                 warnings=report.warnings,
             )
     return _Submission(descriptor, fmt, status, digest, report)
+
+
+def _with_semver_finding(
+    session: Session, organisation: Organisation | None, submission: _Submission, severity: str
+) -> _Submission:
+    """The submission with the semantic-versioning finding in its report, if any (semver_problem); an error
+    refuses a submission and leaves a draft unfinished."""
+    if organisation is None:
+        return submission
+    service = session.scalar(
+        select(Service).where(Service.slug == submission.content["id"], Service.organisation_id == organisation.id)
+    )
+    approved = [v for v in service.versions if v.status in (*PUBLIC_STATUSES, "retired")] if service else []
+    if not approved or not semver.Version.is_valid(str(submission.content.get("version"))):
+        return submission
+    problem = semver_problem(approved[-1], submission.descriptor)
+    if problem is None:
+        return submission
+    report = submission.report
+    if severity == "warning":
+        report.warnings.append(problem)
+        return submission
+    report.errors.append(problem)
+    if submission.status != "draft":
+        raise ValidationFailed(
+            f"the descriptor has {plural(len(report.errors), 'error')}", report.errors, warnings=report.warnings
+        )
+    return submission
+
+
+def semver_problem(basis: ServiceVersion, descriptor: Descriptor) -> Problem | None:
+    """What is wrong with descriptor's version number if its interface breaks callers of basis (the last
+    approved version) and the number does not say so, naming the changes that break; else None.
+
+    Semantic Versioning 2.0.0 (https://semver.org/#spec-item-8): an incompatible change raises the major
+    version. Under 1.0.0 anything may change (https://semver.org/#spec-item-4); the catalogue follows the
+    common reading of npm's and Cargo's caret ranges (https://github.com/npm/node-semver#caret-ranges-123-025-004):
+    in 0.y.z the first non-zero part is the major one, so a breaking change raises y (or the major version).
+    """
+    old, new = semver.Version.parse(basis.version), semver.Version.parse(descriptor.content["version"])
+    if new.major > old.major or (old.major == 0 and new.minor > old.minor):
+        return None
+    breaking = diff.diff_versions(basis.descriptor, descriptor.content).interface.breaking_changes()
+    if not breaking:
+        return None
+    wanted = str(old.bump_major()) if old.major > 0 else str(old.bump_minor())
+    shown = "; ".join(breaking[:10]) + (f"; and {len(breaking) - 10} more" if len(breaking) > 10 else "")
+    return Problem(
+        "/version",
+        f"version {new} breaks callers of version {old} but does not say so: a breaking change needs version "
+        f"{wanted} or higher (semantic versioning). What breaks: {shown}",
+        "semver",
+        descriptor.line_for("/version"),
+    )
 
 
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
