@@ -1,4 +1,4 @@
-"""Words a person reads: counts with their noun in the right number, never "error(s)"."""
+"""Words a person reads: counts with their noun in the right number, never a hedged plural."""
 
 from __future__ import annotations
 

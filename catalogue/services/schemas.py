@@ -356,7 +356,11 @@ class ConversationEntry(Schema):
 class CommentArgs(Schema):
     """POST .../comments: a message in a version's conversation."""
 
-    body = fields.String(required=True, validate=validate.Length(min=1, max=10_000))
+    body = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=10_000), validate.Regexp(r"\S", error="write a message")],
+        metadata={"description": "The message: at least one character that is not a space"},
+    )
 
 
 class QueueItem(Schema):
