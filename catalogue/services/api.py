@@ -123,7 +123,11 @@ class SubmitArgs(Schema):
     status = fields.String(
         load_default="submitted",
         validate=validate.OneOf(("draft", "submitted")),
-        metadata={"description": "draft keeps it to your organisation; submitted queues it for review"},
+        metadata={
+            "description": "draft keeps it to your organisation, unfinished if need be (any descriptor with a "
+            "valid id, version and implementation.owner is kept, with its validation report); submitted queues "
+            "it for review and needs a valid descriptor"
+        },
     )
 
 
