@@ -321,3 +321,32 @@ def test_the_guard_setting_is_read_from_the_environment(monkeypatch: pytest.Monk
     monkeypatch.setenv("CATALOGUE_SEMVER_BREAKING", "sometimes")
     with pytest.raises(ValueError, match="CATALOGUE_SEMVER_BREAKING must be one of error, warning"):
         Config.from_env()
+
+
+@pytest.mark.parametrize(
+    "shape",
+    [
+        {"definition": "not a mapping"},
+        {"specification": ["not", "a", "mapping"]},
+        {"definition": {"name": 7, "gsbpm": "5.1", "inputs": {"gsim": "x"}, "keywords": "one"}},
+        {"implementation": {"owner": "ISTAT", "distributions": {"kind": "cran"}, "technology": "R"}},
+        {"specification": {"interface": "nothing", "operations": "none"}},
+        {"contacts": "nobody"},
+    ],
+)
+def test_a_draft_of_any_shape_is_kept_searchable_and_shown(loop_app, tokens, shape: dict[str, Any]) -> None:
+    client = loop_app.test_client()
+    slug = "odd-" + re.sub(r"[^a-z]", "", str(sorted(shape)))[:20]
+
+    def reshape(doc: dict[str, Any]) -> None:
+        doc.update(shape)
+
+    answer = _submit(client, tokens["owner"], _text(slug, change=reshape), "draft")
+    assert answer.status_code in (200, 201), answer.json
+    found = _api(client, tokens["owner"], "GET", f"/api/v1/search?q={slug}").json
+    assert found["total"] >= 0
+    _sign_in(client, "owner@istat.example")
+    page = client.get(f"/services/{slug}/versions/1.0.0")
+    assert page.status_code == 200 and "This draft is unfinished" in page.get_data(as_text=True)
+    assert client.get("/my-work").status_code == 200
+    assert client.get("/organisations/ISTAT").status_code == 200
