@@ -29,6 +29,7 @@ from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
 from catalogue.services import bulk_import, compliance, descriptors, layers, scaffold, upgrade, workflow
 from catalogue.services.models import Service
+from catalogue.wording import plural
 
 
 def _app_from_environment() -> Flask:
@@ -249,7 +250,8 @@ def _serve_production(host: str, port: int) -> None:
     click.echo(f"Database {_migrated(before, after)}", err=True)
     # Which database and index, on the line that announces the server (all later lines are gunicorn's JSON).
     click.echo(
-        f"{_where(config)}; serving it with {config.workers} gunicorn worker(s) on http://{host}:{port}/", err=True
+        f"{_where(config)}; serving it with {plural(config.workers, 'gunicorn worker')} on http://{host}:{port}/",
+        err=True,
     )
     sys.stderr.flush()
     # exec, not a child: gunicorn gets the signals a process supervisor sends (SIGTERM stops it gracefully).
@@ -340,8 +342,8 @@ def validate_command(files: tuple[str, ...], output: str) -> None:
                     place = f"{result['file']}:{item['line']}" if item["line"] else result["file"]
                     label = "error" if kind == "errors" else "warning"
                     click.echo(f"{place}: {label}: {item['pointer'] or '/'}: {item['message']} [{item['source']}]")
-            summary = "valid" if result["valid"] else f"{len(result['errors'])} error(s)"
-            click.echo(f"{result['file']}: {summary}, {len(result['warnings'])} warning(s)")
+            summary = "valid" if result["valid"] else plural(len(result["errors"]), "error")
+            click.echo(f"{result['file']}: {summary}, {plural(len(result['warnings']), 'warning')}")
     if any(not r["readable"] for r in results):
         sys.exit(2)
     sys.exit(0 if all(r["valid"] for r in results) else 1)
@@ -623,7 +625,7 @@ def import_command(folder: Path, status: str, email: str | None) -> None:
     outcomes = []
     with click.progressbar(
         files,
-        label=f"Importing {len(files)} descriptor(s)",
+        label=f"Importing {plural(len(files), 'descriptor')}",
         file=sys.stderr,
         item_show_func=lambda p: p.name if p else None,
     ) as bar:

@@ -56,6 +56,9 @@ class Config:
     # The public address of the catalogue (https://catalogue.example.org/): absolute links in exports, feeds and
     # catalog-info.yaml start with it. Empty (development only): the request's own host, which a client chooses.
     base_url: str = ""
+    # What a version whose interface breaks callers of the last approved one, without raising its major version
+    # (0.y.z: its y), gets in its validation report: "error" (it cannot be submitted) or "warning".
+    semver_breaking: str = "error"
 
     @property
     def limits(self) -> Limits:
@@ -121,4 +124,13 @@ class Config:
             allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
             base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
+            semver_breaking=_one_of("CATALOGUE_SEMVER_BREAKING", ("error", "warning")),
         )
+
+
+def _one_of(name: str, allowed: tuple[str, ...]) -> str:
+    """The environment variable name, one of allowed (the first when unset); refuses any other value."""
+    value = os.environ.get(name, allowed[0]).strip().lower()
+    if value not in allowed:
+        raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
+    return value

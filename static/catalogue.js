@@ -6,7 +6,8 @@
    - a select with [data-switch=NAME] shows only the [data-when-NAME] groups that list its value (the starter
      form's interface and distribution fields); without this file every group shows, each hint says when;
    - [data-copy] buttons (hidden until this file runs) copy the text of the element they name and announce
-     "Copied" in the status beside them; without this file the text stays selectable. */
+     "Copied" in the status beside them; without this file the text stays selectable;
+   - a form's error summary ([data-error-summary]) takes the focus when the page opens. */
 (function () {
   "use strict";
 
@@ -241,10 +242,16 @@
     function goToLine(n) {
       var lines = textarea.value.split("\n"), start = 0;
       for (var i = 0; i < n - 1 && i < lines.length; i++) { start += lines[i].length + 1; }
-      textarea.focus();
+      textarea.focus({ preventScroll: true });
       textarea.setSelectionRange(start, start + (lines[n - 1] || "").length);
       textarea.scrollTop = Math.max(0, (n - 3) * lineHeight());
       scroll();
+      // The textarea may be taller than the window (it grows with its text): bring the line itself into view,
+      // a third of the way down the window, not just the caret inside the textarea.
+      var box = textarea.getBoundingClientRect();
+      var padding = parseFloat(window.getComputedStyle(textarea).paddingTop) || 0;
+      var lineTop = box.top + padding + (n - 1) * lineHeight() - textarea.scrollTop;
+      window.scrollTo(0, Math.max(0, window.pageYOffset + lineTop - window.innerHeight / 3));
     }
     function show(list, message) {
       errorLines = {};
@@ -385,6 +392,9 @@
     Array.prototype.forEach.call(document.querySelectorAll("[data-editor]"), editor);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     Array.prototype.forEach.call(document.querySelectorAll("select[data-switch]"), switcher);
+    // A form's errors are summarised at the top (WCAG 3.3.1): move focus there, so it is read out first.
+    var summary = document.querySelector("[data-error-summary]");
+    if (summary) { summary.focus(); summary.scrollIntoView({ block: "start" }); }
   }
   if (document.readyState === "loading") { document.addEventListener("DOMContentLoaded", start); } else { start(); }
 })();

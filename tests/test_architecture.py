@@ -28,6 +28,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "catalogue.reference",
             "catalogue.migrations",
             "catalogue.resources",
+            "catalogue.wording",
         ),
     ),
     ("auth", ("catalogue.auth",)),

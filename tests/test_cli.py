@@ -34,7 +34,7 @@ def run(
 def test_validate_valid_file_exits_0(tmp_path):
     result = run("validate", str(DATA / "good.yaml"), cwd=tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "valid, 0 warning(s)" in result.stdout
+    assert "valid, 0 warnings" in result.stdout
 
 
 def test_validate_reports_every_error_with_file_line_and_pointer(tmp_path, good_text):

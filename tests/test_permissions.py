@@ -152,6 +152,10 @@ CASES = [
     Case("read a version in review", "GET", f"{V}/1.1.0", _by(404, 200, 404, 200, 200, 200), writes=False),
     Case("reviews of a version", "GET", f"{V}/1.1.0/reviews", _by(404, 200, 404, 200, 200, 200), writes=False),
     Case("diff of a version", "GET", f"{V}/1.1.0/diff", _by(404, 200, 404, 200, 200, 200), writes=False),
+    Case(
+        "conversation of a version", "GET", f"{V}/1.1.0/conversation", _by(404, 200, 404, 200, 200, 200), writes=False
+    ),
+    Case("organisation page", "GET", "/organisations/ISTAT", _all(200), writes=False),
     Case("history", "GET", "/api/v1/services/demo-linkage/history", _all(200), writes=False),
     Case("review queue", "GET", "/api/v1/reviews", _by(401, 403, 403, 200, 200, 200), writes=False),
     Case("search", "GET", "/api/v1/search?q=linkage", _all(200), writes=False),
@@ -225,6 +229,14 @@ CASES = [
         body={"to": "deprecated"},
     ),
     Case("create a token", "POST", "/api/v1/tokens", _by(401, 201, 201, 201, 201, 201), body={"days": 5}),
+    # The owner's submitters reply, reviewers who may review it comment; the owner's own reviewers may not.
+    Case(
+        "comment on a version",
+        "POST",
+        f"{V}/1.1.0/comments",
+        _by(401, 201, 404, 201, 403, 201),
+        body={"body": "A note on this version."},
+    ),
     Case("revoke the owner's token", "DELETE", "/api/v1/tokens/{owner_token}", _by(401, 200, 404, 404, 404, 200)),
     # pages that only some may read
     Case("review queue page", "GET", "/review/", _by(302, 403, 403, 200, 200, 200), form=True, writes=False),
@@ -236,6 +248,7 @@ CASES = [
         "organisations page", "GET", "/admin/organisations", _by(302, 403, 403, 403, 403, 200), form=True, writes=False
     ),
     Case("tokens page", "GET", "/auth/tokens", _by(302, 200, 200, 200, 200, 200), form=True, writes=False),
+    Case("my work page", "GET", "/my-work", _by(302, 200, 200, 200, 200, 200), form=True, writes=False),
     Case("password page", "GET", "/auth/password", _by(302, 200, 200, 200, 200, 200), form=True, writes=False),
     # forms
     Case("start-review form", "POST", "/review/demo-linkage/1.1.0/start", _by(302, 403, 404, 302, 403, 302), form=True),
@@ -246,6 +259,14 @@ CASES = [
         _by(302, 403, 404, 409, 403, 409),
         form=True,
         body={"decision": "approved"},
+    ),
+    Case(
+        "reply form",
+        "POST",
+        "/services/demo-linkage/versions/1.1.0/comments",
+        _by(302, 303, 404, 303, 403, 303),
+        form=True,
+        body={"body": "A reply to the review."},
     ),
     Case(
         "submit form",

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
+import yaml
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import login_required
 from werkzeug.wrappers import Response
 
 from catalogue import exceptions
 from catalogue.auth.identity import current_actor
-from catalogue.db import committed, session
+from catalogue.db import committed, session, utcnow
 from catalogue.exceptions import InvalidRequest, RegistryError
 from catalogue.services import compliance, diff, permissions, reads, workflow
+from catalogue.wording import plural
 
 bp = Blueprint("review", __name__, url_prefix="/review")
 
@@ -24,10 +27,38 @@ _DECISION_WORDS = {"approved": "Approve", "changes_requested": "Request changes"
 def queue() -> str:
     """Versions awaiting review, oldest first."""
     actor = current_actor()
-    versions = reads.review_queue(session(), actor)
+    everything = reads.review_queue(session(), actor)
+    reviewable = {v.id: permissions.may_review(actor, v) for v in everything}
+    chosen = {
+        "status": request.args.get("status", ""),
+        "organisation": request.args.get("organisation", ""),
+        "mine": request.args.get("mine", ""),
+    }
+    versions = [
+        v
+        for v in everything
+        if (not chosen["status"] or v.status == chosen["status"])
+        and (not chosen["organisation"] or v.service.organisation.code == chosen["organisation"])
+        and (not chosen["mine"] or reviewable[v.id])
+    ]
     return render_template(
-        "review/queue.html", versions=versions, reviewable={v.id: permissions.may_review(actor, v) for v in versions}
+        "review/queue.html",
+        versions=versions,
+        total=len(everything),
+        reviewable=reviewable,
+        chosen=chosen,
+        organisations=sorted({v.service.organisation.code for v in everything}),
+        ages={v.id: _age(v.created_at) for v in everything},
     )
+
+
+def _age(since: datetime) -> str:
+    """How long a version has waited, in the largest whole unit: "3 days", "1 hour", "under a minute"."""
+    seconds = (utcnow() - since).total_seconds()
+    for size, unit in ((86_400, "day"), (3_600, "hour"), (60, "minute")):
+        if seconds >= size:
+            return plural(int(seconds // size), unit)
+    return "under a minute"
 
 
 def _page(
@@ -40,8 +71,21 @@ def _page(
     basis = reads.previous_version(version, actor)
     previous, approved_basis = basis.version, basis.approved
     changes = diff.diff_versions(previous.descriptor, version.descriptor) if previous is not None else None
+    bundle = version.bundle or {}
+    layers_text = [
+        (label, yaml.safe_dump(bundle[key], sort_keys=False, allow_unicode=True))
+        for key, label in (
+            ("definition", "Definition"),
+            ("specification", "Specification"),
+            ("implementation", "Implementation"),
+        )
+        if isinstance(bundle.get(key), dict)
+    ]
     return render_template(
         "review/version.html",
+        layers_text=layers_text,
+        conversation=reads.conversation(db_session, version),
+        criteria_titles={c["id"]: c["title"] for c in compliance.criteria()},
         version=version,
         service=version.service,
         previous=previous,
@@ -89,7 +133,9 @@ def decide(slug: str, version: str) -> Response | tuple[str, int]:
                 {"criterion": criterion, "verdict": verdict, "comment": request.form.get(f"note-{criterion}", "")}
             )
     if decision not in _DECISION_WORDS:
-        return _page(slug, version, {"decision": "Choose a decision."}, request.form, 400)
+        return _page(
+            slug, version, {"decision": "Choose a decision: approve, request changes or reject."}, request.form, 400
+        )
     try:
         with committed() as db_session:
             workflow.transition(db_session, current_actor(), slug, version, decision, comment, items)

@@ -150,28 +150,41 @@ def annex_text(content: dict[str, Any]) -> str:
     return " ".join(text for part in parts for text in _texts(part))
 
 
-def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
-    content = version.bundle
-    definition = content.get("definition", {})
-    impl = content.get("implementation", {})
-    spec = content.get("specification") or {}
-    gsim_names = []
-    for item in [*definition.get("inputs", []), *definition.get("outputs", [])]:
+def _mapping(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _sequence(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _gsim_names(definition: dict[str, Any]) -> list[str]:
+    """The GSIM objects a Definition's inputs and outputs name, by their official names, each once."""
+    names: list[str] = []
+    for item in [*_sequence(definition.get("inputs")), *_sequence(definition.get("outputs"))]:
         name = item.get("gsim") if isinstance(item, dict) else None
         if isinstance(name, str):
             canonical = reference.gsim().lookup(name) or name
-            if canonical not in gsim_names:
-                gsim_names.append(canonical)
-    subprocesses = list(dict.fromkeys(definition.get("gsbpm", [])))
+            if canonical not in names:
+                names.append(canonical)
+    return names
+
+
+def _version_document(service: Service, version: ServiceVersion, audience: str) -> dict[str, Any]:
+    content = version.bundle
+    # An unfinished draft (saved with errors) may have any shape: every part is read defensively.
+    definition, impl, spec = (_mapping(content.get(part)) for part in ("definition", "implementation", "specification"))
+    gsim_names = _gsim_names(definition)
+    subprocesses = list(dict.fromkeys(str(code) for code in _sequence(definition.get("gsbpm"))))
     phases = list(dict.fromkeys(code.split(".")[0] for code in subprocesses))
-    technology = [str(t) for t in impl.get("technology", [])]
-    keywords = [str(k) for k in definition.get("keywords", [])]
+    technology = [str(t) for t in _sequence(impl.get("technology"))]
+    keywords = [str(k) for k in _sequence(definition.get("keywords"))]
     annex = annex_text(content)
     text_parts = [
         version.name,
-        definition.get("name", ""),
-        definition.get("purpose", ""),
-        definition.get("description", ""),
+        str(definition.get("name") or ""),
+        str(definition.get("purpose") or ""),
+        str(definition.get("description") or ""),
         " ".join(keywords),
         " ".join(gsim_names),
         " ".join(technology),
@@ -187,8 +200,8 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         "version": version.version,
         "name": version.name,
         "name_sort": version.name.casefold(),
-        "purpose": definition.get("purpose", ""),
-        "description": definition.get("description", ""),
+        "purpose": str(definition.get("purpose") or ""),
+        "description": str(definition.get("description") or ""),
         "keywords": _commas(keywords),
         "words": " ".join(str(p) for p in text_parts),
         "organisation": service.organisation.code,

@@ -14,8 +14,10 @@ from catalogue.auth.identity import request_actor
 from catalogue.conditional import conditional
 from catalogue.db import committed, session
 from catalogue.exceptions import RegistryError
-from catalogue.services import descriptors, diff, family, reads, workflow
+from catalogue.services import descriptors, diff, family, history, reads, workflow
 from catalogue.services.schemas import (
+    CommentArgs,
+    ConversationEntry,
     DescriptorBody,
     DiffArgs,
     EventSchema,
@@ -121,7 +123,11 @@ class SubmitArgs(Schema):
     status = fields.String(
         load_default="submitted",
         validate=validate.OneOf(("draft", "submitted")),
-        metadata={"description": "draft keeps it to your organisation; submitted queues it for review"},
+        metadata={
+            "description": "draft keeps it to your organisation, unfinished if need be (any descriptor with a "
+            "valid id, version and implementation.owner is kept, with its validation report); submitted queues "
+            "it for review and needs a valid descriptor"
+        },
     )
 
 
@@ -135,7 +141,9 @@ def submit_service(status: str) -> Any:
     actor = request_actor(required=True)
     descriptor, fmt = _read_descriptor()
     with committed() as db_session:
-        version, created = workflow.submit_version(db_session, actor, descriptor, fmt, status)
+        version, created = workflow.submit_version(
+            db_session, actor, descriptor, fmt, status, current_app.config["CATALOGUE"].semver_breaking
+        )
     headers = {"Location": f"/api/v1/services/{version.service.slug}/versions/{version.version}"}
     return version, (201 if created else 200), headers
 
@@ -192,7 +200,28 @@ def diff_version(slug: str, version: str, against: str | None = None) -> Any:
 @blp.response(200, EventSchema(many=True))
 def service_history(slug: str) -> Any:
     """The audit trail of a service, oldest first."""
-    return reads.service_history(session(), request_actor(), slug)
+    return history.history_lines(session(), request_actor(), slug)
+
+
+@blp.get("/services/<slug>/versions/<version>/conversation")
+@conditional
+@blp.response(200, ConversationEntry(many=True))
+def version_conversation(slug: str, version: str) -> Any:
+    """A version's conversation in order: its submission, the reviewers' decisions with their notes per
+    criterion, and the comments and replies, each naming its author."""
+    db_session = session()
+    return reads.conversation(db_session, reads.get_version(db_session, request_actor(), slug, version))
+
+
+@blp.post("/services/<slug>/versions/<version>/comments")
+@blp.arguments(CommentArgs)
+@blp.response(201, ConversationEntry)
+def comment_on_version(args: dict[str, Any], slug: str, version: str) -> Any:
+    """Write in a version's conversation: a submitter's reply to a review, or a reviewer's remark."""
+    actor = request_actor(required=True)
+    with committed() as db_session:
+        comment = workflow.comment_on_version(db_session, actor, slug, version, args["body"])
+        return reads.conversation(db_session, comment.version)[-1]
 
 
 @blp.get("/definitions")

@@ -23,7 +23,12 @@ Interface (the OpenAPI document, Swagger 2.0 or OpenAPI 3.x):
 - breaking, for a client written against the old version: an operation removed; a required
   parameter added or an optional one made required; a request body newly required; an explicit
   response status removed (not `default`, which promises no status, nor one a new range such as
-  4XX still covers); a property removed from a response schema of a status kept.
+  4XX still covers); a property removed from a response schema of a status kept; the type of a
+  parameter, of a request-body property or of a response property changed; a request-body field
+  newly required; an enum of a parameter or request-body property narrowed (a value removed);
+- for the other interfaces (CSPA 2.0 lets a service be called through SOAP, a command line or a
+  library): a WSDL operation removed; a command, a library function, class or method removed; an
+  argument removed, or one added as or made required.
 - not breaking: anything added but required parameters and bodies, a parameter removed (servers
   ignore what they no longer read), a path parameter renamed, an operationId changed (the URL
   clients call is the same).
@@ -35,7 +40,7 @@ import json
 import re
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from catalogue.reference import normalise_name
@@ -56,6 +61,16 @@ RESPONSE_ADDED = "response-added"
 RESPONSE_REMOVED = "response-removed"
 RESPONSE_PROPERTY_REMOVED = "response-property-removed"
 OPERATION_ID_CHANGED = "operation-id-changed"
+PARAMETER_TYPE_CHANGED = "parameter-type-changed"
+PARAMETER_ENUM_NARROWED = "parameter-enum-narrowed"
+REQUEST_FIELD_NOW_REQUIRED = "request-field-now-required"
+REQUEST_PROPERTY_TYPE_CHANGED = "request-property-type-changed"
+REQUEST_ENUM_NARROWED = "request-enum-narrowed"
+RESPONSE_PROPERTY_TYPE_CHANGED = "response-property-type-changed"
+# Kinds of change in the other interfaces (WSDL, command line, library).
+OPERATION_REMOVED = "operation-removed"
+ARGUMENT_REMOVED = "argument-removed"
+ARGUMENT_NOW_REQUIRED = "argument-now-required"
 
 # Lists of objects matched by a key field; GSIM names match as the validator matches them.
 _KEYED_LISTS: dict[str, tuple[str, Callable[[str], str]]] = {
@@ -386,11 +401,29 @@ class InterfaceDiff:
     added: tuple[OperationSummary, ...] = ()
     removed: tuple[OperationSummary, ...] = ()
     changed: tuple[OperationDiff, ...] = ()
+    other: tuple[OperationChange, ...] = ()
+    """Changes to the WSDL, command-line and library interfaces (diff_other_interfaces)."""
 
     @property
     def breaking(self) -> bool:
         """True when an operation was removed or a change breaks existing callers."""
-        return bool(self.removed) or any(operation.breaking for operation in self.changed)
+        return (
+            bool(self.removed)
+            or any(operation.breaking for operation in self.changed)
+            or any(change.breaking for change in self.other)
+        )
+
+    def breaking_changes(self) -> list[str]:
+        """Each change that breaks callers, in words naming its operation: "DELETE /runs/{id} (cancelRun)
+        removed", "POST /runs: query parameter k: type integer is now string"."""
+        found = [
+            f"{op.method} {op.path}{f' ({op.operation_id})' if op.operation_id else ''} removed" for op in self.removed
+        ]
+        for op in self.changed:
+            name = f"{op.method} {op.path}{f' ({op.operation_id})' if op.operation_id else ''}"
+            found.extend(f"{name}: {change.message}" for change in op.changes if change.breaking)
+        found.extend(change.message for change in self.other if change.breaking)
+        return found
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON form."""
@@ -399,6 +432,7 @@ class InterfaceDiff:
             "added": [operation.to_dict() for operation in self.added],
             "removed": [operation.to_dict() for operation in self.removed],
             "changed": [operation.to_dict() for operation in self.changed],
+            "other": [change.to_dict() for change in self.other],
         }
 
 
@@ -407,6 +441,8 @@ class _Parameter:
     name: str
     location: str
     required: bool
+    type: str | None = None
+    enum: tuple[str, ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -419,6 +455,7 @@ class _Operation:
     parameters: dict[tuple[str, str], _Parameter]
     body_required: bool | None  # None: the operation takes no request body
     responses: dict[str, Any]
+    body: Any = None  # the request body's schemas (a list), for its fields' types, enums and required ones
 
 
 def _lookup(doc: Any, ref: str) -> Any:
@@ -458,11 +495,22 @@ def _template_path(path: str) -> str:
     return _TEMPLATE.sub("{}", path)
 
 
-def _parameters(doc: Any, path: str, *lists: Any) -> tuple[dict[tuple[str, str], _Parameter], bool | None]:
-    """Parameters by (slot, location), later lists overriding earlier; and the 2.0 body's required."""
+def _shape(doc: Any, parameter: dict[str, Any]) -> tuple[str | None, tuple[str, ...] | None]:
+    """A parameter's type and enum, from its schema (OpenAPI 3) or from itself (Swagger 2.0)."""
+    schema = _resolve(doc, parameter.get("schema")) if "schema" in parameter else parameter
+    kind, enum = schema.get("type"), schema.get("enum")
+    return (
+        json.dumps(kind) if isinstance(kind, list) else (kind if isinstance(kind, str) else None),
+        tuple(sorted(_canonical(v) for v in enum)) if isinstance(enum, list) else None,
+    )
+
+
+def _parameters(doc: Any, path: str, *lists: Any) -> tuple[dict[tuple[str, str], _Parameter], bool | None, list[Any]]:
+    """Parameters by (slot, location), later lists overriding earlier; the 2.0 body's required and schema."""
     slots = _TEMPLATE.findall(path)
     found: dict[tuple[str, str], _Parameter] = {}
     body_required: bool | None = None
+    body: list[Any] = []
     for entries in lists:
         for entry in entries if isinstance(entries, list) else ():
             parameter = _resolve(doc, entry)
@@ -471,6 +519,7 @@ def _parameters(doc: Any, path: str, *lists: Any) -> tuple[dict[tuple[str, str],
                 continue
             if location == "body":
                 body_required = parameter.get("required") is True
+                body = [parameter.get("schema")]
                 continue
             if location == "path":
                 # Path parameters match by place in the template, so renaming one changes no URL.
@@ -479,8 +528,14 @@ def _parameters(doc: Any, path: str, *lists: Any) -> tuple[dict[tuple[str, str],
             else:
                 slot = name.casefold() if location == "header" else name
                 required = parameter.get("required") is True
-            found[(slot, location)] = _Parameter(name, location, required)
-    return found, body_required
+            found[(slot, location)] = _Parameter(name, location, required, *_shape(doc, parameter))
+    return found, body_required, body
+
+
+def _body_schemas(doc: Any, request_body: Any) -> list[Any]:
+    """The schemas of an OpenAPI 3 request body, one per media type."""
+    content = _resolve(doc, request_body).get("content")
+    return [m.get("schema") for m in content.values() if isinstance(m, dict)] if isinstance(content, dict) else []
 
 
 def _operations(doc: Any) -> dict[tuple[str, str], _Operation]:
@@ -497,9 +552,12 @@ def _operations(doc: Any) -> dict[tuple[str, str], _Operation]:
             operation = _resolve(doc, item.get(method))
             if not operation:
                 continue
-            parameters, body_required = _parameters(doc, path, item.get("parameters"), operation.get("parameters"))
+            parameters, body_required, body = _parameters(
+                doc, path, item.get("parameters"), operation.get("parameters")
+            )
             if "requestBody" in operation:
                 body_required = _resolve(doc, operation["requestBody"]).get("required") is True
+                body = _body_schemas(doc, operation["requestBody"])
             responses = operation.get("responses")
             operation_id = operation.get("operationId")
             found.setdefault(
@@ -511,6 +569,7 @@ def _operations(doc: Any) -> dict[tuple[str, str], _Operation]:
                     parameters=parameters,
                     body_required=body_required,
                     responses={_status(k): v for k, v in responses.items()} if isinstance(responses, dict) else {},
+                    body=body,
                 ),
             )
     return found
@@ -524,6 +583,10 @@ class _PropertyWalk:
         self.paths: set[str] = set()
         self.visited: set[tuple[int, str]] = set()
         self.complete = True
+        # What each path holds ("" is the schema itself): its type, its enum, and whether it is required.
+        self.types: dict[str, str] = {}
+        self.enums: dict[str, tuple[str, ...]] = {}
+        self.required: set[str] = set()
 
     def walk(self, schema: Any, prefix: str = "", active: frozenset[str] = frozenset(), depth: int = 0) -> None:
         """Add the property paths of schema under prefix; active holds the $refs being expanded."""
@@ -533,6 +596,7 @@ class _PropertyWalk:
             self.complete = False
             return
         self.visited.add((id(schema), prefix))
+        self._note(schema, prefix)
         ref = schema.get("$ref")
         # A reference already being expanded is a recursive schema: its properties are listed once.
         if isinstance(ref, str) and ref not in active:
@@ -548,17 +612,42 @@ class _PropertyWalk:
             self.walk(sub, path, active, depth + 1)
         self.walk(schema.get("items"), prefix + "[]", active, depth + 1)
 
+    def _note(self, schema: dict[str, Any], prefix: str) -> None:
+        """Keep the type and enum schema gives prefix, and which of its properties it requires."""
+        kind, enum, required = schema.get("type"), schema.get("enum"), schema.get("required")
+        if isinstance(kind, str | list):
+            self.types[prefix] = kind if isinstance(kind, str) else json.dumps(kind)
+        if isinstance(enum, list):
+            self.enums[prefix] = tuple(sorted(_canonical(v) for v in enum))
+        for name in required if isinstance(required, list) else ():
+            self.required.add(f"{prefix}.{name}" if prefix else str(name))
 
-def _response_properties(doc: Any, response: Any) -> tuple[set[str], bool]:
-    """Property paths of a response's schemas over all its media types, and whether the walk finished."""
-    resolved = _resolve(doc, response)
+
+def _walked(doc: Any, schemas: list[Any]) -> _PropertyWalk:
     walk = _PropertyWalk(doc)
-    walk.walk(resolved.get("schema"))  # Swagger 2.0
+    for schema in schemas:
+        walk.walk(schema)
+    return walk
+
+
+def _response_walk(doc: Any, response: Any) -> _PropertyWalk:
+    """A response's schemas walked over all its media types (walk.complete says whether it finished)."""
+    resolved = _resolve(doc, response)
     content = resolved.get("content")
-    for media in content.values() if isinstance(content, dict) else ():
-        if isinstance(media, dict):
-            walk.walk(media.get("schema"))
-    return walk.paths, walk.complete
+    media = [m.get("schema") for m in content.values() if isinstance(m, dict)] if isinstance(content, dict) else []
+    return _walked(doc, [resolved.get("schema"), *media])  # the first: Swagger 2.0
+
+
+def _where(path: str) -> str:
+    return f"property {path}" if path else "schema"
+
+
+def _type_changes(before: _PropertyWalk, after: _PropertyWalk, subject: str, kind: str) -> Iterator[OperationChange]:
+    """A type changed at a path both walks have: a client sends or reads the old type."""
+    for path in sorted(before.types.keys() & after.types.keys()):
+        if before.types[path] != after.types[path]:
+            where = f"{subject} {_where(path)}"
+            yield OperationChange(kind, where, True, f"{where}: type {before.types[path]} is now {after.types[path]}")
 
 
 def _outermost(paths: set[str]) -> list[str]:
@@ -574,16 +663,35 @@ def _status_covered(status: str, responses: dict[str, Any]) -> bool:
     return len(status) == 3 and status[0].isdigit() and f"{status[0]}XX" in responses
 
 
+def _narrowed(before: tuple[str, ...] | None, after: tuple[str, ...] | None) -> list[str]:
+    """The values an enum no longer allows (none when it had no enum, or allows them all)."""
+    if before is None or after is None:
+        return [] if after is None else ["any value not listed"]
+    return [value for value in before if value not in after]
+
+
+def _parameter_shape_changes(subject: str, old: _Parameter, new: _Parameter) -> Iterator[OperationChange]:
+    if old.type is not None and new.type is not None and old.type != new.type:
+        yield OperationChange(PARAMETER_TYPE_CHANGED, subject, True, f"{subject}: type {old.type} is now {new.type}")
+    dropped = _narrowed(old.enum, new.enum)
+    if dropped:
+        yield OperationChange(
+            PARAMETER_ENUM_NARROWED, subject, True, f"{subject} no longer accepts {', '.join(dropped)}"
+        )
+
+
 def _parameter_changes(old: _Operation, new: _Operation) -> Iterator[OperationChange]:
     for key, parameter in old.parameters.items():
         now = new.parameters.get(key)
         subject = f"{parameter.location} parameter {parameter.name}"
         if now is None:
             yield OperationChange(PARAMETER_REMOVED, subject, False, f"{subject} removed")
-        elif parameter.location == "path" and now.name != parameter.name:
+            continue
+        if parameter.location == "path" and now.name != parameter.name:
             yield OperationChange(PARAMETER_RENAMED, subject, False, f"{subject} renamed to {now.name}")
         elif now.required and not parameter.required:
             yield OperationChange(PARAMETER_NOW_REQUIRED, subject, True, f"{subject} is now required")
+        yield from _parameter_shape_changes(subject, parameter, now)
     for key, parameter in new.parameters.items():
         if key not in old.parameters:
             subject = f"{parameter.location} parameter {parameter.name}"
@@ -600,10 +708,11 @@ def _response_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operati
             breaking = status != "default" and not _status_covered(status, new.responses)
             yield OperationChange(RESPONSE_REMOVED, subject, breaking, f"{subject} removed")
             continue
-        before, before_complete = _response_properties(old_doc, response)
-        after, after_complete = _response_properties(new_doc, new.responses[status])
-        if before_complete and after_complete:
-            for path in _outermost(before - after):
+        before = _response_walk(old_doc, response)
+        after = _response_walk(new_doc, new.responses[status])
+        if before.complete and after.complete:
+            yield from _type_changes(before, after, subject, RESPONSE_PROPERTY_TYPE_CHANGED)
+            for path in _outermost(before.paths - after.paths):
                 yield OperationChange(
                     RESPONSE_PROPERTY_REMOVED,
                     f"{subject} property {path}",
@@ -623,7 +732,29 @@ def _operation_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operat
     yield from _parameter_changes(old, new)
     if new.body_required and not old.body_required:
         yield OperationChange(REQUEST_BODY_NOW_REQUIRED, "request body", True, "request body is now required")
+    yield from _request_body_changes(old_doc, old, new_doc, new)
     yield from _response_changes(old_doc, old, new_doc, new)
+
+
+def _request_body_changes(old_doc: Any, old: _Operation, new_doc: Any, new: _Operation) -> Iterator[OperationChange]:
+    """What a client sending the old body now gets refused for: a field newly required, a type changed, an enum
+    narrowed."""
+    if not new.body or not old.body:
+        return  # a body newly required is one change (above); a body newly accepted breaks nobody
+    before, after = _walked(old_doc, old.body or []), _walked(new_doc, new.body)
+    if not (before.complete and after.complete):
+        return
+    for path in sorted(after.required - before.required):
+        subject = f"request body field {path}"
+        yield OperationChange(REQUEST_FIELD_NOW_REQUIRED, subject, True, f"{subject} is now required")
+    yield from _type_changes(before, after, "request body", REQUEST_PROPERTY_TYPE_CHANGED)
+    for path in sorted(before.enums.keys() | after.enums.keys()):
+        dropped = _narrowed(before.enums.get(path), after.enums.get(path))
+        if dropped and (path in before.paths or path == "") and path in (after.paths | {""}):
+            subject = f"request body {_where(path)}"
+            yield OperationChange(
+                REQUEST_ENUM_NARROWED, subject, True, f"{subject} no longer accepts {', '.join(dropped)}"
+            )
 
 
 def _summary(operation: _Operation) -> OperationSummary:
@@ -650,6 +781,90 @@ def diff_interfaces(old_openapi: Any, new_openapi: Any) -> InterfaceDiff:
     return InterfaceDiff(tuple(added), tuple(removed), tuple(changed))
 
 
+# --- the other interfaces: WSDL, command line, library ---------------------------------------
+
+
+def _named(items: Any) -> dict[str, dict[str, Any]]:
+    """The entries of a list of objects by their name (entries without one are left out)."""
+    found: dict[str, dict[str, Any]] = {}
+    for item in items if isinstance(items, list) else ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            found.setdefault(item["name"], item)
+    return found
+
+
+def _argument_changes(subject: str, old: dict[str, Any], new: dict[str, Any]) -> Iterator[OperationChange]:
+    """A caller of subject with the old arguments fails when one is gone or a new one is required."""
+    before, after = _named(old.get("arguments")), _named(new.get("arguments"))
+    for name in sorted(before.keys() - after.keys()):
+        yield OperationChange(
+            ARGUMENT_REMOVED, f"{subject} argument {name}", True, f"argument {name} of {subject} removed"
+        )
+    for name, argument in sorted(after.items()):
+        if argument.get("required") is True and (name not in before or before[name].get("required") is not True):
+            what = "added as required" if name not in before else "is now required"
+            yield OperationChange(
+                ARGUMENT_NOW_REQUIRED, f"{subject} argument {name}", True, f"argument {name} of {subject} {what}"
+            )
+
+
+def _callables_changes(noun: str, old: Any, new: Any, prefix: str = "") -> Iterator[OperationChange]:
+    """Commands, functions or methods removed, and their arguments' changes."""
+    before, after = _named(old), _named(new)
+    for name in sorted(before):
+        subject = f"{noun} {prefix}{name}"
+        if name not in after:
+            yield OperationChange(OPERATION_REMOVED, subject, True, f"{subject} removed")
+        else:
+            yield from _argument_changes(subject, before[name], after[name])
+
+
+def _wsdl_operations(text: Any) -> set[str] | None:
+    """The names of a WSDL's operations, or None when they are not all known."""
+    from catalogue.services.interfaces import wsdl
+
+    if not isinstance(text, str):
+        return None
+    reading = wsdl.read(text)
+    return {operation.name for operation in reading.operations} if reading.complete else None
+
+
+def diff_other_interfaces(old_interface: Any, new_interface: Any) -> tuple[OperationChange, ...]:
+    """What breaks callers of a WSDL, command-line or library interface: operations, commands, functions,
+    classes and methods removed; arguments removed, or added as or made required."""
+    old = old_interface if isinstance(old_interface, dict) else {}
+    new = new_interface if isinstance(new_interface, dict) else {}
+    changes: list[OperationChange] = []
+    before, after = _wsdl_operations(old.get("wsdl")), _wsdl_operations(new.get("wsdl"))
+    if before is not None and (after is not None or "wsdl" not in new):
+        for name in sorted(before - (after or set())):
+            changes.append(
+                OperationChange(OPERATION_REMOVED, f"WSDL operation {name}", True, f"WSDL operation {name} removed")
+            )
+    old_cli, new_cli = old.get("command_line"), new.get("command_line")
+    if isinstance(old_cli, dict):
+        new_commands = new_cli.get("commands") if isinstance(new_cli, dict) else []
+        changes.extend(_callables_changes("command", old_cli.get("commands"), new_commands))
+    old_lib, new_lib = old.get("library"), new.get("library")
+    if isinstance(old_lib, dict):
+        new_lib = new_lib if isinstance(new_lib, dict) else {}
+        changes.extend(_callables_changes("function", old_lib.get("functions"), new_lib.get("functions")))
+        old_classes, new_classes = _named(old_lib.get("classes")), _named(new_lib.get("classes"))
+        for name, cls in sorted(old_classes.items()):
+            if name not in new_classes:
+                changes.append(OperationChange(OPERATION_REMOVED, f"class {name}", True, f"class {name} removed"))
+            else:
+                changes.extend(
+                    _callables_changes("method", cls.get("methods"), new_classes[name].get("methods"), f"{name}.")
+                )
+    return tuple(changes)
+
+
+def _interface_of(content: Any) -> Any:
+    spec = content.get("specification") if isinstance(content, dict) else None
+    return spec.get("interface") if isinstance(spec, dict) else None
+
+
 # --- both --------------------------------------------------------------------------------------
 
 
@@ -673,12 +888,15 @@ class VersionDiff:
             (len(self.interface.changed), "changed"),
         ]
         phrases: list[str] = []
+        other = sum(1 for change in self.interface.other if change.breaking)
         for n, verb in counts:
             if n:
                 # The noun goes with the first count only: "2 operations added, 1 removed".
                 noun = "" if phrases else (" operation" if n == 1 else " operations")
                 phrases.append(f"{n}{noun} {verb}")
         parts = []
+        if other:
+            phrases.append(f"{other} breaking {'change' if other == 1 else 'changes'} to the other interfaces")
         if phrases:
             parts.append(", ".join(phrases) + (" (breaking)" if self.breaking else ""))
         fields = len(self.descriptor.changes)
@@ -715,7 +933,6 @@ def diff_versions(old: Any, new: Any) -> VersionDiff:
     from the Specification to the Definition are no change): their fields, and the operations of their
     OpenAPI documents."""
     old, new = _comparable(old), _comparable(new)
-    return VersionDiff(
-        descriptor=diff_descriptors(old, new),
-        interface=diff_interfaces(_openapi_document(old), _openapi_document(new)),
-    )
+    interface = diff_interfaces(_openapi_document(old), _openapi_document(new))
+    other = diff_other_interfaces(_interface_of(old), _interface_of(new))
+    return VersionDiff(descriptor=diff_descriptors(old, new), interface=replace(interface, other=other))

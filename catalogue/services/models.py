@@ -14,7 +14,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from catalogue.auth.models import Organisation
+from catalogue.auth.models import Organisation, User
 from catalogue.db import Base, utcnow
 
 STATUSES = ("draft", "submitted", "in_review", "approved", "changes_requested", "rejected", "deprecated", "retired")
@@ -162,6 +162,23 @@ class Review(Base):
     comment: Mapped[str] = mapped_column(Text, default="")
     # [{"criterion": id, "verdict": "pass" | "fail" | "not-applicable", "comment": str}]
     items: Mapped[list[dict[str, Any]]] = mapped_column(default=list)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    version: Mapped[ServiceVersion] = relationship()
+    reviewer: Mapped[User | None] = relationship()
+
+
+class VersionComment(Base):
+    """A message in a version's conversation beside the reviewers' decisions: a submitter's reply, or a
+    reviewer's remark that is not a decision."""
+
+    __tablename__ = "version_comments"
+    __table_args__ = (CheckConstraint("length(body) > 0", name="comment_body"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    version_id: Mapped[int] = mapped_column(ForeignKey("service_versions.id"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    body: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     version: Mapped[ServiceVersion] = relationship()

@@ -168,3 +168,24 @@ def may_edit(actor: Actor, service: Service) -> bool:
     except RegistryError:
         return False
     return True
+
+
+def may_comment(actor: Actor, version: ServiceVersion) -> bool:
+    """Whether actor may write in version's conversation: the owning organisation's submitters (their
+    replies), the reviewers who may review it, and admins."""
+    return may_edit(actor, version.service) or may_review(actor, version)
+
+
+def check_may_comment(actor: Actor, version: ServiceVersion) -> None:
+    """Refuse unless actor may write in version's conversation (may_comment)."""
+    if actor.anonymous:
+        raise Unauthenticated("sign in to reply to a review")
+    if not may_comment(actor, version):
+        raise refuse(
+            actor,
+            "comment",
+            "only the owning organisation's submitters and the reviewers who may review it write in a version's "
+            "conversation",
+            version.service_id,
+            version.id,
+        )

@@ -5,18 +5,28 @@ Nothing here changes the database. What an actor may see is decided in catalogue
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy import case, false, func, select
 from sqlalchemy.orm import Session, joinedload
 
 from catalogue.auth.actors import Actor
-from catalogue.auth.models import Organisation
+from catalogue.auth.models import Organisation, User
 from catalogue.events import Event
 from catalogue.exceptions import NotFound
-from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
+from catalogue.services.models import (
+    PUBLIC_STATUSES,
+    Review,
+    Service,
+    ServiceVersion,
+    VersionComment,
+    VersionSubprocess,
+)
 from catalogue.services.permissions import (
     check_may_see_review_queue,
+    may_review,
     shown_version,
     shown_version_id,
     visibility,
@@ -179,3 +189,154 @@ def service_history(session: Session, actor: Actor, slug: str) -> list[Event]:
         return events
     public_ids = {v.id for v in visible_versions(service, actor)}
     return [e for e in events if e.version_id in public_ids and e.kind != "permission.denied"]
+
+
+# --- people and conversations ------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Person:
+    """Who did something, as a reader is told: a display name and an organisation, never a numeric id."""
+
+    name: str
+    organisation: str | None = None
+    organisation_name: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.organisation})" if self.organisation else self.name
+
+
+CATALOGUE = Person("the catalogue")
+"""What the system (seed loader, bulk import) is called when it acts."""
+
+
+def people(session: Session, ids: set[int | None] | list[int | None]) -> dict[int | None, Person]:
+    """The person behind each user id (None: the catalogue itself)."""
+    wanted = {i for i in ids if i is not None}
+    found: dict[int | None, Person] = {None: CATALOGUE}
+    if wanted:
+        rows = session.execute(
+            select(User.id, User.display_name, User.email, Organisation.code, Organisation.name)
+            .outerjoin(Organisation, User.organisation_id == Organisation.id)
+            .where(User.id.in_(wanted))
+        )
+        for user_id, name, email, code, org_name in rows:
+            found[user_id] = Person(name or email.split("@")[0], code, org_name)
+    return found
+
+
+@dataclass(frozen=True)
+class Message:
+    """One entry of a version's conversation: its submission, a reviewer's decision, or a comment."""
+
+    kind: str  # "submitted", "decision" or "comment"
+    author: Person
+    created_at: datetime
+    body: str = ""
+    decision: str | None = None
+    items: list[dict[str, Any]] = field(default_factory=list)
+
+
+def conversation(session: Session, version: ServiceVersion) -> list[Message]:
+    """A version's conversation in order: who submitted it, then decisions and comments as they came."""
+    reviews = reviews_of(session, version)
+    comments = list(
+        session.scalars(
+            select(VersionComment).where(VersionComment.version_id == version.id).order_by(VersionComment.id)
+        )
+    )
+    names = people(
+        session, [version.submitted_by_id, *(r.reviewer_id for r in reviews), *(c.author_id for c in comments)]
+    )
+    messages = [
+        Message("decision", names.get(r.reviewer_id, CATALOGUE), r.created_at, r.comment, r.decision, list(r.items))
+        for r in reviews
+    ] + [Message("comment", names.get(c.author_id, CATALOGUE), c.created_at, c.body) for c in comments]
+    messages.sort(key=lambda m: m.created_at)
+    if version.status == "draft":
+        return messages
+    return [Message("submitted", names.get(version.submitted_by_id, CATALOGUE), version.created_at), *messages]
+
+
+# --- one person's work and one organisation's services ----------------------------------------
+
+STATE_GROUPS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("drafts", "Drafts", ("draft",)),
+    ("in_review", "In review", ("submitted", "in_review")),
+    ("changes_requested", "Changes requested or rejected", ("changes_requested", "rejected")),
+    ("approved", "Approved", ("approved", "deprecated")),
+    ("retired", "Retired", ("retired",)),
+)
+"""How services are grouped by the status of the version a reader is shown: key, heading, statuses."""
+
+
+def by_state(views: list[ServiceView]) -> list[tuple[str, str, list[ServiceView]]]:
+    """views grouped as STATE_GROUPS says (each group in name order), empty groups included."""
+    groups = []
+    for key, heading, statuses in STATE_GROUPS:
+        found = [v for v in views if v.version is not None and v.version.status in statuses]
+        groups.append((key, heading, sorted(found, key=lambda v: (v.version.name if v.version else "").casefold())))
+    return groups
+
+
+def organisation_services(session: Session, actor: Actor, organisation: Organisation) -> list[ServiceView]:
+    """The services of organisation that actor may see, each at the version actor is shown."""
+    query = visible_services(actor).where(Service.organisation_id == organisation.id).order_by(Service.slug)
+    return [view_service(service, actor) for service in session.scalars(query)]
+
+
+def get_organisation(session: Session, code: str) -> Organisation:
+    """The organisation of that code (any case), or NotFound."""
+    found = session.scalar(select(Organisation).where(Organisation.code == code.upper()))
+    if found is None:
+        raise NotFound(f"no organisation with code {code!r}")
+    return found
+
+
+def contacts_of(views: list[ServiceView]) -> list[dict[str, str]]:
+    """The contacts named by the versions shown, each person or address once."""
+    seen: dict[tuple[str, str], dict[str, str]] = {}
+    for view in views:
+        contacts = (view.version.bundle or {}).get("contacts") if view.version is not None else None
+        for contact in contacts if isinstance(contacts, list) else []:
+            if not isinstance(contact, dict):
+                continue
+            entry = {k: str(contact[k]) for k in ("name", "email", "url") if contact.get(k)}
+            key = (entry.get("name", "").casefold(), entry.get("email", "").casefold())
+            if entry and key not in seen:
+                seen[key] = entry
+    return list(seen.values())
+
+
+@dataclass(frozen=True)
+class Task:
+    """Something waiting for one person: a version and what to do next with it."""
+
+    version: ServiceVersion
+    action: str
+    endpoint: str  # "review" (the review page), "conversation" (the version page) or "editor"
+
+
+def tasks_of(session: Session, actor: Actor) -> list[Task]:
+    """What waits for actor, oldest first: versions to review (reviewers, admins) and their own
+    organisation's versions with changes requested and unfinished drafts (submitters, admins)."""
+    user = actor.user
+    tasks: list[Task] = []
+    if user is None:
+        return tasks
+    if user.role in ("reviewer", "admin"):
+        for version in review_queue(session, actor):
+            if may_review(actor, version):
+                action = "Start the review" if version.status == "submitted" else "Decide on it"
+                tasks.append(Task(version, action, "review"))
+    if user.organisation is not None and user.role in ("submitter", "admin"):
+        for view in organisation_services(session, actor, user.organisation):
+            latest = view.service.latest_version
+            if latest is None:
+                continue
+            if latest.status == "changes_requested":
+                tasks.append(Task(latest, "Read the review, reply and submit a new version", "conversation"))
+            elif latest.status == "draft":
+                valid = not (latest.validation or {}).get("errors")
+                tasks.append(Task(latest, "Submit it for review" if valid else "Finish the draft", "editor"))
+    return tasks

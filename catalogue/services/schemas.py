@@ -323,8 +323,44 @@ class ReviewSchema(Schema):
     decision = fields.String()
     comment = fields.String()
     items = fields.List(fields.Dict())
-    reviewer = fields.Function(lambda r: r.reviewer_id)
+    reviewer = fields.Function(
+        lambda r: r.reviewer.display_name if r.reviewer is not None else "the catalogue",
+        metadata={"description": "The reviewer's display name"},
+    )
+    reviewer_organisation = fields.Function(
+        lambda r: r.reviewer.organisation.code if r.reviewer is not None and r.reviewer.organisation else None,
+        allow_none=True,
+    )
     created_at = fields.DateTime()
+
+
+class PersonSchema(Schema):
+    """Who did something: a display name and an organisation's code and name."""
+
+    name = fields.String()
+    organisation = fields.String(allow_none=True)
+    organisation_name = fields.String(allow_none=True)
+
+
+class ConversationEntry(Schema):
+    """One entry of a version's conversation, in order: its submission, a decision or a comment."""
+
+    kind = fields.String(validate=validate.OneOf(("submitted", "decision", "comment")))
+    author = fields.Nested(PersonSchema)
+    created_at = fields.DateTime()
+    body = fields.String(metadata={"description": "The decision's comment or the message"})
+    decision = fields.String(allow_none=True)
+    items = fields.List(fields.Dict(), metadata={"description": "A decision's verdict and note per criterion"})
+
+
+class CommentArgs(Schema):
+    """POST .../comments: a message in a version's conversation."""
+
+    body = fields.String(
+        required=True,
+        validate=[validate.Length(min=1, max=10_000), validate.Regexp(r"\S", error="write a message")],
+        metadata={"description": "The message: at least one character that is not a space"},
+    )
 
 
 class QueueItem(Schema):
@@ -345,7 +381,9 @@ class EventSchema(Schema):
     id = fields.Integer()
     kind = fields.String()
     version = fields.Function(lambda e: (e.data or {}).get("version"))
-    actor = fields.Function(lambda e: e.actor_id)
+    actor = fields.Function(lambda e: e.person.name, metadata={"description": "Who did it: a display name"})
+    actor_organisation = fields.Function(lambda e: e.person.organisation, allow_none=True)
+    sentence = fields.String(metadata={"description": "What happened, as a plain sentence naming who did it"})
     created_at = fields.DateTime()
     data = fields.Dict()
 

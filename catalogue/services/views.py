@@ -13,11 +13,13 @@ from flask import (
     Response,
     abort,
     current_app,
+    flash,
     redirect,
     render_template,
     request,
     url_for,
 )
+from flask_login import login_required
 from markdown_it import MarkdownIt
 from markupsafe import Markup
 from werkzeug.wrappers import Response as BaseResponse
@@ -25,7 +27,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from catalogue import exceptions, reference, resources
 from catalogue.auth import actors
 from catalogue.auth.identity import current_actor
-from catalogue.db import committed, session
+from catalogue.db import committed, session, utcnow
 from catalogue.document.content import criterion_link, sanitise
 from catalogue.exceptions import DescriptorError, Problem, RegistryError
 from catalogue.search import searching
@@ -33,8 +35,10 @@ from catalogue.search.query import SearchRequest
 from catalogue.services import (
     compliance,
     descriptors,
+    diff,
     distributions,
     family,
+    history,
     interface,
     layers,
     permissions,
@@ -44,6 +48,7 @@ from catalogue.services import (
     workflow,
 )
 from catalogue.services.models import Service, ServiceVersion
+from catalogue.wording import plural
 
 bp = Blueprint("services", __name__)
 
@@ -135,11 +140,43 @@ def _version_for(slug: str, version: str | None) -> tuple[Service, ServiceVersio
     return service, shown, versions, actor
 
 
+def _conversation_parts(shown: ServiceVersion, actor: actors.Actor) -> dict[str, Any]:
+    """What the version page shows of a version's review: its conversation, what changed since the version it
+    is compared with, and whether this reader may write in it."""
+    basis = reads.previous_version(shown, actor)
+    changes = (
+        diff.diff_versions(basis.version.descriptor, shown.descriptor)
+        if basis.version is not None and shown.status != "draft"
+        else None
+    )
+    return {
+        "conversation": reads.conversation(session(), shown),
+        "changes": changes,
+        "previous": basis.version,
+        "approved_basis": basis.approved,
+        "may_comment": shown.status != "draft" and permissions.may_comment(actor, shown),
+        "may_review": permissions.may_review(actor, shown),
+        "may_edit": permissions.may_edit(actor, shown.service),
+        "criteria_titles": {c["id"]: c["title"] for c in compliance.criteria()},
+    }
+
+
 @bp.get("/services/<slug>")
 @bp.get("/services/<slug>/versions/<version>")
 def service_page(slug: str, version: str | None = None) -> str:
     """One service: its three CSPA layers, interface, compliance, versions and history."""
+    return _service_page(slug, version)
+
+
+def _service_page(slug: str, version: str | None, errors: dict[str, str] | None = None, form: Any = None) -> str:
     service, shown, versions, actor = _version_for(slug, version)
+    parts = {**_conversation_parts(shown, actor), "errors": errors or {}, "form": form or {}}
+    lines = history.history_lines(session(), actor, service.slug)
+    if (shown.validation or {}).get("errors"):
+        # An unfinished draft: its stored problems and the way back to the editor, not the layers.
+        return render_template(
+            "services/draft.html", service=service, version=shown, versions=versions, history=lines, **parts
+        )
     content = bundle_of(shown)
     bundle = content  # every layer inline, references resolved: what the Annex 1 and Get it parts read
     spec = content.get("specification") or {}
@@ -148,7 +185,6 @@ def service_page(slug: str, version: str | None = None) -> str:
         {**item, "link": criterion_link(item["id"]), "sources": compliance.citations(item)}
         for item in (shown.compliance or {}).get("items", [])
     ]
-    history = reads.service_history(session(), actor, slug)
     model = reference.gsbpm()
     return render_template(
         "services/service.html",
@@ -162,14 +198,66 @@ def service_page(slug: str, version: str | None = None) -> str:
         compliance_items=items,
         bundle=bundle,
         get_it=distributions.instructions(bundle),
-        history=history,
+        history=lines,
+        **parts,
         subprocesses=[
-            (code, model.subprocesses.get(code, {}).get("name", "")) for code in content["definition"].get("gsbpm", [])
+            (code, model.subprocesses.get(code, {}).get("name", ""))
+            for code in (content.get("definition") or {}).get("gsbpm", [])
         ],
         gsim_lookup=reference.gsim().lookup,
         family=family.of_version(session(), actor, shown),
         # The newest version this reader may read, never an unpublished one they may not see.
         latest=shown.id == versions[-1].id,
+    )
+
+
+@bp.post("/services/<slug>/versions/<version>/comments")
+@login_required
+def reply(slug: str, version: str) -> Any:
+    """Write in a version's conversation (a submitter's reply, a reviewer's remark); back to the version page."""
+    body = request.form.get("body", "")
+    try:
+        with committed() as db_session:
+            workflow.comment_on_version(db_session, current_actor(), slug, version, body)
+    except exceptions.InvalidRequest as error:
+        return _service_page(slug, version, {"body": error.detail}, request.form), error.status
+    flash("Your message was added to the conversation.", "success")
+    return redirect(url_for("services.service_page", slug=slug, version=version) + "#conversation", code=303)
+
+
+@bp.get("/my-work")
+@login_required
+def my_work() -> str:
+    """The signed-in person's work: what waits for them, and their organisation's services by state."""
+    actor = current_actor()
+    db_session = session()
+    user = actor.user
+    organisation = user.organisation if user is not None else None
+    views = reads.organisation_services(db_session, actor, organisation) if organisation is not None else []
+    # Each service is grouped by its latest version here (what its own people work on), not its public one.
+    own = [reads.ServiceView(v.service, v.service.latest_version, v.latest) for v in views]
+    return render_template(
+        "services/my_work.html",
+        organisation=organisation,
+        tasks=reads.tasks_of(db_session, actor),
+        groups=reads.by_state(own),
+        now=utcnow(),
+    )
+
+
+@bp.get("/organisations/<code>")
+def organisation_page(code: str) -> str:
+    """One organisation: its services by state (those the reader may see) and its contacts."""
+    actor = current_actor()
+    db_session = session()
+    organisation = reads.get_organisation(db_session, code)
+    views = reads.organisation_services(db_session, actor, organisation)
+    return render_template(
+        "services/organisation.html",
+        organisation=organisation,
+        groups=reads.by_state(views),
+        total=len(views),
+        contacts=reads.contacts_of(views),
     )
 
 
@@ -279,8 +367,7 @@ def submit() -> str | BaseResponse | tuple[str, int]:
     if actor.anonymous:
         return redirect(url_for("auth.sign_in", next=url_for("services.submit")))
     if request.method == "GET":
-        text = TEMPLATE_FILE.read_text("utf-8") if request.args.get("start") == "template" else ""
-        return render_template("services/submit.html", text=text, problems=[], message=None)
+        return _editor_page(actor)
     upload = request.files.get("file")
     data: str | bytes = request.form.get("descriptor", "")
     filename = ""
@@ -295,7 +382,9 @@ def submit() -> str | BaseResponse | tuple[str, int]:
         fmt = _guess_format(text, filename)
         descriptor = descriptors.parse(data, fmt, current_app.config["CATALOGUE"].limits)
         with committed() as db_session:
-            version, _created = workflow.submit_version(db_session, actor, descriptor, fmt, status=status)
+            version, _created = workflow.submit_version(
+                db_session, actor, descriptor, fmt, status, current_app.config["CATALOGUE"].semver_breaking
+            )
             target = url_for("services.service_page", slug=version.service.slug, version=version.version)
         return redirect(target + ("?saved=draft" if status == "draft" else "?saved=submitted"), code=303)
     except DescriptorError as error:
@@ -309,6 +398,25 @@ def submit() -> str | BaseResponse | tuple[str, int]:
     return render_template(
         "services/submit.html", text=text, problems=[_problem(p) for p in problems], message=message
     ), code
+
+
+def _editor_page(actor: actors.Actor) -> str:
+    """The editor: empty, with the template, or with a version of one's own service to go on from
+    (?service=ID&version=N: an unfinished draft with its stored problems, or a version to answer a review)."""
+    slug, number = request.args.get("service"), request.args.get("version")
+    if slug and number:
+        _service, shown, _versions, _actor = _version_for(slug, number)
+        if not permissions.may_edit(actor, shown.service):
+            raise exceptions.NotFound(f"service {slug!r} has no version {number!r} you may edit")
+        problems = [_problem(p) for p in (shown.validation or {}).get("errors", [])]
+        message = (
+            f"Version {shown.version} ({shown.status.replace('_', ' ')}): "
+            + (f"{plural(len(problems), 'problem')} to fix below." if problems else "no problem found.")
+            + ("" if shown.status == "draft" else " Give the new version a higher number before you submit it.")
+        )
+        return render_template("services/submit.html", text=shown.descriptor_text, problems=problems, message=message)
+    text = TEMPLATE_FILE.read_text("utf-8") if request.args.get("start") == "template" else ""
+    return render_template("services/submit.html", text=text, problems=[], message=None)
 
 
 def _problem(problem: Problem | dict[str, Any]) -> dict[str, Any]:

@@ -6,6 +6,7 @@ commits: the request or command that calls it commits once.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +14,7 @@ import semver
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from catalogue import reference
 from catalogue.auth.accounts import ensure_organisation
 from catalogue.auth.actors import Actor
 from catalogue.auth.models import Organisation
@@ -27,11 +29,19 @@ from catalogue.exceptions import (
     Unauthenticated,
     ValidationFailed,
 )
-from catalogue.services import compliance, layers, linking, validation
+from catalogue.services import compliance, diff, layers, linking, validation
 from catalogue.services.descriptors import Descriptor
-from catalogue.services.models import PUBLIC_STATUSES, Review, Service, ServiceVersion, VersionSubprocess
-from catalogue.services.permissions import check_may_edit, check_may_review
+from catalogue.services.models import (
+    PUBLIC_STATUSES,
+    Review,
+    Service,
+    ServiceVersion,
+    VersionComment,
+    VersionSubprocess,
+)
+from catalogue.services.permissions import check_may_comment, check_may_edit, check_may_review
 from catalogue.services.reads import get_service, services_of_id, visible_versions
+from catalogue.wording import plural
 
 # --- the status model --------------------------------------------------------------------------
 
@@ -107,19 +117,33 @@ class _Submission:
 
 
 def submit_version(
-    session: Session, actor: Actor, descriptor: Descriptor, fmt: str, status: str = "submitted"
+    session: Session,
+    actor: Actor,
+    descriptor: Descriptor,
+    fmt: str,
+    status: str = "submitted",
+    breaking_without_major: str = "error",
 ) -> tuple[ServiceVersion, bool]:
     """Store a version as a draft or submitted for review; returns (version, created).
 
     An identical resubmission is idempotent. A draft is edited in place by saving again; once
     submitted a version is immutable, and a new one may follow only after a decision on it. The
     system (seed loader, bulk import) may store a version directly as approved.
+
+    breaking_without_major ("error" or "warning", the catalogue's setting) is what the report says of a
+    version whose interface breaks callers of the last approved version without raising its major version.
     """
     _check_may_submit(actor, status)
     submission = _validated(descriptor, fmt, status)
     owner_code = submission.content["implementation"]["owner"]
     organisation = _owner_checked(session, actor, owner_code)
-    plan = linking.plan(session, actor, descriptor, organisation)
+    submission = _with_semver_finding(session, organisation, submission, breaking_without_major)
+    # An unfinished draft links no layer: its layers are resolved and stored once it is valid.
+    plan = (
+        linking.plan(session, actor, descriptor, organisation)
+        if submission.report.valid
+        else linking.Plan(layers.bundle(submission.content))
+    )
     _check_id_free(session, organisation, submission.content["id"])
     service = _own_service(session, organisation, submission.content["id"])
     draft = None
@@ -161,14 +185,104 @@ def _check_may_submit(actor: Actor, status: str) -> None:
 
 
 def _validated(descriptor: Descriptor, fmt: str, status: str) -> _Submission:
-    """The submission, or ValidationFailed with every error of the descriptor."""
+    """The submission, or ValidationFailed with every error of the descriptor.
+
+    A draft may be unfinished (its report is stored with it), as long as it says which service and
+    version it is and who owns it; only submission needs a valid descriptor."""
     digest = validation.content_hash(descriptor.content)
     report = validation.validate(descriptor, digest)
     if not report.valid:
-        raise ValidationFailed(
-            f"the descriptor has {len(report.errors)} error(s)", report.errors, warnings=report.warnings
-        )
+        missing = draft_identity_problems(descriptor)
+        if status != "draft":
+            raise ValidationFailed(
+                f"the descriptor has {plural(len(report.errors), 'error')}",
+                report.errors,
+                warnings=report.warnings,
+            )
+        if missing:
+            raise ValidationFailed(
+                "a draft needs at least a valid id, version and owner (implementation.owner) to be saved; "
+                f"the descriptor has {plural(len(report.errors), 'error')}",
+                [*missing, *report.errors],
+                warnings=report.warnings,
+            )
     return _Submission(descriptor, fmt, status, digest, report)
+
+
+def _with_semver_finding(
+    session: Session, organisation: Organisation | None, submission: _Submission, severity: str
+) -> _Submission:
+    """The submission with the semantic-versioning finding in its report, if any (semver_problem); an error
+    refuses a submission and leaves a draft unfinished."""
+    if organisation is None:
+        return submission
+    service = session.scalar(
+        select(Service).where(Service.slug == submission.content["id"], Service.organisation_id == organisation.id)
+    )
+    approved = [v for v in service.versions if v.status in (*PUBLIC_STATUSES, "retired")] if service else []
+    if not approved or not semver.Version.is_valid(str(submission.content.get("version"))):
+        return submission
+    problem = semver_problem(approved[-1], submission.descriptor)
+    if problem is None:
+        return submission
+    report = submission.report
+    if severity == "warning":
+        report.warnings.append(problem)
+        return submission
+    report.errors.append(problem)
+    if submission.status != "draft":
+        raise ValidationFailed(
+            f"the descriptor has {plural(len(report.errors), 'error')}", report.errors, warnings=report.warnings
+        )
+    return submission
+
+
+def semver_problem(basis: ServiceVersion, descriptor: Descriptor) -> Problem | None:
+    """What is wrong with descriptor's version number if its interface breaks callers of basis (the last
+    approved version) and the number does not say so, naming the changes that break; else None.
+
+    Semantic Versioning 2.0.0 (https://semver.org/#spec-item-8): an incompatible change raises the major
+    version. Under 1.0.0 anything may change (https://semver.org/#spec-item-4); the catalogue follows the
+    common reading of npm's and Cargo's caret ranges (https://github.com/npm/node-semver#caret-ranges-123-025-004):
+    in 0.y.z the first non-zero part is the major one, so a breaking change raises y (or the major version).
+    """
+    old, new = semver.Version.parse(basis.version), semver.Version.parse(descriptor.content["version"])
+    if new.major > old.major or (old.major == 0 and new.minor > old.minor):
+        return None
+    breaking = diff.diff_versions(basis.descriptor, descriptor.content).interface.breaking_changes()
+    if not breaking:
+        return None
+    wanted = str(old.bump_major()) if old.major > 0 else str(old.bump_minor())
+    shown = "; ".join(breaking[:10]) + (f"; and {len(breaking) - 10} more" if len(breaking) > 10 else "")
+    return Problem(
+        "/version",
+        f"version {new} breaks callers of version {old} but does not say so: a breaking change needs version "
+        f"{wanted} or higher (semantic versioning). What breaks: {shown}",
+        "semver",
+        descriptor.line_for("/version"),
+    )
+
+
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$")
+_OWNER = re.compile(r"^[A-Z][A-Z0-9-]{1,31}$")
+
+
+def draft_identity_problems(descriptor: Descriptor) -> list[Problem]:
+    """What a draft lacks to be stored at all: a valid id, a semantic version and an owner's code."""
+    content = descriptor.content if isinstance(descriptor.content, dict) else {}
+    implementation = content.get("implementation")
+    owner = implementation.get("owner") if isinstance(implementation, dict) else None
+    number = content.get("version")
+    checks = (
+        ("/id", isinstance(content.get("id"), str) and _SLUG.match(content["id"]) is not None, "a valid id"),
+        ("/version", isinstance(number, str) and semver.Version.is_valid(number), "a semantic version"),
+        ("/implementation/owner", isinstance(owner, str) and _OWNER.match(owner) is not None, "an owner's code"),
+    )
+    return [
+        Problem(pointer, f"a draft needs {what} here", "schema", descriptor.line_for(pointer))
+        for pointer, ok, what in checks
+        if not ok
+    ]
 
 
 def _owner_checked(session: Session, actor: Actor, owner_code: str) -> Organisation | None:
@@ -294,7 +408,7 @@ def _store(
     fields = {
         "version": content["version"],
         "status": status,
-        "name": layers.display_name(bundle),
+        "name": (layers.display_name(bundle) or content["id"])[:200],
         "descriptor_text": submission.descriptor.text if submission.descriptor.text is not None else "",
         "descriptor_format": submission.fmt,
         "descriptor": content,
@@ -305,7 +419,7 @@ def _store(
         "compliance_score": assessment.score,
         "submitted_by_id": actor.user_id,
     }
-    subprocesses = [VersionSubprocess(code=code) for code in bundle["definition"]["gsbpm"]]
+    subprocesses = [VersionSubprocess(code=code) for code in _subprocess_codes(bundle)]
     if draft is not None:
         # A draft is the submitter's working copy: saving again replaces it (its history stays in the events).
         previous = draft.status
@@ -324,6 +438,14 @@ def _store(
         "version.created" if status == "draft" else "version.submitted",
         {"version": version.version, "to": status},
     )
+
+
+def _subprocess_codes(bundle: dict[str, Any]) -> list[str]:
+    """The GSBPM codes a version serves; an unfinished draft's are kept only where they are real codes."""
+    definition = bundle.get("definition")
+    codes = definition.get("gsbpm") if isinstance(definition, dict) else None
+    known = reference.gsbpm().subprocesses
+    return list(dict.fromkeys(c for c in codes if isinstance(c, str) and c in known)) if isinstance(codes, list) else []
 
 
 def _make_latest(service: Service, version: ServiceVersion, status: str, data: dict[str, Any]) -> None:
@@ -357,6 +479,15 @@ def transition(
     session.refresh(service, with_for_update=True)  # one decision at a time per service
     version = _version_to_move(service, actor, slug, version_label, to)
     _check_may_move(actor, service, version, to)
+    if to == "submitted" and version.validation.get("errors"):
+        errors = version.validation["errors"]
+        raise ValidationFailed(
+            f"this draft has {plural(len(errors), 'error')}; only a valid descriptor may be submitted",
+            [
+                Problem(e.get("pointer", ""), e.get("message", ""), e.get("source", "schema"), e.get("line"))
+                for e in errors
+            ],
+        )
     comment = _checked_comment(to, comment)
     if to == "approved":
         reserve_id(session, service)
@@ -486,3 +617,40 @@ def _review_items(version: ServiceVersion, items: list[dict[str, Any]]) -> list[
     if problems:
         raise InvalidRequest("some review items are not valid", problems)
     return checked
+
+
+# --- the conversation of a version -----------------------------------------------------------
+
+MAX_COMMENT_LENGTH = 10_000
+
+
+def comment_on_version(session: Session, actor: Actor, slug: str, version_label: str, body: str) -> VersionComment:
+    """Add a message to a version's conversation (a submitter's reply, a reviewer's remark); a draft has none."""
+    version = next(
+        (v for v in visible_versions(get_service(session, actor, slug), actor) if v.version == version_label), None
+    )
+    if version is None:
+        raise NotFound(f"service {slug!r} has no version {version_label!r}")
+    check_may_comment(actor, version)
+    body = (body or "").strip()
+    problem = None
+    if not body:
+        problem = "write a message"
+    elif len(body) > MAX_COMMENT_LENGTH:
+        problem = f"a message has at most {MAX_COMMENT_LENGTH} characters, this one {len(body)}"
+    elif version.status == "draft":
+        problem = "a draft has no conversation yet: submit it first"
+    if problem is not None:
+        raise InvalidRequest(problem, [Problem(pointer="/body", line=None, message=problem, source="request")])
+    comment = VersionComment(version=version, author_id=actor.user_id, body=body)
+    session.add(comment)
+    session.flush()
+    record_event(
+        session,
+        "version.commented",
+        actor.user_id,
+        service_id=version.service_id,
+        version_id=version.id,
+        data={"version": version.version, "comment": body},
+    )
+    return comment

@@ -114,14 +114,14 @@ def test_the_wheel_holds_every_file_of_the_package_and_of_the_shipped_folders(wh
 def test_validate_from_a_folder_outside_the_checkout(environment: dict[str, str], elsewhere: Path) -> None:
     good = _run("catalogue", "validate", "cspa.yaml", cwd=elsewhere, env=environment, check=False)
     assert good.returncode == 0, good.stdout + good.stderr
-    assert good.stdout.strip().splitlines()[-1] == "cspa.yaml: valid, 0 warning(s)"
+    assert good.stdout.strip().splitlines()[-1] == "cspa.yaml: valid, 0 warnings"
     broken = _run("catalogue", "validate", "cspa.yaml", "broken.cspa.yaml", cwd=elsewhere, env=environment, check=False)
     assert broken.returncode == 1, broken.stdout + broken.stderr
     assert (
         "broken.cspa.yaml:7: error: /definition/gsbpm/0: '4.8' is not a GSBPM 5.1 sub-process [reference]"
         in broken.stdout
     )
-    assert "broken.cspa.yaml: 1 error(s), 0 warning(s)" in broken.stdout
+    assert "broken.cspa.yaml: 1 error, 0 warnings" in broken.stdout
     assert "Traceback" not in broken.stderr
 
 

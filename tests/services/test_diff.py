@@ -71,7 +71,8 @@ def test_petstore_to_petstore_expanded():
     assert [(op.method, op.path, op.old_operation_id, op.operation_id, op.breaking) for op in diff.changed] == [
         ("GET", "/pets", "listPets", "findPets", False),
         ("POST", "/pets", "createPets", "addPet", True),
-        ("GET", "/pets/{id}", "showPetById", "find pet by id", False),
+        # Its path parameter was a string and is now an integer: a client calling /pets/rex is now refused.
+        ("GET", "/pets/{id}", "showPetById", "find pet by id", True),
     ]
     assert _changes(old, new) == {
         ("GET /pets", "operation-id-changed", "operationId", False),
@@ -81,6 +82,7 @@ def test_petstore_to_petstore_expanded():
         ("POST /pets", "response-added", "response 200", False),
         ("GET /pets/{id}", "operation-id-changed", "operationId", False),
         ("GET /pets/{id}", "parameter-renamed", "path parameter petId", False),
+        ("GET /pets/{id}", "parameter-type-changed", "path parameter petId", True),
     }
     # Pet became allOf(NewPet, {id}): the same three properties, so nothing removed from responses.
     assert diff.breaking is True
@@ -468,7 +470,7 @@ def test_version_diff_summary_and_json():
     assert [(op["method"], op["path"], op["breaking"]) for op in data["interface"]["changed"]] == [
         ("GET", "/pets", False),
         ("POST", "/pets", True),
-        ("GET", "/pets/{id}", False),
+        ("GET", "/pets/{id}", True),
     ]
     assert diff_versions(new, old).summary() == "1 operation removed, 3 changed (breaking); 1 field change"
 

@@ -140,7 +140,7 @@ def test_service_page_shows_versions_and_history(client: FlaskClient) -> None:
     page = client.get("/services/relais").get_data(as_text=True)
     assert 'href="/services/relais/versions/1.0.0" aria-current="page"' in page
     assert re.search(r'<ol class="history">\s*<li><time datetime="', page)
-    assert "version submitted" in page or "version created" in page
+    assert "The catalogue added version 1.0.0, approved." in page
 
 
 @pytest.mark.parametrize(
@@ -252,7 +252,7 @@ def test_submit_shows_problems_with_their_lines_without_javascript(client: Flask
     token = _TOKEN.search(client.get("/submit").get_data(as_text=True)).group(1)
     text = (DATA / "good.yaml").read_text("utf-8").replace("maturity: pilot", "maturity: experimental")
     line = text.splitlines().index("  maturity: experimental") + 1
-    answer = client.post("/submit", data={"descriptor": text, "action": "draft", "csrf_token": token})
+    answer = client.post("/submit", data={"descriptor": text, "action": "submit", "csrf_token": token})
     assert answer.status_code == 422
     page = answer.get_data(as_text=True)
     assert f'data-line="{line}">Line {line}</a>' in page
