@@ -292,15 +292,6 @@ CASES = [
         form=True,
         body={"current": PASSWORD, "new": "a brand new long password"},
     ),
-    Case(
-        "forgot-password form",
-        "POST",
-        "/auth/forgot-password",
-        _by(302, 302, 302, 302, 302, 302),
-        form=True,
-        body={"email": "nobody@nowhere.example"},
-        writes=False,  # no account uses the address: the same answer as for one, and nothing stored
-    ),
     # An unknown link is refused to everyone alike; a real one is the holder's permission.
     Case(
         "password-link form",
@@ -444,6 +435,11 @@ _PUBLIC_READS = re.compile(
 )
 
 
+_ANYONE_POSTS = re.compile(r"^/auth/forgot-password$")
+"""Forms anyone may send, with the same answer for everyone; limited per address asked for, so a matrix of six
+people asking for one address meets the limit (tests/auth/test_account_links.py checks the answers)."""
+
+
 def test_the_matrix_covers_every_route(app):
     covered = {(case.method, re.sub(r"/[^/]*\{[^}]+\}[^/]*", "/<>", case.path.split("?")[0])) for case in CASES}
     missing = []
@@ -451,6 +447,8 @@ def test_the_matrix_covers_every_route(app):
         path = re.sub(r"<[^>]+>", "<>", rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             if method == "GET" and _PUBLIC_READS.match(rule.rule):
+                continue
+            if method == "POST" and _ANYONE_POSTS.match(rule.rule):
                 continue
             concrete = {
                 (m, re.sub(r"/(demo-linkage|demo-draft|1\.[01]\.0|demo-new|ISTAT|not-a-token)(?=/|$)", "/<>", p))

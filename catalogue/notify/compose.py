@@ -15,8 +15,8 @@ from catalogue.notify.models import NotificationSetting
 from catalogue.services import permissions
 from catalogue.services.models import ServiceVersion
 
-LINK_SLOT = "{account_link}"
-"""Stands in an account mail's body for its link, which is built only when the mail is sent."""
+LINK_SLOT = "{account_token}"
+"""Stands in an account mail's link for its token, which is rebuilt only when the mail is sent."""
 
 COMMENT_KINDS = ("version.commented",)
 """Events of a comment on a version (data: version, comment): the owner organisation is told."""
@@ -149,6 +149,7 @@ def _account_mail(session: Session, event: Event, links: Links) -> list[Mail]:
     if link is None:
         return []
     user = link.user
+    url = links.to("auth/account/") + LINK_SLOT
     hours = max(1, round((link.expires_at - link.created_at).total_seconds() / 3600))
     lasting = f"{hours} hour" if hours == 1 else f"{hours} hours"
     if link.purpose == "invitation":
@@ -156,7 +157,7 @@ def _account_mail(session: Session, event: Event, links: Links) -> list[Mail]:
         subject = "Your invitation to the CSPA Catalogue"
         body = (
             f"You are invited to the CSPA Catalogue as a {user.role} of {organisation}.\n\n"
-            f"Choose your password here (the link works once, for {lasting}):\n{LINK_SLOT}\n\n"
+            f"Choose your password here (the link works once, for {lasting}):\n{url}\n\n"
             f"Then sign in with this address, {user.email}:\n{links.to('auth/sign-in')}\n\n"
             "If you did not expect this invitation, ignore this mail."
         )
@@ -164,7 +165,7 @@ def _account_mail(session: Session, event: Event, links: Links) -> list[Mail]:
         subject = "Choose a new password for the CSPA Catalogue"
         body = (
             "Someone asked for a new password for this address.\n\n"
-            f"Choose a new password here (the link works once, for {lasting}):\n{LINK_SLOT}\n\n"
+            f"Choose a new password here (the link works once, for {lasting}):\n{url}\n\n"
             "If it was not you, ignore this mail: your password stays as it is."
         )
     return [Mail(user, link.purpose, subject, body, link_id=link.id)]

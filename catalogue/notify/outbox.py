@@ -119,7 +119,7 @@ def _message(session: Session, mail: OutboxMail, sender: str, secret: str, links
         link = session.get(AccountLink, mail.link_id)
         if link is None:
             raise LookupError(f"account link {mail.link_id} is gone")
-        body = body.replace(LINK_SLOT, links.to(f"auth/account/{link_token(secret, link)}"))
+        body = body.replace(LINK_SLOT, link_token(secret, link))
     message = EmailMessage()
     message["From"] = sender
     message["To"] = mail.recipient
