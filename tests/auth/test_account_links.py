@@ -4,9 +4,9 @@ are stored only as hashes; the same answer whether an address has an account or 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit
 from collections.abc import Iterator
 from datetime import timedelta
+from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
