@@ -34,6 +34,12 @@ class Inbox:
         """The messages sent to address."""
         return [m for m in self.messages if m["To"] == address]
 
+    def wait_to(self, address: str, count: int = 1, timeout: float = 15) -> list[EmailMessage]:
+        """Wait until count messages to address arrived (a background sender delivers them); returns them."""
+        with self._arrived:
+            self._arrived.wait_for(lambda: len(self.to(address)) >= count, timeout)
+        return self.to(address)
+
     def wait_for(self, count: int, timeout: float = 15) -> list[EmailMessage]:
         """Wait until count messages arrived in all (a background sender delivers them); returns them all."""
         with self._arrived:
