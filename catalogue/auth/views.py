@@ -117,17 +117,18 @@ def forgot_password() -> str | Response | tuple[str, int]:
 
 
 def _link_page(token: str, form: Any, status: int = 200) -> tuple[str, int, dict[str, str]]:
-    """The page that sets a password through a link; the token never leaves this site in a Referer."""
+    """The page that sets a password through a link (never cached: its address holds the token; the site's
+    Referrer-Policy sends other sites the origin only, never the path)."""
     try:
         link = links.open_link(session(), token)
     except links.LinkSpent as spent:
-        return render_template("auth/link_spent.html", detail=spent.detail), spent.status, _NO_REFERRER
+        return render_template("auth/link_spent.html", detail=spent.detail), spent.status, _NOT_CACHED
     except exceptions.NotFound as unknown:
-        return render_template("auth/link_spent.html", detail=unknown.detail), unknown.status, _NO_REFERRER
-    return render_template("auth/account_link.html", form=form, link=link), status, _NO_REFERRER
+        return render_template("auth/link_spent.html", detail=unknown.detail), unknown.status, _NOT_CACHED
+    return render_template("auth/account_link.html", form=form, link=link), status, _NOT_CACHED
 
 
-_NO_REFERRER = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"}
+_NOT_CACHED = {"Cache-Control": "no-store"}
 
 
 @bp.route("/account/<token>", methods=["GET", "POST"])
