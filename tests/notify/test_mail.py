@@ -13,10 +13,13 @@ from sqlalchemy import select, update
 
 from catalogue.auth import accounts
 from catalogue.cli import main
+from catalogue.config import Config
 from catalogue.db import database_of, utcnow
+from catalogue.events import record_event
 from catalogue.notify import notifier_of, outbox
 from catalogue.notify.models import OutboxMail
 from catalogue.notify.smtp import SmtpTransport
+from catalogue.services.models import ServiceVersion
 from tests.conftest import DATA, app_on_empty_database
 from tests.mail_server import Inbox, body, free_port, mail_server, smtp_settings
 
@@ -157,6 +160,52 @@ def test_a_user_who_switched_a_kind_off_gets_no_such_mail(world) -> None:
     _send(app)
     told = sorted(m["To"] for m in inbox.messages[before:] if m["Subject"].startswith("Rejected"))
     assert told == ["reviewer@istat.example", "submitter@istat.example"]
+
+
+def test_a_comment_on_a_version_is_mailed_to_the_owners_organisation(world) -> None:
+    app, inbox, _tokens = world
+    slug, version_label = _slug_version()
+    with database_of(app).transaction() as session:
+        version = session.scalar(select(ServiceVersion).where(ServiceVersion.version == version_label))
+        reviewer = accounts.user_by_email(session, "reviewer@insee.example")
+        assert version is not None
+        record_event(
+            session,
+            "version.commented",
+            reviewer.id,
+            service_id=version.service_id,
+            version_id=version.id,
+            data={"version": version_label, "comment": "Which GSIM object is the linkage key?"},
+        )
+    before = len(inbox.messages)
+    _send(app)
+    new = [m for m in inbox.messages[before:] if m["Subject"].startswith("New comment: ")]
+    # The colleague switched decisions off but kept comments; the reviewer who commented is not told.
+    assert sorted(m["To"] for m in new) == [
+        "colleague@istat.example",
+        "reviewer@istat.example",
+        "submitter@istat.example",
+    ]
+    text = body(new[0])
+    assert "commented on" in text and "> Which GSIM object is the linkage key?" in text
+    # Recorded outside any request and with no CATALOGUE_BASE_URL: links use the development address.
+    assert f"http://127.0.0.1:5000/services/{slug}/versions/{version_label}" in text
+
+
+def test_the_mail_settings_come_from_the_environment(monkeypatch) -> None:
+    monkeypatch.setenv("CATALOGUE_SMTP_HOST", "smtp.example.org")
+    monkeypatch.setenv("CATALOGUE_SMTP_PORT", "465")
+    monkeypatch.setenv("CATALOGUE_SMTP_SECURITY", "tls")
+    monkeypatch.setenv("CATALOGUE_MAIL_FROM", "Catalogue <catalogue@example.org>")
+    monkeypatch.setenv("CATALOGUE_INVITATION_HOURS", "72")
+    monkeypatch.setenv("CATALOGUE_NOTIFY_WORKER", "0")
+    config = Config.from_env()
+    assert (config.smtp_host, config.smtp_port, config.smtp_security) == ("smtp.example.org", 465, "tls")
+    assert config.mail_from == "Catalogue <catalogue@example.org>"
+    assert (config.invitation_hours, config.reset_hours, config.notify_worker) == (72, 1, False)
+    monkeypatch.setenv("CATALOGUE_SMTP_SECURITY", "ssl")
+    with pytest.raises(ValueError, match="starttls, tls or none"):
+        Config.from_env()
 
 
 def test_a_failed_delivery_stays_in_the_outbox_is_logged_and_retried_later(world, caplog) -> None:
