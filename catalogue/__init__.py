@@ -12,13 +12,15 @@ __all__ = ["create_app"]
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from catalogue import auth, conditional, errors, events, ops, search, security
+    from catalogue import auth, conditional, errors, events, notify, ops, search, security
     from catalogue.auth import views as auth_views
     from catalogue.db import Database
     from catalogue.document import content
     from catalogue.document import views as document_views
     from catalogue.exports import api as exports_api
     from catalogue.exports import views as exports_views
+    from catalogue.notify import models as notify_models  # noqa: F401 - the outbox's tables on Base.metadata
+    from catalogue.notify import views as notify_views
     from catalogue.review import views as review_views
     from catalogue.search import api as search_api
     from catalogue.search import views as search_views
@@ -43,6 +45,7 @@ def create_app(config: Config | None = None) -> Flask:
     conditional.init_app(app)
     search.init_app(app, sections=content.readable_chapters)  # search reads no document module itself
     auth.init_app(app)
+    notify.init_app(app)  # mails of new events queued after each commit, sent by a background thread
     api = errors.CatalogueApi(app)
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
@@ -54,6 +57,7 @@ def create_app(config: Config | None = None) -> Flask:
     app.register_blueprint(document_views.bp)
     app.register_blueprint(review_views.bp)
     app.register_blueprint(exports_views.bp)
+    app.register_blueprint(notify_views.bp)
     errors.init_app(app)
     security.init_app(app)
     ops.init_app(app)

@@ -1,4 +1,5 @@
-"""The `catalogue` command: init, migrate, seed, serve, validate, upgrade, create-user, export, scaffold, import."""
+"""The `catalogue` command: init, migrate, seed, serve, validate, upgrade, create-user, invite, notify, export,
+scaffold, import."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from werkzeug.serving import run_simple
 
-from catalogue import create_app, exceptions, migrations
-from catalogue.auth import accounts, actors
+from catalogue import create_app, exceptions, migrations, notify
+from catalogue.auth import accounts, actors, links
 from catalogue.config import Config, MissingSecret, UnfitForProduction
 from catalogue.db import db
 from catalogue.exceptions import DescriptorError
@@ -485,6 +486,70 @@ def set_password_command(email: str) -> None:
     except exceptions.RegistryError as exc:
         raise click.ClickException(exc.detail) from None
     click.echo(f"Password of {email} set.")
+
+
+@main.command("invite")
+@click.option("--email", required=True)
+@click.option("--org", "org_code", required=True, help="Organisation code, e.g. ISTAT")
+@click.option("--role", type=click.Choice(["submitter", "reviewer", "admin"]), default="submitter")
+@click.option("--name", "display_name", default=None)
+@uses_catalogue
+def invite_command(email: str, org_code: str, role: str, display_name: str | None) -> None:
+    """Invite a person by e-mail: the mail's link lets them choose their password."""
+    config = current_app.config["CATALOGUE"]
+    try:
+        with db.transaction() as session:
+            links.invite_user(
+                session,
+                actors.SYSTEM,
+                current_app.config["SECRET_KEY"],
+                email,
+                org_code.upper(),
+                role,
+                display_name,
+                hours=config.invitation_hours,
+            )
+    except exceptions.RegistryError as exc:
+        raise click.ClickException(exc.detail) from None
+    click.echo(
+        f"Invited {email} as {role} of {org_code.upper()}; the link works for {config.invitation_hours:g} hours."
+    )
+    _send_now()
+
+
+def _send_now() -> None:
+    """Send the outbox now, and say what happened (without an SMTP server the mails wait in the outbox)."""
+    notifier = notify.notifier_of(current_app)
+    notifier.queue()
+    if notifier.transport is None:
+        click.echo("No SMTP server is configured (CATALOGUE_SMTP_HOST): the mail waits in the outbox.", err=True)
+        return
+    delivery = notifier.deliver()
+    mails = "mail" if delivery.sent == 1 else "mails"
+    click.echo(f"{delivery.sent} {mails} sent, {delivery.failed} failed (they are tried again later).")
+    for error in delivery.errors:
+        click.echo(f"  {error}", err=True)
+
+
+@main.group("notify")
+def notify_group() -> None:
+    """The e-mail outbox: notifications, invitations and password links."""
+
+
+@notify_group.command("send")
+@uses_catalogue
+def notify_send_command() -> None:
+    """Queue the mails of new events and send every mail whose time has come; exit code 1 if any failed."""
+    notifier = notify.notifier_of(current_app)
+    if notifier.transport is None:
+        raise click.ClickException("no SMTP server is configured: set CATALOGUE_SMTP_HOST (see README)")
+    queued = notifier.queue()
+    delivery = notifier.deliver()
+    click.echo(f"{queued} queued, {delivery.sent} sent, {delivery.failed} failed.")
+    for error in delivery.errors:
+        click.echo(f"  {error}", err=True)
+    if delivery.failed:
+        sys.exit(1)
 
 
 @main.command("create-organisation")

@@ -6,6 +6,7 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from catalogue import resources
 from catalogue.services.descriptors import Limits
@@ -59,6 +60,21 @@ class Config:
     # What a version whose interface breaks callers of the last approved one, without raising its major version
     # (0.y.z: its y), gets in its validation report: "error" (it cannot be submitted) or "warning".
     semver_breaking: str = "error"
+    # Notifications and account mails go through this SMTP server; with no host they wait in the outbox.
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_security: str = "starttls"  # starttls (port 587), tls (port 465) or none (a relay on this host)
+    smtp_username: str = ""
+    smtp_password: str = ""
+    mail_from: str = "CSPA Catalogue <catalogue@localhost>"
+    # Whether each web process sends the outbox from a background thread (off: `catalogue notify send`).
+    notify_worker: bool = True
+    # How long account links work: an invitation, a password reset.
+    invitation_hours: float = 48
+    reset_hours: float = 1
+    # Requests for a reset link, per address asked for and per client address (every request counts).
+    reset_rate_limit: str = "3 per hour"
+    reset_address_rate_limit: str = "10 per hour"
 
     @property
     def limits(self) -> Limits:
@@ -125,6 +141,7 @@ class Config:
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
             base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
             semver_breaking=_one_of("CATALOGUE_SEMVER_BREAKING", ("error", "warning")),
+            **_mail_settings(),
         )
 
 
@@ -134,3 +151,33 @@ def _one_of(name: str, allowed: tuple[str, ...]) -> str:
     if value not in allowed:
         raise ValueError(f"{name} must be one of {', '.join(allowed)}, not {value!r}")
     return value
+
+
+def _mail_settings() -> dict[str, Any]:
+    """The CATALOGUE_SMTP_*, CATALOGUE_MAIL_FROM, notification and account-link settings that are set."""
+    found: dict[str, Any] = {}
+    text = {
+        "smtp_host": "CATALOGUE_SMTP_HOST",
+        "smtp_security": "CATALOGUE_SMTP_SECURITY",
+        "smtp_username": "CATALOGUE_SMTP_USERNAME",
+        "smtp_password": "CATALOGUE_SMTP_PASSWORD",
+        "mail_from": "CATALOGUE_MAIL_FROM",
+        "reset_rate_limit": "CATALOGUE_RESET_RATE_LIMIT",
+        "reset_address_rate_limit": "CATALOGUE_RESET_ADDRESS_RATE_LIMIT",
+    }
+    for name, variable in text.items():
+        if variable in os.environ:
+            found[name] = os.environ[variable].strip()
+    if "CATALOGUE_SMTP_PORT" in os.environ:
+        found["smtp_port"] = int(os.environ["CATALOGUE_SMTP_PORT"])
+    for name, variable in (
+        ("invitation_hours", "CATALOGUE_INVITATION_HOURS"),
+        ("reset_hours", "CATALOGUE_RESET_HOURS"),
+    ):
+        if variable in os.environ:
+            found[name] = float(os.environ[variable])
+    if "CATALOGUE_NOTIFY_WORKER" in os.environ:
+        found["notify_worker"] = os.environ["CATALOGUE_NOTIFY_WORKER"] not in ("0", "false", "no")
+    if found.get("smtp_security", "starttls") not in ("starttls", "tls", "none"):
+        raise ValueError("CATALOGUE_SMTP_SECURITY must be starttls, tls or none")
+    return found

@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -26,6 +27,7 @@ def drop_tables(url: str) -> None:
     """Drop every catalogue table at url (a shared PostgreSQL test database starts and ends empty)."""
     import catalogue.auth.models
     import catalogue.events
+    import catalogue.notify.models
     import catalogue.services.models  # noqa: F401
 
     engine = create_engine(url)
@@ -49,12 +51,15 @@ def running_app() -> Flask:
 
 
 @contextmanager
-def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterator[Flask]:
-    """An app on an empty database with its index in folder; the database is emptied again afterwards."""
+def app_on_empty_database(folder: Path, index_dir: Path | None = None, **settings: Any) -> Iterator[Flask]:
+    """An app on an empty database with its index in folder (settings: more Config fields, e.g. the SMTP
+    server); the database is emptied again afterwards."""
     url = database_url(folder)
     if not url.startswith("sqlite"):
         drop_tables(url)  # whatever an interrupted run left behind
-    app = create_app(Config(instance_path=folder, database_url=url, index_dir=index_dir or folder / "index"))
+    app = create_app(
+        Config(instance_path=folder, database_url=url, index_dir=index_dir or folder / "index", **settings)
+    )
     database = database_of(app)
     database.create_all()
     # No app context stays pushed during the test: each request gets its own, as in production,
@@ -64,6 +69,7 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None) -> Iterat
         yield app
     finally:
         _RUNNING.remove(app)
+        app.extensions["catalogue.notify"].stop()
         app.extensions["catalogue.search"].index.close()
         if database.engine.dialect.name != "sqlite":  # a SQLite file dies with its folder
             Base.metadata.drop_all(database.engine)

@@ -35,6 +35,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("services", ("catalogue.services",)),
     ("search", ("catalogue.search",)),
     ("document, exports and review", ("catalogue.document", "catalogue.exports", "catalogue.review")),
+    ("notifications", ("catalogue.notify",)),
 )
 """Layers from the bottom up, each named by its module prefixes. Everything else is an edge (below)."""
 

@@ -207,6 +207,8 @@ def test_help_lists_only_our_commands(tmp_path):
         "create-user",
         "set-password",
         "create-organisation",
+        "invite",
+        "notify",
         "export",
         "scaffold",
         "import",

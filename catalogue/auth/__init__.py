@@ -44,6 +44,16 @@ def sign_in_address_limit() -> str:
     return str(current_app.config["CATALOGUE"].sign_in_address_rate_limit)
 
 
+def reset_limit() -> str:
+    """The configured limit of reset requests per address asked for (e.g. '3 per hour')."""
+    return str(current_app.config["CATALOGUE"].reset_rate_limit)
+
+
+def reset_address_limit() -> str:
+    """The configured limit of reset requests per client address (e.g. '10 per hour')."""
+    return str(current_app.config["CATALOGUE"].reset_address_rate_limit)
+
+
 def failed_sign_in(response: Response) -> bool:
     """Whether a sign-in answer counts against the limits: every answer but a successful sign-in (a redirect)."""
     return response.status_code != 302

@@ -15,7 +15,7 @@ from wtforms import (
     StringField,
     widgets,
 )
-from wtforms.validators import DataRequired, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from catalogue.auth.models import ROLES, SCOPES
 
@@ -81,3 +81,32 @@ class OrganisationForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(max=32)], description="e.g. ISTAT")
     name = StringField("Name", validators=[DataRequired(), Length(max=300)])
     country = StringField("Country (ISO 3166 alpha-2 or -3)", validators=[Optional(), Length(min=2, max=3)])
+
+
+class InviteForm(FlaskForm):
+    """Invite a person by e-mail (admins): they choose their own password through the link."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+    display_name = StringField("Display name", validators=[Optional(), Length(max=200)])
+    organisation = StringField("Organisation code", validators=[DataRequired(), Length(max=32)])
+    role = SelectField("Role", choices=_ROLE_CHOICES)
+
+
+class ForgotPasswordForm(FlaskForm):
+    """Ask for a link to choose a new password."""
+
+    email = EmailField("E-mail address", validators=[DataRequired(), Length(max=320)])
+
+
+class NewPasswordForm(FlaskForm):
+    """Choose a password through an invitation or reset link."""
+
+    new = PasswordField(
+        "New password",
+        validators=[DataRequired(), Length(min=12, max=1024, message="Use 12 to 1,024 characters.")],
+        description="At least 12 characters.",
+    )
+    again = PasswordField(
+        "The same password again",
+        validators=[DataRequired(), EqualTo("new", message="The two passwords are not the same.")],
+    )

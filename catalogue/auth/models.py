@@ -102,3 +102,30 @@ class ApiToken(Base):
     def scope_list(self) -> list[str]:
         """The scopes of this token, in the order of SCOPES (for display and the API)."""
         return [scope for scope in SCOPES if scope in self.scope_set]
+
+
+LINK_PURPOSES = ("invitation", "reset")
+"""Why an account link was sent: an invitation sets a new user's first password, a reset a forgotten one."""
+
+
+class AccountLink(Base):
+    """A link sent by e-mail that lets its holder set a user's password once, until it expires.
+
+    Only the SHA-256 of its token is kept. The token itself is an HMAC of the row's id and nonce under the
+    catalogue's secret key, so the mail sender can rebuild it to write the mail while a copy of the database
+    alone gives nobody a working link.
+    """
+
+    __tablename__ = "account_links"
+    __table_args__ = (CheckConstraint("purpose IN ('invitation', 'reset')", name="account_link_purpose"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    purpose: Mapped[str] = mapped_column(String(20))
+    nonce: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

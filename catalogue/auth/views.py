@@ -6,7 +6,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.security import check_password_hash
 from werkzeug.wrappers import Response
@@ -17,12 +17,18 @@ from catalogue.auth import (
     actors,
     failed_sign_in,
     limiter,
+    links,
+    reset_address_limit,
+    reset_limit,
     sign_in_account_key,
     sign_in_address_key,
     sign_in_address_limit,
     sign_in_limit,
 )
 from catalogue.auth.forms import (
+    ForgotPasswordForm,
+    InviteForm,
+    NewPasswordForm,
     OrganisationForm,
     PasswordForm,
     SignInForm,
@@ -84,6 +90,64 @@ def sign_in() -> str | Response | tuple[str, int]:
     elif request.method == "POST":
         status = 400
     return render_template("auth/sign_in.html", form=form, next=request.args.get("next", "")), status
+
+
+RESET_SENT = (
+    "If an account uses this address, we have sent it a link to choose a new password. "
+    "The link works once, for a limited time. No mail? Check the address and your spam folder, or ask an "
+    "administrator of the catalogue."
+)
+"""The one answer to a reset request, whether or not an account uses the address (nobody learns who has one)."""
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(reset_address_limit, key_func=sign_in_address_key, methods=["POST"])
+@limiter.limit(reset_limit, key_func=sign_in_account_key, methods=["POST"])
+def forgot_password() -> str | Response | tuple[str, int]:
+    """Ask for a link to choose a new password; the answer is the same whether the address has an account."""
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        config = current_app.config["CATALOGUE"]
+        with committed() as db_session:
+            links.request_reset(db_session, current_app.config["SECRET_KEY"], form.email.data or "", config.reset_hours)
+        flash(RESET_SENT, "success")
+        return redirect(url_for("auth.sign_in"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("auth/forgot_password.html", form=form), status
+
+
+def _link_page(token: str, form: Any, status: int = 200) -> tuple[str, int, dict[str, str]]:
+    """The page that sets a password through a link (never cached: its address holds the token; the site's
+    Referrer-Policy sends other sites the origin only, never the path)."""
+    try:
+        link = links.open_link(session(), token)
+    except links.LinkSpent as spent:
+        return render_template("auth/link_spent.html", detail=spent.detail), spent.status, _NOT_CACHED
+    except exceptions.NotFound as unknown:
+        return render_template("auth/link_spent.html", detail=unknown.detail), unknown.status, _NOT_CACHED
+    return render_template("auth/account_link.html", form=form, link=link), status, _NOT_CACHED
+
+
+_NOT_CACHED = {"Cache-Control": "no-store"}
+
+
+@bp.route("/account/<token>", methods=["GET", "POST"])
+@limiter.limit(sign_in_address_limit, key_func=sign_in_address_key, methods=["POST"], deduct_when=failed_sign_in)
+def account_link(token: str) -> Response | tuple[str, int, dict[str, str]]:
+    """Choose a password through an invitation or reset link (once, before it expires)."""
+    form = NewPasswordForm()
+    if not form.validate_on_submit():
+        return _link_page(token, form, 400 if request.method == "POST" else 200)
+    try:
+        with committed() as db_session:
+            user = links.redeem(db_session, token, form.new.data or "")
+    except exceptions.NotFound:
+        return _link_page(token, form)
+    except RegistryError as error:
+        _form_errors(form, error)
+        return _link_page(token, form, error.status)
+    flash(f"Password set. Sign in as {user.email} with your new password.", "success")
+    return redirect(url_for("auth.sign_in"))
 
 
 @bp.post("/sign-out")
@@ -169,7 +233,7 @@ def password() -> str | Response | tuple[str, int]:
     return render_template("auth/password.html", form=form), (400 if request.method == "POST" else 200)
 
 
-def _create_with_form(form: Any, create: Callable[[Any], str], done: str) -> Response | int:
+def _create_with_form(form: Any, create: Callable[[Any], str], done: str, verb: str = "created") -> Response | int:
     """Run create (which returns what to announce) for a valid posted form: a redirect to done, or the
     status to render the form again with (its errors shown beside its fields). Refusals propagate."""
     if not form.validate_on_submit():
@@ -182,7 +246,7 @@ def _create_with_form(form: Any, create: Callable[[Any], str], done: str) -> Res
             raise
         _form_errors(form, error)
         return error.status
-    flash(f"{created} created.", "success")
+    flash(f"{created} {verb}.", "success")
     return redirect(url_for(done))
 
 
@@ -211,6 +275,34 @@ def users() -> str | Response | tuple[str, int]:
     if isinstance(outcome, Response):
         return outcome
     return render_template("admin/users.html", form=form, users=rows, roles=ROLES), outcome
+
+
+@admin.route("/invitations", methods=["GET", "POST"])
+@login_required
+def invite() -> str | Response | tuple[str, int]:
+    """Invite a person by e-mail (admins): the mail's link lets them choose their password."""
+    actor = current_actor()
+    actors.check_admin(actor, "invite_user")
+    form = InviteForm()
+    config = current_app.config["CATALOGUE"]
+
+    def create(db_session: Any) -> str:
+        link = links.invite_user(
+            db_session,
+            actor,
+            current_app.config["SECRET_KEY"],
+            form.email.data or "",
+            (form.organisation.data or "").strip().upper(),
+            form.role.data or "submitter",
+            form.display_name.data or None,
+            hours=config.invitation_hours,
+        )
+        return f"An invitation to {link.user.email}"
+
+    outcome = _create_with_form(form, create, "admin.invite", "is on its way by e-mail")
+    if isinstance(outcome, Response):
+        return outcome
+    return render_template("admin/invite.html", form=form, hours=config.invitation_hours), outcome
 
 
 @admin.post("/users/<int(max=2147483647):user_id>")

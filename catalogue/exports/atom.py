@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from xml.etree import ElementTree as ET
 
 from catalogue.exports.catalogue import ExportedService, Links
+from catalogue.exports.news import News
 
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
@@ -68,5 +69,36 @@ def approved_feed(records: list[ExportedService], links: Links, generated_at: da
         _add(entry, "summary", record.purpose, type="text")
         for code in record.gsbpm:
             _add(entry, "category", term=code, scheme=links.to("document/gsbpm"), label=f"GSBPM {code}")
+    ET.indent(feed)
+    return ET.tostring(feed, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def news_feed(title: str, path: str, page: str, news: list[News], links: Links, generated_at: datetime) -> str:
+    """A feed of public news (one service's, or one organisation's services'), newest first: what
+    approved_feed is for the whole catalogue. path is the feed's own path, page the HTML page it follows."""
+    ET.register_namespace("", ATOM)
+    feed = ET.Element(f"{{{ATOM}}}feed")
+    _add(feed, "id", _tag(links, path))
+    _add(feed, "title", title)
+    _add(feed, "updated", _time(news[0].at if news else generated_at))
+    _add(feed, "link", rel="self", type=MEDIA_TYPE, href=links.to(path))
+    _add(feed, "link", rel="alternate", type="text/html", href=links.to(page))
+    _add(feed, "generator", "CSPA Catalogue")
+    _add(_add(feed, "author"), "name", "CSPA Catalogue")
+    for item in news[:MAX_ENTRIES]:
+        entry = _add(feed, "entry")
+        _add(entry, "id", _tag(links, f"services/{item.slug}/versions/{item.version}/{item.what}"))
+        _add(entry, "title", f"{item.name} {item.version} {item.what}")
+        _add(entry, "updated", _time(item.at))
+        author = _add(entry, "author")
+        _add(author, "name", item.organisation_name or item.organisation)
+        _add(
+            entry,
+            "link",
+            rel="alternate",
+            type="text/html",
+            href=links.to(f"services/{quote(item.slug)}/versions/{quote(item.version)}"),
+        )
+        _add(entry, "summary", item.purpose, type="text")
     ET.indent(feed)
     return ET.tostring(feed, encoding="unicode", xml_declaration=True) + "\n"

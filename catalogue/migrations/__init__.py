@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 MIGRATIONS_DIR = resources.MIGRATIONS_DIR
 # The newest revision in versions/: the schema the code's models correspond to. A new migration updates it;
 # tests/ops/test_migrations.py fails while it differs from the head Alembic finds in versions/.
-HEAD = "0006_conversation"
+HEAD = "0007_accounts_mail"
 # Where Alembic records the revision a database is at: its default table, which env.py does not change.
 _VERSION_TABLE = table("alembic_version", column("version_num"))
 # Any fixed number: hosts starting at the same moment on one PostgreSQL migrate one after the other.

@@ -28,6 +28,8 @@ SEED_VALUES = {
     "token_id": "1",
     "user_id": "1",
     "name": "Data Set",
+    "token": "not-a-token",  # an account link's token: an unknown one is a 404 page with the same headers
+    "code": "SCB",
 }
 QUERY = {"/api/v1/search/suggest": "?q=lin", "/search": "?q=linkage"}
 FILES = {"static": "catalogue.css", "schema_file": "cspa-service-descriptor.schema.json"}
@@ -102,6 +104,7 @@ def _requests(app: Flask) -> list[tuple[str, str]]:
 # GET routes that rightly answer other than 200 at their seed values.
 NOT_200 = {
     "/api/v1/services/pxwebapi/versions/1.0.0/diff": 404,  # a first version has nothing to compare with
+    "/auth/account/not-a-token": 404,
 }
 
 
