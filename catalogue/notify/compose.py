@@ -13,13 +13,14 @@ from catalogue.events import Event
 from catalogue.exports.catalogue import Links
 from catalogue.notify.models import NotificationSetting
 from catalogue.services import permissions
-from catalogue.services.models import ServiceVersion
+from catalogue.services.models import Review, ServiceVersion, VersionComment
 
 LINK_SLOT = "{account_token}"
 """Stands in an account mail's link for its token, which is rebuilt only when the mail is sent."""
 
 COMMENT_KINDS = ("version.commented",)
-"""Events of a comment on a version (data: version, comment): the owner organisation is told."""
+"""Events of a comment on a version (data: version, comment): the owner organisation and the reviewers who
+took part in the version's conversation are told."""
 
 _DECISIONS = {
     "version.approved": ("Approved", "approved"),
@@ -141,7 +142,22 @@ def _commented(session: Session, event: Event, version: ServiceVersion, actor: U
         f"Read and answer it here:\n{links.to(f'services/{version.service.slug}/versions/{version.version}')}"
         + _footer(links)
     )
-    return [Mail(u, "comment", subject, body) for u in _wanting(session, _members(session, version), "comment", actor)]
+    return [
+        Mail(u, "comment", subject, body) for u in _wanting(session, _conversation(session, version), "comment", actor)
+    ]
+
+
+def _conversation(session: Session, version: ServiceVersion) -> list[User]:
+    """The owner organisation's members, then the reviewers who decided on or wrote about version: a reply
+    reaches the reviewer it answers."""
+    members = _members(session, version)
+    took_part = (
+        select(Review.reviewer_id)
+        .where(Review.version_id == version.id)
+        .union(select(VersionComment.author_id).where(VersionComment.version_id == version.id))
+    )
+    others = session.scalars(select(User).where(User.active.is_(True), User.id.in_(took_part)).order_by(User.id))
+    return members + [u for u in others if u not in members]
 
 
 def _account_mail(session: Session, event: Event, links: Links) -> list[Mail]:

@@ -4,20 +4,26 @@ A submitter of SSB submits a service; a reviewer of CBS opens it from the queue,
 comment (the error is summarised at the top and takes the focus), then asks for changes with a note on one
 criterion; the submitter finds the request on their My work page and on the version page (the reviewer's name,
 comment and note), replies, prepares version 1.1.0 from the editor and submits it; the reviewer approves it.
-axe runs on each new page. Steps marked "E-MAIL CHECK" are where the notification e-mails are to be read from
-the local SMTP server once notifications exist (another part of issue 17). Screenshots: loop-*.png.
+axe runs on each new page. At each step the notification e-mails are read from a real SMTP server on the
+loopback (aiosmtpd), which the live catalogue's background sender delivers to. Screenshots: loop-*.png.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 
+import pytest
 import yaml
+from flask import Flask
 
 from catalogue.auth import accounts
 from catalogue.db import db
+from catalogue.notify import notifier_of
+from catalogue.notify.smtp import SmtpTransport
 from tests.browser.test_review_story import DATA
+from tests.mail_server import Inbox, body, mail_server
 
 PASSWORD = "a passphrase for the loop test"
 SLUG = "loop-edit-imputation"
@@ -26,6 +32,28 @@ SUBMITTER = ("loop-submitter@ssb.example", "SSB", "submitter", "SSB editing team
 REVIEWER = ("loop-reviewer@cbs.example", "CBS", "reviewer", "CBS methods reviewer")
 COMMENT = "Please name the GSIM outputs precisely."
 NOTE = "The outputs say only 'data'."
+
+
+@pytest.fixture(scope="module")
+def inbox(live_app: Flask) -> Iterator[Inbox]:
+    """The live catalogue sends its notifications through a real SMTP server on the loopback for this module."""
+    notifier = notifier_of(live_app)
+    with mail_server() as (server_inbox, port):
+        notifier.transport = SmtpTransport("127.0.0.1", port, "none", timeout=5)
+        try:
+            yield server_inbox
+        finally:
+            notifier.stop()
+            notifier.transport = None
+
+
+def _mail(inbox: Inbox, address: str, count: int, words: str) -> str:
+    """The body of the count-th mail to address, which must contain words."""
+    mails = inbox.wait_to(address, count)
+    assert len(mails) >= count, f"{address} received {len(mails)} mails, expected {count}"
+    text = body(mails[count - 1])
+    assert words in text and SLUG in text, text
+    return text
 
 
 def _descriptor(version: str) -> str:
@@ -61,7 +89,7 @@ def _open_for_review(page: Any, version: str) -> None:
     page.wait_for_load_state()
 
 
-def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, axe) -> None:
+def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, axe, inbox) -> None:
     with live_app.app_context(), db.transaction() as session:
         for email, org, role, name in (SUBMITTER, REVIEWER):
             accounts.create_user(session, email, org, role, display_name=name, password=PASSWORD, token_days=None)
@@ -73,7 +101,8 @@ def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, 
     submitter.locator("#descriptor").fill(_descriptor("1.0.0"))
     submitter.get_by_role("button", name="Submit for review").click()
     submitter.wait_for_url(re.compile(rf"/services/{SLUG}"))
-    # E-MAIL CHECK: the reviewers who may review it are told of the submission.
+    # The reviewers who may review it are told of the submission by e-mail.
+    _mail(inbox, REVIEWER[0], 1, NAME)
 
     # 2. The reviewer finds it in the queue (its id shown) and opens it.
     _sign_in(reviewer, REVIEWER[0])
@@ -100,7 +129,8 @@ def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, 
     reviewer.get_by_label(re.compile("^Comment to the submitters")).fill(COMMENT)
     reviewer.get_by_role("button", name="Record decision").click()
     reviewer.wait_for_url(re.compile(r"/review/$"))
-    # E-MAIL CHECK: the submitter's organisation is told of the decision, with the comment.
+    # The submitter's organisation is told of the decision by e-mail, with the comment.
+    assert COMMENT in _mail(inbox, SUBMITTER[0], 1, "changes")
 
     # 3. The submitter sees it on My work and on the version page, by the reviewer's name.
     submitter.get_by_role("link", name="My work").click()
@@ -120,12 +150,15 @@ def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, 
     submitter.get_by_role("button", name="Send reply").click()
     submitter.wait_for_load_state()
     assert "Outputs named in 1.1.0." in submitter.locator("#conversation").inner_text()
+    # The reply reaches the reviewer it answers by e-mail.
+    _mail(inbox, REVIEWER[0], 2, "Outputs named in 1.1.0.")
     submitter.get_by_role("link", name="Prepare a new version from this one").click()
     assert "version: 1.0.0" in submitter.locator("#descriptor").input_value()
     submitter.locator("#descriptor").fill(_descriptor("1.1.0"))
     submitter.get_by_role("button", name="Submit for review").click()
     submitter.wait_for_url(re.compile(rf"/services/{SLUG}/versions/1\.1\.0"))
-    # E-MAIL CHECK: the reviewers are told of the new version.
+    # The reviewers are told of the new version by e-mail.
+    _mail(inbox, REVIEWER[0], 3, "version 1.1.0, for review")
 
     # 5. The reviewer approves 1.1.0, seeing the conversation of 1.0.0 a click away.
     _open_for_review(reviewer, "1.1.0")
@@ -133,7 +166,8 @@ def test_request_changes_reply_resubmit_approve(live_app, new_page, screenshot, 
     reviewer.get_by_role("radio", name="Approve", exact=True).check()
     reviewer.get_by_role("button", name="Record decision").click()
     reviewer.wait_for_url(re.compile(r"/review/$"))
-    # E-MAIL CHECK: the submitter's organisation is told of the approval.
+    # The submitter's organisation is told of the approval by e-mail.
+    _mail(inbox, SUBMITTER[0], 2, "approved")
 
     # 6. Everyone sees it approved, with its About card, its owner's page and its history in sentences.
     visitor = new_page()
