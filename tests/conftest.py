@@ -4,6 +4,8 @@ CATALOGUE_DATABASE_URL is set), created through the same code paths users take."
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -12,7 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import create_engine, inspect, text
+from sqlalchemy import Engine, Table, bindparam, create_engine, insert, inspect, select, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import create_app
 from catalogue.auth import accounts
@@ -30,6 +33,7 @@ def drop_tables(url: str) -> None:
     import catalogue.notify.models
     import catalogue.services.models  # noqa: F401
 
+    _SCHEMA_READY.discard(url)
     engine = create_engine(url)
     try:
         Base.metadata.drop_all(engine)
@@ -44,10 +48,79 @@ def database_url(folder: Path) -> str:
 
 _RUNNING: list[Flask] = []
 
+# Making the schema costs about 0.3 s a test (DDL is slow on both databases), against a few milliseconds to
+# copy a SQLite file or to delete the rows of a PostgreSQL schema that is already there; over 1,700 tests that
+# is minutes of CI. Each test still starts on a database with every table and no row, made by create_all.
+_SQLITE_TEMPLATE: list[Path] = []
+_SCHEMA_READY: set[str] = set()  # PostgreSQL URLs whose tables this process made and nothing has dropped since
+_SEEDED: dict[str, Any] = {}  # the rows and the index of the first seeded catalogue, restored for the others
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """The shared PostgreSQL test database ends as it started, without the catalogue's tables."""
+    for url in list(_SCHEMA_READY):
+        drop_tables(url)
+
 
 def running_app() -> Flask:
     """The app of the running test, for helpers that take none (each app has its own database)."""
     return _RUNNING[-1]
+
+
+def _sqlite_template() -> Path:
+    """A SQLite file with every table and no row, made once per test process through create_all."""
+    if not _SQLITE_TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="catalogue-template-"))
+        app = create_app(
+            Config(
+                instance_path=folder,
+                database_url=f"sqlite:///{folder / 'template.sqlite3'}",
+                index_dir=folder / "index",
+            )
+        )
+        database_of(app).create_all()
+        app.extensions["catalogue.search"].index.close()
+        database_of(app).engine.dispose()  # the last connection closes: the write-ahead log is folded in
+        _SQLITE_TEMPLATE.append(folder / "template.sqlite3")
+    return _SQLITE_TEMPLATE[0]
+
+
+def _cyclic(table: Table) -> list[str]:
+    """The columns of table whose foreign key closes a cycle (added after the tables: use_alter)."""
+    return [fk.parent.name for fk in table.foreign_keys if fk.use_alter or fk.constraint.use_alter]  # type: ignore[union-attr]
+
+
+def _sequences(engine: Engine) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            text("SELECT sequence_name FROM information_schema.sequences WHERE sequence_schema = current_schema()")
+        )
+        return [row[0] for row in rows]
+
+
+def _empty_postgresql(url: str) -> None:
+    """Leave every table at url with no row and its ids starting at 1 again, as if just created.
+
+    Deleting the rows of a schema this process made is 20 times faster than dropping and creating it;
+    anything unexpected (a table gone, a column changed by a migration test) falls back to drop and create.
+    """
+    if url in _SCHEMA_READY:
+        engine = create_engine(url)
+        try:
+            with engine.begin() as connection:
+                for table in Base.metadata.sorted_tables:  # first the links that make a cycle
+                    if _cyclic(table):
+                        connection.execute(table.update().values(dict.fromkeys(_cyclic(table))))
+                for table in reversed(Base.metadata.sorted_tables):
+                    connection.execute(table.delete())
+                for sequence in _sequences(engine):
+                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+            return
+        except SQLAlchemyError:
+            pass
+        finally:
+            engine.dispose()
+    drop_tables(url)  # whatever an interrupted run or another test left behind
 
 
 @contextmanager
@@ -55,13 +128,18 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
     """An app on an empty database with its index in folder (settings: more Config fields, e.g. the SMTP
     server); the database is emptied again afterwards."""
     url = database_url(folder)
-    if not url.startswith("sqlite"):
-        drop_tables(url)  # whatever an interrupted run left behind
+    if url.startswith("sqlite"):
+        if not (folder / "test.sqlite3").exists():
+            shutil.copyfile(_sqlite_template(), folder / "test.sqlite3")
+    else:
+        _empty_postgresql(url)
     app = create_app(
         Config(instance_path=folder, database_url=url, index_dir=index_dir or folder / "index", **settings)
     )
     database = database_of(app)
     database.create_all()
+    if not url.startswith("sqlite"):
+        _SCHEMA_READY.add(url)
     # No app context stays pushed during the test: each request gets its own, as in production,
     # so a request's session is closed when the request ends and holds no lock afterwards.
     _RUNNING.append(app)
@@ -71,19 +149,65 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
         _RUNNING.remove(app)
         app.extensions["catalogue.notify"].stop()
         app.extensions["catalogue.search"].index.close()
-        if database.engine.dialect.name != "sqlite":  # a SQLite file dies with its folder
-            Base.metadata.drop_all(database.engine)
         database.engine.dispose()
+        if not url.startswith("sqlite"):  # a SQLite file dies with its folder
+            _empty_postgresql(url)
 
 
 @contextmanager
 def seeded_app(folder: Path) -> Iterator[Flask]:
-    """An app on an empty database with the seed services loaded through `catalogue seed`."""
+    """An app on an empty database with the seed services loaded through `catalogue seed`.
+
+    The first seeded app of a test process runs the command; the others get a copy of its rows and its index
+    (the same ids, so the index agrees with the database), which takes a fraction of a second instead of
+    seconds. tests/test_seed.py runs the command itself wherever it tests seeding.
+    """
     from catalogue.cli import main
 
+    if _SEEDED:
+        shutil.copytree(_SEEDED["index"], folder / "index")
+        with app_on_empty_database(folder) as app:
+            with database_of(app).engine.begin() as connection:
+                # Rows first without the links that make a cycle, then those links.
+                for table in Base.metadata.sorted_tables:
+                    rows = _SEEDED["rows"][table.name]
+                    if rows:
+                        unlinked = dict.fromkeys(_cyclic(table))
+                        connection.execute(insert(table), [{**row, **unlinked} for row in rows])
+                for table in Base.metadata.sorted_tables:
+                    for column in _cyclic(table):
+                        key = next(iter(table.primary_key.columns))
+                        links = [
+                            {"row_key": row[key.name], "link": row[column]}
+                            for row in _SEEDED["rows"][table.name]
+                            if row[column] is not None
+                        ]
+                        if links:
+                            update = table.update().where(key == bindparam("row_key"))
+                            connection.execute(update.values({column: bindparam("link")}), links)
+                if connection.dialect.name == "postgresql":
+                    for table in Base.metadata.sorted_tables:
+                        if "id" in table.c and _SEEDED["rows"][table.name]:
+                            connection.execute(
+                                text(
+                                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), MAX(id)) FROM \"{table.name}\""
+                                )
+                            )
+            yield app
+        return
     with app_on_empty_database(folder) as app:
         result = app.test_cli_runner().invoke(main, ["seed"])
         assert result.exit_code == 0, result.output
+        with app.app_context():
+            app.extensions["catalogue.search"].index.sync()
+        with database_of(app).engine.connect() as connection:
+            rows = {
+                t.name: [dict(r._mapping) for r in connection.execute(select(t).order_by(*t.primary_key.columns))]
+                for t in Base.metadata.sorted_tables
+            }
+        snapshot = Path(tempfile.mkdtemp(prefix="catalogue-seeded-"))
+        shutil.copytree(folder / "index", snapshot / "index")
+        _SEEDED.update(rows=rows, index=snapshot / "index")
         yield app
 
 
@@ -124,6 +248,7 @@ def good_text() -> str:
 
 def drop_everything(url: str) -> None:
     """Drop every table at url, Alembic's version table included (create_all's drop_all leaves it)."""
+    _SCHEMA_READY.discard(url)
     engine = create_engine(url)
     try:
         with engine.begin() as connection:
