@@ -92,11 +92,11 @@ def schema() -> fields.Schema:
         # look like names (auto-correction never replaces a typed word close to one).
         names=fields.KEYWORD(scorable=True, field_boost=3.0),
         aliases=fields.KEYWORD(scorable=True, field_boost=1.5),
-        identifiers=fields.KEYWORD(),
+        identifiers=fields.KEYWORD(scorable=True, field_boost=3.0),
         # The whole name run together (and its short form in parentheses, and the id): a query that is exactly a
         # service's name ranks that service first.
         name_key=fields.KEYWORD(),
-        # The GSBPM sub-processes and phases (codes and names) and the GSIM objects of the service, in words.
+        # The keywords, GSBPM sub-processes and phases (codes and names) and GSIM objects of the service, in words.
         vocabulary=fields.TEXT(analyzer=stem),
         organisation=fields.ID(stored=True),
         organisation_name=fields.TEXT(analyzer=stem, stored=True),
@@ -210,7 +210,8 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         "aliases": " ".join(alias_forms),
         "identifiers": " ".join(dict.fromkeys(identifiers + alias_identifiers)),
         "name_key": " ".join(vocabulary.whole_names([version.name, service.slug])),
-        "vocabulary": gsbpm_gsim_text(subprocesses, gsim_names),
+        # Keywords stemmed too (the keywords field holds each whole, as written).
+        "vocabulary": " ; ".join([*keywords, gsbpm_gsim_text(subprocesses, gsim_names)]),
         "words": " ".join(str(p) for p in text_parts),
         "organisation": service.organisation.code,
         "organisation_name": f"{service.organisation.code} {service.organisation.name or ''}",

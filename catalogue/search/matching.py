@@ -26,6 +26,7 @@ BOOSTS = {
     "keywords": 2.0,
     "purpose": 1.5,
     "aliases": 1.5,
+    "identifiers": 3.0,
     "organisation_name": 1.2,
     "description": 1.0,
     "vocabulary": 1.0,
@@ -35,7 +36,7 @@ BOOSTS = {
 """How much a match in each field weighs."""
 NAME_FIELDS = ("names", "aliases")
 PREFIX_FROM = 3
-"""A typed word of at least this many letters and digits also finds the names it starts."""
+"""A typed word of at least this many letters and digits also finds the identifiers it starts."""
 
 
 @dataclass(frozen=True)
@@ -99,9 +100,11 @@ def word_query(schema: fields.Schema, word: str, names: Sequence[str] = (), exac
     for fieldname in NAME_FIELDS:
         if folded:
             parts.append(Term(fieldname, folded, boost=BOOSTS[fieldname]))
-        if len(folded) >= PREFIX_FROM:
-            parts.append(Prefix(fieldname, folded, boost=BOOSTS[fieldname]))
         parts.extend(Term(fieldname, n, boost=BOOSTS[fieldname]) for n in names)
+    if len(folded) >= PREFIX_FROM:
+        # Only identifiers are found by their start (x13 → x13arimaseats, sdc → sdcmicro): a word starting an
+        # ordinary word of a name ("product" in "productivity") is not that word.
+        parts.append(Prefix("identifiers", folded, boost=BOOSTS["identifiers"]))
     return Or(parts)
 
 
@@ -127,7 +130,7 @@ def pattern_query(word: str) -> Query:
     parts: list[Query] = [kind(f, pattern, boost=BOOSTS[f]) for f in (*STEMMED_FIELDS, "words")]
     folded = compact(pattern)
     if kind is Prefix and folded:
-        parts.append(Prefix("names", folded, boost=BOOSTS["names"]))
+        parts.append(Prefix("identifiers", folded, boost=BOOSTS["identifiers"]))
     return Or(parts)
 
 

@@ -65,6 +65,7 @@ TEXT_FIELDS = (
     "words",
     "names",
     "aliases",
+    "identifiers",
 )
 """The fields a query's words are scored in (BM25F, with matching.BOOSTS)."""
 _HIGHLIGHTED = ("name", "purpose", "description")
