@@ -47,6 +47,13 @@ class Unit:
     query: Query
     correctable: bool = False
     """A plain word, which a spelling suggestion may replace."""
+    typed: Query | None = None
+    """The words as typed, without their synonyms (what is marked in the hits); None when it is query itself."""
+
+    @property
+    def marked(self) -> Query:
+        """The query whose words are marked in the hits."""
+        return self.typed if self.typed is not None else self.query
 
 
 @dataclass(frozen=True)
@@ -164,7 +171,10 @@ def _unit_at(
     if group is not None:
         length, equivalents = group
         typed = [t.text for t in found[i : i + length]]
-        return Unit(" ".join(typed), _synonym_unit(schema, typed, equivalents)), length
+        text = " ".join(typed)
+        # Only the words typed are marked in the hits: "data" of "data matching" is not what was asked for.
+        shown = And([word_query(schema, w) for w in typed]) if length > 1 else word_query(schema, text)
+        return Unit(text, _synonym_unit(schema, typed, equivalents), typed=shown), length
     if words.is_stop_word(token.text):
         return None, 1
     return Unit(token.text, word_query(schema, token.text, near.get(fold(token.text), ())), True), 1

@@ -929,7 +929,7 @@ def _page(
     terms: dict[str, set[str]] = {}
     typed: list[str] = []
     if understood is not None:
-        queries = [unit.query for unit in understood.plan.units]
+        queries = [unit.marked for unit in understood.plan.units]
         # Leaf by leaf: whoosh's existing_terms() keeps only the first field's terms of a multi-field query.
         for query in queries:
             for leaf in query.leaves():
