@@ -115,10 +115,10 @@ def word_query(schema: fields.Schema, word: str, names: Sequence[str] = (), exac
     return Or(parts)
 
 
-def phrase_query(schema: fields.Schema, phrase: str) -> Query:
-    """A phrase in every field that keeps word positions, as a whole keyword, or as a name run together."""
+def phrase_query(schema: fields.Schema, phrase: str, where: Sequence[str] = STEMMED_FIELDS) -> Query:
+    """A phrase in the fields where (with word positions), as a whole keyword, or as a name run together."""
     parts: list[Query] = []
-    for fieldname in STEMMED_FIELDS:
+    for fieldname in where:
         found = _in_field(fieldname, _analysed(schema, fieldname, phrase), BOOSTS[fieldname])
         if found is not None:
             parts.append(found)
@@ -194,6 +194,7 @@ def plan(schema: fields.Schema, text: str, words: Vocabulary, near: dict[str, tu
     meaningful = [t for t in found if not words.is_stop_word(t.text)]
     whole = None
     if len(meaningful) > 1 and not any(t.quoted or t.wildcard for t in meaningful):
-        whole = phrase_query(schema, " ".join(t.text for t in found))
+        # Ranking only (every unit matched already): the fields a reader sees, which keeps it cheap at scale.
+        whole = phrase_query(schema, " ".join(t.text for t in found), ("name", "purpose", "description"))
     folded = compact(" ".join(t.text for t in found if not t.wildcard))
     return Plan(tuple(units), whole, Term("name_key", folded) if folded else None)

@@ -61,7 +61,7 @@ def title(text: str, analyzer: Analyzer, terms: Collection[str], typed: Collecti
             assert core is not None
             if not _WRITTEN_NAME.match(core.group(1)):
                 continue  # markup or prose, not a name: its words are marked by the analyser alone
-            forms = name_forms(core.group(1))[0] + [compact(core.group(1))]
+            forms = [*name_forms(core.group(1))[0], compact(core.group(1))]
             if any(f == w or (len(w) >= 3 and f.startswith(w)) for f in forms for w in wanted):
                 start = chunk.start() + core.start(1)
                 spans = [s for s in spans if not (start <= s[0] < chunk.start() + core.end(1))]

@@ -78,9 +78,11 @@ def looks_like_identifier(chunk: str) -> bool:
     )
 
 
-def name_forms(name: str) -> tuple[list[str], list[str]]:
+@functools.lru_cache(maxsize=65536)
+def name_forms(name: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """(forms, identifiers) of a name: every form the index holds for it, and those of its words that look like
-    identifiers (auto-correction never replaces a typed word close to one of these)."""
+    identifiers (auto-correction never replaces a typed word close to one of these). Cached: keywords repeat
+    from service to service, and a rebuild asks for each of them again."""
     base = name.split("(")[0]
     chunks = [c for c in _CHUNK_SPLIT.split(name) if compact(c)]
     forms: list[str] = []
@@ -93,7 +95,7 @@ def name_forms(name: str) -> tuple[list[str], list[str]]:
     whole = compact(base)
     if whole and len([c for c in _CHUNK_SPLIT.split(base) if compact(c)]) > 1:
         forms.append(whole)
-    return list(dict.fromkeys(f for f in forms if f)), list(dict.fromkeys(identifiers))
+    return tuple(dict.fromkeys(f for f in forms if f)), tuple(dict.fromkeys(identifiers))
 
 
 def whole_names(names: Iterable[str]) -> list[str]:
@@ -192,7 +194,7 @@ def vocabulary() -> Vocabulary:
     return Vocabulary(groups, frozenset(fold(str(w)) for w in data.get("stop_words", [])))
 
 
-def forms_of(names: Iterable[str]) -> Iterator[tuple[list[str], list[str]]]:
+def forms_of(names: Iterable[str]) -> Iterator[tuple[tuple[str, ...], tuple[str, ...]]]:
     """name_forms of each name."""
     for name in names:
         if name:
