@@ -46,7 +46,7 @@ from whoosh.util.numeric import byte_to_length
 from catalogue.search import passages
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.search.matching import Plan, plan
-from catalogue.search.vocabulary import compact, fold, tokens, vocabulary
+from catalogue.search.vocabulary import compact, fold, name_forms, tokens, vocabulary
 from catalogue.services.permissions import Visibility
 
 log = logging.getLogger(__name__)
@@ -738,10 +738,18 @@ class Searching:
             if cached is not None:
                 return cached
             shown = set(view.docnums(visible))
+            folded = compact(prefix)
+
+            def starts(name: str) -> bool:
+                # A word of the name, or one of its forms as typed (x13 → X-13ARIMA-SEATS, tau → τ-ARGUS).
+                if any(word.startswith(prefix) for word in name.casefold().split()):
+                    return True
+                return len(folded) >= 2 and any(form.startswith(folded) for form in name_forms(name)[0])
+
             names = [
                 {"kind": "service", "value": name, "id": service}
                 for docnum, name, service in view.names()
-                if docnum in shown and any(word.startswith(prefix) for word in name.casefold().split())
+                if docnum in shown and starts(name)
             ]
             names.sort(key=lambda n: (not n["value"].casefold().startswith(prefix), n["value"].casefold()))
             keywords = [

@@ -144,6 +144,14 @@ def test_a_suggestion_for_a_word_close_to_a_name_is_offered_not_applied(client: 
         assert "Search instead for" in page and "Showing results for" not in page
 
 
+@pytest.mark.parametrize(
+    ("typed", "name"), [("x13", "X-13ARIMA-SEATS"), ("tau", "τ-ARGUS (Tau-Argus)"), ("jdem", "JDemetra+")]
+)
+def test_autocomplete_knows_names_as_typed(client: FlaskClient, typed: str, name: str) -> None:
+    found = client.get("/api/v1/search/suggest", query_string={"q": typed}).json
+    assert name in [s["value"] for s in found if s["kind"] == "service"], found
+
+
 def test_abbreviations_and_translations_come_from_the_data_file() -> None:
     from catalogue.search.vocabulary import vocabulary
 
