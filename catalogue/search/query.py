@@ -1,5 +1,9 @@
 """Searching the index: free text with BM25F, filters and facet counts, highlights, did-you-mean, autocomplete.
 
+What the text means is matching.plan's: units (words, quoted phrases, phrases of synonyms.yaml) that every hit
+must match. `answer` shows the documents matching every unit, ranked whole name first, then the whole query
+as a phrase, then BM25F; only when none is of the kind asked for, those matching the most units (`partial`).
+
 How a search stays fast at tens of thousands of services: whoosh stores the postings, and everything
 derived from them is computed once per open reader (one "view", replaced whenever the index changes):
 
