@@ -50,12 +50,14 @@ FULL = {
     "search": ["--sizes", "1000", "10000", "--queries", "60"],
     "pages": ["--size", "10000", "--requests", "100"],
     "api": ["--size", "10000", "--seconds", "10", "--connections", "4", "--profile", "300"],
+    "relevance": ["--size", "1000", "--queries", "40"],
 }
 QUICK = {
     "validate": ["--repeat", "1"],
     "search": ["--sizes", "300", "--queries", "10"],
     "pages": ["--size", "300", "--requests", "10"],
     "api": ["--size", "300", "--seconds", "3", "--connections", "4", "--profile", "50"],
+    "relevance": ["--size", "1000", "--queries", "10"],
 }
 
 
@@ -154,7 +156,31 @@ def parse_api(output: str) -> dict[str, Any]:
     return {}
 
 
-PARSERS = {"validate": parse_validate, "search": parse_search, "pages": parse_pages, "api": parse_api}
+def parse_relevance(output: str) -> dict[str, Any]:
+    """nDCG@5 and MRR over the whole set, the queries missing their answer, and the precision at scale."""
+    found = re.search(rf"^all\s+(\d+)\s+{_NUMBER}\s+{_NUMBER}\s*$", output, re.MULTILINE)
+    missed = re.search(r"^answer missing from the top 5: (\d+)", output, re.MULTILINE)
+    scale = re.search(r"^== precision at (\d+) generated.*\n.*: (\d+)/(\d+)\s*$", output, re.MULTILINE)
+    if not (found and missed and scale):
+        return {}
+    return {
+        "queries": int(found.group(1)),
+        "ndcg5": float(found.group(2)),
+        "mrr": float(found.group(3)),
+        "missed": int(missed.group(1)),
+        "size": int(scale.group(1)),
+        "held": int(scale.group(2)),
+        "checked": int(scale.group(3)),
+    }
+
+
+PARSERS = {
+    "validate": parse_validate,
+    "search": parse_search,
+    "pages": parse_pages,
+    "api": parse_api,
+    "relevance": parse_relevance,
+}
 
 
 def machine() -> dict[str, str]:
@@ -353,7 +379,29 @@ def figure_rows(runs: dict[str, Run]) -> list[tuple[str, str, str, str]]:
         )
     else:
         rows.append(("API throughput, memory per worker, reindex, cold start", missing, "≥ 0.5, ≤ 150 MB", missing))
+    rows += relevance_rows(runs["relevance"].figures if "relevance" in runs else {})
     return rows
+
+
+def relevance_rows(found: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """The rows of bench/relevance.py: the relevance set's MRR and nDCG@5, and the precision rule at scale."""
+    if not found:
+        return [("Search relevance (MRR, nDCG@5) and precision at scale", "not measured", "MRR ≥ 0.9", "not measured")]
+    met = found["mrr"] >= 0.9 and found["missed"] == 0
+    return [
+        (
+            f"Search relevance over the seed catalogue, {found['queries']} graded queries (bench/relevance.py)",
+            f"MRR {found['mrr']:.3f}, nDCG@5 {found['ndcg5']:.3f}; answer missing from the top 5: {found['missed']}",
+            "MRR ≥ 0.9, none missing",
+            "met" if met else "**missed**",
+        ),
+        (
+            f"Multi-word queries at {found['size']:,} generated services whose top 10 all hold every word",
+            f"{found['held']}/{found['checked']}",
+            "all",
+            "met" if found["held"] == found["checked"] else "**missed**",
+        ),
+    ]
 
 
 def anonymise(text: str) -> str:

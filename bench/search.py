@@ -130,6 +130,7 @@ def build_catalogue(size: int, folder: Path, words: list[str]) -> Any:
                     descriptor_text="",
                     descriptor_format="json",
                     descriptor=content,
+                    bundle=content,
                     content_hash=validation.content_hash(content),
                     validation={},
                     compliance={},

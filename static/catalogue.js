@@ -7,7 +7,10 @@
      form's interface and distribution fields); without this file every group shows, each hint says when;
    - [data-copy] buttons (hidden until this file runs) copy the text of the element they name and announce
      "Copied" in the status beside them; without this file the text stays selectable;
-   - a form's error summary ([data-error-summary]) takes the focus when the page opens. */
+   - a form's error summary ([data-error-summary]) takes the focus when the page opens;
+   - the search page's facet form ([data-live-facets]) applies a ticked or unticked value at once: the page for
+     the new filters is fetched and put in place of the old one, the address changes with it, and focus stays on
+     the same checkbox; without this file (or if the fetch fails) the form's "Apply filters" button does it. */
 (function () {
   "use strict";
 
@@ -386,12 +389,78 @@
     update();
   }
 
+  /* --- facets applied at once (search page) --------------------------------------------------------- */
+  var facetStatus = null;
+  function announceFacets(text) {
+    if (!facetStatus) {
+      facetStatus = document.createElement("div");
+      facetStatus.className = "visually-hidden";
+      facetStatus.setAttribute("role", "status");
+      document.body.appendChild(facetStatus);
+    }
+    facetStatus.textContent = text;
+  }
+  function escapeValue(value) {
+    return window.CSS && CSS.escape ? CSS.escape(value) : value.replace(/["\\]/g, "\\$&");
+  }
+  function applyFacets(url, name, value) {
+    var current = document.querySelector(".search-page");
+    if (current) { current.setAttribute("aria-busy", "true"); }
+    fetch(url, {headers: {Accept: "text/html"}})
+      .then(function (response) { return response.ok ? response.text() : Promise.reject(response.status); })
+      .then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html");
+        var page = fresh.querySelector(".search-page");
+        current = document.querySelector(".search-page");
+        if (!page || !current) { window.location.href = url; return; }
+        current.replaceWith(document.importNode(page, true));
+        document.title = fresh.title;
+        window.history.pushState({facets: true}, "", url);
+        shownSearch = window.location.pathname + window.location.search;
+        page = document.querySelector(".search-page");
+        enhanceSearchPage(page);
+        var box = page.querySelector('input[type="checkbox"][name="' + escapeValue(name) + '"][value="' +
+          escapeValue(value) + '"]');
+        if (box) {
+          var folded = box.closest("details");
+          if (folded) { folded.open = true; }
+          box.focus();
+        }
+        var total = page.querySelector(".results-bar .total");
+        announceFacets(total ? total.textContent : "Filters applied");
+      })
+      .catch(function () { window.location.href = url; });
+  }
+  function liveFacets(form) {
+    var button = form.querySelector('.facet-actions button[type="submit"]');
+    if (button) { button.hidden = true; }
+    form.addEventListener("change", function (event) {
+      var box = event.target;
+      if (!box || box.type !== "checkbox") { return; }
+      var query = new URLSearchParams(new FormData(form)).toString();
+      applyFacets(form.getAttribute("action") + (query ? "?" + query : ""), box.name, box.value);
+    });
+  }
+  function enhanceSearchPage(root) {
+    Array.prototype.forEach.call(root.querySelectorAll("input[data-suggest]"), combobox);
+    Array.prototype.forEach.call(root.querySelectorAll("form[data-live-facets]"), liveFacets);
+  }
+  var shownSearch = window.location.pathname + window.location.search;
+  window.addEventListener("popstate", function () {
+    // Back or forward to another filter state loads that page (a move to a #fragment of this one does not).
+    if (document.querySelector("form[data-live-facets]") &&
+        window.location.pathname + window.location.search !== shownSearch) {
+      window.location.reload();
+    }
+  });
+
   function start() {
     Array.prototype.forEach.call(document.querySelectorAll("input[data-suggest]"), combobox);
     Array.prototype.forEach.call(document.querySelectorAll("[data-tabs]"), tabs);
     Array.prototype.forEach.call(document.querySelectorAll("[data-editor]"), editor);
     Array.prototype.forEach.call(document.querySelectorAll("button[data-copy]"), copyButton);
     Array.prototype.forEach.call(document.querySelectorAll("select[data-switch]"), switcher);
+    Array.prototype.forEach.call(document.querySelectorAll("form[data-live-facets]"), liveFacets);
     // A form's errors are summarised at the top (WCAG 3.3.1): move focus there, so it is read out first.
     var summary = document.querySelector("[data-error-summary]");
     if (summary) { summary.focus(); summary.scrollIntoView({ block: "start" }); }

@@ -41,12 +41,15 @@ from whoosh.searching import Searcher
 
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
+from catalogue.search import vocabulary
 from catalogue.services import distributions, layers
 from catalogue.services.models import Service, ServiceVersion
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
+"""Bumped whenever the documents change shape: an index of another version is rebuilt (5: names, aliases,
+identifiers and the GSBPM/GSIM vocabulary of each service)."""
 STATE_KEY = "__state__"
 FACETS = (
     "phase",
@@ -84,6 +87,17 @@ def schema() -> fields.Schema:
         # Unstemmed vocabulary: spelling suggestions and short terms like "R". Without positions: phrases are
         # matched in the stemmed fields, and positions of every word of every text would double the build time.
         words=fields.TEXT(analyzer=_WORDS, phrase=False),
+        # Forms of the service's names and of its keywords as people type identifiers (vocabulary.name_forms):
+        # `x13` starts `x13arimaseats`, `tau` and `argus` are pieces of τ-ARGUS. identifiers holds the forms that
+        # look like names (auto-correction never replaces a typed word close to one).
+        names=fields.KEYWORD(scorable=True, field_boost=3.0),
+        aliases=fields.KEYWORD(scorable=True, field_boost=1.5),
+        identifiers=fields.KEYWORD(scorable=True, field_boost=3.0),
+        # The whole name run together (and its short form in parentheses, and the id): a query that is exactly a
+        # service's name ranks that service first.
+        name_key=fields.KEYWORD(),
+        # The keywords, GSBPM sub-processes and phases (codes and names) and GSIM objects of the service, in words.
+        vocabulary=fields.TEXT(analyzer=stem),
         organisation=fields.ID(stored=True),
         organisation_name=fields.TEXT(analyzer=stem, stored=True),
         phase=fields.KEYWORD(commas=True, stored=True),
@@ -180,6 +194,8 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
     technology = [str(t) for t in _sequence(impl.get("technology"))]
     keywords = [str(k) for k in _sequence(definition.get("keywords"))]
     annex = annex_text(content)
+    name_forms, identifiers = _forms([version.name, str(definition.get("name", "")), service.slug])
+    alias_forms, alias_identifiers = _forms(keywords)
     text_parts = [
         version.name,
         str(definition.get("name") or ""),
@@ -203,6 +219,12 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         "purpose": str(definition.get("purpose") or ""),
         "description": str(definition.get("description") or ""),
         "keywords": _commas(keywords),
+        "names": " ".join(name_forms),
+        "aliases": " ".join(alias_forms),
+        "identifiers": " ".join(dict.fromkeys(identifiers + alias_identifiers)),
+        "name_key": " ".join(vocabulary.whole_names([version.name, service.slug])),
+        # Keywords stemmed too (the keywords field holds each whole, as written).
+        "vocabulary": " ; ".join([*keywords, gsbpm_gsim_text(subprocesses, gsim_names)]),
         "words": " ".join(str(p) for p in text_parts),
         "organisation": service.organisation.code,
         "organisation_name": f"{service.organisation.code} {service.organisation.name or ''}",
@@ -224,6 +246,35 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
     }
     # An empty value would show up as a facet value "": a field without a value is left out instead.
     return {name: value for name, value in document.items() if value != ""}
+
+
+def _forms(names: list[str]) -> tuple[list[str], list[str]]:
+    """The name forms and identifier forms of several names, each once."""
+    forms: list[str] = []
+    identifiers: list[str] = []
+    for found, idents in vocabulary.forms_of(names):
+        forms += found
+        identifiers += idents
+    return list(dict.fromkeys(forms)), list(dict.fromkeys(identifiers))
+
+
+def gsbpm_gsim_text(subprocesses: list[str], gsim_names: list[str]) -> str:
+    """The GSBPM 5.1 sub-processes and phases of a service (codes and names) and its GSIM objects, as words: a
+    reader may search "edit and impute" or "5.4" as well as filter by them."""
+    model = reference.gsbpm()
+    parts: list[str] = []
+    for code in subprocesses:
+        sub = model.subprocesses.get(code)
+        phase = model.phases.get(code.split(".")[0])
+        if sub:
+            parts.append(f"{code} {sub['name']}")
+        if phase:
+            parts.append(f"{phase['code']} {phase['name']}")
+    if parts:
+        parts.insert(0, "GSBPM")
+    if gsim_names:
+        parts += ["GSIM", *gsim_names]
+    return " ; ".join(dict.fromkeys(parts))
 
 
 def documents_for(service: Service) -> list[dict[str, Any]]:

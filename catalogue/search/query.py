@@ -1,5 +1,9 @@
 """Searching the index: free text with BM25F, filters and facet counts, highlights, did-you-mean, autocomplete.
 
+What the text means is matching.plan's: units (words, quoted phrases, phrases of synonyms.yaml) that every hit
+must match. `answer` shows the documents matching every unit, ranked whole name first, then the whole query
+as a phrase, then BM25F; only when none is of the kind asked for, those matching the most units (`partial`).
+
 How a search stays fast at tens of thousands of services: whoosh stores the postings, and everything
 derived from them is computed once per open reader (one "view", replaced whenever the index changes):
 
@@ -13,6 +17,7 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 from __future__ import annotations
 
+import bisect
 import heapq
 import itertools
 import logging
@@ -24,10 +29,8 @@ from collections.abc import Callable, Container, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from whoosh import highlight
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
 from whoosh.matching.wrappers import FilterMatcher
-from whoosh.qparser import MultifieldParser, OrGroup
 from whoosh.query import (
     And,
     AndNot,
@@ -44,7 +47,10 @@ from whoosh.searching import Searcher
 from whoosh.spelling import ListCorrector
 from whoosh.util.numeric import byte_to_length
 
+from catalogue.search import passages
 from catalogue.search.index import FACETS, SearchIndex
+from catalogue.search.matching import Plan, plan
+from catalogue.search.vocabulary import compact, fold, name_forms, tokens, vocabulary
 from catalogue.services.permissions import Visibility
 
 log = logging.getLogger(__name__)
@@ -52,18 +58,21 @@ log = logging.getLogger(__name__)
 SORTS = ("relevance", "name", "updated")
 KINDS = ("service", "section", "all")
 """What a search returns: services (the default), sections of the CSPA 2.0 document, or both."""
-TEXT_FIELDS = ("name", "purpose", "description", "keywords", "organisation_name", "annex", "words")
-_BOOSTS = {
-    "name": 3.0,
-    "keywords": 2.0,
-    "purpose": 1.5,
-    "organisation_name": 1.2,
-    "description": 1.0,
-    "annex": 0.8,
-    "words": 0.6,
-}
+TEXT_FIELDS = (
+    "name",
+    "purpose",
+    "description",
+    "keywords",
+    "organisation_name",
+    "vocabulary",
+    "annex",
+    "words",
+    "names",
+    "aliases",
+    "identifiers",
+)
+"""The fields a query's words are scored in (BM25F, with matching.BOOSTS)."""
 _HIGHLIGHTED = ("name", "purpose", "description")
-_WORD = re.compile(r"[^\W\d_][\w-]*", re.UNICODE)
 _EXPANSIONS = 200  # terms a prefix or wildcard may stand for; more say little and cost much
 _B, _K1 = 0.75, 1.2  # BM25 parameters, as whoosh's own BM25F
 _BITS = tuple(tuple(bit for bit in range(8) if byte >> bit & 1) for byte in range(256))
@@ -164,12 +173,22 @@ class SearchResult:
     facets: dict[str, list[FacetValue]]
     suggestion: str | None = None
     corrected: bool = False
+    partial: bool = False
     sections: list[Hit] = field(default_factory=list)
     sections_total: int = 0
     pages: int = field(init=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "pages", max(1, -(-self.total // self.request.per_page)))
+
+    @property
+    def notice(self) -> str | None:
+        """What a reader must know about the hits: that they match only some of the words."""
+        if not self.partial:
+            return None
+        noun = "section" if self.request.kind == "section" else "service"
+        asked = self.suggestion if self.corrected and self.suggestion else self.request.q
+        return f"No {noun} matches all of “{asked}”; showing {noun}s that match some."
 
 
 class FastPaths:
@@ -349,6 +368,8 @@ class _ReaderView:
         self._lengths: dict[tuple[str, int], array[int]] = {}
         self._corrections: dict[tuple[str, int], str | None] = {}
         self._words: list[str] | None = None
+        self._identifiers: list[str] | None = None
+        self._near: dict[str, tuple[str, ...]] = {}
 
     # --- bitsets ------------------------------------------------------------------------------
 
@@ -577,6 +598,42 @@ class _ReaderView:
             self._corrections[key] = best[1] if best else None
         return self._corrections[key]
 
+    def near_identifiers(self, word: str) -> tuple[str, ...]:
+        """The indexed identifier forms (vocabulary.looks_like_identifier) that word, folded, is close to in
+        spelling or that it nearly starts: a word typed like a name is answered as typed, never replaced."""
+        if len(word) < 3:
+            return ()
+        key = (word, -1)
+        if key not in self._corrections:
+            if self._identifiers is None:
+                self._identifiers = self.values("identifiers")
+            maxdist = 1 if len(word) <= 5 else 2
+            first = bisect.bisect_left(self._identifiers, word[0])
+            near = []
+            for form in itertools.islice(self._identifiers, first, None):
+                if not form.startswith(word[0]):
+                    break
+                if _distance(word, form, maxdist) <= maxdist or _distance(word, form[: len(word)], maxdist) <= maxdist:
+                    near.append(form)
+            self._near[word] = tuple(near)
+            self._corrections[key] = None
+        return self._near.get(word, ())
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Levenshtein distance between a and b, or limit + 1 when it is larger than limit."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous = list(range(len(b) + 1))
+    for i, char in enumerate(a, 1):
+        current = [i]
+        for j, other in enumerate(b, 1):
+            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
+        if min(current) > limit:
+            return limit + 1
+        previous = current
+    return previous[-1]
+
 
 _COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], dict[int, float]]], ...] = (
     (Or, _ReaderView._any_scores),
@@ -586,6 +643,21 @@ _COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], dict[int, float
     (MultiTerm, _ReaderView._expanded_scores),
 )
 """How each kind of compound query scores, tried in this order (the first kind the query is an instance of)."""
+
+
+@dataclass(frozen=True)
+class _Answer:
+    """What the text of a request matched: scores, the documents shown (all units matched, else the best
+    partial matches), those holding the whole query as a phrase, and the spelling suggestion."""
+
+    scores: dict[int, float]
+    matched: int
+    named: frozenset[int]
+    phrase: frozenset[int]
+    partial: bool
+    suggestion: str | None
+    corrected: bool
+    plan: Plan
 
 
 class Searching:
@@ -607,9 +679,6 @@ class Searching:
         self._view_token: Any = None
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
-        self._parser = MultifieldParser(list(TEXT_FIELDS), None, fieldboosts=_BOOSTS, group=OrGroup.factory(0.9))
-        self._fragmenter = highlight.ContextFragmenter(maxchars=200, surround=40)
-        self._formatter = highlight.HtmlFormatter(tagname="mark", between=" … ")
 
     def _reader_view(self) -> _ReaderView:
         searcher = self.index.searcher()
@@ -642,35 +711,10 @@ class Searching:
             while len(self._cache) > self.CACHE_SIZE:
                 self._cache.popitem(last=False)
 
-    def _parse(self, text: str, searcher: Searcher) -> Query:
-        self._parser.schema = searcher.schema
-        return self._parser.parse(text)
-
-    def suggestion_for(self, text: str, view: _ReaderView) -> str | None:
-        """The query with each word unknown to the index replaced by its nearest indexed word, or None."""
-        reader = view.reader
-        changed = False
-
-        def replace(match: re.Match[str]) -> str:
-            nonlocal changed
-            word = match.group(0)
-            lower = word.casefold()
-            after = text[match.end() : match.end() + 1]
-            if len(lower) < 3 or after in ("*", "?", ":") or reader.doc_frequency("words", lower) > 0:
-                return word
-            option = view.correction(lower, 2 if len(lower) > 5 else 1)
-            if option:
-                changed = True
-                return option
-            return word
-
-        corrected = _WORD.sub(replace, text)
-        return corrected if changed else None
-
     def search(self, request: SearchRequest, rule: Visibility) -> SearchResult:
         """Answer request for a reader with rule; catches up with the database first.
 
-        Facet counts are over the services matching the text and every active filter except the
+        Facet counts are over the services shown (matching the text) and every active filter except the
         facet's own (so a reader can widen a choice); document sections never count in them.
         """
         self.index.catch_up()
@@ -680,146 +724,9 @@ class Searching:
             cached: SearchResult | None = self._cached(key)
             if cached is not None:
                 return cached
-            result = self._search(request, rule, view)
+            result = answer(request, rule, view)
             self._store(key, result)
             return result
-
-    def _search(self, request: SearchRequest, rule: Visibility, view: _ReaderView) -> SearchResult:
-        searcher = view.searcher
-        services = view.visible(rule)
-        scope = services | view.sections()
-        query: Query | None = None
-        scores: dict[int, float] = {}
-        suggestion = self.suggestion_for(request.q, view) if request.q else None
-        corrected = False
-        if request.q:
-            query = self._parse(request.q, searcher)
-            scores = view.scores(query)
-            matched = view.bitset(scores) & scope
-            if suggestion and '"' not in request.q:
-                # The unknown words matched nothing, so the corrected query can only say more: answer it,
-                # and say so. A quoted query is taken literally (the suggestion is still offered).
-                corrected_query = self._parse(suggestion, searcher)
-                corrected_scores = view.scores(corrected_query)
-                corrected_matched = view.bitset(corrected_scores) & scope
-                if corrected_matched & (services if request.kind == "service" else scope):
-                    query, scores, matched, corrected = corrected_query, corrected_scores, corrected_matched, True
-        else:
-            matched = scope
-
-        filters = request.filter_dict()
-        per_facet = {name: view.any_of(name, values) for name, values in filters.items()}
-        matched_services = matched & services
-        filtered = matched_services
-        for docs in per_facet.values():
-            filtered &= docs
-        facets = {}
-        for name in FACETS:
-            base = matched_services
-            for other, docs in per_facet.items():
-                if other != name:
-                    base &= docs
-            selected = set(filters.get(name, ()))
-            counts = [FacetValue(v, (base & view.docs(name, v)).bit_count(), v in selected) for v in view.values(name)]
-            facets[name] = sorted((c for c in counts if c.count or c.selected), key=lambda c: (-c.count, c.value))
-
-        matched_sections = matched & view.sections()
-        # Sections have no facet values: with kind "all" a filter leaves them out, kind "section" ignores filters.
-        allowed = {
-            "service": filtered,
-            "section": matched_sections,
-            "all": filtered | (0 if filters else matched_sections),
-        }[request.kind]
-        total = allowed.bit_count()
-        start = (request.page - 1) * request.per_page
-        hits = self._page(view, request, query, scores, allowed, start, request.per_page) if start < total else []
-        sections: list[Hit] = []
-        if request.sections and matched_sections:
-            sections = self._page(view, request, query, scores, matched_sections, 0, request.sections)
-        return SearchResult(
-            request=request,
-            total=total,
-            hits=hits,
-            facets=facets,
-            suggestion=suggestion,
-            corrected=corrected,
-            sections=sections,
-            sections_total=matched_sections.bit_count(),
-        )
-
-    def _page(
-        self,
-        view: _ReaderView,
-        request: SearchRequest,
-        query: Query | None,
-        scores: dict[int, float],
-        allowed: int,
-        start: int,
-        count: int,
-    ) -> list[Hit]:
-        """Hits start..start+count of the documents in allowed, in the request's order."""
-        need = start + count
-        docs = view.docnums(allowed)
-        relevance = query is not None and request.sort == "relevance"
-        if relevance:
-            assert query is not None
-            tier: set[int] | dict[int, float] = {}
-            if isinstance(query, Or) and len(query.subqueries) > 1:
-                # Documents matching every word rank before those matching some, each group by BM25F.
-                parts = [view.scores(q) for q in query.subqueries]
-                tier = set(parts[0]).intersection(*parts[1:])
-            # Ties are broken by document number, so paging is stable.
-            chosen = heapq.nlargest(need, docs, key=lambda d: (d in tier, scores.get(d, 0.0), -d))[start:need]
-        else:
-            wanted = set(docs)
-            order = view.order("updated" if request.sort == "updated" else "name")
-            chosen = list(itertools.islice((d for d in order if d in wanted), start, need))
-        terms: dict[str, set[str]] = {}
-        if query is not None:
-            # Leaf by leaf: whoosh's existing_terms() keeps only the first field's terms of a multi-field query.
-            for leaf in query.leaves():
-                for name, text in leaf.expanded_terms(view.reader, phrases=True):
-                    terms.setdefault(name, set()).add(_text(text))
-        return [self._hit(view, docnum, scores.get(docnum) if relevance else None, terms) for docnum in chosen]
-
-    def _hit(self, view: _ReaderView, docnum: int, score: float | None, terms: dict[str, set[str]]) -> Hit:
-        stored = view.searcher.stored_fields(docnum)
-        highlights = {}
-        for name in _HIGHLIGHTED:
-            text = stored.get(name)
-            # Analysing a text is most of a highlight's cost: only texts holding a matched term are.
-            if text and terms.get(name) and any(view.has(docnum, name, term) for term in terms[name]):
-                snippet = highlight.highlight(
-                    text, terms[name], view.searcher.schema[name].analyzer, self._fragmenter, self._formatter, top=2
-                )
-                if snippet:
-                    highlights[name] = snippet
-        if stored.get("kind") == "section":
-            return Hit(
-                id=stored["service"],
-                version="",
-                name=stored.get("name", ""),
-                organisation="",
-                purpose=stored.get("purpose", ""),
-                status="",
-                subprocesses=[],
-                score=score,
-                highlights=highlights,
-                kind="section",
-                url=stored.get("url"),
-                audiences=[a for a in stored.get("audiences", "").split(",") if a],
-            )
-        return Hit(
-            id=stored["service"],
-            version=stored["version"],
-            name=stored["name"],
-            organisation=stored["organisation"],
-            purpose=stored.get("purpose", ""),
-            status=stored.get("status", ""),
-            subprocesses=[s for s in stored.get("subprocess", "").split(",") if s],
-            score=score,
-            highlights=highlights,
-        )
 
     def suggest(self, prefix: str, rule: Visibility, limit: int = 10) -> list[dict[str, str]]:
         """Autocomplete: service names with a word starting with prefix, then keywords, that the reader may see."""
@@ -835,10 +742,18 @@ class Searching:
             if cached is not None:
                 return cached
             shown = set(view.docnums(visible))
+            folded = compact(prefix)
+
+            def starts(name: str) -> bool:
+                # A word of the name, or one of its forms as typed (x13 → X-13ARIMA-SEATS, tau → τ-ARGUS).
+                if any(word.startswith(prefix) for word in name.casefold().split()):
+                    return True
+                return len(folded) >= 2 and any(form.startswith(folded) for form in name_forms(name)[0])
+
             names = [
                 {"kind": "service", "value": name, "id": service}
                 for docnum, name, service in view.names()
-                if docnum in shown and any(word.startswith(prefix) for word in name.casefold().split())
+                if docnum in shown and starts(name)
             ]
             names.sort(key=lambda n: (not n["value"].casefold().startswith(prefix), n["value"].casefold()))
             keywords = [
@@ -849,3 +764,234 @@ class Searching:
             found = (names + keywords)[:limit]
             self._store(key, found)
             return found
+
+
+def _unit_docs(view: _ReaderView, meaning: Plan) -> list[dict[int, float]]:
+    return [view.scores(unit.query) for unit in meaning.units]
+
+
+def _replace_words(text: str, replacements: dict[str, str]) -> str:
+    """text with each typed word (folded) that has a replacement replaced, everything else as typed."""
+
+    def replace(match: re.Match[str]) -> str:
+        word = match.group(0)
+        core = word.strip(".,;:!?()[]{}")
+        found = replacements.get(fold(core))
+        return word.replace(core, found) if found else word
+
+    parts = re.split(r'("[^"]*"?)', text)
+    return "".join(part if part.startswith('"') else re.sub(r"[^\s\"]+", replace, part) for part in parts)
+
+
+def _spelling(view: _ReaderView, meaning: Plan) -> tuple[dict[str, str], dict[str, str], dict[str, tuple[str, ...]]]:
+    """For each plain word that matches nothing: (replacements made, suggested only, names it is close to).
+
+    A word close to a name or identifier in the index (vocabulary.looks_like_identifier) is never replaced: it
+    finds those names, and the nearest word is only suggested ("search instead for"). Others are replaced by
+    the most frequent indexed word within one or two edits.
+    """
+    replace: dict[str, str] = {}
+    suggest: dict[str, str] = {}
+    near: dict[str, tuple[str, ...]] = {}
+    for unit, docs in zip(meaning.units, _unit_docs(view, meaning), strict=True):
+        word = fold(unit.text)
+        if docs or not unit.correctable or len(word) < 3:
+            continue
+        option = view.correction(word, 2 if len(word) > 5 else 1)
+        names = view.near_identifiers(compact(unit.text))
+        if names:
+            near[word] = names
+            if option:
+                suggest[word] = option
+        elif option:
+            replace[word] = option
+    return replace, suggest, near
+
+
+def _evaluate(view: _ReaderView, meaning: Plan, scope: int, target: int) -> tuple[dict[int, float], int, bool]:
+    """(scores, documents shown, partial): the documents matching every unit; when none of them is in target,
+    those matching the most units, with partial True."""
+    every = meaning.all_units()
+    if every is None:
+        return {}, 0, False
+    scores = view.scores(every)
+    matched = view.bitset(scores) & scope
+    if matched & target or len(meaning.units) < 2:
+        return scores, matched, False
+    parts = _unit_docs(view, meaning)
+    coverage: Counter[int] = Counter()
+    for part in parts:
+        coverage.update(part.keys())  # one per unit matched (a mapping would add its scores)
+    in_target = set(view.docnums(target))
+    best = max((n for d, n in coverage.items() if d in in_target), default=0)
+    if not best:
+        return {}, 0, False
+    total = _add(parts)
+    chosen = {d: total[d] for d, n in coverage.items() if n >= best}
+    return chosen, view.bitset(chosen) & scope, True
+
+
+def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answer:
+    """What text matches in scope, with target (the kind of document asked for) deciding whether every unit
+    matched something and whether a corrected spelling is answered instead."""
+    schema = view.searcher.schema
+    words = vocabulary()
+    first = plan(schema, text, words)
+    replace, suggest, near = _spelling(view, first)
+    chosen = plan(schema, text, words, near) if near else first
+    suggestion = _replace_words(text, {**suggest, **replace}) if (replace or suggest) else None
+    corrected = False
+    if replace and '"' not in text:
+        # The unknown words matched nothing, so the corrected query can only say more: answer it, and say so.
+        # A quoted query is taken literally (the suggestion is still offered).
+        assert suggestion is not None
+        fixed = plan(schema, _replace_words(text, replace), words, near)
+        scores, matched, partial = _evaluate(view, fixed, scope, target)
+        if matched & target:
+            chosen, corrected = fixed, True
+            suggestion = _replace_words(text, replace) if not suggest else suggestion
+    if not corrected:
+        scores, matched, partial = _evaluate(view, chosen, scope, target)
+    phrase = frozenset(view.scores(chosen.phrase)) if chosen.phrase is not None and matched else frozenset()
+    named = frozenset(view.scores(chosen.name)) if chosen.name is not None and matched else frozenset()
+    return _Answer(scores, matched, named, phrase, partial, suggestion, corrected, chosen)
+
+
+def _facets(
+    view: _ReaderView, matched_services: int, filters: dict[str, tuple[str, ...]], per_facet: dict[str, int]
+) -> dict[str, list[FacetValue]]:
+    """Each facet's values counted over the services shown, under every active filter but the facet's own."""
+    facets = {}
+    for name in FACETS:
+        base = matched_services
+        for other, docs in per_facet.items():
+            if other != name:
+                base &= docs
+        selected = set(filters.get(name, ()))
+        counts = [FacetValue(v, (base & view.docs(name, v)).bit_count(), v in selected) for v in view.values(name)]
+        facets[name] = sorted((c for c in counts if c.count or c.selected), key=lambda c: (-c.count, c.value))
+    return facets
+
+
+def answer(request: SearchRequest, rule: Visibility, view: _ReaderView) -> SearchResult:
+    """The answer to request for a reader with rule, read from view (Searching.search adds the catch-up with
+    the database, the lock and the cache; tests of ranking at scale call this on an index of their own)."""
+    services = view.visible(rule)
+    sections = view.sections()
+    scope = services | sections
+    target = {"service": services, "section": sections, "all": scope}[request.kind]
+    understood = _understand(request.q, view, scope, target) if request.q else None
+    matched = understood.matched if understood else scope
+
+    filters = request.filter_dict()
+    per_facet = {name: view.any_of(name, values) for name, values in filters.items()}
+    filtered = matched & services
+    for docs in per_facet.values():
+        filtered &= docs
+    facets = _facets(view, matched & services, filters, per_facet)
+
+    beside_understood = understood
+    if understood is not None and request.sections and request.kind == "service":
+        # The sections listed beside the services: every word matched in them, whatever the services matched.
+        beside_understood = _understand(request.q, view, scope, sections)
+    matched_sections = (beside_understood.matched if beside_understood else scope) & sections
+    # Sections have no facet values: with kind "all" a filter leaves them out, kind "section" ignores filters.
+    allowed = {
+        "service": filtered,
+        "section": matched & sections,
+        "all": filtered | (0 if filters else matched & sections),
+    }[request.kind]
+    total = allowed.bit_count()
+    start = (request.page - 1) * request.per_page
+    hits = _page(view, request, understood, allowed, start, request.per_page) if start < total else []
+    beside: list[Hit] = []
+    if request.sections and matched_sections:
+        beside = _page(view, request, beside_understood, matched_sections, 0, request.sections)
+    return SearchResult(
+        request=request,
+        total=total,
+        hits=hits,
+        facets=facets,
+        suggestion=understood.suggestion if understood else None,
+        corrected=understood.corrected if understood else False,
+        partial=understood.partial if understood else False,
+        sections=beside,
+        sections_total=matched_sections.bit_count(),
+    )
+
+
+def _page(
+    view: _ReaderView, request: SearchRequest, understood: _Answer | None, allowed: int, start: int, count: int
+) -> list[Hit]:
+    """Hits start..start+count of the documents in allowed, in the request's order."""
+    need = start + count
+    docs = view.docnums(allowed)
+    relevance = understood is not None and request.sort == "relevance"
+    scores = understood.scores if understood else {}
+    if relevance:
+        assert understood is not None
+        named, phrase = understood.named, understood.phrase
+        # A service whose whole name the query is first, then those holding the query as a phrase, then by BM25F;
+        # ties by document number, so paging is stable.
+        chosen = heapq.nlargest(need, docs, key=lambda d: (d in named, d in phrase, scores.get(d, 0.0), -d))[start:need]
+    else:
+        wanted = set(docs)
+        order = view.order("updated" if request.sort == "updated" else "name")
+        chosen = list(itertools.islice((d for d in order if d in wanted), start, need))
+    terms: dict[str, set[str]] = {}
+    typed: list[str] = []
+    if understood is not None:
+        queries = [unit.marked for unit in understood.plan.units]
+        # Leaf by leaf: whoosh's existing_terms() keeps only the first field's terms of a multi-field query.
+        for query in queries:
+            for leaf in query.leaves():
+                if leaf.field() not in _HIGHLIGHTED:
+                    continue
+                for name, text in leaf.expanded_terms(view.reader, phrases=True):
+                    terms.setdefault(name, set()).add(_text(text))
+        typed = [compact(t.text) for t in tokens(request.q) if not t.wildcard]
+    return [_hit(view, docnum, scores.get(docnum) if relevance else None, terms, typed) for docnum in chosen]
+
+
+def _hit(view: _ReaderView, docnum: int, score: float | None, terms: dict[str, set[str]], typed: list[str]) -> Hit:
+    stored = view.searcher.stored_fields(docnum)
+    schema = view.searcher.schema
+    highlights = {}
+    name = stored.get("name", "")
+    marked = passages.title(name, schema["name"].analyzer, terms.get("name", set()), typed) if name else None
+    if marked:
+        highlights["name"] = marked
+    for fieldname in ("purpose", "description"):
+        text = stored.get(fieldname)
+        # Analysing a text is most of a highlight's cost: only texts holding a matched term are.
+        wanted = terms.get(fieldname)
+        if text and wanted and any(view.has(docnum, fieldname, term) for term in wanted):
+            snippet = passages.passage(text, schema[fieldname].analyzer, wanted)
+            if snippet:
+                highlights[fieldname] = snippet
+    if stored.get("kind") == "section":
+        return Hit(
+            id=stored["service"],
+            version="",
+            name=name,
+            organisation="",
+            purpose=stored.get("purpose", ""),
+            status="",
+            subprocesses=[],
+            score=score,
+            highlights=highlights,
+            kind="section",
+            url=stored.get("url"),
+            audiences=[a for a in stored.get("audiences", "").split(",") if a],
+        )
+    return Hit(
+        id=stored["service"],
+        version=stored["version"],
+        name=name,
+        organisation=stored["organisation"],
+        purpose=stored.get("purpose", ""),
+        status=stored.get("status", ""),
+        subprocesses=[s for s in stored.get("subprocess", "").split(",") if s],
+        score=score,
+        highlights=highlights,
+    )

@@ -109,6 +109,18 @@ class SearchResultSchema(Schema):
     corrected = fields.Boolean(
         metadata={"description": "True when nothing matched q and the hits are for the suggestion"}
     )
+    # Not named partial: marshmallow's Schema has an attribute of that name.
+    some_words = fields.Boolean(
+        attribute="partial",
+        data_key="partial",
+        metadata={
+            "description": "True when no hit matches every word of q, and the hits are those matching the most of them"
+        },
+    )
+    notice = fields.String(
+        allow_none=True,
+        metadata={"description": "Said to the reader with the hits, e.g. that they match only some of the words"},
+    )
 
 
 class SuggestionSchema(Schema):

@@ -58,6 +58,34 @@ def value_label(facet: str, value: str) -> str:
     return value
 
 
+def gsbpm_intro(filters: dict[str, tuple[str, ...]]) -> dict[str, str] | None:
+    """When the only filter is one GSBPM sub-process or phase (a cell or a phase of the home page's matrix), what
+    it is: its code, name and description (catalogue/reference/gsbpm.yaml) and where the document explains it."""
+    if len(filters) != 1:
+        return None
+    ((facet, values),) = filters.items()
+    model = reference.gsbpm()
+    if facet == "subprocess" and len(values) == 1 and values[0] in model.subprocesses:
+        found = model.subprocesses[values[0]]
+        return {
+            "kind": "sub-process",
+            "code": values[0],
+            "name": found["name"],
+            "description": found["description"],
+            "url": url_for("document.gsbpm", sp=values[0], _anchor=f"sp-{values[0]}"),
+        }
+    if facet == "phase" and len(values) == 1 and values[0] in model.phases:
+        found = model.phases[values[0]]
+        return {
+            "kind": "phase",
+            "code": values[0],
+            "name": found["name"],
+            "description": found["description"],
+            "url": url_for("document.gsbpm", _anchor=f"phase-{values[0]}"),
+        }
+    return None
+
+
 def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:
     """Page numbers to link: the first, the last and those around page; None marks a gap."""
     shown = sorted({1, pages, *range(max(1, page - around), min(pages, page + around) + 1)})
@@ -134,4 +162,5 @@ def search_page() -> tuple[str, int]:
         active=active,
         page_numbers=page_numbers(search.page, result.pages),
         facet_values_shown=FACET_VALUES_SHOWN,
+        gsbpm=None if args["q"] else gsbpm_intro(filters),
     ), status

@@ -1,0 +1,96 @@
+"""Matched words shown in context: whole titles with their matches marked, and passages cut between words.
+
+whoosh's fragmenters cut at token edges, so a title lost its closing parenthesis ("SDMX Reference Infrastructure
+(SDMX-RI") or its sign ("JDemetra"). Here a title is always shown whole, and a passage of a longer text starts
+and ends at white space, with "…" where it was cut. Text is HTML-escaped; matches are wrapped in <mark>.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from html import escape
+
+from whoosh.analysis import Analyzer
+
+from catalogue.search.vocabulary import compact, name_forms
+
+PASSAGE_CHARS = 240
+"""About how long a passage is (it grows to the next white space)."""
+_LEAD = 60
+"""Characters kept before the first match of a passage cut from a longer text."""
+_CHUNK = re.compile(r"\S+")
+_WRITTEN_NAME = re.compile(r"^[\w+#.\-]+$")
+_CORE = re.compile(r"^[^\w+]*(.*?)[^\w+]*$", re.DOTALL)
+
+
+def _matches(text: str, analyzer: Analyzer, terms: Collection[str]) -> list[tuple[int, int]]:
+    """(start, end) of every word of text whose analysed form is one of terms."""
+    if not terms:
+        return []
+    return [
+        (token.startchar, token.endchar)
+        for token in analyzer(text, chars=True, mode="index")
+        if token.text in terms and token.endchar > token.startchar
+    ]
+
+
+def _marked(text: str, spans: list[tuple[int, int]]) -> str:
+    """text escaped, with the spans (in order, not overlapping) in <mark>."""
+    out, last = [], 0
+    for start, end in sorted(spans):
+        if start < last:
+            continue
+        out += [escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>"]
+        last = end
+    out.append(escape(text[last:]))
+    return "".join(out)
+
+
+def title(text: str, analyzer: Analyzer, terms: Collection[str], typed: Collection[str] = ()) -> str | None:
+    """The whole title with its matched words marked, or None when nothing in it matched.
+
+    typed holds the query's words folded (vocabulary.compact): a written word of the title whose forms one of
+    them equals or starts (`x13` in X-13ARIMA-SEATS, `tau` in τ-ARGUS) is marked too.
+    """
+    spans = _matches(text, analyzer, terms)
+    wanted = [w for w in typed if w]
+    if wanted:
+        for chunk in _CHUNK.finditer(text):
+            core = _CORE.match(chunk.group(0))
+            assert core is not None
+            if not _WRITTEN_NAME.match(core.group(1)):
+                continue  # markup or prose, not a name: its words are marked by the analyser alone
+            forms = [*name_forms(core.group(1))[0], compact(core.group(1))]
+            if any(f == w or (len(w) >= 3 and f.startswith(w)) for f in forms for w in wanted):
+                start = chunk.start() + core.start(1)
+                spans = [s for s in spans if not (start <= s[0] < chunk.start() + core.end(1))]
+                spans.append((start, chunk.start() + core.end(1)))
+    return _marked(text, spans) if spans else None
+
+
+def passage(text: str, analyzer: Analyzer, terms: Collection[str], limit: int = PASSAGE_CHARS) -> str | None:
+    """The part of text around its first matches, cut at white space, matches marked; None when none matched."""
+    spans = _matches(text, analyzer, terms)
+    if not spans:
+        return None
+    if len(text) <= limit:
+        return _marked(text, spans)
+    # The window holding the most different matched words, starting a little before one of them.
+    best, best_start = -1, 0
+    for start, _end in spans:
+        begin = max(0, start - _LEAD)
+        inside = {text[s:e].casefold() for s, e in spans if begin <= s and e <= begin + limit}
+        if len(inside) > best:
+            best, best_start = len(inside), begin
+    begin, end = best_start, min(len(text), best_start + limit)
+    if begin > 0 and not text[begin - 1].isspace():
+        space = text.rfind(" ", 0, begin)
+        begin = space + 1 if space >= 0 else 0
+    if end < len(text) and not text[end].isspace():
+        space = text.find(" ", end)
+        end = space if space >= 0 else len(text)
+    piece = text[begin:end].strip()
+    offset = begin + (len(text[begin:end]) - len(text[begin:end].lstrip()))
+    inside_spans = [(s - offset, e - offset) for s, e in spans if offset <= s and e <= offset + len(piece)]
+    return ("… " if begin > 0 else "") + _marked(piece, inside_spans) + (" …" if end < len(text) else "")
