@@ -79,3 +79,53 @@ def test_every_json_request_body_is_a_described_shape(client):
     assert {"cspa", "id", "version", "implementation"} <= set(descriptor["required"])
     # The Definition may be left out when the Specification is given by reference (the descriptor schema).
     assert "definition" in descriptor["properties"] and "definition" not in descriptor["required"]
+
+
+def _operations(spec: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+
+
+def test_every_operation_has_an_id_a_summary_and_its_security(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["servers"] and spec["servers"][0]["url"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    ids = [operation["operationId"] for _method, _path, operation in _operations(spec)]
+    assert len(ids) == len(set(ids)) == len(_operations(spec))
+    for method, path, operation in _operations(spec):
+        assert operation["summary"].strip(), (method, path)
+        assert operation["security"] in ([{"bearerAuth": []}], [{"bearerAuth": []}, {}]), (method, path)
+        assert "401" in operation["responses"], (method, path)
+    submit = spec["paths"]["/api/v1/services"]["post"]
+    assert submit["operationId"] == "submitService"
+    assert submit["externalDocs"]["url"] == "/schemas/cspa-service-descriptor.schema.json"
+    assert submit["requestBody"]["content"]["application/json"]["example"]["id"] == "demo-linkage"
+
+
+def test_the_operations_marked_as_needing_a_token_refuse_an_anonymous_request(seeded):
+    """The security each operation declares is what the API does: 401 without a token exactly where the
+    document says a token is required (an optional one is never asked for)."""
+    client = seeded.test_client()
+    spec = client.get("/api/openapi.json").json
+    fill = {"slug": "relais", "version": "1.0.0", "owner": "ISTAT", "token_id": "1"}
+    for method, path, operation in _operations(spec):
+        url = re.sub(r"{([a-z_]+)}", lambda m: fill[m.group(1)], path)
+        example = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+        answer = client.open(url, method=method, json=example if method == "POST" else None)
+        required = operation["security"] == [{"bearerAuth": []}]
+        assert (answer.status_code == 401) == required, (method, path, answer.status_code)
+
+
+def test_the_example_descriptor_is_valid(client):
+    from catalogue.openapi import example_descriptor
+
+    answer = client.post("/api/v1/validate", data=example_descriptor(), content_type="application/yaml")
+    assert answer.status_code == 200 and answer.json["valid"], answer.json
