@@ -1,5 +1,6 @@
-"""The public catalogue in DCAT-AP 3: one dcat:Catalog, each service a dcat:DataService (one with an endpoint) or a dcat:Dataset of type Software (one without), so European
-data portals can harvest it (as JSON-LD or Turtle)."""
+"""The public catalogue in DCAT-AP 3: one dcat:Catalog, each service a dcat:DataService (one with an
+endpoint) or a dcat:Dataset of type Software (one without), so European data portals can harvest it (as
+JSON-LD or Turtle)."""
 
 from __future__ import annotations
 

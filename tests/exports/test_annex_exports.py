@@ -47,7 +47,7 @@ def test_backstage_components_by_interface_kind_and_their_apis(client, workflow,
     _publish_all(workflow)
     entities = _entities(client)
     assert entities[("Component", "sdcmicro-library")]["spec"]["type"] == "library"
-    assert entities[("Component", "banffprocessor-cli")]["spec"]["type"] == "tool"
+    assert entities[("Component", "banffprocessor-cli")]["spec"]["type"] == "command-line"
     explorer = entities[("Component", "dotstat-data-explorer")]
     assert explorer["spec"]["type"] == "service"
     assert explorer["spec"]["providesApis"] == ["api:default/dotstat-data-explorer"]

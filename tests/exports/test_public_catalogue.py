@@ -67,7 +67,10 @@ def test_the_export_routes_are_described_in_the_registry_openapi(seeded_client):
 def test_every_seed_service_is_a_component_with_the_required_keys(seeded_client):
     entities = _entities(seeded_client)
     assert [e["metadata"]["name"] for e in entities if e["kind"] == "Component"] == SEED_IDS
-    for entity in entities:
+    # One Group per organisation owns its services: every owner reference resolves.
+    groups = {f"group:default/{e['metadata']['name']}" for e in entities if e["kind"] == "Group"}
+    assert {e["spec"]["owner"] for e in entities if e["kind"] != "Group"} == groups
+    for entity in [e for e in entities if e["kind"] != "Group"]:
         assert REQUIRED <= set(entity)
         assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] in ("Component", "API")
         metadata, spec = entity["metadata"], entity["spec"]
