@@ -56,6 +56,9 @@ class Config:
     # The public address of the catalogue (https://catalogue.example.org/): absolute links in exports, feeds and
     # catalog-info.yaml start with it. Empty (development only): the request's own host, which a client chooses.
     base_url: str = ""
+    # Hosts `catalogue import --from-dcat URL` may read a DCAT-AP catalogue from (CATALOGUE_IMPORT_HOSTS, comma
+    # separated). Empty: no URL at all, only files.
+    import_hosts: tuple[str, ...] = ()
 
     @property
     def limits(self) -> Limits:
@@ -121,4 +124,7 @@ class Config:
             allow_sqlite=os.environ.get("CATALOGUE_ALLOW_SQLITE", "") in ("1", "true", "yes"),
             log_level=os.environ.get("CATALOGUE_LOG_LEVEL", "INFO").upper(),
             base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
+            import_hosts=tuple(
+                h.strip().lower() for h in os.environ.get("CATALOGUE_IMPORT_HOSTS", "").split(",") if h.strip()
+            ),
         )
