@@ -250,7 +250,9 @@ def _require_declared_body() -> None:
 class ProblemSchema(Schema):
     """An RFC 9457 problem: what went wrong, and where."""
 
-    type = fields.String()
+    type = fields.String(
+        metadata={"description": "The problem type: a page of this catalogue (/problems/<name>) on what it means"}
+    )
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from rdflib import Literal, URIRef
 from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF
 
+from catalogue.exports import dcat_import
 from tests.exports.test_dcat import VCARD, parse
 from tests.exports.test_dcat_ap_shapes import assert_dcat_ap_3
 
@@ -34,5 +35,14 @@ def test_endpoint_url_contact_point_and_spdx_licence_from_the_descriptor(client,
     assert graph.value(contact, VCARD.fn) == Literal("Linkage team")
     assert graph.value(contact, VCARD.hasEmail) == URIRef("mailto:linkage@istat.example")
     assert_dcat_ap_3(graph)
+    # Read back (catalogue import --from-dcat), the data service keeps its endpoint and is a valid descriptor.
+    descriptor = dcat_import.descriptor_of(graph, service)
+    servers = descriptor["specification"]["interface"]["openapi"]["servers"]
+    assert servers == [{"url": "https://api.example.org/linkage"}]
+    assert descriptor["contacts"] == [
+        {"name": "Linkage team", "email": "linkage@istat.example", "url": "https://example.org/contact"}
+    ]
+    report = client.post("/api/v1/validate", json=descriptor).json
+    assert report["valid"], report["errors"]
     publisher = graph.value(service, DCTERMS.publisher)
     assert graph.value(publisher, FOAF.name) == Literal("Italian National Institute of Statistics")
