@@ -99,9 +99,11 @@ def dcat_turtle() -> Response:
 # given without one (a client reading it as one document would fail; Backstage reads streams).
 @blp.doc(
     responses=_described(
-        "application/yaml", "One Backstage API entity per service, as a multi-document YAML stream", {}
+        "application/yaml",
+        "A Group per organisation, then a Component and its APIs per service, as a multi-document YAML stream",
+        {},
     )
 )
 def backstage_yaml() -> Response:
-    """Every public service as a Backstage API entity (catalog-info.yaml documents)."""
+    """Every public service as Backstage entities (catalog-info.yaml documents), with its owner's Group."""
     return _send("backstage")
