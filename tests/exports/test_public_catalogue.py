@@ -112,7 +112,7 @@ def test_the_feed_has_the_required_atom_elements(seeded_client):
     root = _feed(seeded_client)
     for name in ("id", "title", "updated"):
         assert root.find(f"{A}{name}").text
-    assert root.find(f"{A}id").text.startswith("tag:localhost,")
+    assert root.find(f"{A}id").text.startswith("urn:uuid:")
     assert root.find(f"{A}link[@rel='self']").get("href") == "http://localhost/feeds/approved.atom"
     entries = root.findall(f"{A}entry")
     assert sorted(e.find(f"{A}link").get("href").rsplit("/", 1)[1] for e in entries) == SEED_IDS
@@ -120,7 +120,7 @@ def test_the_feed_has_the_required_atom_elements(seeded_client):
         for name in ("id", "title", "updated", "summary"):
             assert entry.find(f"{A}{name}").text, name
         assert entry.find(f"{A}author/{A}name").text
-        assert entry.find(f"{A}id").text.startswith("tag:localhost,")
+        assert entry.find(f"{A}id").text.startswith("urn:uuid:")
     assert len({e.find(f"{A}id").text for e in entries}) == len(entries)
 
 
