@@ -230,12 +230,16 @@ def is_data_service(record: ExportedService) -> bool:
     return record.endpoint_url is not None and iri(record.endpoint_url) is not None
 
 
-def _document(graph: Graph, subject: URIRef, predicate: URIRef, address: str | None, record: ExportedService) -> None:
-    """A page (landing page, documentation, home page) as a foaf:Document, the range DCAT-AP 3 gives it."""
-    value = iri(address or "")
+def _document(
+    graph: Graph, subject: URIRef, predicate: URIRef, address: str | None, record: ExportedService, field: str
+) -> None:
+    """A page (landing page, documentation, home page) as a foaf:Document, the range DCAT-AP 3 gives it; an
+    address that is no http, https or mailto address is left out, with the reason logged."""
+    if not address:
+        return
+    value = iri(address)
     if value is None:
-        if address:
-            _link(graph, subject, predicate, address, record, str(predicate).rsplit("/", 1)[-1])
+        _link(graph, subject, predicate, address, record, field)  # logs why, adds nothing
         return
     graph.add((URIRef(value), RDF.type, FOAF.Document))
     graph.add((subject, predicate, URIRef(value)))
@@ -256,6 +260,8 @@ def _resource(graph: Graph, catalogue: URIRef, record: ExportedService, links: L
             if kind in INTERFACE_STANDARDS:
                 graph.add((subject, DCTERMS.conformsTo, _standard(graph, kind)))
     else:
+        if record.endpoint_url:  # an address no client could call: logged, and the service described as software
+            _link(graph, subject, DCAT.endpointURL, record.endpoint_url, record, "endpoint URL")
         graph.add((catalogue, DCAT.dataset, subject))
         graph.add((subject, RDF.type, DCAT.Dataset))
         graph.add((SOFTWARE, RDF.type, SKOS.Concept))
@@ -272,7 +278,7 @@ def _resource(graph: Graph, catalogue: URIRef, record: ExportedService, links: L
         # stays adms:version.
         graph.add((subject, DCAT_VERSION, Literal(record.software_version)))
     _distributions(graph, subject, record, links)
-    _document(graph, subject, DCAT.landingPage, links.service(record.id), record)
+    _document(graph, subject, DCAT.landingPage, links.service(record.id), record, "landing page")
     if record.licence:
         graph.add((subject, DCTERMS.license, _licence(graph, record.licence)))
     for keyword in record.keywords:
@@ -280,8 +286,8 @@ def _resource(graph: Graph, catalogue: URIRef, record: ExportedService, links: L
     for code in record.gsbpm:
         graph.add((subject, DCAT.theme, URIRef(links.subprocess(code))))
     graph.add((subject, DCTERMS.modified, Literal(record.approved_at.isoformat(), datatype=XSD.dateTime)))
-    for page in (record.documentation, record.homepage):
-        _document(graph, subject, FOAF.page, page, record)
+    for field, page in (("documentation", record.documentation), ("homepage", record.homepage)):
+        _document(graph, subject, FOAF.page, page, record, field)
     _contacts(graph, subject, record)
 
 
