@@ -46,6 +46,76 @@ JSON_EXAMPLES: dict[str, dict[str, Any]] = {
 }
 """An example JSON body of each view that takes one (other than a descriptor)."""
 
+_CHANGE = {
+    "type": "object",
+    "description": "One field that changed: where (a JSON pointer), how (added, removed, changed), from and to what",
+    "required": ["pointer", "kind"],
+    "properties": {
+        "pointer": {"type": "string"},
+        "kind": {"type": "string"},
+        "old": {"description": "The value before (absent when added)"},
+        "new": {"description": "The value after (absent when removed)"},
+        "layer": {"type": ["string", "null"]},
+        "label": {"type": ["string", "null"]},
+    },
+}
+_OPERATION = {
+    "type": "object",
+    "required": ["method", "path"],
+    "properties": {
+        "method": {"type": "string"},
+        "path": {"type": "string"},
+        "operation_id": {"type": ["string", "null"]},
+    },
+}
+VERSION_DIFF = {
+    "type": "object",
+    "description": "What changed between two versions: descriptor fields, and OpenAPI operations (breaking flagged)",
+    "required": ["from", "to", "breaking", "summary", "descriptor", "interface"],
+    "properties": {
+        "from": {"type": "string", "description": "The earlier version"},
+        "to": {"type": "string", "description": "This version"},
+        "breaking": {"type": "boolean"},
+        "summary": {"type": "string", "examples": ["1 operation removed (breaking); 3 field changes"]},
+        "descriptor": {
+            "type": "object",
+            "properties": {
+                "changes": {"type": "array", "items": _CHANGE},
+                "layers": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "properties": {"layer": {"type": "string"}, "changes": {"type": "array", "items": _CHANGE}},
+                    },
+                },
+            },
+        },
+        "interface": {
+            "type": "object",
+            "properties": {
+                "breaking": {"type": "boolean"},
+                "added": {"type": "array", "items": _OPERATION},
+                "removed": {"type": "array", "items": _OPERATION},
+                "changed": {
+                    "type": "array",
+                    "items": {
+                        **_OPERATION,
+                        "properties": {
+                            **_OPERATION["properties"],  # type: ignore[dict-item]
+                            "old_operation_id": {"type": ["string", "null"]},
+                            "breaking": {"type": "boolean"},
+                            "changes": {"type": "array", "items": {"type": "object"}},
+                        },
+                    },
+                },
+            },
+        },
+    },
+}
+"""The shape of GET .../diff, documented here: its view returns a plain dict (catalogue.services.diff)."""
+RESPONSE_SCHEMAS = {"diff_version": "VersionDiff"}
+"""Views whose 200 answer has no marshmallow schema, and the component that describes it."""
+
 _OPTIONAL_TOKEN: list[dict[str, list[str]]] = [{BEARER: []}, {}]
 _REQUIRED_TOKEN: list[dict[str, list[str]]] = [{BEARER: []}]
 
@@ -94,6 +164,10 @@ class SelfDescription(BasePlugin):
             required = endpoint in TOKEN_REQUIRED
             operation.setdefault("security", _REQUIRED_TOKEN if required else _OPTIONAL_TOKEN)
             responses = operation.setdefault("responses", {})
+            ok = responses.get(200, responses.get("200"))  # flask-smorest keys its responses by number
+            if endpoint in RESPONSE_SCHEMAS and isinstance(ok, dict):
+                schema = {"$ref": f"#/components/schemas/{RESPONSE_SCHEMAS[endpoint]}"}
+                ok.setdefault("content", {"application/json": {"schema": schema}})
             # request_actor refuses an unknown, expired or malformed token on every operation, even a read.
             responses.setdefault("401", "UNAUTHORIZED")
             if rule.arguments:  # a path parameter names something that may not exist (or not be visible)
@@ -120,6 +194,7 @@ def spec_options(base_url: str) -> dict[str, Any]:
             "license": {"name": "EUPL-1.2", "identifier": "EUPL-1.2"},
         },
         "components": {
+            "schemas": {"VersionDiff": VERSION_DIFF},
             "securitySchemes": {
                 BEARER: {
                     "type": "http",
@@ -129,6 +204,6 @@ def spec_options(base_url: str) -> dict[str, Any]:
                         "Authorization: Bearer <token>. Its scopes (read, submit) limit what it may do."
                     ),
                 }
-            }
+            },
         },
     }

@@ -129,3 +129,32 @@ def test_the_example_descriptor_is_valid(client):
 
     answer = client.post("/api/v1/validate", data=example_descriptor(), content_type="application/yaml")
     assert answer.status_code == 200 and answer.json["valid"], answer.json
+
+
+def test_the_diff_answer_is_the_shape_the_document_gives(app, client, make_user, good_text):
+    """GET .../diff returns a plain dict; the VersionDiff schema the document gives for it must fit it."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    submitter = {"Authorization": f"Bearer {make_user()}"}
+    reviewer = {"Authorization": f"Bearer {make_user('reviewer@cbs.example', 'CBS', 'reviewer')}"}
+    base = "/api/v1/services/demo-linkage/versions"
+    sent = client.post("/api/v1/services", data=good_text, content_type="application/yaml", headers=submitter)
+    assert sent.status_code == 201, sent.json
+    assert client.post(f"{base}/1.0.0/transitions", json={"to": "in_review"}, headers=reviewer).status_code == 200
+    decision = {"decision": "approved", "comment": "checked"}
+    assert client.post(f"{base}/1.0.0/reviews", json=decision, headers=reviewer).status_code == 201
+    content = yaml.safe_load(good_text)
+    content["version"] = "1.1.0"
+    content["definition"]["purpose"] = "Links the records of two data sets."
+    content["specification"]["interface"]["openapi"]["paths"] = {}  # runLinkage removed: a breaking change
+    content["specification"]["operations"] = []
+    sent = client.post("/api/v1/services", json=content, headers=submitter)
+    assert sent.status_code == 201, sent.json
+    diff = client.get(f"{base}/1.1.0/diff", headers=submitter)
+    assert diff.status_code == 200, diff.json
+    assert diff.json["interface"]["removed"] and diff.json["descriptor"]["changes"]
+    spec = client.get("/api/openapi.json").json
+    response = spec["paths"]["/api/v1/services/{slug}/versions/{version}/diff"]["get"]["responses"]["200"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/VersionDiff"}
+    Draft202012Validator(spec["components"]["schemas"]["VersionDiff"]).validate(diff.json)
