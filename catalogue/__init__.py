@@ -12,7 +12,7 @@ __all__ = ["create_app"]
 
 def create_app(config: Config | None = None) -> Flask:
     """Build the Flask application; with no argument, settings come from the environment."""
-    from catalogue import auth, conditional, errors, events, notify, ops, search, security
+    from catalogue import auth, conditional, errors, events, notify, openapi, ops, search, security
     from catalogue.auth import views as auth_views
     from catalogue.db import Database
     from catalogue.document import content
@@ -39,6 +39,7 @@ def create_app(config: Config | None = None) -> Flask:
         OPENAPI_VERSION="3.1.0",
         OPENAPI_URL_PREFIX="/api",
         OPENAPI_JSON_PATH="openapi.json",
+        API_SPEC_OPTIONS=openapi.spec_options(config.base_url),
     )
     # The app's own engine: two apps in one process never share one. Refusals go on its audit trail.
     Database(config.database_url, record_refusal=events.record_refusal).init_app(app)
@@ -46,7 +47,7 @@ def create_app(config: Config | None = None) -> Flask:
     search.init_app(app, sections=content.readable_chapters)  # search reads no document module itself
     auth.init_app(app)
     notify.init_app(app)  # mails of new events queued after each commit, sent by a background thread
-    api = errors.CatalogueApi(app)
+    api = errors.CatalogueApi(app, spec_kwargs={"extra_plugins": [openapi.SelfDescription()]})
     api.register_blueprint(services_api.blp)
     api.register_blueprint(search_api.blp)
     api.register_blueprint(exports_api.blp)

@@ -24,7 +24,7 @@ from catalogue.auth import accounts, actors, links
 from catalogue.config import Config, MissingSecret, UnfitForProduction
 from catalogue.db import db
 from catalogue.exceptions import DescriptorError
-from catalogue.exports import documents
+from catalogue.exports import dcat_import, documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
@@ -665,12 +665,52 @@ def scaffold_command(openapi: Path | None, kind: str | None, output: Path | None
 
 
 @main.command("import")
-@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path), required=False)
 @click.option("--status", type=click.Choice(["draft", "submitted", "approved"]), default="submitted", show_default=True)
 @click.option("--as", "email", default=None, help="Submit as this user (default: the system, which may also approve)")
+@click.option(
+    "--from-dcat",
+    "dcat_source",
+    default=None,
+    metavar="URL-OR-FILE",
+    help="Read a DCAT-AP catalogue (Turtle or JSON-LD) into drafts instead: a file, or an http(s) URL on a host "
+    "in CATALOGUE_IMPORT_HOSTS",
+)
 @uses_catalogue
-def import_command(folder: Path, status: str, email: str | None) -> None:
+def import_command(folder: Path | None, status: str, email: str | None, dcat_source: str | None) -> None:
     """Import every descriptor in a folder, each in its own transaction; exit 1 if any was refused."""
+    if (folder is None) == (dcat_source is None):
+        raise click.UsageError("give a FOLDER of descriptors, or --from-dcat URL-OR-FILE (one of the two)")
+    actor = _import_actor(status, email)
+    config = current_app.config["CATALOGUE"]
+    if dcat_source is not None:
+        try:
+            source = dcat_import.read_source(
+                dcat_source, config.import_hosts, config.max_descriptor_bytes * dcat_import.MAX_SIZE_FACTOR
+            )
+            dcat_outcomes = dcat_import.import_catalogue(source, actor, config.limits)
+        except dcat_import.ImportRefused as refusal:
+            raise click.ClickException(str(refusal)) from None
+        click.echo(bulk_import.summary(dcat_outcomes), nl=False)
+        sys.exit(1 if any(o.result == "refused" for o in dcat_outcomes) else 0)
+    assert folder is not None  # one of the two, checked above
+    limits = config.limits
+    files = bulk_import.descriptor_files(folder)
+    outcomes = []
+    with click.progressbar(
+        files,
+        label=f"Importing {plural(len(files), 'descriptor')}",
+        file=sys.stderr,
+        item_show_func=lambda p: p.name if p else None,
+    ) as bar:
+        for path in bar:
+            outcomes.append(bulk_import.import_file(path, actor, status, limits))
+    click.echo(bulk_import.summary(outcomes), nl=False)
+    sys.exit(1 if any(o.result == "refused" for o in outcomes) else 0)
+
+
+def _import_actor(status: str, email: str | None) -> actors.Actor:
+    """Who an import submits as: the system, or the active user with that e-mail address."""
     actor = actors.SYSTEM
     if email is not None:
         if status == "approved":
@@ -685,19 +725,7 @@ def import_command(folder: Path, status: str, email: str | None) -> None:
         if not user.active:
             raise click.ClickException(f"the user {email} is deactivated")
         actor = actors.Actor(user=user)
-    limits = current_app.config["CATALOGUE"].limits
-    files = bulk_import.descriptor_files(folder)
-    outcomes = []
-    with click.progressbar(
-        files,
-        label=f"Importing {plural(len(files), 'descriptor')}",
-        file=sys.stderr,
-        item_show_func=lambda p: p.name if p else None,
-    ) as bar:
-        for path in bar:
-            outcomes.append(bulk_import.import_file(path, actor, status, limits))
-    click.echo(bulk_import.summary(outcomes), nl=False)
-    sys.exit(1 if any(o.result == "refused" for o in outcomes) else 0)
+    return actor
 
 
 if __name__ == "__main__":

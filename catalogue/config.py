@@ -75,6 +75,9 @@ class Config:
     # Requests for a reset link, per address asked for and per client address (every request counts).
     reset_rate_limit: str = "3 per hour"
     reset_address_rate_limit: str = "10 per hour"
+    # Hosts `catalogue import --from-dcat URL` may read a DCAT-AP catalogue from (CATALOGUE_IMPORT_HOSTS, comma
+    # separated). Empty: no URL at all, only files.
+    import_hosts: tuple[str, ...] = ()
 
     @property
     def limits(self) -> Limits:
@@ -142,6 +145,9 @@ class Config:
             base_url=os.environ.get("CATALOGUE_BASE_URL", "").strip(),
             semver_breaking=_one_of("CATALOGUE_SEMVER_BREAKING", ("error", "warning")),
             **_mail_settings(),
+            import_hosts=tuple(
+                h.strip().lower() for h in os.environ.get("CATALOGUE_IMPORT_HOSTS", "").split(",") if h.strip()
+            ),
         )
 
 

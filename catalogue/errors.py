@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import http
 import logging
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from flask import (
+    Blueprint,
     Flask,
     Response,
     current_app,
@@ -20,7 +23,8 @@ from flask_smorest import Api
 from marshmallow import Schema, fields
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType
+from werkzeug.exceptions import BadRequest, HTTPException, UnsupportedMediaType, default_exceptions
+from werkzeug.exceptions import NotFound as PageNotFound
 from werkzeug.wrappers import Response as BaseResponse
 
 from catalogue.db import current_database
@@ -31,12 +35,108 @@ log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 
-PROBLEM_TYPE = "https://cspa-catalogue.example/problems/"
+PROBLEMS_PATH = "problems/"
+"""Where the catalogue serves a page on each problem type: <base URL>/problems/<name>."""
+
+
+@dataclass(frozen=True)
+class ProblemType:
+    """One kind of problem the API answers with: its name (the last segment of its type URI), and what a
+    person reading /problems/<name> needs to know."""
+
+    name: str
+    title: str
+    status: int
+    description: str
+
+
+_OWN_PROBLEMS = (
+    ProblemType(
+        "descriptor-too-large",
+        "The descriptor is too large",
+        413,
+        "The descriptor is longer than this catalogue reads (CATALOGUE_MAX_DESCRIPTOR_BYTES, 2 MiB unless its "
+        "operator chose otherwise). Split large interface documents out, or ask the operator.",
+    ),
+    ProblemType(
+        "unreadable-descriptor",
+        "The descriptor could not be read",
+        400,
+        "The text is not JSON or YAML the catalogue can read safely: a syntax error, a document nested too deep, "
+        "or a YAML feature it refuses (tags, anchors that expand too far). The errors list says where.",
+    ),
+    ProblemType(
+        "database-unavailable",
+        "Database unavailable",
+        503,
+        "The catalogue cannot reach its database right now. Nothing was changed; try again after the number "
+        "of seconds in the Retry-After header.",
+    ),
+)
+
+
+_EXPLANATIONS = {
+    "validation-failed": "The descriptor breaks the CSPA descriptor schema or a rule no schema can say (a GSBPM "
+    "code that does not exist, an operation missing from the interface, an unknown licence). The errors list "
+    "names each problem with a JSON pointer and the line of the text you sent.",
+    "conflict": "The request contradicts what is stored: the id belongs to another organisation's approved "
+    "service, the same version was stored with other content, the version is not higher than the latest, or "
+    "a version of this service already awaits review.",
+    "not-found": "Nothing at that address, or nothing you may see there: drafts and versions under review are "
+    "visible only to their organisation and to reviewers.",
+    "unauthenticated": "This needs an API token: send Authorization: Bearer <token>. A token that is unknown, "
+    "expired or revoked is refused here too, even on a request that would work without one.",
+    "permission-denied": "Your token or account may not do this: its role or its scopes do not allow it, or the "
+    "service belongs to another organisation. The refusal is kept on the audit trail.",
+    "invalid-request": "The request is well-formed but incomplete or contradictory, for example a review that "
+    "requests changes without a comment.",
+}
+"""What a person reading a problem type's page needs beyond its one-line class docstring."""
+
+
+def _kind(name: str) -> str:
+    """A class or status name as the last segment of a type URI: ValidationFailed and "Not Found" become
+    validation-failed and not-found."""
+    return re.sub(r"[^a-z0-9]+", "-", re.sub(r"(?<=[a-z])(?=[A-Z])", "-", name).lower()).strip("-")
+
+
+def _registry_errors() -> list[type[RegistryError]]:
+    found, todo = [], list(RegistryError.__subclasses__())
+    while todo:
+        cls = todo.pop()
+        found.append(cls)
+        todo.extend(cls.__subclasses__())
+    return found
+
+
+def problem_types() -> dict[str, ProblemType]:
+    """Every problem type the API can answer with, by name: the registry's refusals (each subclass of
+    RegistryError), the descriptor and database problems above, and each HTTP error werkzeug raises."""
+    found: dict[str, ProblemType] = {}
+    for code, exception in sorted(default_exceptions.items()):
+        error = exception()  # name and description are read on an instance
+        name = _kind(error.name)
+        found[name] = ProblemType(name, error.name, code, error.description or error.name)
+    for cls in _registry_errors():
+        name = _kind(cls.__name__)
+        doc = " ".join((cls.__doc__ or cls.title).split("\n\n")[0].split())
+        found[name] = ProblemType(name, cls.title, cls.status, _EXPLANATIONS.get(name, doc))
+    for own in _OWN_PROBLEMS:
+        found[own.name] = own
+    return dict(sorted(found.items()))
+
+
+def problem_type_uri(kind: str) -> str:
+    """The type URI of a problem: its page on this catalogue, under CATALOGUE_BASE_URL when that is set (so
+    it never changes with the host a client used), else under the request's host."""
+    config = current_app.config.get("CATALOGUE")
+    base = (getattr(config, "base_url", "") or request.url_root).rstrip("/") + "/"
+    return base + PROBLEMS_PATH + kind
 
 
 def problem(status: int, title: str, detail: str, kind: str, **extra: Any) -> Response:
     """A problem+json response."""
-    body = {"type": PROBLEM_TYPE + kind, "title": title, "status": status, "detail": detail, **extra}
+    body = {"type": problem_type_uri(kind), "title": title, "status": status, "detail": detail, **extra}
     response = jsonify(body)
     response.status_code = status
     response.mimetype = PROBLEM_MEDIA_TYPE
@@ -57,7 +157,7 @@ def _registry_error(error: RegistryError) -> Response | tuple[str, int] | BaseRe
         extra["errors"] = [p.to_dict() for p in error.problems]
     for key, value in error.extra.items():
         extra[key] = [p.to_dict() if hasattr(p, "to_dict") else p for p in value] if isinstance(value, list) else value
-    response = problem(error.status, error.title, error.detail, type(error).__name__.lower(), **extra)
+    response = problem(error.status, error.title, error.detail, _kind(type(error).__name__), **extra)
     if isinstance(error, Unauthenticated):
         response.headers["WWW-Authenticate"] = 'Bearer realm="cspa-catalogue"'
     return response
@@ -121,7 +221,7 @@ def _http_error(error: HTTPException) -> Response | HTTPException:
             for name, texts in fields.items()
         ]
     code = error.code or 500
-    response = problem(code, error.name, error.description or error.name, error.name.lower().replace(" ", "-"), **extra)
+    response = problem(code, error.name, error.description or error.name, _kind(error.name), **extra)
     # The exception's own headers (Allow on a 405, as RFC 9110 asks; WWW-Authenticate, Retry-After) stay on
     # the problem+json answer that replaces its page.
     for name, value in error.get_headers():
@@ -150,7 +250,9 @@ def _require_declared_body() -> None:
 class ProblemSchema(Schema):
     """An RFC 9457 problem: what went wrong, and where."""
 
-    type = fields.String()
+    type = fields.String(
+        metadata={"description": "The problem type: a page of this catalogue (/problems/<name>) on what it means"}
+    )
     title = fields.String()
     status = fields.Integer()
     detail = fields.String()
@@ -178,8 +280,27 @@ class CatalogueApi(Api):
         )
 
 
+problems = Blueprint("problems", __name__)
+
+
+@problems.get("/problems/")
+def problem_index() -> str:
+    """Every problem type, for people who follow a type URI up one level."""
+    return render_template("problems/index.html", problem_types=problem_types().values())
+
+
+@problems.get("/problems/<name>")
+def problem_page(name: str) -> str:
+    """The page of one problem type: what it means and what to do about it."""
+    found = problem_types().get(name)
+    if found is None:
+        raise PageNotFound(f"There is no problem type named {name!r}; /problems/ lists them all.")
+    return render_template("problems/page.html", problem_type=found, uri=problem_type_uri(name))
+
+
 def init_app(app: Flask) -> None:
-    """Register the handlers."""
+    """Register the handlers and the problem type pages."""
+    app.register_blueprint(problems)
     app.before_request(_require_declared_body)
     app.register_error_handler(RegistryError, _registry_error)
     app.register_error_handler(DescriptorError, _descriptor_error)

@@ -48,11 +48,12 @@ EDGE_MODULES = (
     "catalogue.errors",
     "catalogue.gunicorn_conf",
     "catalogue.migrations.env",
+    "catalogue.openapi",
     "catalogue.ops",
     "catalogue.security",
 )
-"""The edges by name: the app factory, the command line, settings, HTTP wiring and error pages, probes, and
-the Alembic environment (run by Alembic like a command). `catalogue.auth` is the package's __init__: it binds
+"""The edges by name: the app factory, the command line, settings, HTTP wiring and error pages, the API's own
+OpenAPI description, probes, and the Alembic environment (run by Alembic like a command). `catalogue.auth` is the package's __init__: it binds
 sign-in and CSRF protection to the app and registers the auth pages."""
 
 EDGE_NAMES = ("views", "api", "forms")

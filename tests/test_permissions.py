@@ -448,8 +448,8 @@ def test_writes(app, case, who):
 
 # Routes that are not about permissions: static files, schemas, documents anyone may read.
 _PUBLIC_READS = re.compile(
-    r"^/(static|schemas|document|feeds|search|services|definitions|specifications|api/openapi|api/v1/export|healthz"
-    r"|readyz|favicon)"
+    r"^/(static|schemas|document|feeds|search|services|definitions|specifications|api/openapi|api/v1/export"
+    r"|problems|healthz|readyz|favicon)"
     r"|^/$|^/api/$|^/auth/sign-in$|^/submit$|^/submit/start$|^/submit/template.yaml$"
     # Anyone may ask for a password link or open one: the link is the permission (tests/auth/test_account_links.py).
     r"|^/auth/forgot-password$|^/auth/account/<token>$"

@@ -68,7 +68,13 @@ def catalogue_csv() -> Response:
 
 @blp.get("/dcat.jsonld")
 @conditional
-@blp.doc(responses=_text("application/ld+json", "A dcat:Catalog with each service a dcat:DataService", _JSON_LD))
+@blp.doc(
+    responses=_text(
+        "application/ld+json",
+        "A DCAT-AP 3.0 dcat:Catalog: each service a dcat:DataService (with an endpoint) or a dcat:Dataset of type Software",
+        _JSON_LD,
+    )
+)
 def dcat_jsonld() -> Response:
     """The catalogue as DCAT-AP 3 in JSON-LD, for European data portals to harvest."""
     return _send("jsonld")
@@ -76,7 +82,12 @@ def dcat_jsonld() -> Response:
 
 @blp.get("/dcat.ttl")
 @conditional
-@blp.doc(responses=_text("text/turtle", "A dcat:Catalog with each service a dcat:DataService"))
+@blp.doc(
+    responses=_text(
+        "text/turtle",
+        "A DCAT-AP 3.0 dcat:Catalog: each service a dcat:DataService (with an endpoint) or a dcat:Dataset of type Software",
+    )
+)
 def dcat_turtle() -> Response:
     """The catalogue as DCAT-AP 3 in Turtle."""
     return _send("turtle")
@@ -88,9 +99,11 @@ def dcat_turtle() -> Response:
 # given without one (a client reading it as one document would fail; Backstage reads streams).
 @blp.doc(
     responses=_described(
-        "application/yaml", "One Backstage API entity per service, as a multi-document YAML stream", {}
+        "application/yaml",
+        "A Group per organisation, then a Component and its APIs per service, as a multi-document YAML stream",
+        {},
     )
 )
 def backstage_yaml() -> Response:
-    """Every public service as a Backstage API entity (catalog-info.yaml documents)."""
+    """Every public service as Backstage entities (catalog-info.yaml documents), with its owner's Group."""
     return _send("backstage")

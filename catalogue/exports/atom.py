@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import datetime
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 from xml.etree import ElementTree as ET
 
 from catalogue.exports.catalogue import ExportedService, Links
@@ -13,16 +14,18 @@ from catalogue.exports.news import News
 ATOM = "http://www.w3.org/2005/Atom"
 MEDIA_TYPE = "application/atom+xml"
 FEED_PATH = "feeds/approved.atom"
-# Tag URIs (RFC 4151) pair an authority with a date it held it; the date is fixed so ids never change.
-TAG_DATE = "2025"
+# Atom ids (RFC 4287, 4.2.6) must never change, whatever host or year the feed is read at: each is a name-based
+# UUID (RFC 9562, version 5) of the path it is about, in this namespace of the catalogue's own.
+ID_NAMESPACE = uuid.UUID("79ce646a-04f2-4da4-9a0e-0917e6f4f05a")  # drawn once at random; never change it
 MAX_ENTRIES = 100
 # Characters XML 1.0 cannot carry at all (a YAML "\x01" escape can put them in a descriptor).
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
 
 
 def _tag(links: Links, specific: str) -> str:
-    authority = urlsplit(links.base).hostname or "localhost"
-    return f"tag:{authority},{TAG_DATE}:{specific}"
+    """The Atom id of a feed or entry, from its stable path alone (services/<id>/versions/<version>): the same
+    under any host name, base URL (links is not read) or year."""
+    return uuid.uuid5(ID_NAMESPACE, specific).urn
 
 
 def _time(value: datetime) -> str:

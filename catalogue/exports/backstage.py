@@ -3,8 +3,9 @@
 Backstage's system model (https://backstage.io/docs/features/software-catalog/system-model) has a
 *Component* (a piece of software: a service, a website, a library) that *provides* *API*s. Each service is:
 
-- one Component, named as the service: `spec.type` library for a library interface, tool for a command-line
-  program, service otherwise; it lists its APIs in `providesApis`;
+- one Component, named as the service: `spec.type` library for a library interface (one of Backstage's
+  well-known types: service, website, library), command-line for a command-line program, service otherwise;
+  it lists its APIs in `providesApis`, so Backstage draws the providesApi / apiProvidedBy relations;
 - one API entity per interface Backstage can show, with the document as `spec.definition`: `openapi` and
   `asyncapi` (two of the types Backstage's descriptor format names: openapi, asyncapi, graphql, grpc), and
   `wsdl` for a SOAP service. WSDL is not among Backstage's own types; `spec.type` is free text and `wsdl` is
@@ -13,7 +14,8 @@ Backstage's system model (https://backstage.io/docs/features/software-catalog/sy
   documents, so no API entity of those types is made.
 
 A service with none of those documents (a library, a command line, a batch job) is a Component alone: its CSPA
-descriptor is linked from it.
+descriptor is linked from it. Every entity is owned by its organisation's Group (`spec.type` organization), which
+the whole-catalogue export carries once per organisation, so Backstage draws ownedBy / ownerOf.
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ def _yaml(value: Any) -> str:
 API_TYPES = {"openapi": "openapi", "asyncapi": "asyncapi", "wsdl": "wsdl"}
 """Interface kinds with a Backstage API type, and that type."""
 
-COMPONENT_TYPES = {"library": "library", "command_line": "tool"}
+COMPONENT_TYPES = {"library": "library", "command_line": "command-line"}
 """The Component type of a service without an API, by its interface kind (first match wins); else service."""
 
 
@@ -84,7 +86,30 @@ def _common_spec(record: ExportedService) -> dict[str, Any]:
     lifecycle = (
         "deprecated" if record.status == "deprecated" else _LIFECYCLES.get(record.maturity or "", "experimental")
     )
-    return {"lifecycle": lifecycle, "owner": f"group:default/{record.organisation.lower()}"}
+    return {"lifecycle": lifecycle, "owner": f"group:default/{group_name(record.organisation)}"}
+
+
+def group_name(organisation: str) -> str:
+    """The Backstage Group entity name of an organisation (its catalogue code in lower case)."""
+    return organisation.lower()
+
+
+def groups(records: list[ExportedService], links: Links) -> list[dict[str, Any]]:
+    """One Group per organisation that owns a public service, in code order."""
+    names = {r.organisation: r.organisation_name or r.organisation for r in records}
+    return [
+        {
+            "apiVersion": API_VERSION,
+            "kind": "Group",
+            "metadata": {
+                "name": group_name(code),
+                "title": names[code],
+                "links": [{"url": links.organisation(code), "title": "Services in the CSPA Catalogue"}],
+            },
+            "spec": {"type": "organization", "profile": {"displayName": names[code]}, "children": []},
+        }
+        for code in sorted(names)
+    ]
 
 
 def _definition(kind: str, document: Any) -> str:
@@ -143,9 +168,9 @@ def _stream(documents: list[dict[str, Any]]) -> str:
 
 
 def catalogue_yaml(records: list[ExportedService], links: Links) -> str:
-    """Every public service as one multi-document YAML stream."""
+    """Every public service as one multi-document YAML stream, after the Groups that own them."""
     return yaml.dump_all(
-        [found for r in records for found in entities(r, links)],
+        groups(records, links) + [found for r in records for found in entities(r, links)],
         Dumper=_Dumper,
         sort_keys=False,
         allow_unicode=True,

@@ -1,5 +1,6 @@
-"""The public catalogue in DCAT-AP 3: one dcat:Catalog, each service a dcat:DataService, so European
-data portals can harvest it (as JSON-LD or Turtle)."""
+"""The public catalogue in DCAT-AP 3: one dcat:Catalog, each service a dcat:DataService (one with an
+endpoint) or a dcat:Dataset of type Software (one without), so European data portals can harvest it (as
+JSON-LD or Turtle)."""
 
 from __future__ import annotations
 
@@ -23,6 +24,25 @@ DCAT_AP_3 = URIRef("http://data.europa.eu/r5r/3.0.0")  # the profile the catalog
 # DCAT 3's dcat:version (https://www.w3.org/TR/vocab-dcat-3/#Property:resource_version), which rdflib's
 # DCAT namespace (DCAT 2) does not define yet.
 DCAT_VERSION = URIRef(str(DCAT) + "version")
+# A service without an endpoint is software, DCMI type Software (https://www.dublincore.org/specifications/dublin-core/
+# dcmi-terms/#section-7); DCAT 3 names the DCMI Type vocabulary for dct:type (https://www.w3.org/TR/vocab-dcat-3/
+# #Property:resource_type).
+SOFTWARE = URIRef("http://purl.org/dc/dcmitype/Software")
+# The media type of the descriptor as IANA registers it, and the file type from the EU's authority table, the
+# vocabularies DCAT-AP 3 names for dcat:mediaType and dct:format (https://semiceu.github.io/DCAT-AP/releases/
+# 3.0.0/#controlled-vocs).
+JSON_MEDIA_TYPE = URIRef("http://www.iana.org/assignments/media-types/application/json")
+JSON_FILE_TYPE = URIRef("http://publications.europa.eu/resource/authority/file-type/JSON")
+# The EU's planned-availability table, the vocabulary DCAT-AP 3 names for dcatap:availability: a version's
+# descriptor never changes (stable); a package registry keeps a release available.
+AVAILABILITY = "http://publications.europa.eu/resource/authority/planned-availability/"
+ENGLISH = URIRef("http://publications.europa.eu/resource/authority/language/ENG")
+INTERFACE_STANDARDS = {
+    "openapi": ("https://spec.openapis.org/oas/latest.html", "OpenAPI Specification"),
+    "asyncapi": ("https://www.asyncapi.com/docs/reference/specification/latest", "AsyncAPI Specification"),
+    "wsdl": ("https://www.w3.org/TR/wsdl20/", "Web Services Description Language (WSDL)"),
+}
+"""The specification each interface kind of a data service follows (its dct:conformsTo)."""
 _SPDX_ID = re.compile(r"^[A-Za-z0-9.+-]+$")
 
 MEDIA_TYPES = {"jsonld": "application/ld+json", "turtle": "text/turtle"}
@@ -85,8 +105,9 @@ def _licence(graph: Graph, expression: str) -> URIRef | BNode:
 def _distributions(graph: Graph, service: URIRef, record: ExportedService, links: Links) -> None:
     """Each typed distribution as a dcat:Distribution of the service's software.
 
-    DCAT 3 gives dcat:distribution to datasets only, so a distribution points to the service it belongs to
-    with dcat:accessService (DCAT 3, section 6.8) and the service lists it with dct:relation. accessURL is
+    Software described as a dcat:Dataset lists its distributions with dcat:distribution. DCAT 3 gives
+    dcat:distribution to datasets only, so a data service's distribution points to the service with
+    dcat:accessService (DCAT 3, section 6.8) and the service lists it with dct:relation. accessURL is
     the package's page (or the download page), downloadURL the file of a download; the format names the
     ecosystem, the licence is the implementation's, dcat:version the version published there.
     """
@@ -95,15 +116,21 @@ def _distributions(graph: Graph, service: URIRef, record: ExportedService, links
             continue
         node = URIRef(links.service(record.id) + f"#distribution-{index + 1}")
         graph.add((node, RDF.type, DCAT.Distribution))
-        graph.add((node, DCAT.accessService, service))
-        graph.add((service, DCTERMS.relation, node))
+        if (service, RDF.type, DCAT.Dataset) in graph:
+            graph.add((service, DCAT.distribution, node))
+        else:
+            graph.add((node, DCAT.accessService, service))
+            graph.add((service, DCTERMS.relation, node))
         graph.add((node, DCTERMS.title, Literal(f"{record.name} from {item.label}", lang="en")))
-        if item.one_line and item.command:
-            graph.add((node, DCTERMS.description, Literal(item.one_line)))
+        description = (
+            item.one_line if item.one_line and item.command else f"{record.name} as published on {item.label}."
+        )
+        graph.add((node, DCTERMS.description, Literal(description)))
         fmt = BNode()
         graph.add((fmt, RDF.type, DCTERMS.MediaTypeOrExtent))
         graph.add((fmt, RDFS.label, Literal(item.label)))
         graph.add((node, DCTERMS["format"], fmt))
+        graph.add((node, DCATAP.availability, _availability(graph, "AVAILABLE")))
         if item.url:
             _link(graph, node, DCAT.accessURL, item.url, record, "distribution URL")
             if item.kind == "download":
@@ -114,6 +141,13 @@ def _distributions(graph: Graph, service: URIRef, record: ExportedService, links
             graph.add((node, DCAT_VERSION, Literal(entry["version"])))
         if record.licence:
             graph.add((node, DCTERMS.license, _licence(graph, record.licence)))
+
+
+def _availability(graph: Graph, code: str) -> URIRef:
+    concept = URIRef(AVAILABILITY + code)
+    graph.add((concept, RDF.type, SKOS.Concept))
+    graph.add((concept, SKOS.prefLabel, Literal(code.lower(), lang="en")))
+    return concept
 
 
 def _publisher(graph: Graph, record: ExportedService, links: Links) -> URIRef:
@@ -167,7 +201,12 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
         )
     )
     graph.add((catalogue, FOAF.homepage, URIRef(links.base)))
+    graph.add((URIRef(links.base), RDF.type, FOAF.Document))
     graph.add((catalogue, DCTERMS.conformsTo, DCAT_AP_3))
+    graph.add((catalogue, DCTERMS.language, ENGLISH))
+    graph.add((ENGLISH, RDF.type, DCTERMS.LinguisticSystem))
+    issued = min((r.approved_at for r in records), default=generated_at)
+    graph.add((catalogue, DCTERMS.issued, Literal(issued.isoformat(), datatype=XSD.dateTime)))
     modified = max((r.approved_at for r in records), default=generated_at)
     graph.add((catalogue, DCTERMS.modified, Literal(modified.isoformat(), datatype=XSD.dateTime)))
     operator = URIRef(links.to("#operator"))
@@ -176,48 +215,127 @@ def catalogue_graph(records: list[ExportedService], links: Links, generated_at: 
     graph.add((catalogue, DCTERMS.publisher, operator))
     graph.add((catalogue, DCAT.themeTaxonomy, _themes(graph, links)))
     for record in records:
-        service = URIRef(links.service(record.id))
-        graph.add((catalogue, DCAT.service, service))
-        graph.add((service, RDF.type, DCAT.DataService))
-        graph.add((service, DCTERMS.identifier, Literal(record.id)))
-        graph.add((service, DCTERMS.title, Literal(record.name, lang="en")))
-        graph.add((service, DCTERMS.description, Literal(record.purpose, lang="en")))
-        graph.add((service, DCTERMS.publisher, _publisher(graph, record, links)))
-        graph.add((service, ADMS.version, Literal(record.version)))
-        if record.software_version:
-            # DCAT-AP 3 maps "version info" to dcat:version (DCAT 3, section 11); the descriptor's own version
-            # stays adms:version.
-            graph.add((service, DCAT_VERSION, Literal(record.software_version)))
-        _distributions(graph, service, record, links)
-        graph.add((service, DCAT.landingPage, URIRef(links.service(record.id))))
-        # The OpenAPI document where there is one; otherwise the CSPA descriptor is what describes
-        # how the service is used (a library or batch job has no endpoint to describe).
+        _resource(graph, catalogue, record, links)
+    return graph
+
+
+def is_data_service(record: ExportedService) -> bool:
+    """Whether the service is a dcat:DataService: only one that runs at an address a client can call.
+
+    DCAT-AP 3.0 makes dcat:endpointURL mandatory on a dcat:DataService (its mandatory shape, minCount 1).
+    Software that each organisation installs and runs itself (a library, a command-line program, an API
+    published as code with no public server) has no such address, so it is described as a dcat:Dataset of
+    DCMI type Software instead, with its packages and its CSPA descriptor as distributions.
+    """
+    return record.endpoint_url is not None and iri(record.endpoint_url) is not None
+
+
+def _document(
+    graph: Graph, subject: URIRef, predicate: URIRef, address: str | None, record: ExportedService, field: str
+) -> None:
+    """A page (landing page, documentation, home page) as a foaf:Document, the range DCAT-AP 3 gives it; an
+    address that is no http, https or mailto address is left out, with the reason logged."""
+    if not address:
+        return
+    value = iri(address)
+    if value is None:
+        _link(graph, subject, predicate, address, record, field)  # logs why, adds nothing
+        return
+    graph.add((URIRef(value), RDF.type, FOAF.Document))
+    graph.add((subject, predicate, URIRef(value)))
+
+
+def _resource(graph: Graph, catalogue: URIRef, record: ExportedService, links: Links) -> None:
+    """One service: a dcat:DataService listed with dcat:service, or a dcat:Dataset listed with dcat:dataset."""
+    subject = URIRef(links.service(record.id))
+    if is_data_service(record):
+        graph.add((catalogue, DCAT.service, subject))
+        graph.add((subject, RDF.type, DCAT.DataService))
+        _link(graph, subject, DCAT.endpointURL, record.endpoint_url or "", record, "endpoint URL")
         description_file = "openapi.json" if record.openapi is not None else "descriptor.json"
         graph.add(
-            (service, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file)))
+            (subject, DCAT.endpointDescription, URIRef(links.version_file(record.id, record.version, description_file)))
         )
-        if record.endpoint_url:
-            _link(graph, service, DCAT.endpointURL, record.endpoint_url, record, "endpoint URL")
-        if record.licence:
-            graph.add((service, DCTERMS.license, _licence(graph, record.licence)))
-        for keyword in record.keywords:
-            graph.add((service, DCAT.keyword, Literal(keyword, lang="en")))
-        for code in record.gsbpm:
-            graph.add((service, DCAT.theme, URIRef(links.subprocess(code))))
-        graph.add((service, DCTERMS.modified, Literal(record.approved_at.isoformat(), datatype=XSD.dateTime)))
-        for field, page in (("documentation", record.documentation), ("homepage", record.homepage)):
-            if page:
-                _link(graph, service, FOAF.page, page, record, field)
-        for person in record.contacts:
-            node = BNode()
-            graph.add((node, RDF.type, VCARD.Kind))
-            graph.add((node, VCARD.fn, Literal(person.name)))
-            if person.email:
-                _link(graph, node, VCARD.hasEmail, mailto(person.email), record, "contact e-mail")
-            if person.url:
-                _link(graph, node, VCARD.hasURL, person.url, record, "contact URL")
-            graph.add((service, DCAT.contactPoint, node))
-    return graph
+        for kind in record.interfaces:
+            if kind in INTERFACE_STANDARDS:
+                graph.add((subject, DCTERMS.conformsTo, _standard(graph, kind)))
+    else:
+        if record.endpoint_url:  # an address no client could call: logged, and the service described as software
+            _link(graph, subject, DCAT.endpointURL, record.endpoint_url, record, "endpoint URL")
+        graph.add((catalogue, DCAT.dataset, subject))
+        graph.add((subject, RDF.type, DCAT.Dataset))
+        graph.add((SOFTWARE, RDF.type, SKOS.Concept))
+        graph.add((SOFTWARE, SKOS.prefLabel, Literal("Software", lang="en")))
+        graph.add((subject, DCTERMS.type, SOFTWARE))
+        _descriptor_distribution(graph, subject, record, links)
+    graph.add((subject, DCTERMS.identifier, Literal(record.id)))
+    graph.add((subject, DCTERMS.title, Literal(record.name, lang="en")))
+    graph.add((subject, DCTERMS.description, Literal(record.purpose, lang="en")))
+    graph.add((subject, DCTERMS.publisher, _publisher(graph, record, links)))
+    graph.add((subject, ADMS.version, Literal(record.version)))
+    if record.software_version:
+        # DCAT-AP 3 maps "version info" to dcat:version (DCAT 3, section 11); the descriptor's own version
+        # stays adms:version.
+        graph.add((subject, DCAT_VERSION, Literal(record.software_version)))
+    _distributions(graph, subject, record, links)
+    _document(graph, subject, DCAT.landingPage, links.service(record.id), record, "landing page")
+    if record.licence:
+        graph.add((subject, DCTERMS.license, _licence(graph, record.licence)))
+    for keyword in record.keywords:
+        graph.add((subject, DCAT.keyword, Literal(keyword, lang="en")))
+    for code in record.gsbpm:
+        graph.add((subject, DCAT.theme, URIRef(links.subprocess(code))))
+    graph.add((subject, DCTERMS.modified, Literal(record.approved_at.isoformat(), datatype=XSD.dateTime)))
+    for field, page in (("documentation", record.documentation), ("homepage", record.homepage)):
+        _document(graph, subject, FOAF.page, page, record, field)
+    _contacts(graph, subject, record)
+
+
+def _contacts(graph: Graph, subject: URIRef, record: ExportedService) -> None:
+    for person in record.contacts:
+        node = BNode()
+        graph.add((node, RDF.type, VCARD.Kind))
+        graph.add((node, VCARD.fn, Literal(person.name)))
+        if person.email:
+            _link(graph, node, VCARD.hasEmail, mailto(person.email), record, "contact e-mail")
+        if person.url:
+            _link(graph, node, VCARD.hasURL, person.url, record, "contact URL")
+        graph.add((subject, DCAT.contactPoint, node))
+
+
+def _standard(graph: Graph, kind: str) -> URIRef:
+    """The specification an interface kind follows, as a dct:Standard."""
+    uri, title = INTERFACE_STANDARDS[kind]
+    node = URIRef(uri)
+    graph.add((node, RDF.type, DCTERMS.Standard))
+    graph.add((node, DCTERMS.title, Literal(title, lang="en")))
+    return node
+
+
+def _descriptor_distribution(graph: Graph, subject: URIRef, record: ExportedService, links: Links) -> None:
+    """The CSPA descriptor of the public version, a JSON distribution whose address never changes (a
+    version, once approved, is never rewritten)."""
+    address = links.version_file(record.id, record.version, "descriptor.json")
+    node = URIRef(address)
+    graph.add((subject, DCAT.distribution, node))
+    graph.add((node, RDF.type, DCAT.Distribution))
+    graph.add((node, DCTERMS.title, Literal(f"CSPA service descriptor, version {record.version}", lang="en")))
+    graph.add(
+        (
+            node,
+            DCTERMS.description,
+            Literal("The service's CSPA 2.0 descriptor as published in the CSPA Catalogue.", lang="en"),
+        )
+    )
+    graph.add((node, DCAT.accessURL, URIRef(address)))
+    graph.add((node, DCAT.downloadURL, URIRef(address)))
+    graph.add((node, DCATAP.availability, _availability(graph, "STABLE")))
+    graph.add((node, DCAT.mediaType, JSON_MEDIA_TYPE))
+    graph.add((JSON_MEDIA_TYPE, RDF.type, DCTERMS.MediaType))
+    graph.add((node, DCTERMS.format, JSON_FILE_TYPE))
+    graph.add((JSON_FILE_TYPE, RDF.type, DCTERMS.MediaTypeOrExtent))
+    if record.licence:
+        graph.add((node, DCTERMS.license, _licence(graph, record.licence)))
 
 
 def serialise(graph: Graph, fmt: str) -> str:

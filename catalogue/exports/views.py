@@ -62,7 +62,7 @@ def service_badge(slug: str) -> Response:
         record = public_service(session(), slug)
     except NotFound as error:
         # An image tag shows nothing useful for an HTML error page; a small JSON problem is honest.
-        return problem(404, error.title, error.detail, "notfound")
+        return problem(404, error.title, error.detail, "not-found")
     response = Response(badge.badge_svg(record), content_type=badge.MEDIA_TYPE)
     response.headers["Cache-Control"] = BADGE_CACHE
     return response

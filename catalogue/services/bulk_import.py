@@ -44,9 +44,18 @@ def import_file(path: Path, actor: actors.Actor, status: str, limits: descriptor
     name = path.name
     fmt = "json" if path.suffix.lower() == ".json" else "yaml"
     try:
-        descriptor = descriptors.parse(path.read_bytes(), fmt, limits)
+        data = path.read_bytes()
     except OSError as error:
         return Outcome(name, "refused", reason=f"cannot read the file: {error.strerror}")
+    return import_text(name, data, fmt, actor, status, limits)
+
+
+def import_text(
+    name: str, data: bytes, fmt: str, actor: actors.Actor, status: str, limits: descriptors.Limits
+) -> Outcome:
+    """Store one descriptor text (JSON or YAML) as a new version in status, committed on its own."""
+    try:
+        descriptor = descriptors.parse(data, fmt, limits)
     except DescriptorError as error:
         return Outcome(name, "refused", reason="the descriptor could not be read", problems=[error.problem])
     slug, label = _text(descriptor.content.get("id")), _text(descriptor.content.get("version"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import INCLUDE, Schema, fields, validate
 
 from catalogue.auth.models import SCOPES
 from catalogue.services import distributions, layers
@@ -29,7 +29,15 @@ _LAYER_ID = r"^[a-z0-9][a-z0-9-]{1,62}[a-z0-9]$"
 _SEMVER = r"^(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)\.(0|[1-9][0-9]*)$"
 
 
-class _Layer(Schema):
+class _DescriptorPart(Schema):
+    """A part of a descriptor, which may hold more than these fields: the published OpenAPI document says
+    additionalProperties true, as the descriptor's JSON Schema allows every field it names (and x-...)."""
+
+    class Meta:
+        unknown = INCLUDE
+
+
+class _Layer(_DescriptorPart):
     """What a Definition or Specification has whether it is described inline or referred to."""
 
     ref = fields.String(
@@ -113,7 +121,7 @@ class DistributionSchema(Schema):
     url = fields.String(metadata={"description": "For download: the address; otherwise the package's page"})
 
 
-class DescriptorImplementation(Schema):
+class DescriptorImplementation(_DescriptorPart):
     """Who owns one implementation and under which licence, which software version it is and where to get it."""
 
     owner = fields.String(
@@ -127,13 +135,13 @@ class DescriptorImplementation(Schema):
     distributions = fields.List(fields.Nested(DistributionSchema))
 
 
-class DescriptorContact(Schema):
+class DescriptorContact(_DescriptorPart):
     """A person or team to contact."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
 
 
-class DescriptorBody(Schema):
+class DescriptorBody(_DescriptorPart):
     """A CSPA service descriptor sent as JSON: the parts every descriptor has. The full contract, with every
     optional field and extension (x-...), is the JSON Schema at /schemas/cspa-service-descriptor.schema.json,
     and the validator also checks what no schema says (GSBPM codes that exist, operation ids, licences):

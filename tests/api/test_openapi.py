@@ -79,3 +79,82 @@ def test_every_json_request_body_is_a_described_shape(client):
     assert {"cspa", "id", "version", "implementation"} <= set(descriptor["required"])
     # The Definition may be left out when the Specification is given by reference (the descriptor schema).
     assert "definition" in descriptor["properties"] and "definition" not in descriptor["required"]
+
+
+def _operations(spec: dict) -> list[tuple[str, str, dict]]:
+    return [
+        (method.upper(), path, operation)
+        for path, item in spec["paths"].items()
+        for method, operation in item.items()
+        if method != "parameters"
+    ]
+
+
+def test_every_operation_has_an_id_a_summary_and_its_security(client):
+    spec = client.get("/api/openapi.json").json
+    assert spec["servers"] and spec["servers"][0]["url"]
+    assert spec["components"]["securitySchemes"]["bearerAuth"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": spec["components"]["securitySchemes"]["bearerAuth"]["description"],
+    }
+    ids = [operation["operationId"] for _method, _path, operation in _operations(spec)]
+    assert len(ids) == len(set(ids)) == len(_operations(spec))
+    for method, path, operation in _operations(spec):
+        assert operation["summary"].strip(), (method, path)
+        assert operation["security"] in ([{"bearerAuth": []}], [{"bearerAuth": []}, {}]), (method, path)
+        assert "401" in operation["responses"], (method, path)
+    submit = spec["paths"]["/api/v1/services"]["post"]
+    assert submit["operationId"] == "submitService"
+    assert submit["externalDocs"]["url"] == "/schemas/cspa-service-descriptor.schema.json"
+    assert submit["requestBody"]["content"]["application/json"]["example"]["id"] == "demo-linkage"
+
+
+def test_the_operations_marked_as_needing_a_token_refuse_an_anonymous_request(seeded):
+    """The security each operation declares is what the API does: 401 without a token exactly where the
+    document says a token is required (an optional one is never asked for)."""
+    client = seeded.test_client()
+    spec = client.get("/api/openapi.json").json
+    fill = {"slug": "relais", "version": "1.0.0", "owner": "ISTAT", "token_id": "1"}
+    for method, path, operation in _operations(spec):
+        url = re.sub(r"{([a-z_]+)}", lambda m: fill[m.group(1)], path)
+        example = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("example")
+        answer = client.open(url, method=method, json=example if method == "POST" else None)
+        required = operation["security"] == [{"bearerAuth": []}]
+        assert (answer.status_code == 401) == required, (method, path, answer.status_code)
+
+
+def test_the_example_descriptor_is_valid(client):
+    from catalogue.openapi import example_descriptor
+
+    answer = client.post("/api/v1/validate", data=example_descriptor(), content_type="application/yaml")
+    assert answer.status_code == 200 and answer.json["valid"], answer.json
+
+
+def test_the_diff_answer_is_the_shape_the_document_gives(app, client, make_user, good_text):
+    """GET .../diff returns a plain dict; the VersionDiff schema the document gives for it must fit it."""
+    import yaml
+    from jsonschema import Draft202012Validator
+
+    submitter = {"Authorization": f"Bearer {make_user()}"}
+    reviewer = {"Authorization": f"Bearer {make_user('reviewer@cbs.example', 'CBS', 'reviewer')}"}
+    base = "/api/v1/services/demo-linkage/versions"
+    sent = client.post("/api/v1/services", data=good_text, content_type="application/yaml", headers=submitter)
+    assert sent.status_code == 201, sent.json
+    assert client.post(f"{base}/1.0.0/transitions", json={"to": "in_review"}, headers=reviewer).status_code == 200
+    decision = {"decision": "approved", "comment": "checked"}
+    assert client.post(f"{base}/1.0.0/reviews", json=decision, headers=reviewer).status_code == 201
+    content = yaml.safe_load(good_text)
+    content["version"] = "1.1.0"
+    content["definition"]["purpose"] = "Links the records of two data sets."
+    content["specification"]["interface"]["openapi"]["paths"] = {}  # runLinkage removed: a breaking change
+    content["specification"]["operations"] = []
+    sent = client.post("/api/v1/services", json=content, headers=submitter)
+    assert sent.status_code == 201, sent.json
+    diff = client.get(f"{base}/1.1.0/diff", headers=submitter)
+    assert diff.status_code == 200, diff.json
+    assert diff.json["interface"]["removed"] and diff.json["descriptor"]["changes"]
+    spec = client.get("/api/openapi.json").json
+    response = spec["paths"]["/api/v1/services/{slug}/versions/{version}/diff"]["get"]["responses"]["200"]
+    assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/VersionDiff"}
+    Draft202012Validator(spec["components"]["schemas"]["VersionDiff"]).validate(diff.json)

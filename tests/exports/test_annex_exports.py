@@ -47,7 +47,7 @@ def test_backstage_components_by_interface_kind_and_their_apis(client, workflow,
     _publish_all(workflow)
     entities = _entities(client)
     assert entities[("Component", "sdcmicro-library")]["spec"]["type"] == "library"
-    assert entities[("Component", "banffprocessor-cli")]["spec"]["type"] == "tool"
+    assert entities[("Component", "banffprocessor-cli")]["spec"]["type"] == "command-line"
     explorer = entities[("Component", "dotstat-data-explorer")]
     assert explorer["spec"]["type"] == "service"
     assert explorer["spec"]["providesApis"] == ["api:default/dotstat-data-explorer"]
@@ -80,22 +80,27 @@ def _graph(client) -> Graph:
 def test_dcat_distributions_with_access_and_download_urls_licence_format_and_version(client, workflow):
     _publish_all(workflow)
     graph = _graph(client)
-    services = {str(s).rsplit("/", 1)[1]: s for s in graph.subjects(RDF.type, DCAT.DataService)}
+    # None of them has a public endpoint: each is software, a dcat:Dataset listing its distributions.
+    services = {str(s).rsplit("/", 1)[1]: s for s in graph.subjects(RDF.type, DCAT.Dataset)}
     library = services["sdcmicro-library"]
     assert (library, DCAT_VERSION, Literal("5.7.8")) in graph
     assert (library, ADMS.version, Literal("1.0.0")) in graph
-    (cran,) = [d for d in graph.subjects(DCAT.accessService, library)]
-    assert (cran, RDF.type, DCAT.Distribution) in graph and (library, DCTERMS.relation, cran) in graph
+    (cran,) = [d for d in graph.objects(library, DCAT.distribution) if "#distribution-" in str(d)]
+    assert (cran, RDF.type, DCAT.Distribution) in graph
     assert str(graph.value(cran, DCTERMS.description)) == 'install.packages("sdcMicro")'
     assert (cran, DCTERMS.license, URIRef("http://spdx.org/licenses/GPL-2.0-only")) in graph
     assert str(graph.value(graph.value(cran, DCTERMS["format"]), RDFS.label)) == "CRAN (R)"
     banff = services["banffprocessor-cli"]
-    (pypi,) = list(graph.subjects(DCAT.accessService, banff))
+    (pypi,) = [d for d in graph.objects(banff, DCAT.distribution) if "#distribution-" in str(d)]
     assert (pypi, DCAT_VERSION, Literal("2.0.0")) in graph
     explorer = services["dotstat-data-explorer"]
-    kinds = {str(graph.value(d, DCTERMS.description) or ""): d for d in graph.subjects(DCAT.accessService, explorer)}
+    kinds = {
+        str(graph.value(d, DCTERMS.description)): d
+        for d in graph.objects(explorer, DCAT.distribution)
+        if "#distribution-" in str(d)
+    }
     assert "docker pull siscc/dotstatsuite-data-explorer:master" in kinds
-    download = kinds[""]
+    (download,) = [d for text, d in kinds.items() if text.endswith(" as published on download page.")] or [None]
     page = URIRef("https://sis-cc.gitlab.io/dotstatsuite-documentation/install-docker/as-container/")
     assert (download, DCAT.downloadURL, page) in graph and (download, DCAT.accessURL, page) in graph
 

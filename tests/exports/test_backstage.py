@@ -18,7 +18,14 @@ def test_lifecycle_follows_maturity_and_drafts_are_not_exported(client, workflow
     workflow.submit(good_text.replace("maturity: pilot", "maturity: production"))
     workflow.approve("demo-linkage", "1.0.0")
     workflow.submit(good_text.replace("id: demo-linkage", "id: draft-only"), status="draft")
-    component, api = _entities(client)
+    group, component, api = _entities(client)
+    assert group["kind"] == "Group" and group["metadata"]["name"] == "istat"
+    assert group["spec"] == {
+        "type": "organization",
+        "profile": {"displayName": "Italian National Institute of Statistics"},
+        "children": [],
+    }
+    assert component["spec"]["owner"] == api["spec"]["owner"] == "group:default/istat"
     assert component["kind"] == "Component" and api["kind"] == "API"
     assert component["spec"]["lifecycle"] == api["spec"]["lifecycle"] == "production"
     assert api["spec"]["type"] == "openapi"

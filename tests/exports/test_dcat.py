@@ -1,5 +1,6 @@
-"""DCAT-AP 3: the catalogue parses with rdflib, and every public service is a dcat:DataService with
-title, description, publisher and endpoint description."""
+"""DCAT-AP 3: the catalogue parses with rdflib; every public service is a dcat:DataService (one with an
+endpoint) or a dcat:Dataset of type Software (one without, as every seed service), with title, description,
+publisher and licence."""
 
 from __future__ import annotations
 
@@ -45,8 +46,9 @@ def test_every_seed_service_is_a_data_service_with_the_required_properties(graph
     graph = graphs[fmt]
     catalogues = list(graph.subjects(RDF.type, DCAT.Catalog))
     assert catalogues == [URIRef("http://localhost/")]
-    services = set(graph.subjects(RDF.type, DCAT.DataService))
-    assert services == set(graph.objects(catalogues[0], DCAT.service))
+    services = set(graph.subjects(RDF.type, DCAT.Dataset))
+    assert not set(graph.subjects(RDF.type, DCAT.DataService))  # no seed service has a public endpoint
+    assert services == set(graph.objects(catalogues[0], DCAT.dataset))
     assert sorted(str(graph.value(s, DCTERMS.identifier)) for s in services) == SEED_IDS
     for service in services:
         assert graph.value(service, DCTERMS.title), service
@@ -54,8 +56,9 @@ def test_every_seed_service_is_a_data_service_with_the_required_properties(graph
         publisher = graph.value(service, DCTERMS.publisher)
         assert (publisher, RDF.type, FOAF.Agent) in graph
         assert graph.value(publisher, FOAF.name), publisher
-        description = graph.value(service, DCAT.endpointDescription)
-        assert str(description).startswith(f"{service}/versions/"), description
+        assert graph.value(service, DCTERMS.type) == URIRef("http://purl.org/dc/dcmitype/Software")
+        descriptor = f"{service}/versions/{graph.value(service, URIRef('http://www.w3.org/ns/adms#version'))}"
+        assert URIRef(descriptor + "/descriptor.json") in set(graph.objects(service, DCAT.distribution))
         assert graph.value(service, DCTERMS.modified).datatype == URIRef("http://www.w3.org/2001/XMLSchema#dateTime")
         assert graph.value(service, DCTERMS.license) is not None, service
         for theme in graph.objects(service, DCAT.theme):
@@ -77,13 +80,11 @@ def test_licences_themes_keywords_and_endpoint_descriptions(graphs):
     assert str(graph.value(licence, URIRef("http://www.w3.org/2000/01/rdf-schema#label"))) == "EUPL-1.1 OR EUPL-1.2"
     assert set(graph.objects(relais, DCAT.theme)) == {URIRef("http://localhost/document/gsbpm?sp=5.1")}
     assert Literal("record linkage", lang="en") in set(graph.objects(relais, DCAT.keyword))
-    # No OpenAPI document: the CSPA descriptor describes how it is used.
-    assert str(graph.value(relais, DCAT.endpointDescription)).endswith("/descriptor.json")
-    px = URIRef("http://localhost/services/pxwebapi")
-    assert str(graph.value(px, DCAT.endpointDescription)).endswith("/openapi.json")
+    # No endpoint: software, with its CSPA descriptor as a distribution.
+    assert any(str(d).endswith("/descriptor.json") for d in graph.objects(relais, DCAT.distribution))
     mit = [
         s
-        for s in graph.subjects(RDF.type, DCAT.DataService)
+        for s in graph.subjects(RDF.type, DCAT.Dataset)
         if graph.value(s, DCTERMS.license) == URIRef("http://spdx.org/licenses/MIT")
     ]
     licences = [yaml.safe_load(path.read_text("utf-8"))["implementation"]["licence"] for path in SEEDS]
@@ -92,17 +93,17 @@ def test_licences_themes_keywords_and_endpoint_descriptions(graphs):
 
 def test_the_described_documents_are_served(seeded_client, graphs):
     graph = graphs["turtle"]
-    for service in list(graph.subjects(RDF.type, DCAT.DataService))[:5] + [
-        URIRef("http://localhost/services/pxwebapi")
-    ]:
-        target = str(graph.value(service, DCAT.endpointDescription)).removeprefix("http://localhost")
-        assert seeded_client.get(target).status_code == 200, target
+    for service in list(graph.subjects(RDF.type, DCAT.Dataset))[:5] + [URIRef("http://localhost/services/pxwebapi")]:
+        for distribution in graph.objects(service, DCAT.distribution):
+            if str(distribution).startswith("http://localhost/"):
+                target = str(distribution).removeprefix("http://localhost")
+                assert seeded_client.get(target).status_code == 200, target
         assert seeded_client.get(str(service).removeprefix("http://localhost")).status_code == 200
 
 
 def test_urls_are_absolute_from_the_request_host(seeded_client):
     text = seeded_client.get("/api/v1/export/dcat.ttl", base_url="https://stats.example.org").get_data(as_text=True)
     graph = parse(text, "turtle")
-    services = list(graph.subjects(RDF.type, DCAT.DataService))
+    services = list(graph.subjects(RDF.type, DCAT.Dataset))
     assert services and all(str(s).startswith("https://stats.example.org/services/") for s in services)
     assert "http://localhost" not in text

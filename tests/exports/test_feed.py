@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import uuid
 from xml.etree import ElementTree as ET
+
+from catalogue.exports import atom
 
 A = "{http://www.w3.org/2005/Atom}"
 
@@ -38,7 +41,12 @@ def test_newest_approval_first_and_text_escaped(client, workflow, good_text):
     )
     workflow.approve("second-linkage", "1.1.0")
     entries = _feed(client).findall(f"{A}entry")
-    assert entries[0].find(f"{A}id").text.endswith(":services/second-linkage/versions/1.1.0")
+    # A name-based UUID of the version's path: the same whatever host or year the feed is read at.
+    entry_id = uuid.uuid5(atom.ID_NAMESPACE, "services/second-linkage/versions/1.1.0").urn
+    assert entries[0].find(f"{A}id").text == entry_id
+    other_host = ET.fromstring(client.get("/feeds/approved.atom", base_url="https://stats.example.org").data)
+    assert other_host.find(f"{A}entry/{A}id").text == entry_id
+    assert other_host.find(f"{A}id").text == _feed(client).find(f"{A}id").text
 
 
 def test_unapproved_services_are_not_in_the_feed(client, workflow, good_text):

@@ -67,7 +67,10 @@ def test_the_export_routes_are_described_in_the_registry_openapi(seeded_client):
 def test_every_seed_service_is_a_component_with_the_required_keys(seeded_client):
     entities = _entities(seeded_client)
     assert [e["metadata"]["name"] for e in entities if e["kind"] == "Component"] == SEED_IDS
-    for entity in entities:
+    # One Group per organisation owns its services: every owner reference resolves.
+    groups = {f"group:default/{e['metadata']['name']}" for e in entities if e["kind"] == "Group"}
+    assert {e["spec"]["owner"] for e in entities if e["kind"] != "Group"} == groups
+    for entity in [e for e in entities if e["kind"] != "Group"]:
         assert REQUIRED <= set(entity)
         assert entity["apiVersion"] == "backstage.io/v1alpha1" and entity["kind"] in ("Component", "API")
         metadata, spec = entity["metadata"], entity["spec"]
@@ -109,7 +112,7 @@ def test_the_feed_has_the_required_atom_elements(seeded_client):
     root = _feed(seeded_client)
     for name in ("id", "title", "updated"):
         assert root.find(f"{A}{name}").text
-    assert root.find(f"{A}id").text.startswith("tag:localhost,")
+    assert root.find(f"{A}id").text.startswith("urn:uuid:")
     assert root.find(f"{A}link[@rel='self']").get("href") == "http://localhost/feeds/approved.atom"
     entries = root.findall(f"{A}entry")
     assert sorted(e.find(f"{A}link").get("href").rsplit("/", 1)[1] for e in entries) == SEED_IDS
@@ -117,7 +120,7 @@ def test_the_feed_has_the_required_atom_elements(seeded_client):
         for name in ("id", "title", "updated", "summary"):
             assert entry.find(f"{A}{name}").text, name
         assert entry.find(f"{A}author/{A}name").text
-        assert entry.find(f"{A}id").text.startswith("tag:localhost,")
+        assert entry.find(f"{A}id").text.startswith("urn:uuid:")
     assert len({e.find(f"{A}id").text for e in entries}) == len(entries)
 
 

@@ -85,6 +85,8 @@ def _url(rule: Rule) -> str:
             values[argument] = FILES[rule.endpoint]
         elif rule.endpoint.startswith("document.") and argument == "slug":
             values[argument] = chapters()[0].slug
+        elif rule.endpoint.startswith("problems.") and argument == "name":
+            values[argument] = "not-found"  # a problem type page
         else:
             assert argument in SEED_VALUES, f"give a seed value for <{argument}> of {rule.rule}"
             values[argument] = SEED_VALUES[argument]
