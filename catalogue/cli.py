@@ -673,7 +673,7 @@ def scaffold_command(openapi: Path | None, kind: str | None, output: Path | None
     "dcat_source",
     default=None,
     metavar="URL-OR-FILE",
-    help="Read a DCAT-AP catalogue (Turtle or JSON-LD) into drafts instead: a file, or an http(s) URL on a host "
+    help="Read a DCAT-AP catalogue (Turtle or JSON-LD) into drafts instead: a file, or an http or https URL on a host "
     "in CATALOGUE_IMPORT_HOSTS",
 )
 @uses_catalogue

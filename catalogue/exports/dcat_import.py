@@ -53,7 +53,7 @@ def _format(name: str, content_type: str = "") -> str:
 
 
 def read_source(source: str, allowed_hosts: tuple[str, ...], max_bytes: int) -> Source:
-    """The catalogue at source: a file, or an http(s) URL on an allowed host; ImportRefused says why not."""
+    """The catalogue at source: a file, or an http or https URL on an allowed host; ImportRefused says why not."""
     scheme = urlsplit(source).scheme.lower()
     if scheme in ("http", "https"):
         return _fetch(source, allowed_hosts, max_bytes)

@@ -180,6 +180,9 @@ def check_may_comment(actor: Actor, version: ServiceVersion) -> None:
     """Refuse unless actor may write in version's conversation (may_comment)."""
     if actor.anonymous:
         raise Unauthenticated("sign in to reply to a review")
+    if actor.user is not None and not (actor.has_scope("submit") or actor.has_scope("review")):
+        # A submitter replies with the submit scope, a reviewer remarks with the review scope.
+        check_scope(actor, "submit" if actor.user.role == "submitter" else "review", "comment")
     if not may_comment(actor, version):
         raise refuse(
             actor,

@@ -145,13 +145,13 @@ def test_the_diff_answer_is_the_shape_the_document_gives(app, client, make_user,
     decision = {"decision": "approved", "comment": "checked"}
     assert client.post(f"{base}/1.0.0/reviews", json=decision, headers=reviewer).status_code == 201
     content = yaml.safe_load(good_text)
-    content["version"] = "1.1.0"
+    content["version"] = "2.0.0"  # a breaking change raises the major version
     content["definition"]["purpose"] = "Links the records of two data sets."
     content["specification"]["interface"]["openapi"]["paths"] = {}  # runLinkage removed: a breaking change
     content["specification"]["operations"] = []
     sent = client.post("/api/v1/services", json=content, headers=submitter)
     assert sent.status_code == 201, sent.json
-    diff = client.get(f"{base}/1.1.0/diff", headers=submitter)
+    diff = client.get(f"{base}/2.0.0/diff", headers=submitter)
     assert diff.status_code == 200, diff.json
     assert diff.json["interface"]["removed"] and diff.json["descriptor"]["changes"]
     spec = client.get("/api/openapi.json").json
