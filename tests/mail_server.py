@@ -84,3 +84,20 @@ def mail_server() -> Iterator[tuple[Inbox, int]]:
 def smtp_settings(port: int, **more: Any) -> dict[str, Any]:
     """Config fields for an app that sends through the test server."""
     return {"smtp_host": "127.0.0.1", "smtp_port": port, "smtp_security": "none", **more}
+
+
+@contextmanager
+def app_sending_mail(app: Any) -> Iterator[Inbox]:
+    """A running app (e.g. the browser tests' live one) sends its notifications through a real SMTP server on
+    the loopback, with its own background sender, until the block ends: that server's inbox."""
+    from catalogue.notify import notifier_of
+    from catalogue.notify.smtp import SmtpTransport
+
+    notifier = notifier_of(app)
+    with mail_server() as (inbox, port):
+        notifier.transport = SmtpTransport("127.0.0.1", port, "none", timeout=5)
+        try:
+            yield inbox
+        finally:
+            notifier.stop()
+            notifier.transport = None

@@ -14,10 +14,8 @@ from flask import Flask
 
 from catalogue.auth import accounts
 from catalogue.db import db
-from catalogue.notify import notifier_of
-from catalogue.notify.smtp import SmtpTransport
 from tests.browser.test_pages import PASSWORD, sign_in
-from tests.mail_server import Inbox, body, link_in, mail_server
+from tests.mail_server import Inbox, app_sending_mail, body, link_in
 
 ADMIN = "browser-admin@istat.example"
 INVITED = "browser-invited@insee.example"
@@ -29,14 +27,8 @@ def inbox(live_app: Flask) -> Iterator[Inbox]:
     sender delivers), with an admin who may invite."""
     with live_app.app_context(), db.transaction() as session:
         accounts.create_user(session, ADMIN, "ISTAT", "admin", password=PASSWORD, token_days=None)
-    notifier = notifier_of(live_app)
-    with mail_server() as (server_inbox, port):
-        notifier.transport = SmtpTransport("127.0.0.1", port, "none", timeout=5)
-        try:
-            yield server_inbox
-        finally:
-            notifier.stop()
-            notifier.transport = None
+    with app_sending_mail(live_app) as server_inbox:
+        yield server_inbox
 
 
 def _choose_password(page: Any, link: str, password: str) -> None:

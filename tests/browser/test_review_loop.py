@@ -20,10 +20,8 @@ from flask import Flask
 
 from catalogue.auth import accounts
 from catalogue.db import db
-from catalogue.notify import notifier_of
-from catalogue.notify.smtp import SmtpTransport
 from tests.browser.test_review_story import DATA
-from tests.mail_server import Inbox, body, mail_server
+from tests.mail_server import Inbox, app_sending_mail, body
 
 PASSWORD = "a passphrase for the loop test"
 SLUG = "loop-edit-imputation"
@@ -37,14 +35,8 @@ NOTE = "The outputs say only 'data'."
 @pytest.fixture(scope="module")
 def inbox(live_app: Flask) -> Iterator[Inbox]:
     """The live catalogue sends its notifications through a real SMTP server on the loopback for this module."""
-    notifier = notifier_of(live_app)
-    with mail_server() as (server_inbox, port):
-        notifier.transport = SmtpTransport("127.0.0.1", port, "none", timeout=5)
-        try:
-            yield server_inbox
-        finally:
-            notifier.stop()
-            notifier.transport = None
+    with app_sending_mail(live_app) as server_inbox:
+        yield server_inbox
 
 
 def _mail(inbox: Inbox, address: str, count: int, words: str) -> str:
