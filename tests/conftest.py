@@ -130,6 +130,7 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
     url = database_url(folder)
     if url.startswith("sqlite"):
         if not (folder / "test.sqlite3").exists():
+            folder.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(_sqlite_template(), folder / "test.sqlite3")
     else:
         _empty_postgresql(url)

@@ -108,7 +108,8 @@ def test_a_broken_licence_is_a_422_from_the_api_and_an_error_on_the_submit_page(
         ]
     _sign_in(client)
     token = _CSRF.search(client.get("/submit").get_data(as_text=True)).group(1)  # type: ignore[union-attr]
-    page = client.post("/submit", data={"descriptor": _with_licence("MIT OR"), "action": "draft", "csrf_token": token})
+    # Submitting needs a valid descriptor (a draft is kept in any state, with its report).
+    page = client.post("/submit", data={"descriptor": _with_licence("MIT OR"), "action": "submit", "csrf_token": token})
     assert page.status_code == 422
     assert "/implementation/licence" in page.get_data(as_text=True)
 
