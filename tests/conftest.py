@@ -56,6 +56,64 @@ _SCHEMA_READY: set[str] = set()  # PostgreSQL URLs whose tables this process mad
 _SEEDED: dict[str, Any] = {}  # the rows and the index of the first seeded catalogue, restored for the others
 
 
+# CI runs the suite twice side by side, on SQLite and on PostgreSQL, one process on each core. A test whose
+# outcome cannot depend on the database need not run twice: with CATALOGUE_TEST_SHARE=k/n, such tests run only
+# in the k-th of n shares (whole modules, dealt in turn), so the two passes split them and each core has about
+# the same work. Without the variable (a developer's `make test`) every test runs. A test depends on the
+# database when it uses an app fixture, or when its module makes an app or hands the database to a command
+# itself (the words below); a module of page renderings that only read the seed catalogue says so with the
+# mark `database_independent`.
+_DATABASE_FIXTURES = frozenset({"app", "seeded", "live_app", "empty_url"})
+_DATABASE_WORDS = (
+    "app_on_empty_database",
+    "seeded_app",
+    "create_app",
+    "database_url",
+    "CATALOGUE_DATABASE_URL",
+    "running_app",
+)
+_MODULE_USES_DATABASE: dict[Path, bool] = {}
+
+
+def _module_uses_database(path: Path) -> bool:
+    if path not in _MODULE_USES_DATABASE:
+        text = path.read_text("utf-8")
+        _MODULE_USES_DATABASE[path] = any(word in text for word in _DATABASE_WORDS)
+    return _MODULE_USES_DATABASE[path]
+
+
+def _database_independent(item: pytest.Item) -> bool:
+    if item.get_closest_marker("database_independent"):
+        return True
+    fixtures = set(getattr(item, "fixturenames", ()))
+    return not fixtures & _DATABASE_FIXTURES and not _module_uses_database(Path(str(item.fspath)))
+
+
+def _share() -> tuple[int, int] | None:
+    value = os.environ.get("CATALOGUE_TEST_SHARE", "").strip()
+    if not value:
+        return None
+    mine, _, count = value.partition("/")
+    if not (mine.isdigit() and count.isdigit() and 1 <= int(mine) <= int(count)):
+        raise pytest.UsageError(f"CATALOGUE_TEST_SHARE must be k/n with 1 <= k <= n, not {value!r}")
+    return int(mine), int(count)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """With CATALOGUE_TEST_SHARE=k/n, keep only this share of the tests that touch no database."""
+    share = _share()
+    if share is None:
+        return
+    mine, count = share
+    independent = [item for item in items if _database_independent(item)]
+    modules = sorted({str(item.fspath) for item in independent})
+    dealt = {module: index % count + 1 for index, module in enumerate(modules)}
+    skip = pytest.mark.skip(reason=f"touches no database: runs in another share than {mine}/{count} (CI's other pass)")
+    for item in independent:
+        if dealt[str(item.fspath)] != mine:
+            item.add_marker(skip)
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     """The shared PostgreSQL test database ends as it started, without the catalogue's tables."""
     for url in list(_SCHEMA_READY):

@@ -7,6 +7,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
+import pytest
+
+# Page renderings of the seed catalogue: in CI, one of the two passes runs them (tests/conftest.py).
+pytestmark = pytest.mark.database_independent
+
 SERVICE_HITS = ".results .hit:not(.doc-hit)"
 
 

@@ -13,6 +13,9 @@ import yaml
 
 from tests.browser.test_pages import SEEDS, seed_operations
 
+# Page renderings of the seed catalogue: in CI, one of the two passes runs them (tests/conftest.py).
+pytestmark = pytest.mark.database_independent
+
 # (seed, what the Get it box's first line starts with; None: the seed has no distribution)
 OPENAPI = [
     ("pxwebapi", None),
