@@ -119,6 +119,15 @@ def _url(search: SearchRequest, **changes: Any) -> str:
     return url_for("search.search_page", **{k: v for k, v in params.items() if v not in ("", None, (), [])})
 
 
+def _messages(found: Any) -> list[str]:
+    """marshmallow's messages of one field as plain strings: a list field's come per item ({0: [...]})."""
+    if isinstance(found, dict):
+        return [text for value in found.values() for text in _messages(value)]
+    if isinstance(found, list | tuple):
+        return [text for value in found for text in _messages(value)]
+    return [str(found)]
+
+
 @bp.get("/search")
 def search_page() -> tuple[str, int]:
     """Search results for the query string (every state of the page is a shareable URL)."""
@@ -131,7 +140,7 @@ def search_page() -> tuple[str, int]:
         args = SearchArgs().load(raw)
     except ValidationError as exc:
         error = "Some search settings were not understood and were ignored: " + "; ".join(
-            f"{field}: {' '.join(messages)}" for field, messages in exc.normalized_messages().items()
+            f"{field}: {' '.join(_messages(messages))}" for field, messages in exc.normalized_messages().items()
         )
         args, status = SearchArgs().load({"q": str(raw.get("q", ""))[:500]}), 400
     # Services are the page's results, with the best document sections beside them; kind=section

@@ -584,6 +584,8 @@ class _PropertyWalk:
         self.visited: set[tuple[int, str]] = set()
         self.complete = True
         # What each path holds ("" is the schema itself): its type, its enum, and whether it is required.
+        # Every type a path holds over media types and branches, in sorted order, so that no document order
+        # (PostgreSQL's JSONB reorders keys) decides which one is compared.
         self.types: dict[str, str] = {}
         self.enums: dict[str, tuple[str, ...]] = {}
         self.required: set[str] = set()
@@ -616,7 +618,9 @@ class _PropertyWalk:
         """Keep the type and enum schema gives prefix, and which of its properties it requires."""
         kind, enum, required = schema.get("type"), schema.get("enum"), schema.get("required")
         if isinstance(kind, str | list):
-            self.types[prefix] = kind if isinstance(kind, str) else json.dumps(kind)
+            known = set(self.types[prefix].split(" or ")) if prefix in self.types else set()
+            known.add(kind if isinstance(kind, str) else json.dumps(sorted(map(str, kind))))
+            self.types[prefix] = " or ".join(sorted(known))
         if isinstance(enum, list):
             self.enums[prefix] = tuple(sorted(_canonical(v) for v in enum))
         for name in required if isinstance(required, list) else ():

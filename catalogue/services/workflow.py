@@ -219,10 +219,21 @@ def _with_semver_finding(
     service = session.scalar(
         select(Service).where(Service.slug == submission.content["id"], Service.organisation_id == organisation.id)
     )
-    approved = [v for v in service.versions if v.status in (*PUBLIC_STATUSES, "retired")] if service else []
-    if not approved or not semver.Version.is_valid(str(submission.content.get("version"))):
+    number = str(submission.content.get("version"))
+    if service is None or not semver.Version.is_valid(number):
         return submission
-    problem = semver_problem(approved[-1], submission.descriptor)
+    # The basis is the newest approved version below this one: the same number sent again is not a change of
+    # version (an identical resubmission is taken as it is, a different one is refused elsewhere).
+    earlier = [
+        v
+        for v in service.versions
+        if v.status in (*PUBLIC_STATUSES, "retired")
+        and semver.Version.is_valid(v.version)
+        and semver.Version.parse(v.version) < semver.Version.parse(number)
+    ]
+    if not earlier:
+        return submission
+    problem = semver_problem(max(earlier, key=lambda v: semver.Version.parse(v.version)), submission.descriptor)
     if problem is None:
         return submission
     report = submission.report

@@ -302,3 +302,11 @@ def test_field_lengths_read_whole_agree_with_whoosh_document_by_document(seeded:
     assert all(length > 1 for length in longest.values()), (
         longest
     )  # every field has text: the comparison says something
+
+
+def test_a_facet_value_too_long_is_explained_not_a_server_error(client: FlaskClient) -> None:
+    """A list field's messages come per item from marshmallow ({0: [...]}): the page still says them."""
+    page = client.get("/search?q=linkage&distribution=" + "a" * 300)
+    assert page.status_code == 400
+    html = page.get_data(as_text=True)
+    assert "not understood" in html and "distribution" in html

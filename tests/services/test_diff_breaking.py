@@ -128,3 +128,21 @@ def test_removed_wsdl_operations_break() -> None:
     end = wsdl.index("</operation>", start) + len("</operation>")
     removed = diff_other_interfaces({"wsdl": wsdl}, {"wsdl": wsdl[:start] + wsdl[end:]})
     assert [(c.message, c.breaking) for c in removed] == [("WSDL operation CodeText removed", True)]
+
+
+def test_the_order_of_media_types_changes_nothing() -> None:
+    """A response in JSON (an object) and in CSV (a string): PostgreSQL's JSONB gives the media types back in
+    another order than the document had, and the same document must not look changed."""
+    json_then_csv = {
+        "application/json": {"schema": {"type": "object", "properties": {"id": {"type": "string"}}}},
+        "text/csv": {"schema": {"type": "string"}},
+    }
+    csv_then_json = dict(reversed(list(json_then_csv.items())))
+    old = {"operationId": "read", "responses": {"200": {"description": "ok", "content": json_then_csv}}}
+    new = {"operationId": "read", "responses": {"200": {"description": "ok", "content": csv_then_json}}}
+    assert _breaking(old, new) == []
+    only_csv = {
+        "operationId": "read",
+        "responses": {"200": {"description": "ok", "content": {"text/csv": json_then_csv["text/csv"]}}},
+    }
+    assert any("type object or string is now string" in change for change in _breaking(old, only_csv))
