@@ -9,6 +9,7 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 - each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
   as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
+  these sets are kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - each term's BM25F contribution per document is computed once from its postings, so a free-text query
   is a sum over a few cached dictionaries, and only the page of hits shown is built and highlighted;
 - phrases are checked by whoosh, prefixes and wildcards expanded from the lexicon;
@@ -247,8 +248,12 @@ def _live_matcher(matcher: Any) -> tuple[Container[int], Any]:
     return (), matcher
 
 
-def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Iterator[tuple[int, float]]:
-    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights).
+def _postings(
+    leaf: Any, fieldname: str, text: str, weights: bool = True, live: bool = True
+) -> Iterator[tuple[int, float]]:
+    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights);
+    with live False, deleted documents too where whoosh lets them be read (for sets kept per segment, which the
+    documents deleted since are taken out of).
 
     Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
     faster than a call per posting, which is what makes the first search after a write slow); the
@@ -259,6 +264,8 @@ def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Ite
     except TermNotFound:
         return
     deleted, matcher = _live_matcher(matcher)
+    if not live:
+        deleted = ()
     if not all(hasattr(matcher, name) for name in _BLOCK_API):
         FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
         while matcher.is_active():
@@ -346,17 +353,83 @@ worker's memory stays bounded however many different queries it answers (about 1
 query asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
 
 
+def _bitset(docnums: Any, size: int) -> int:
+    """The bitset of an iterable of document numbers below size."""
+    bits = bytearray(size // 8 + 1)
+    for docnum in docnums:
+        bits[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(bits, "little")
+
+
+class SegmentSets:
+    """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment.
+
+    A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
+    deleted. So the set of a term in a segment, deleted documents included, stays true for as long as the
+    segment exists, and the first search after a write reads the postings of the new segment only; the
+    documents deleted since are taken out by each reader view (its `live` set). Entries of segments gone
+    (merged away) are dropped when a new reader is opened; past MAX_ENTRIES everything is dropped.
+
+    `misses` counts sets read from postings, `postings` the postings walked for them, `read_from` those
+    postings by segment (for tests and benchmarks).
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[str, str, str], int] = {}
+        self.misses = 0
+        self.postings = 0
+        self.read_from: Counter[str] = Counter()
+
+    def get(self, leaf: Any, segment: str, fieldname: str, value: str) -> int:
+        """The bitset (segment's own document numbers) of the documents of leaf holding value in fieldname."""
+        key = (segment, fieldname, value)
+        found = self._sets.get(key)
+        if found is None:
+            docnums = [d for d, _w in _postings(leaf, fieldname, value, weights=False, live=False)]
+            self.misses += 1
+            self.postings += len(docnums)
+            self.read_from[segment] += len(docnums)
+            found = _bitset(docnums, leaf.doc_count_all())
+            if len(self._sets) >= self.MAX_ENTRIES:
+                self._sets.clear()
+            self._sets[key] = found
+        return found
+
+    def keep_only(self, segments: set[str]) -> None:
+        """Forget the sets of every segment not in segments."""
+        for key in [k for k in self._sets if k[0] not in segments]:
+            del self._sets[key]
+
+    def reset_counts(self) -> None:
+        """Count misses and postings from zero."""
+        self.misses = self.postings = 0
+        self.read_from.clear()
+
+
+def _segment_id(leaf: Any) -> str | None:
+    """The id of a leaf reader's segment (whoosh's segment_id), or None where the reader has none."""
+    segment = getattr(leaf, "segment", None)
+    found = segment() if callable(segment) else None
+    return str(found.segment_id()) if found is not None and hasattr(found, "segment_id") else None
+
+
 class _ReaderView:
     """Everything computed once per open reader of the index: bitsets, per-term scores, sort orders.
 
     Used only with the index's lock held (see Searching.search), so its caches need no lock of their own.
     """
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, segment_sets: SegmentSets | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
         self._bytes = self.size // 8 + 1
+        self.segment_sets = segment_sets if segment_sets is not None else SegmentSets()
+        self._leaves = [(leaf, offset, _segment_id(leaf)) for leaf, offset in self.reader.leaf_readers()]
+        self.segment_sets.keep_only({segment for _leaf, _offset, segment in self._leaves if segment is not None})
+        self._live: int | None = None
         self._scores: dict[tuple[str, str, float], dict[int, float]] = {}
         self._masks: dict[tuple[str, str], int] = {}
         self._values: dict[str, list[str]] = {}
@@ -385,16 +458,30 @@ class _ReaderView:
         data = bitset.to_bytes(self._bytes, "little")
         return [i * 8 + bit for i, byte in enumerate(data) if byte for bit in _BITS[byte]]
 
+    def live(self) -> int:
+        """Every document not deleted, as a bitset."""
+        if self._live is None:
+            deleted = self.bitset(
+                docnum + offset
+                for leaf, offset, _segment in self._leaves
+                if leaf.has_deletions()
+                for docnum in leaf.deleted_docs_set
+            )
+            self._live = ((1 << self.size) - 1) & ~deleted
+        return self._live
+
     def docs(self, fieldname: str, value: str) -> int:
-        """The documents having value in fieldname, as a bitset."""
+        """The documents having value in fieldname, as a bitset (from the sets kept per segment: SegmentSets)."""
         key = (fieldname, value)
         found = self._masks.get(key)
         if found is None:
-            found = self.bitset(
-                docnum + offset
-                for leaf, offset in self.reader.leaf_readers()
-                for docnum, _weight in _postings(leaf, fieldname, value, weights=False)
-            )
+            found = 0
+            for leaf, offset, segment in self._leaves:
+                if segment is None:  # a reader without segment ids: read here, never kept past this reader
+                    found |= self.bitset(d + offset for d, _w in _postings(leaf, fieldname, value, weights=False))
+                else:
+                    found |= self.segment_sets.get(leaf, segment, fieldname, value) << offset
+            found &= self.live()
             self._masks[key] = found
         return found
 
@@ -679,12 +766,13 @@ class Searching:
         self._view_token: Any = None
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.segment_sets = SegmentSets()
 
     def _reader_view(self) -> _ReaderView:
         searcher = self.index.searcher()
         token = self.index.generation_token()
         if self._view is None or token != self._view_token:
-            self._view, self._view_token = _ReaderView(searcher), token
+            self._view, self._view_token = _ReaderView(searcher, self.segment_sets), token
             with self._cache_lock:
                 self._cache.clear()
         return self._view
@@ -697,6 +785,7 @@ class Searching:
         if reader:
             with self.index.lock:
                 self._view = None
+                self.segment_sets = SegmentSets()
 
     def _cached(self, key: Any) -> Any:
         with self._cache_lock:
