@@ -784,8 +784,7 @@ class Searching:
             self._cache.clear()
         if reader:
             with self.index.lock:
-                self._view = None
-                self.segment_sets = SegmentSets()
+                self._view = None  # the sets kept per segment stay: a rebuilt or healed index has new segments
 
     def _cached(self, key: Any) -> Any:
         with self._cache_lock:
