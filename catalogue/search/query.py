@@ -362,7 +362,8 @@ def _bitset(docnums: Any, size: int) -> int:
 
 
 class SegmentSets:
-    """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment.
+    """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment,
+    with each segment's field lengths and facet lexicons.
 
     A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
     deleted. So the set of a term in a segment, deleted documents included, stays true for as long as the
@@ -378,6 +379,8 @@ class SegmentSets:
 
     def __init__(self) -> None:
         self._sets: dict[tuple[str, str, str], int] = {}
+        self._lexicons: dict[tuple[str, str, str], list[str]] = {}
+        self._lengths: dict[tuple[str, str], array[int]] = {}
         self.misses = 0
         self.postings = 0
         self.read_from: Counter[str] = Counter()
@@ -397,10 +400,30 @@ class SegmentSets:
             self._sets[key] = found
         return found
 
+    def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
+        """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
+        key = (segment, "", fieldname)  # no field is named "": this cannot be a set's key
+        found = self._lexicons.get(key)
+        if found is None:
+            found = self._lexicons[key] = [_text(t) for t in leaf.lexicon(fieldname)]
+        return found
+
+    def lengths(self, leaf: Any, segment: str, fieldname: str) -> array[int]:
+        """The length of fieldname in every document of leaf's segment (see _field_lengths)."""
+        key = (segment, fieldname)
+        found = self._lengths.get(key)
+        if found is None:
+            found = self._lengths[key] = _field_lengths(leaf, fieldname)
+        return found
+
     def keep_only(self, segments: set[str]) -> None:
         """Forget the sets of every segment not in segments."""
         for key in [k for k in self._sets if k[0] not in segments]:
             del self._sets[key]
+        for key in [k for k in self._lexicons if k[0] not in segments]:
+            del self._lexicons[key]
+        for name in [k for k in self._lengths if k[0] not in segments]:
+            del self._lengths[name]
 
     def reset_counts(self) -> None:
         """Count misses and postings from zero."""
@@ -518,13 +541,17 @@ class _ReaderView:
             average = searcher.avg_field_length(fieldname) or 1.0
             norm = _K1 * (1 - _B)
             slope = _K1 * _B / average
-        for leaf, offset in self.reader.leaf_readers():
+        for leaf, offset, segment in self._leaves:
             if not scorable:
                 found.update((docnum + offset, boost * weight) for docnum, weight in _postings(leaf, fieldname, text))
                 continue
             lengths = self._lengths.get((fieldname, offset))
             if lengths is None:
-                lengths = self._lengths[(fieldname, offset)] = _field_lengths(leaf, fieldname)
+                lengths = self._lengths[(fieldname, offset)] = (
+                    _field_lengths(leaf, fieldname)
+                    if segment is None
+                    else self.segment_sets.lengths(leaf, segment, fieldname)
+                )
             for docnum, weight in _postings(leaf, fieldname, text):
                 length = lengths[docnum]
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
@@ -598,7 +625,14 @@ class _ReaderView:
         """Every value indexed in fieldname."""
         found = self._values.get(fieldname)
         if found is None:
-            found = [_text(t) for t in self.reader.lexicon(fieldname)]
+            if all(segment is not None for _leaf, _offset, segment in self._leaves):
+                # From the lexicons kept per segment (SegmentSets): after a write only the new one is read.
+                lexicons = [
+                    self.segment_sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in self._leaves
+                ]
+                found = lexicons[0] if len(lexicons) == 1 else sorted(set().union(*lexicons))
+            else:
+                found = [_text(t) for t in self.reader.lexicon(fieldname)]
             self._values[fieldname] = found
         return found
 
