@@ -350,7 +350,8 @@ def _bitset(docnums: Any, size: int) -> int:
 
 class SegmentSets:
     """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment,
-    with each segment's field lengths and facet lexicons.
+    with each segment's field lengths, facet lexicons and the postings of the terms scored (their BM25F scores
+    depend on the whole index, so each reader computes them again, from memory).
 
     A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
     deleted. So the set of a term in a segment, deleted documents included, stays true for as long as the
@@ -368,6 +369,9 @@ class SegmentSets:
         self._sets: dict[tuple[str, str, str], int] = {}
         self._lexicons: dict[tuple[str, str, str], list[str]] = {}
         self._lengths: dict[tuple[str, str], array[int]] = {}
+        self._postings: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
+        self._kept_postings = 0
+        self.postings_read = 0  # postings of scored terms read from the index (for tests and benchmarks)
         self.misses = 0
         self.postings = 0
         self.read_from: Counter[str] = Counter()
@@ -395,6 +399,28 @@ class SegmentSets:
             found = self._lexicons[key] = [_text(t) for t in leaf.lexicon(fieldname)]
         return found
 
+    MAX_POSTINGS = 1_500_000
+    """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
+
+    def term_postings(self, leaf: Any, segment: str, fieldname: str, text: str) -> tuple[array[int], array[float]]:
+        """(document numbers, weights) of the term's postings in leaf's segment, deleted documents included
+        where whoosh lets them be read (the caller leaves out those deleted now)."""
+        key = (segment, fieldname, text)
+        found = self._postings.get(key)
+        if found is None:
+            docs: array[int] = array("i")
+            weights: array[float] = array("f")
+            for docnum, weight in _postings(leaf, fieldname, text, live=False):
+                docs.append(docnum)
+                weights.append(weight)
+            self.postings_read += len(docs)
+            if self._kept_postings + len(docs) > self.MAX_POSTINGS:
+                self._postings.clear()
+                self._kept_postings = 0
+            self._kept_postings += len(docs)
+            found = self._postings[key] = (docs, weights)
+        return found
+
     def lengths(self, leaf: Any, segment: str, fieldname: str) -> array[int]:
         """The length of fieldname in every document of leaf's segment (see _field_lengths)."""
         key = (segment, fieldname)
@@ -411,6 +437,8 @@ class SegmentSets:
             del self._lexicons[key]
         for name in [k for k in self._lengths if k[0] not in segments]:
             del self._lengths[name]
+        for key in [k for k in self._postings if k[0] not in segments]:
+            self._kept_postings -= len(self._postings.pop(key)[0])
 
     def reset_counts(self) -> None:
         """Count misses and postings from zero."""
@@ -513,6 +541,19 @@ class _ReaderView:
             self._cached_scores = 0
         self._cached_scores += count
 
+    def _live_postings(self, leaf: Any, segment: str | None, fieldname: str, text: str) -> Iterator[tuple[int, float]]:
+        """(document number in leaf, weight) of the term's postings of live documents, from those kept per
+        segment (SegmentSets.term_postings) where the reader has segment ids."""
+        if segment is None:
+            yield from _postings(leaf, fieldname, text)
+            return
+        docs, weights = self.segment_sets.term_postings(leaf, segment, fieldname, text)
+        deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+        if deleted:
+            yield from ((d, w) for d, w in zip(docs, weights, strict=True) if d not in deleted)
+        else:
+            yield from zip(docs, weights, strict=True)
+
     def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> dict[int, float]:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
         the schema's field boosts are in the posting weights already)."""
@@ -529,8 +570,9 @@ class _ReaderView:
             norm = _K1 * (1 - _B)
             slope = _K1 * _B / average
         for leaf, offset, segment in self._leaves:
+            postings = self._live_postings(leaf, segment, fieldname, text)
             if not scorable:
-                found.update((docnum + offset, boost * weight) for docnum, weight in _postings(leaf, fieldname, text))
+                found.update((docnum + offset, boost * weight) for docnum, weight in postings)
                 continue
             lengths = self._lengths.get((fieldname, offset))
             if lengths is None:
@@ -539,7 +581,7 @@ class _ReaderView:
                     if segment is None
                     else self.segment_sets.lengths(leaf, segment, fieldname)
                 )
-            for docnum, weight in _postings(leaf, fieldname, text):
+            for docnum, weight in postings:
                 length = lengths[docnum]
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
         self._remember(len(found))

@@ -19,9 +19,9 @@ _EVERY_FACET = SearchRequest.build()
 _PUBLIC = permissions.visibility(actors.ANONYMOUS)
 
 
-def _search(app):
+def _search(app, q: str = ""):
     with app.app_context():
-        return searching().search(_EVERY_FACET, _PUBLIC)
+        return searching().search(SearchRequest.build(q=q) if q else _EVERY_FACET, _PUBLIC)
 
 
 def _fresh_answer(app):
@@ -51,14 +51,20 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         sets = app.extensions["catalogue.search"].segment_sets
         sets.reset_counts()
         first = _search(app)
+        _search(app, "statistical data")
         cold_postings = sets.postings
+        cold_scored = sets.postings_read
         assert sets.misses > 20 and cold_postings > 100  # every facet value of every seed service, read once
         assert first.total > 10
         before = _segments(app)
 
         _write(app, "quokka-tool", "Quokka estimation tool")
         sets.reset_counts()
+        sets.postings_read = 0
         after_write = _search(app)
+        # The words' scores are computed again (they depend on the whole index) from postings kept in memory.
+        _search(app, "statistical data")
+        assert sets.postings_read * 10 < cold_scored, (sets.postings_read, cold_scored)
         new = _segments(app) - before
         assert new, "the write made no new segment"
         # Only postings of the new segment were walked (a value new to the index is looked up in the old one too,
