@@ -101,17 +101,30 @@ def vocabulary() -> list[str]:
     return sorted(counts, key=lambda w: (-counts[w], w))
 
 
-class Words:
-    """Draws words with a Zipf-like frequency (the k-th word about 1/k as often as the first)."""
+def seed_words() -> list[str]:
+    """Words of the seed descriptors' names, purposes and descriptions, sorted (the generator of
+    tests/search/test_precision_at_scale.py draws them uniformly)."""
+    words: list[str] = []
+    for path in sorted(SEEDS.glob("*.yaml")):
+        definition = yaml.safe_load(path.read_text("utf-8"))["definition"]
+        text = " ".join(str(definition.get(k, "")) for k in ("name", "purpose", "description"))
+        words += [w.lower() for w in re.findall(r"[A-Za-z]{4,}", text)]
+    return sorted(set(words))
 
-    def __init__(self, words: list[str]) -> None:
+
+class Words:
+    """Draws words with a Zipf-like frequency (the k-th word about 1/k as often as the first), or uniformly."""
+
+    def __init__(self, words: list[str], uniform: bool = False) -> None:
         self.words = words
-        self.weights = [1.0 / (rank + 1) for rank in range(len(words))]
+        self.weights = None if uniform else [1.0 / (rank + 1) for rank in range(len(words))]
 
     def choose(self, rng: random.Random, k: int) -> list[str]:
         return rng.choices(self.words, self.weights, k=k)
 
     def distinct(self, rng: random.Random, k: int) -> list[str]:
+        if self.weights is None:
+            return rng.sample(self.words, k)
         found: list[str] = []
         while len(found) < k:
             word = self.choose(rng, 1)[0]

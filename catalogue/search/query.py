@@ -636,6 +636,39 @@ class _ReaderView:
         words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
         return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
 
+    def among(self, query: Query, candidates: list[int]) -> set[int]:
+        """The documents of candidates (ascending) that match query: phrases are checked in those documents
+        only (whoosh's phrase matcher skips to each), everything else is read from its scores."""
+        if isinstance(query, Or):
+            found: set[int] = set()
+            for part in query.subqueries:
+                found |= self.among(part, candidates)
+            return found
+        if isinstance(query, Phrase):
+            return self._phrase_among(query, candidates)
+        scores = self.scores(query)
+        return {d for d in candidates if d in scores}
+
+    def _phrase_among(self, query: Phrase, candidates: list[int]) -> set[int]:
+        found: set[int] = set()
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            local = [d - offset for d in candidates if offset <= d < end]
+            if not local:
+                continue
+            try:
+                matcher = query.matcher(sub)
+            except QueryError:  # a field without positions cannot hold a phrase
+                return set()
+            for docnum in local:
+                if not matcher.is_active():
+                    break
+                if matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                if matcher.is_active() and matcher.id() == docnum:
+                    found.add(docnum + offset)
+        return found
+
     def _expanded_scores(self, query: MultiTerm) -> dict[int, float]:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
         terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
@@ -1017,7 +1050,12 @@ def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answe
             suggestion = _replace_words(text, replace) if not suggest else suggestion
     if not corrected:
         scores, matched, partial = _evaluate(view, chosen, scope, target)
-    phrase = frozenset(view.scores(chosen.phrase)) if chosen.phrase is not None and matched else frozenset()
+    # Only the documents shown are ranked by the whole phrase: it is checked in those alone.
+    phrase = (
+        frozenset(view.among(chosen.phrase, view.docnums(matched)))
+        if chosen.phrase is not None and matched
+        else frozenset()
+    )
     named = frozenset(view.scores(chosen.name)) if chosen.name is not None and matched else frozenset()
     return _Answer(scores, matched, named, phrase, partial, suggestion, corrected, chosen)
 
