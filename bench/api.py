@@ -5,7 +5,12 @@ A SQLite catalogue of synthetic approved services (bench/search.py builds it) is
 workers, as `gunicorn 'catalogue:create_app()'`. Cold start is the time from starting gunicorn to the first 200
 on `/`. Throughput is measured for search (`/api/v1/search?q=<word>`, a few hundred different words) and for
 service reads (`/api/v1/services/<id>`, random ids), then for a bare Flask hello-world (bench/hello.py) under the
-same gunicorn settings and the same load tool; the figure is the ratio (target ≥ 0.5). The memory figure is
+same gunicorn settings and the same load tool; the figure is the ratio (target ≥ 0.5). The same reads are
+measured again for a client that sends a token (an organisation member's, so answers are kept for that
+organisation's audience) and for one that sends a cookie, and searches never asked before (none answered from
+memory) beside the replayed ones. The write path: 20 submissions of new services, each timed as bare validation
+(`/api/v1/validate`) and as the submission's 201, and the time from the 201 until a search on a new
+connection (either worker) finds the service. The memory figure is
 each worker's resident set (RSS) after the load (target ≤ 150 MB), beside its RSS after the first request.
 
 The load tool is wrk when it is installed (Debian: `apt-get install wrk`), else a Python load generator of
@@ -45,9 +50,10 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from search import build_catalogue, vocabulary  # bench/search.py, beside this file
+from search import Words, build_catalogue, descriptor, vocabulary  # bench/search.py, beside this file
 
 from catalogue import create_app
+from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import database_of
 
@@ -155,7 +161,75 @@ def validate_all(port: int, count: int = 20) -> None:
             connection.close()
 
 
-def _python_client(port: int, paths: list[str], start: float, seconds: float, results: Any) -> None:
+def _reader_token(folder: Path) -> str:
+    """An API token (scopes read and submit) of a submitter of the first organisation, made in the database."""
+    app = create_app(
+        Config(
+            instance_path=folder,
+            database_url=f"sqlite:///{folder / 'bench.sqlite3'}",
+            index_dir=folder / "index",
+        )
+    )
+    with database_of(app).transaction() as session:
+        _user, token = accounts.create_user(session, "bench@istat.example", "ISTAT", "submitter")
+    database_of(app).engine.dispose()
+    return str(token)
+
+
+def _post(port: int, path: str, body: bytes, headers: dict[str, str]) -> tuple[int, bytes, float]:
+    start = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, response.read(), time.perf_counter() - start
+    finally:
+        connection.close()
+
+
+def write_path(port: int, token: str, words: Words, rng: random.Random, count: int = 20) -> dict[str, Any]:
+    """count submissions of new services: bare validation of each, the submission's 201, and the time from the
+    201 until a search (a new connection: either worker) finds the service."""
+    validating, submitting, findable = [], [], []
+    for number in range(count):
+        slug = f"bench-new-{number}-{secrets.token_hex(3)}"
+        content = descriptor(10**6 + number, rng, words)
+        content["id"] = slug
+        content["implementation"]["owner"] = "ISTAT"  # the submitter's organisation
+        content["definition"]["name"] = f"Zyxwv {slug}"
+        body = json.dumps(content).encode()
+        headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
+        status, answer, seconds = _post(port, "/api/v1/validate", body, headers)
+        assert status == 200, answer[:300]
+        validating.append(seconds)
+        status, answer, seconds = _post(port, "/api/v1/services", body, headers)
+        assert status == 201, answer[:300]
+        submitting.append(seconds)
+        start = time.perf_counter()
+        while True:
+            status, found = get(port, f"/api/v1/search?q={slug}")
+            if status == 200 and slug.encode() in found:
+                break
+            assert time.perf_counter() - start < 30, "a submitted service was not found within 30 s"
+        findable.append(time.perf_counter() - start)
+
+    def ms(values: list[float], q: float) -> float:
+        ordered = sorted(values)
+        return round(ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))] * 1000, 1)
+
+    return {
+        "count": count,
+        "validate_p50_ms": ms(validating, 0.5),
+        "submit_p50_ms": ms(submitting, 0.5),
+        "submit_p95_ms": ms(submitting, 0.95),
+        "findable_p50_ms": ms(findable, 0.5),
+        "findable_max_ms": ms(findable, 1.0),
+    }
+
+
+def _python_client(
+    port: int, paths: list[str], start: float, seconds: float, results: Any, headers: dict[str, str]
+) -> None:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
     ok = bad = errors = 0
     latencies = []
@@ -165,7 +239,7 @@ def _python_client(port: int, paths: list[str], start: float, seconds: float, re
     end = start + seconds
     while (now := time.time()) < end:
         try:
-            connection.request("GET", paths[i % len(paths)])
+            connection.request("GET", paths[i % len(paths)], headers=headers)
             response = connection.getresponse()
             response.read()
             latencies.append(time.time() - now)
@@ -182,13 +256,16 @@ def _python_client(port: int, paths: list[str], start: float, seconds: float, re
     results.put((ok, bad, errors, latencies))
 
 
-def load_python(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
+def load_python(
+    port: int, paths: list[str], seconds: float, connections: int, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Requests per second of `connections` processes, each one request at a time, for `seconds`."""
     context = multiprocessing.get_context("fork")
     results = context.Queue()
     start = time.time() + 0.5
     clients = [
-        context.Process(target=_python_client, args=(port, paths, start, seconds, results)) for _ in range(connections)
+        context.Process(target=_python_client, args=(port, paths, start, seconds, results, headers or {}))
+        for _ in range(connections)
     ]
     for client in clients:
         client.start()
@@ -209,22 +286,27 @@ def load_python(port: int, paths: list[str], seconds: float, connections: int) -
 _WRK_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
 
 
-def load_wrk(port: int, paths: list[str], seconds: float, connections: int) -> dict[str, Any]:
-    """Requests per second of wrk with `connections` connections, cycling through paths."""
+def load_wrk(
+    port: int, paths: list[str], seconds: float, connections: int, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Requests per second of wrk with `connections` connections, cycling through paths (with headers)."""
     seconds = max(1, round(seconds))  # wrk takes whole seconds
     with tempfile.TemporaryDirectory() as folder:
         script = Path(folder) / "paths.lua"
-        return _run_wrk(port, paths, seconds, connections, script)
+        return _run_wrk(port, paths, seconds, connections, script, headers or {})
 
 
-def _run_wrk(port: int, paths: list[str], seconds: int, connections: int, script: Path) -> dict[str, Any]:
+def _run_wrk(
+    port: int, paths: list[str], seconds: int, connections: int, script: Path, headers: dict[str, str]
+) -> dict[str, Any]:
     # Each wrk thread starts at its own place in the list, so with many distinct paths no two threads ask the
     # same one (which would let the second find the first one's answer in the cache).
     script.write_text(
         "local paths = {" + ",".join(json.dumps(p) for p in paths) + "}\nlocal threads = 0\nlocal i = 0\n"
+        "local headers = {" + ",".join(f"[{json.dumps(k)}]={json.dumps(v)}" for k, v in headers.items()) + "}\n"
         "function setup(thread)\n  thread:set('number', threads)\n  threads = threads + 1\nend\n"
         "function init(args)\n  i = number * math.floor(#paths / 2)\nend\n"
-        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i])\nend\n"
+        "request = function()\n  i = i % #paths + 1\n  return wrk.format('GET', paths[i], headers)\nend\n"
     )
     output = subprocess.run(
         [
@@ -346,7 +428,7 @@ def main() -> int:
     )
     args = parser.parse_args()
     tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
-    words = vocabulary()
+    words = Words(vocabulary())
     rng = random.Random(3)
     figures: dict[str, Any] = {
         "bench": "api",
@@ -359,7 +441,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         start = time.perf_counter()
-        app = build_catalogue(args.size, folder, words)
+        app, _contents = build_catalogue(args.size, folder, words)
         app.extensions["catalogue.search"].index.close()
         assert database_of(app).engine is not None
         database_of(app).engine.dispose()
@@ -376,10 +458,12 @@ def main() -> int:
         figures["reindex_s"] = round(time.perf_counter() - start, 2)
         print(f"catalogue reindex: {figures['reindex_s']} s")
 
-        def measure(port: int, paths: list[str]) -> dict[str, Any]:
+        token = _reader_token(folder)
+
+        def measure(port: int, paths: list[str], headers: dict[str, str] | None = None) -> dict[str, Any]:
             if tool == "wrk":
-                return load_wrk(port, paths, args.seconds, args.connections)
-            return load_python(port, paths, args.seconds, args.connections)
+                return load_wrk(port, paths, args.seconds, args.connections, headers)
+            return load_python(port, paths, args.seconds, args.connections, headers)
 
         server = Gunicorn("catalogue:create_app()", env)
         try:
@@ -387,12 +471,12 @@ def main() -> int:
             figures["worker_rss_idle_mb"] = server.worker_rss_mb()
             print(f"cold start (gunicorn start to first 200 on /): {figures['cold_start_s']} s")
             scenarios = {
-                "search": [f"/api/v1/search?q={rng.choice(words)}" for _ in range(300)],
+                "search": [f"/api/v1/search?q={rng.choice(words.words)}" for _ in range(300)],
                 "service": [f"/api/v1/services/svc-{rng.randrange(args.size)}" for _ in range(300)],
             }
             # Searches never asked before (two words each: about 40,000 different ones), so none is answered
             # from memory: what a worker does for a new query. No target; beside the one above for comparison.
-            fresh = sorted({f"/api/v1/search?q={a}+{b}" for a in words for b in words if a < b})
+            fresh = sorted({f"/api/v1/search?q={a}+{b}" for a in words.words for b in words.words if a < b})
             rng.shuffle(fresh)
             for paths in scenarios.values():  # warm both workers: first-use costs are not throughput
                 for path in paths[:20]:
@@ -400,7 +484,13 @@ def main() -> int:
                     assert status == 200, (path, status, body[:300])
             for name, paths in scenarios.items():
                 figures[name] = measure(server.port, paths)
+            # The same reads by clients that send a token (an organisation member's) or a cookie.
+            bearer = {"Authorization": f"Bearer {token}"}
+            figures["service_token"] = measure(server.port, scenarios["service"], bearer)
+            figures["search_token"] = measure(server.port, scenarios["search"], bearer)
+            figures["service_cookie"] = measure(server.port, scenarios["service"], {"Cookie": "cspa_session=x"})
             figures["search_new"] = measure(server.port, fresh[:40_000])
+            figures["write"] = write_path(server.port, token, words, rng)
             figures["worker_rss_mb"] = server.worker_rss_mb()
             figures["worker_uss_mb"] = server.worker_uss_mb()
             # A worker that has also validated descriptors holds the OpenAPI validators too (imported on first use).
@@ -425,10 +515,11 @@ def main() -> int:
     figures["search_new_ratio"] = (
         round(figures["search_new"]["rps"] / figures["hello"]["rps"], 3) if figures["hello"]["rps"] else 0.0
     )
-    for name in ("hello", "search", "service", "search_new"):
+    names = ("hello", "search", "service", "search_token", "service_token", "service_cookie", "search_new")
+    for name in names:
         run = figures[name]
         ratio = run["rps"] / figures["hello"]["rps"] if figures["hello"]["rps"] else 0.0
-        if name not in ("hello", "search_new"):
+        if name != "hello":
             figures[f"{name}_ratio"] = round(ratio, 3)
         print(
             f"{name:10} {run['rps']:>9.1f} {run['p50_ms'] or 0:>8.2f} {run['p99_ms'] or 0:>8.2f} {run['non_200']:>8} "
@@ -445,6 +536,13 @@ def main() -> int:
     for name in ("search", "service"):
         verdict = "meets" if figures[f"{name}_ratio"] >= THROUGHPUT_TARGET else "misses"
         print(f"{name}: {figures[f'{name}_ratio']:.2f} of bare Flask, {verdict} the {THROUGHPUT_TARGET} target")
+    write = figures["write"]
+    print(
+        f"write path ({write['count']} submissions, SQLite): validation p50 {write['validate_p50_ms']} ms, "
+        f"submission (201) p50 {write['submit_p50_ms']} ms, p95 {write['submit_p95_ms']} ms; "
+        f"201 to found by a search on either worker: p50 {write['findable_p50_ms']} ms, "
+        f"max {write['findable_max_ms']} ms"
+    )
     print(json.dumps(figures))
     return 0
 

@@ -19,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from search import (  # bench/search.py, beside this file
+    Words,
     build_catalogue,
     percentiles,
     vocabulary,
@@ -44,11 +45,11 @@ def main() -> int:
     parser.add_argument("--size", type=int, default=10_000)
     parser.add_argument("--requests", type=int, default=100, help="requests of each page")
     args = parser.parse_args()
-    words = vocabulary()
+    words = Words(vocabulary())
     rng = random.Random(11)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        app = build_catalogue(args.size, Path(tmp), words)
+        app, _contents = build_catalogue(args.size, Path(tmp), words)
         result = app.test_cli_runner().invoke(cli, ["seed"])
         assert result.exit_code == 0, result.output
         searching = app.extensions["catalogue.search"]
@@ -58,9 +59,9 @@ def main() -> int:
         seeds = [path.stem for path in sorted((Path(__file__).resolve().parents[1] / "seed_services").glob("*.yaml"))]
         pages = {
             "home": ["/"] * args.requests,
-            "search": [f"/search?q={rng.choice(words)}" for _ in range(args.requests)],
+            "search": [f"/search?q={rng.choice(words.words)}" for _ in range(args.requests)],
             "search+facet": [
-                f"/search?q={rng.choice(words)}&phase={rng.choice('1234567')}" for _ in range(args.requests)
+                f"/search?q={rng.choice(words.words)}&phase={rng.choice('1234567')}" for _ in range(args.requests)
             ],
             "service (seed)": [f"/services/{rng.choice(seeds)}" for _ in range(args.requests)],
             "service (synthetic)": [f"/services/svc-{rng.randrange(args.size)}" for _ in range(args.requests)],

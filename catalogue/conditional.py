@@ -19,9 +19,12 @@ Apply `conditional` (or `cacheable`) to a view, between the route decorator and 
     @blp.response(200, ServiceSchema)
     def get_service(slug): ...
 
-Only requests without credentials (no Authorization, no Cookie) are answered from memory: what they may see
-depends on nothing but the catalogue. A request with a token is authenticated before any 304, so an
-expired or revoked token never learns that its copy is current.
+What a read shows depends on the catalogue and on the reader's audience (`audience`: what their permissions let
+them see, one of "public", "all" or an organisation), never on who they are: answers are kept and given again
+per audience. A request with a Bearer token is authenticated first (one query), so an expired or revoked
+token is refused and never answered from memory; a session cookie does not matter to the views kept (the API
+ignores it), and an answer whose view read the session is never kept. A request with a token is also
+authenticated before any 304, so an expired or revoked token never learns that its copy is current.
 """
 
 from __future__ import annotations
@@ -39,13 +42,17 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from flask import Flask, Response, current_app, make_response, request
+from flask.globals import request_ctx
 from sqlalchemy import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from catalogue import ops
+from catalogue.auth import accounts
 from catalogue.auth.identity import request_actor
 from catalogue.db import database_of, session
 from catalogue.events import CatalogueState, catalogue_state, catalogue_version, catalogue_version_on
+from catalogue.exceptions import Unauthenticated
+from catalogue.services.permissions import Visibility, visibility
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -57,6 +64,18 @@ VARY = ("Accept", "Authorization", "Cookie")
 
 ANSWER_VERSION = "catalogue.answer_version"
 """WSGI environ key: set by a view to the version its answer shows (a Version), which makes it storable."""
+AUDIENCE = "catalogue.audience"
+"""WSGI environ key: the audience AnswerCache found for the request (see audience)."""
+
+
+def audience(rule: Visibility) -> str:
+    """The name of what a reader with rule may see: "public", "all", or "org:<id>" (own services at their latest
+    version). Readers of one audience are shown the same answers."""
+    if rule.everything:
+        return "all"
+    if rule.organisation_id is not None:
+        return f"org:{rule.organisation_id}"
+    return "public"
 
 
 def _nothing() -> None:
@@ -85,8 +104,8 @@ def entity_tag(state: CatalogueState, *extra: str) -> str:
         request.path,
         request.query_string.decode("latin-1"),
         request.headers.get("Accept", ""),
-        request.headers.get("Authorization", ""),
-        request.headers.get("Cookie", ""),
+        # What the reader may see, not who they are: readers of one audience share tags (and kept answers).
+        request.environ.get(AUDIENCE) or audience(visibility(request_actor())),
         *extra,
     ]
     digest = hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:32]
@@ -119,10 +138,18 @@ def _authenticate() -> None:
         request_actor()
 
 
+def _session_read() -> bool:
+    """Whether the current request's session was read so far. Flask's session proxy marks the session read
+    when merely looked at, so the request context's own `_session` is asked (a Flask without it: read)."""
+    opened = getattr(request_ctx._get_current_object(), "_session", None)  # type: ignore[attr-defined]
+    return opened is None or bool(getattr(opened, "accessed", True))
+
+
 def _storable(response: Response, version: Version) -> None:
     """Let AnswerCache keep this request's answer as the catalogue's answer at version (a streamed answer is
-    never kept: its body may be large, and it is built while being sent)."""
-    if not response.is_streamed:
+    never kept: its body may be large, and it is built while being sent). A view that read the session (who is
+    signed in, a flashed message) may answer each visitor differently: its answer is never kept."""
+    if not response.is_streamed and not _session_read():
         request.environ[ANSWER_VERSION] = version
 
 
@@ -173,14 +200,17 @@ def cacheable(also: Callable[[], object] = _nothing) -> Callable[[View], View]:
 
 
 def answer_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
-    """What selects a request's answer from memory (scheme, host, path, query, Accept), or None for a request
-    that is never answered from memory: not a read, or with credentials, or conditional."""
+    """What selects a request's answer from memory (scheme, host, path, query, Accept, audience), or None for a
+    request that is never answered from memory: not a read, conditional, or with a token not valid now.
+
+    The audience of a request with a token is found by AnswerCache (environ[AUDIENCE]); without one it is
+    "public", whatever cookies it sends (answers whose view read the session are never kept)."""
     if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
         return None
-    if any(
-        name in environ
-        for name in ("HTTP_AUTHORIZATION", "HTTP_COOKIE", "HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
-    ):
+    if "HTTP_IF_NONE_MATCH" in environ or "HTTP_IF_MODIFIED_SINCE" in environ:
+        return None
+    reader = environ.get(AUDIENCE, "public" if "HTTP_AUTHORIZATION" not in environ else None)
+    if reader is None:
         return None
     return (
         environ.get("wsgi.url_scheme", ""),
@@ -189,6 +219,7 @@ def answer_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
         environ.get("PATH_INFO", ""),
         environ.get("QUERY_STRING", ""),
         environ.get("HTTP_ACCEPT", ""),
+        reader,
     )
 
 
@@ -272,9 +303,16 @@ class AnswerCache:
 
     _PER_REQUEST = frozenset({ops.REQUEST_ID_HEADER.lower(), "date"})
 
-    def __init__(self, app: WSGIApplication, clock: CatalogueClock, max_bytes: int = 8 * 1024 * 1024) -> None:
+    def __init__(
+        self,
+        app: WSGIApplication,
+        clock: CatalogueClock,
+        max_bytes: int = 8 * 1024 * 1024,
+        audience_of: Callable[[str], str | None] | None = None,
+    ) -> None:
         self.app = app
         self.clock = clock
+        self.audience_of = audience_of
         self.max_bytes = max_bytes
         self.size = 0
         self.served = 0
@@ -282,6 +320,11 @@ class AnswerCache:
         self._lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        token = environ.get("HTTP_AUTHORIZATION")
+        if token and self.audience_of is not None and environ.get("REQUEST_METHOD") in ("GET", "HEAD"):
+            found = self.audience_of(token)
+            if found is not None:
+                environ[AUDIENCE] = found
         key = answer_key(environ)
         if key is None:
             return self.app(environ, start_response)
@@ -357,8 +400,26 @@ class AnswerCache:
             return iter(list(self._answers))
 
 
+def token_audience(app: Flask) -> Callable[[str], str | None]:
+    """audience_of(Authorization header) for AnswerCache: the audience of a Bearer token valid now (one query),
+    or None (malformed, unknown, expired or revoked: the app then answers 401 itself)."""
+    sessions = database_of(app).sessionmaker
+
+    def audience_of(header: str) -> str | None:
+        scheme, _, token = header.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            with app.app_context(), sessions() as db_session:
+                return audience(visibility(accounts.authenticate_token(db_session, token.strip())))
+        except (Unauthenticated, SQLAlchemyError):
+            return None
+
+    return audience_of
+
+
 def init_app(app: Flask) -> None:
     """Put the answer cache in front of app (after db.init_app)."""
-    cache = AnswerCache(app.wsgi_app, CatalogueClock(database_of(app).engine))
+    cache = AnswerCache(app.wsgi_app, CatalogueClock(database_of(app).engine), audience_of=token_audience(app))
     app.wsgi_app = cache  # type: ignore[method-assign]
     app.extensions["catalogue.answers"] = cache

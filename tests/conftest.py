@@ -21,6 +21,7 @@ from catalogue import create_app
 from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import Base, database_of
+from catalogue.search import follower_of
 
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"  # real public OpenAPI documents with their verdicts (sources in verdicts.json)
@@ -206,6 +207,7 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
         yield app
     finally:
         _RUNNING.remove(app)
+        follower_of(app).stop()
         app.extensions["catalogue.notify"].stop()
         app.extensions["catalogue.search"].index.close()
         database.engine.dispose()
@@ -259,6 +261,7 @@ def seeded_app(folder: Path) -> Iterator[Flask]:
         assert result.exit_code == 0, result.output
         with app.app_context():
             app.extensions["catalogue.search"].index.sync()
+        assert follower_of(app).idle()  # no sync of the follower's thread still writing the index copied below
         with database_of(app).engine.connect() as connection:
             rows = {
                 t.name: [dict(r._mapping) for r in connection.execute(select(t).order_by(*t.primary_key.columns))]

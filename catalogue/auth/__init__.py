@@ -7,11 +7,16 @@ them) live in catalogue/services/permissions.py.
 
 from __future__ import annotations
 
-from flask import Flask, Response, current_app, request
+import os
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, current_app, g, request
+from flask import session as cookie_session
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_login import LoginManager
-from flask_wtf.csrf import CSRFProtect
+from flask_login import LoginManager, current_user
+from flask_wtf.csrf import CSRFError, CSRFProtect, generate_csrf
+from itsdangerous import BadData, SignatureExpired, URLSafeTimedSerializer
 
 from catalogue.auth.models import User
 from catalogue.db import session
@@ -71,6 +76,65 @@ def _load_user(session_id: str) -> User | None:
     return user
 
 
+_VISITOR_SALT = "catalogue-visitor-form"
+_VISITOR_TOKEN = "catalogue_visitor_form_token"
+
+
+def _visitor() -> bool:
+    """Whether the request comes from a visitor without a session: nobody signed in, no session token kept."""
+    return current_app.config["WTF_CSRF_FIELD_NAME"] not in cookie_session and not current_user.is_authenticated
+
+
+def _visitor_serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(str(current_app.secret_key), salt=_VISITOR_SALT)
+
+
+def form_token() -> str:
+    """The CSRF token of the forms of this request.
+
+    A signed-in user's forms carry Flask-WTF's token, bound to the session. A visitor without a session (the
+    sign-in, forgotten-password and account-link forms) gets a signed, timed token in the form only, so
+    opening a form sets no cookie; protect() accepts it from a visitor only, and only from a page of this
+    site (Origin, else Sec-Fetch-Site, when the browser sends them).
+    """
+    if not _visitor():
+        return str(generate_csrf())
+    if _VISITOR_TOKEN not in g:
+        setattr(g, _VISITOR_TOKEN, _visitor_serializer().dumps(os.urandom(16).hex()))
+    return str(g.get(_VISITOR_TOKEN))
+
+
+def _same_site() -> bool:
+    """Whether the browser says the request comes from a page of this site (a client that says nothing passes:
+    only browsers carry a visitor's forms across sites, and every current browser sends Origin with a POST)."""
+    origin = request.headers.get("Origin")
+    if origin and origin != "null":
+        parts = urlsplit(origin)
+        return f"{parts.scheme}://{parts.netloc}" == request.host_url.rstrip("/")
+    if origin == "null":
+        return False
+    return request.headers.get("Sec-Fetch-Site", "same-origin") in ("same-origin", "none")
+
+
+def protect() -> None:
+    """Check the CSRF token of a form post (CSRFError, a 400, when it is missing, forged, expired or foreign)."""
+    field = current_app.config["WTF_CSRF_FIELD_NAME"]
+    token = request.form.get(field) or ""
+    if token and not current_user.is_authenticated:
+        try:
+            _visitor_serializer().loads(token, max_age=current_app.config["WTF_CSRF_TIME_LIMIT"])
+        except SignatureExpired:
+            raise CSRFError("The form has expired: load the page again.") from None
+        except BadData:
+            pass  # not a visitor token: Flask-WTF's session-bound check below decides
+        else:
+            if not _same_site():
+                raise CSRFError("The form was sent from another site.")
+            g.csrf_valid = True  # the form's own check (FlaskForm) is then skipped, as after csrf.protect()
+            return
+    csrf.protect()
+
+
 def init_app(app: Flask) -> None:
     """Bind sessions, CSRF protection and rate limiting to app (the app factory registers the pages)."""
     config = app.config["CATALOGUE"]
@@ -95,10 +159,14 @@ def init_app(app: Flask) -> None:
     @app.before_request
     def _protect_forms() -> None:
         if request.method not in ("GET", "HEAD", "OPTIONS") and not request.path.startswith("/api/"):
-            csrf.protect()
+            protect()
+
+    app.jinja_env.globals["csrf_token"] = form_token
+
+    @app.context_processor
+    def _form_token() -> dict[str, object]:
+        return {"csrf_token": form_token}
 
     @app.context_processor
     def _current_user() -> dict[str, object]:
-        from flask_login import current_user
-
         return {"current_user": current_user if current_user.is_authenticated else None}

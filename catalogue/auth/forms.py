@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask_wtf import FlaskForm
+from flask_wtf import FlaskForm as _FlaskForm
+from flask_wtf.csrf import _FlaskFormCSRF
 from wtforms import (
     BooleanField,
     EmailField,
@@ -22,6 +23,22 @@ from catalogue.auth.models import ROLES, SCOPES
 # Plain strings: WTForms 3.3 deprecates (value, label) pairs, though its type hints still name only those.
 _ROLE_CHOICES: list[Any] = list(ROLES)
 _SCOPE_CHOICES: list[Any] = list(SCOPES)
+
+
+class _FormCSRF(_FlaskFormCSRF):
+    """Flask-WTF's form CSRF, with a visitor's token in the form only (see catalogue.auth.form_token)."""
+
+    def generate_csrf_token(self, csrf_token_field: Any) -> str:
+        from catalogue.auth import form_token
+
+        return form_token()
+
+
+class FlaskForm(_FlaskForm):
+    """Flask-WTF's form whose CSRF token sets no session cookie for a visitor who has not signed in."""
+
+    class Meta:
+        csrf_class = _FormCSRF
 
 
 class CheckboxesField(SelectMultipleField):

@@ -9,6 +9,7 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 - each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
   as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
+  these sets are kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - each term's BM25F contribution per document is computed once from its postings, so a free-text query
   is a sum over a few cached dictionaries, and only the page of hits shown is built and highlighted;
 - phrases are checked by whoosh, prefixes and wildcards expanded from the lexicon;
@@ -44,7 +45,6 @@ from whoosh.query import (
 )
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
-from whoosh.spelling import ListCorrector
 from whoosh.util.numeric import byte_to_length
 
 from catalogue.search import passages
@@ -247,8 +247,12 @@ def _live_matcher(matcher: Any) -> tuple[Container[int], Any]:
     return (), matcher
 
 
-def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Iterator[tuple[int, float]]:
-    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights).
+def _postings(
+    leaf: Any, fieldname: str, text: str, weights: bool = True, live: bool = True
+) -> Iterator[tuple[int, float]]:
+    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights);
+    with live False, deleted documents too where whoosh lets them be read (for sets kept per segment, which the
+    documents deleted since are taken out of).
 
     Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
     faster than a call per posting, which is what makes the first search after a write slow); the
@@ -259,6 +263,8 @@ def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True) -> Ite
     except TermNotFound:
         return
     deleted, matcher = _live_matcher(matcher)
+    if not live:
+        deleted = ()
     if not all(hasattr(matcher, name) for name in _BLOCK_API):
         FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
         while matcher.is_active():
@@ -328,22 +334,123 @@ def _add(parts: list[dict[int, float]], factor: float = 1.0) -> dict[int, float]
     return total
 
 
-class _VocabularyCorrector(ListCorrector):
-    """Words of a sorted vocabulary within some edits of a word.
-
-    Uses whoosh's private `Corrector._suggestions`, with no fallback: a whoosh-reloaded without it fails
-    the first misspelt search (and tests/search/test_fast_paths.py) at once rather than slowing down.
-    """
-
-    def candidates(self, word: str, maxdist: int) -> list[str]:
-        """Every word within maxdist edits, sharing the first letter, other than word itself."""
-        return [w for _score, w in self._suggestions(word, maxdist, 1) if w != word]
-
-
 _MAX_CACHED_SCORES = 120_000
 """Document scores (per term and per compound query) kept per reader; past this many they are dropped, so a
 worker's memory stays bounded however many different queries it answers (about 100 bytes each: 12 MB). A
 query asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
+
+
+def _bitset(docnums: Any, size: int) -> int:
+    """The bitset of an iterable of document numbers below size."""
+    bits = bytearray(size // 8 + 1)
+    for docnum in docnums:
+        bits[docnum >> 3] |= 1 << (docnum & 7)
+    return int.from_bytes(bits, "little")
+
+
+class SegmentSets:
+    """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment,
+    with each segment's field lengths, facet lexicons and the postings of the terms scored (their BM25F scores
+    depend on the whole index, so each reader computes them again, from memory).
+
+    A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
+    deleted. So the set of a term in a segment, deleted documents included, stays true for as long as the
+    segment exists, and the first search after a write reads the postings of the new segment only; the
+    documents deleted since are taken out by each reader view (its `live` set). Entries of segments gone
+    (merged away) are dropped when a new reader is opened; past MAX_ENTRIES everything is dropped.
+
+    `misses` counts sets read from postings, `postings` the postings walked for them, `read_from` those
+    postings by segment (for tests and benchmarks).
+    """
+
+    MAX_ENTRIES = 50_000
+
+    def __init__(self) -> None:
+        self._sets: dict[tuple[str, str, str], int] = {}
+        self._lexicons: dict[tuple[str, str, str], list[str]] = {}
+        self._lengths: dict[tuple[str, str], array[int]] = {}
+        self._postings: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
+        self._kept_postings = 0
+        self.postings_read = 0  # postings of scored terms read from the index (for tests and benchmarks)
+        self.misses = 0
+        self.postings = 0
+        self.read_from: Counter[str] = Counter()
+
+    def get(self, leaf: Any, segment: str, fieldname: str, value: str) -> int:
+        """The bitset (segment's own document numbers) of the documents of leaf holding value in fieldname."""
+        key = (segment, fieldname, value)
+        found = self._sets.get(key)
+        if found is None:
+            docnums = [d for d, _w in _postings(leaf, fieldname, value, weights=False, live=False)]
+            self.misses += 1
+            self.postings += len(docnums)
+            self.read_from[segment] += len(docnums)
+            found = _bitset(docnums, leaf.doc_count_all())
+            if len(self._sets) >= self.MAX_ENTRIES:
+                self._sets.clear()
+            self._sets[key] = found
+        return found
+
+    def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
+        """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
+        key = (segment, "", fieldname)  # no field is named "": this cannot be a set's key
+        found = self._lexicons.get(key)
+        if found is None:
+            found = self._lexicons[key] = [_text(t) for t in leaf.lexicon(fieldname)]
+        return found
+
+    MAX_POSTINGS = 1_500_000
+    """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
+
+    def term_postings(self, leaf: Any, segment: str, fieldname: str, text: str) -> tuple[array[int], array[float]]:
+        """(document numbers, weights) of the term's postings in leaf's segment, deleted documents included
+        where whoosh lets them be read (the caller leaves out those deleted now)."""
+        key = (segment, fieldname, text)
+        found = self._postings.get(key)
+        if found is None:
+            docs: array[int] = array("i")
+            weights: array[float] = array("f")
+            for docnum, weight in _postings(leaf, fieldname, text, live=False):
+                docs.append(docnum)
+                weights.append(weight)
+            self.postings_read += len(docs)
+            if self._kept_postings + len(docs) > self.MAX_POSTINGS:
+                self._postings.clear()
+                self._kept_postings = 0
+            self._kept_postings += len(docs)
+            found = self._postings[key] = (docs, weights)
+        return found
+
+    def lengths(self, leaf: Any, segment: str, fieldname: str) -> array[int]:
+        """The length of fieldname in every document of leaf's segment (see _field_lengths)."""
+        key = (segment, fieldname)
+        found = self._lengths.get(key)
+        if found is None:
+            found = self._lengths[key] = _field_lengths(leaf, fieldname)
+        return found
+
+    def keep_only(self, segments: set[str]) -> None:
+        """Forget the sets of every segment not in segments."""
+        for key in [k for k in self._sets if k[0] not in segments]:
+            del self._sets[key]
+        for key in [k for k in self._lexicons if k[0] not in segments]:
+            del self._lexicons[key]
+        for name in [k for k in self._lengths if k[0] not in segments]:
+            del self._lengths[name]
+        for key in [k for k in self._postings if k[0] not in segments]:
+            self._kept_postings -= len(self._postings.pop(key)[0])
+
+    def reset_counts(self) -> None:
+        """Count misses and postings from zero."""
+        self.misses = self.postings = 0
+        self.read_from.clear()
+
+
+def _segment_id(leaf: Any) -> str | None:
+    """The id of a leaf reader's segment (whoosh's segment_id), or None where the reader has none."""
+    segment = getattr(leaf, "segment", None)
+    found = segment() if callable(segment) else None
+    return str(found.segment_id()) if found is not None and hasattr(found, "segment_id") else None
 
 
 class _ReaderView:
@@ -352,11 +459,15 @@ class _ReaderView:
     Used only with the index's lock held (see Searching.search), so its caches need no lock of their own.
     """
 
-    def __init__(self, searcher: Searcher) -> None:
+    def __init__(self, searcher: Searcher, segment_sets: SegmentSets | None = None) -> None:
         self.searcher = searcher
         self.reader = searcher.reader()
         self.size = self.reader.doc_count_all()
         self._bytes = self.size // 8 + 1
+        self.segment_sets = segment_sets if segment_sets is not None else SegmentSets()
+        self._leaves = [(leaf, offset, _segment_id(leaf)) for leaf, offset in self.reader.leaf_readers()]
+        self.segment_sets.keep_only({segment for _leaf, _offset, segment in self._leaves if segment is not None})
+        self._live: int | None = None
         self._scores: dict[tuple[str, str, float], dict[int, float]] = {}
         self._masks: dict[tuple[str, str], int] = {}
         self._values: dict[str, list[str]] = {}
@@ -385,16 +496,30 @@ class _ReaderView:
         data = bitset.to_bytes(self._bytes, "little")
         return [i * 8 + bit for i, byte in enumerate(data) if byte for bit in _BITS[byte]]
 
+    def live(self) -> int:
+        """Every document not deleted, as a bitset."""
+        if self._live is None:
+            deleted = self.bitset(
+                docnum + offset
+                for leaf, offset, _segment in self._leaves
+                if leaf.has_deletions()
+                for docnum in leaf.deleted_docs_set
+            )
+            self._live = ((1 << self.size) - 1) & ~deleted
+        return self._live
+
     def docs(self, fieldname: str, value: str) -> int:
-        """The documents having value in fieldname, as a bitset."""
+        """The documents having value in fieldname, as a bitset (from the sets kept per segment: SegmentSets)."""
         key = (fieldname, value)
         found = self._masks.get(key)
         if found is None:
-            found = self.bitset(
-                docnum + offset
-                for leaf, offset in self.reader.leaf_readers()
-                for docnum, _weight in _postings(leaf, fieldname, value, weights=False)
-            )
+            found = 0
+            for leaf, offset, segment in self._leaves:
+                if segment is None:  # a reader without segment ids: read here, never kept past this reader
+                    found |= self.bitset(d + offset for d, _w in _postings(leaf, fieldname, value, weights=False))
+                else:
+                    found |= self.segment_sets.get(leaf, segment, fieldname, value) << offset
+            found &= self.live()
             self._masks[key] = found
         return found
 
@@ -416,6 +541,19 @@ class _ReaderView:
             self._cached_scores = 0
         self._cached_scores += count
 
+    def _live_postings(self, leaf: Any, segment: str | None, fieldname: str, text: str) -> Iterator[tuple[int, float]]:
+        """(document number in leaf, weight) of the term's postings of live documents, from those kept per
+        segment (SegmentSets.term_postings) where the reader has segment ids."""
+        if segment is None:
+            yield from _postings(leaf, fieldname, text)
+            return
+        docs, weights = self.segment_sets.term_postings(leaf, segment, fieldname, text)
+        deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
+        if deleted:
+            yield from ((d, w) for d, w in zip(docs, weights, strict=True) if d not in deleted)
+        else:
+            yield from zip(docs, weights, strict=True)
+
     def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> dict[int, float]:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
         the schema's field boosts are in the posting weights already)."""
@@ -431,14 +569,19 @@ class _ReaderView:
             average = searcher.avg_field_length(fieldname) or 1.0
             norm = _K1 * (1 - _B)
             slope = _K1 * _B / average
-        for leaf, offset in self.reader.leaf_readers():
+        for leaf, offset, segment in self._leaves:
+            postings = self._live_postings(leaf, segment, fieldname, text)
             if not scorable:
-                found.update((docnum + offset, boost * weight) for docnum, weight in _postings(leaf, fieldname, text))
+                found.update((docnum + offset, boost * weight) for docnum, weight in postings)
                 continue
             lengths = self._lengths.get((fieldname, offset))
             if lengths is None:
-                lengths = self._lengths[(fieldname, offset)] = _field_lengths(leaf, fieldname)
-            for docnum, weight in _postings(leaf, fieldname, text):
+                lengths = self._lengths[(fieldname, offset)] = (
+                    _field_lengths(leaf, fieldname)
+                    if segment is None
+                    else self.segment_sets.lengths(leaf, segment, fieldname)
+                )
+            for docnum, weight in postings:
                 length = lengths[docnum]
                 found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
         self._remember(len(found))
@@ -493,6 +636,39 @@ class _ReaderView:
         words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
         return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
 
+    def among(self, query: Query, candidates: list[int]) -> set[int]:
+        """The documents of candidates (ascending) that match query: phrases are checked in those documents
+        only (whoosh's phrase matcher skips to each), everything else is read from its scores."""
+        if isinstance(query, Or):
+            found: set[int] = set()
+            for part in query.subqueries:
+                found |= self.among(part, candidates)
+            return found
+        if isinstance(query, Phrase):
+            return self._phrase_among(query, candidates)
+        scores = self.scores(query)
+        return {d for d in candidates if d in scores}
+
+    def _phrase_among(self, query: Phrase, candidates: list[int]) -> set[int]:
+        found: set[int] = set()
+        for sub, offset in self.searcher.leaf_searchers():
+            end = offset + sub.doc_count_all()
+            local = [d - offset for d in candidates if offset <= d < end]
+            if not local:
+                continue
+            try:
+                matcher = query.matcher(sub)
+            except QueryError:  # a field without positions cannot hold a phrase
+                return set()
+            for docnum in local:
+                if not matcher.is_active():
+                    break
+                if matcher.id() < docnum:
+                    matcher.skip_to(docnum)
+                if matcher.is_active() and matcher.id() == docnum:
+                    found.add(docnum + offset)
+        return found
+
     def _expanded_scores(self, query: MultiTerm) -> dict[int, float]:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
         terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
@@ -511,7 +687,14 @@ class _ReaderView:
         """Every value indexed in fieldname."""
         found = self._values.get(fieldname)
         if found is None:
-            found = [_text(t) for t in self.reader.lexicon(fieldname)]
+            if all(segment is not None for _leaf, _offset, segment in self._leaves):
+                # From the lexicons kept per segment (SegmentSets): after a write only the new one is read.
+                lexicons = [
+                    self.segment_sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in self._leaves
+                ]
+                found = lexicons[0] if len(lexicons) == 1 else sorted(set().union(*lexicons))
+            else:
+                found = [_text(t) for t in self.reader.lexicon(fieldname)]
             self._values[fieldname] = found
         return found
 
@@ -583,15 +766,16 @@ class _ReaderView:
     def correction(self, word: str, maxdist: int) -> str | None:
         """The most frequent indexed word within maxdist edits of word (same first letter), or None.
 
-        The same choice as whoosh's reader corrector, searched in the vocabulary held in memory
-        rather than in the term table on disk.
+        The same choice as whoosh's reader corrector (a Levenshtein automaton with the first letter fixed), searched
+        in the vocabulary held in memory: the words of that first letter and a length within maxdist, each
+        measured with a bounded Levenshtein distance (a tenth of the time of building the automaton per word).
         """
         key = (word, maxdist)
         if key not in self._corrections:
             if self._words is None:
                 self._words = self.values("words")
             best: tuple[int, str] | None = None
-            for candidate in _VocabularyCorrector(self._words).candidates(word, maxdist):
+            for candidate in _near_words(self._words, word, maxdist):
                 frequency = self.reader.frequency("words", candidate)
                 if best is None or frequency > best[0] or (frequency == best[0] and candidate < best[1]):
                     best = (frequency, candidate)
@@ -618,6 +802,19 @@ class _ReaderView:
             self._near[word] = tuple(near)
             self._corrections[key] = None
         return self._near.get(word, ())
+
+
+def _near_words(words: list[str], word: str, maxdist: int) -> Iterator[str]:
+    """The words of sorted words, other than word, sharing its first letter and within maxdist edits of it."""
+    if not word:
+        return
+    first = bisect.bisect_left(words, word[0])
+    for candidate in itertools.islice(words, first, None):
+        if not candidate.startswith(word[0]):
+            break
+        if candidate != word and abs(len(candidate) - len(word)) <= maxdist:
+            if _distance(word[1:], candidate[1:], maxdist) <= maxdist:
+                yield candidate
 
 
 def _distance(a: str, b: str, limit: int) -> int:
@@ -679,12 +876,13 @@ class Searching:
         self._view_token: Any = None
         self._cache: OrderedDict[Any, Any] = OrderedDict()
         self._cache_lock = threading.Lock()
+        self.segment_sets = SegmentSets()
 
     def _reader_view(self) -> _ReaderView:
         searcher = self.index.searcher()
         token = self.index.generation_token()
         if self._view is None or token != self._view_token:
-            self._view, self._view_token = _ReaderView(searcher), token
+            self._view, self._view_token = _ReaderView(searcher, self.segment_sets), token
             with self._cache_lock:
                 self._cache.clear()
         return self._view
@@ -696,7 +894,7 @@ class Searching:
             self._cache.clear()
         if reader:
             with self.index.lock:
-                self._view = None
+                self._view = None  # the sets kept per segment stay: a rebuilt or healed index has new segments
 
     def _cached(self, key: Any) -> Any:
         with self._cache_lock:
@@ -852,7 +1050,12 @@ def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answe
             suggestion = _replace_words(text, replace) if not suggest else suggestion
     if not corrected:
         scores, matched, partial = _evaluate(view, chosen, scope, target)
-    phrase = frozenset(view.scores(chosen.phrase)) if chosen.phrase is not None and matched else frozenset()
+    # Only the documents shown are ranked by the whole phrase: it is checked in those alone.
+    phrase = (
+        frozenset(view.among(chosen.phrase, view.docnums(matched)))
+        if chosen.phrase is not None and matched
+        else frozenset()
+    )
     named = frozenset(view.scores(chosen.name)) if chosen.name is not None and matched else frozenset()
     return _Answer(scores, matched, named, phrase, partial, suggestion, corrected, chosen)
 

@@ -160,17 +160,44 @@ def test_a_change_written_by_another_connection_is_seen_at_once(app, client, pub
     assert renamed.json["name"] == "Renamed elsewhere"
 
 
-def test_reads_with_credentials_are_never_answered_from_memory(app, client, published):
+def test_readers_with_a_token_or_a_cookie_are_answered_from_memory_by_audience(app, client, published):
     answers = _answers(app)
     url = "/api/v1/services/demo-linkage"
-    for headers in ({"Authorization": f"Bearer {published.submitter}"}, {"If-None-Match": '"other"'}, {}):
-        served = answers.served
-        if not headers:
-            client.set_cookie("session", "abc")  # any cookie: the pages may read it
-        for _ in range(3):
-            assert client.get(url, headers=headers).status_code == 200
-        assert answers.served == served, headers
+    bearer = {"Authorization": f"Bearer {published.submitter}"}
+    served = answers.served
+    first = client.get(url, headers=bearer)
+    for _ in range(2):
+        again = client.get(url, headers=bearer)
+        assert again.status_code == 200 and again.data == first.data
+    assert answers.served == served + 2, "a token holder's reads were built every time"
+    audiences = {key[-1] for key in answers.requests()}
+    assert any(name.startswith("org:") for name in audiences)  # the submitter sees its own organisation's services
     assert all("Bearer" not in part for key in answers.requests() for part in key)
+    # An anonymous reader is of another audience: never given the organisation's answer.
+    served = answers.served
+    client.get(url)
+    assert answers.served == served
+    # A cookie (a browser that once opened a page) does not matter to the API: the public answer is given again.
+    client.set_cookie("cspa_session", "anything")
+    for _ in range(2):
+        assert client.get(url).status_code == 200
+    assert answers.served == served + 2
+    # A conditional request is still answered by the app (304 when current), never from memory.
+    served = answers.served
+    assert client.get(url, headers={"If-None-Match": '"other"'}).status_code == 200
+    assert answers.served == served
+
+
+def test_a_revoked_token_is_refused_though_its_audience_has_an_answer_kept(app, client, published):
+    url = "/api/v1/services/demo-linkage"
+    bearer = {"Authorization": f"Bearer {published.submitter}"}
+    for _ in range(2):
+        assert client.get(url, headers=bearer).status_code == 200
+    with app.app_context(), db.transaction() as session:
+        for token in session.scalars(select(ApiToken)):
+            token.revoked_at = utcnow()
+    assert client.get(url, headers=bearer).status_code == 401
+    assert client.get(url, headers={"Authorization": "Bearer cspa_forged"}).status_code == 401
 
 
 def test_an_expired_token_is_refused_even_when_its_copy_is_current(app, client, published):

@@ -21,7 +21,7 @@ from catalogue.auth import actors
 from catalogue.cli import main
 from catalogue.db import database_of
 from catalogue.events import Event
-from catalogue.search import searching
+from catalogue.search import follower_of, searching
 from catalogue.search.query import SearchRequest, _postings
 from catalogue.services import descriptors, permissions, workflow
 from catalogue.services.models import Service
@@ -52,6 +52,8 @@ def _submit(slug: str, name: str) -> None:
     descriptor = descriptors.parse(descriptor_text(slug, name).encode(), "yaml", descriptors.Limits())
     with database_of(running_app()).transaction() as session:
         workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
+    # The write's own sync runs after the commit on the index follower's thread: wait for it to land.
+    assert follower_of(running_app()).idle()
 
 
 def _ids(app: Flask, q: str) -> list[str]:

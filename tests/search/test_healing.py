@@ -13,6 +13,7 @@ from flask import Flask
 
 from catalogue.auth import actors
 from catalogue.db import db
+from catalogue.search import follower_of
 from catalogue.services import descriptors, workflow
 from tests.conftest import DATA, app_on_empty_database
 
@@ -27,6 +28,7 @@ def indexed(tmp_path: Path) -> Iterator[Flask]:
                 text = GOOD.replace("id: demo-linkage", f"id: healing-{n}")
                 with db.transaction() as session:
                     workflow.submit_version(session, actors.SYSTEM, descriptors.parse(text), "yaml", "approved")
+        assert follower_of(app).idle()  # the index written whole before a test damages it
         yield app
 
 

@@ -63,7 +63,7 @@ def _documents(descriptors: list[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 def build(size: int, folder: Path) -> tuple[_ReaderView, list[dict[str, Any]]]:
     """A reader over an index of size generated services (bench/search.py's generator) written in folder."""
     bench = _generator()
-    words = bench.vocabulary()
+    words = bench.Words(bench.seed_words(), uniform=True)
     rng = random.Random(size)
     descriptors = [bench.descriptor(i, rng, words) for i in range(size)]
     built = whoosh_index.create_in(str(folder), schema())

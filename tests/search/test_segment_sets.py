@@ -1,0 +1,87 @@
+"""The first search after a write reads only what the write changed: filter and facet sets are kept per
+index segment (query.SegmentSets), counted here in postings walked, never in time."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from catalogue.auth import actors
+from catalogue.db import database_of
+from catalogue.events import Event
+from catalogue.search import follower_of, searching
+from catalogue.search.query import SearchRequest, SegmentSets, _ReaderView, _segment_id, answer
+from catalogue.services import descriptors, permissions, workflow
+from catalogue.services.models import ServiceVersion
+from tests.conftest import seeded_app
+from tests.search.worker import descriptor_text
+
+_EVERY_FACET = SearchRequest.build()
+_PUBLIC = permissions.visibility(actors.ANONYMOUS)
+
+
+def _search(app, q: str = ""):
+    with app.app_context():
+        return searching().search(SearchRequest.build(q=q) if q else _EVERY_FACET, _PUBLIC)
+
+
+def _fresh_answer(app):
+    """The same answer from a reader view with nothing kept (what the kept sets must agree with)."""
+    search_index = app.extensions["catalogue.search"].index
+    with app.app_context(), search_index.lock:
+        return answer(_EVERY_FACET, _PUBLIC, _ReaderView(search_index.searcher(), SegmentSets()))
+
+
+def _segments(app) -> set[str]:
+    search_index = app.extensions["catalogue.search"].index
+    with search_index.lock:
+        return {_segment_id(leaf) for leaf, _offset in search_index.searcher().reader().leaf_readers()}
+
+
+def _write(app, slug: str, name: str) -> None:
+    descriptor = descriptors.parse(descriptor_text(slug, name).encode(), "yaml", descriptors.Limits())
+    with database_of(app).transaction() as session:
+        workflow.submit_version(session, actors.SYSTEM, descriptor, "yaml", status="approved")
+    assert follower_of(app).idle()
+
+
+def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp_path):
+    with seeded_app(tmp_path) as app:
+        # One segment, as after `catalogue reindex` (a write may merge small segments: then it reads those).
+        app.extensions["catalogue.search"].index.rebuild()
+        sets = app.extensions["catalogue.search"].segment_sets
+        sets.reset_counts()
+        first = _search(app)
+        _search(app, "statistical data")
+        cold_postings = sets.postings
+        cold_scored = sets.postings_read
+        assert sets.misses > 20 and cold_postings > 100  # every facet value of every seed service, read once
+        assert first.total > 10
+        before = _segments(app)
+
+        _write(app, "quokka-tool", "Quokka estimation tool")
+        sets.reset_counts()
+        sets.postings_read = 0
+        after_write = _search(app)
+        # The words' scores are computed again (they depend on the whole index) from postings kept in memory.
+        _search(app, "statistical data")
+        assert sets.postings_read * 10 < cold_scored, (sets.postings_read, cold_scored)
+        new = _segments(app) - before
+        assert new, "the write made no new segment"
+        # Only postings of the new segment were walked (a value new to the index is looked up in the old one too,
+        # which walks nothing), at most one per document written.
+        assert all(segment in new for segment, walked in sets.read_from.items() if walked), sets.read_from
+        assert sets.postings <= 2 * sets.misses
+        assert sets.postings * 10 < cold_postings
+        assert after_write.total == first.total + 1
+        assert after_write.facets == _fresh_answer(app).facets
+
+        # A write that replaces a document deletes it from its old segment: the kept sets still count it once.
+        with database_of(app).transaction() as session:
+            version = session.scalars(select(ServiceVersion).where(ServiceVersion.status == "approved")).first()
+            version.name = "Renamed elsewhere"
+            session.add(Event(kind="version.edited", service_id=version.service_id, version_id=version.id, data={}))
+        sets.reset_counts()
+        again = _search(app)
+        assert again.total == first.total + 1
+        assert again.facets == _fresh_answer(app).facets == after_write.facets
+        assert sets.postings * 10 < cold_postings
