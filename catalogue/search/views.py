@@ -65,25 +65,15 @@ def gsbpm_intro(filters: dict[str, tuple[str, ...]]) -> dict[str, str] | None:
         return None
     ((facet, values),) = filters.items()
     model = reference.gsbpm()
-    if facet == "subprocess" and len(values) == 1 and values[0] in model.subprocesses:
-        found = model.subprocesses[values[0]]
-        return {
-            "kind": "sub-process",
-            "code": values[0],
-            "name": found["name"],
-            "description": found["description"],
-            "url": url_for("document.gsbpm", sp=values[0], _anchor=f"sp-{values[0]}"),
-        }
-    if facet == "phase" and len(values) == 1 and values[0] in model.phases:
-        found = model.phases[values[0]]
-        return {
-            "kind": "phase",
-            "code": values[0],
-            "name": found["name"],
-            "description": found["description"],
-            "url": url_for("document.gsbpm", _anchor=f"phase-{values[0]}"),
-        }
-    return None
+    known = {"subprocess": model.subprocesses, "phase": model.phases}.get(facet, {})
+    if len(values) != 1 or values[0] not in known:
+        return None
+    code, found = values[0], known[values[0]]
+    if facet == "subprocess":
+        kind, url = "sub-process", url_for("document.gsbpm", sp=code, _anchor=f"sp-{code}")
+    else:
+        kind, url = "phase", url_for("document.gsbpm", _anchor=f"phase-{code}")
+    return {"kind": kind, "code": code, "name": found["name"], "description": found["description"], "url": url}
 
 
 def page_numbers(page: int, pages: int, around: int = 2) -> list[int | None]:

@@ -187,3 +187,13 @@ def screenshot() -> Callable[[Any, str], list[Path]]:
         return paths
 
     return take
+
+
+def sign_in_as(page: Any, email: str, password: str) -> None:
+    """Sign in through the sign-in form by the labels a person reads, and check the page let them in."""
+    page.goto("/auth/sign-in")
+    page.get_by_label("E-mail address").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_load_state()
+    assert "/auth/sign-in" not in page.url, page.content()

@@ -20,6 +20,7 @@ from flask import Flask
 
 from catalogue.auth import accounts
 from catalogue.db import db
+from tests.browser.conftest import sign_in_as
 from tests.browser.test_review_story import DATA
 from tests.mail_server import Inbox, app_sending_mail, body
 
@@ -57,12 +58,7 @@ def _descriptor(version: str) -> str:
 
 
 def _sign_in(page: Any, email: str) -> None:
-    page.goto("/auth/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "/auth/sign-in" not in page.url, page.content()
+    sign_in_as(page, email, PASSWORD)
 
 
 def _in_view(page: Any, selector: str) -> bool:

@@ -15,6 +15,7 @@ import yaml
 from catalogue.auth import accounts, actors
 from catalogue.db import db
 from catalogue.services import reads
+from tests.browser.conftest import sign_in_as
 
 DATA = Path(__file__).parent.parent / "data"
 PASSWORD = "a passphrase for the story test"
@@ -31,12 +32,7 @@ def _descriptor(version: str) -> str:
 
 
 def _sign_in(page, email: str) -> None:
-    page.goto("/auth/sign-in")
-    page.get_by_label("E-mail address").fill(email)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_load_state()
-    assert "/auth/sign-in" not in page.url, page.content()
+    sign_in_as(page, email, PASSWORD)
 
 
 def _submit(page, version: str) -> None:
