@@ -31,6 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import whoosh.util
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 from whoosh import fields, index
@@ -340,19 +341,11 @@ def section_documents(chapters: Sequence[Any]) -> tuple[str, list[dict[str, Any]
     return digest.hexdigest(), docs
 
 
-@contextlib.contextmanager
-def _unshared_random() -> Iterator[None]:
-    """Write with the random module seeded from the system: whoosh names new segments with it.
-
-    Anything that seeds the shared generator (hypothesis does, before every example) would otherwise
-    make two writes pick the same segment name, and the second commit fail.
-    """
-    state = random.getstate()
-    random.seed(os.urandom(32))
-    try:
-        yield
-    finally:
-        random.setstate(state)
+# whoosh names new segments and temporary files with the random module's shared generator. Anything that seeds
+# that generator (hypothesis does before every example), in any thread, would make two writes pick the same
+# name and the second commit fail; the index follower writes from a thread of its own, so a context that seeds
+# around each write is not enough. whoosh's names come from the system's generator instead, which nothing seeds.
+whoosh.util.random = random.SystemRandom()
 
 
 @dataclass
@@ -519,7 +512,7 @@ class SearchIndex:
 
         progress(done, total) is called as services are indexed.
         """
-        with self._lock, self._rebuild_lock(), _unshared_random():
+        with self._lock, self._rebuild_lock():
             existing = sorted(p.name for p in self.index_dir.glob("gen-*"))
             number = int(existing[-1].split("-")[1]) + 1 if existing else 1
             generation = f"gen-{number:06d}"
@@ -590,7 +583,7 @@ class SearchIndex:
 
         Waits for another process's writer lock rather than dropping the update.
         """
-        with self._lock, _unshared_random():
+        with self._lock:
             ix, writer = self._writer()
             try:
                 # Read the state under the lock: another process may have applied events meanwhile.
@@ -638,8 +631,7 @@ class SearchIndex:
             state = self._current_state()
             if state is not None and state.content_hash == content_hash:
                 return False
-            with _unshared_random():
-                return self._replace_sections(content_hash, sections)
+            return self._replace_sections(content_hash, sections)
 
     def _replace_sections(self, content_hash: str, sections: list[dict[str, Any]]) -> bool:
         ix, writer = self._writer()
