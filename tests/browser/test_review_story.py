@@ -97,6 +97,8 @@ def test_submit_request_changes_resubmit_approve_then_find(live_app, new_page, s
     assert result.count() >= 1
     screenshot(visitor, "story-5-found")
     result.first.click()
+    visitor.wait_for_url(re.compile(rf"/services/{SLUG}$"))  # content() read mid-navigation is empty
+    visitor.wait_for_load_state()
     assert "1.1.0" in visitor.content()
 
     # The whole trail as a reviewer sees it (the browser's API calls carry no token: it is read here).
