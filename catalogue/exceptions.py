@@ -105,3 +105,16 @@ class InvalidRequest(RegistryError):
 
     status = 422
     title = "The request is not valid"
+
+
+def check_known(
+    wanted: set[str], known: tuple[str, ...] | list[str], pointer: str, what: str, detail: str = ""
+) -> None:
+    """Refuse (422 at pointer, listing the choices) when wanted holds a value known does not: unknown what."""
+    unknown = sorted(wanted - set(known))
+    if unknown:
+        raise InvalidRequest(
+            f"unknown {what} {', '.join(map(repr, unknown))}{detail}",
+            [Problem(pointer=pointer, line=None, message=f"choose among {', '.join(known)}", source="request")],
+            allowed=list(known),
+        )

@@ -20,7 +20,7 @@ from catalogue.auth.actors import SYSTEM, Actor, check_admin, refuse
 from catalogue.auth.models import ROLE_SCOPES, ROLES, SCOPES, ApiToken, Organisation, User
 from catalogue.db import utcnow
 from catalogue.events import record_event
-from catalogue.exceptions import Conflict, InvalidRequest, NotFound, Problem, Unauthenticated
+from catalogue.exceptions import Conflict, InvalidRequest, NotFound, Problem, Unauthenticated, check_known
 
 TOKEN_PREFIX = "cspa_"  # the public mark of our tokens, not a secret  # nosec B105
 MIN_PASSWORD_LENGTH = 12
@@ -252,13 +252,7 @@ def _granted_scopes(actor: Actor, asked: Iterable[str] | None) -> list[str]:
     assert actor.user is not None
     grantable = [s for s in ROLE_SCOPES[actor.user.role] if actor.has_scope(s)]
     wanted = set(grantable if asked is None else asked)
-    unknown = sorted(wanted - set(SCOPES))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown scope {', '.join(map(repr, unknown))}; the scopes are {', '.join(SCOPES)}",
-            [Problem(pointer="/scopes", line=None, message=f"choose among {', '.join(SCOPES)}", source="request")],
-            allowed=list(SCOPES),
-        )
+    check_known(wanted, SCOPES, "/scopes", "scope", f"; the scopes are {', '.join(SCOPES)}")
     if not wanted:
         raise InvalidRequest(
             "a token needs at least one scope",

@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from catalogue.auth.actors import Actor
 from catalogue.events import record_event
-from catalogue.exceptions import InvalidRequest, Problem, Unauthenticated
+from catalogue.exceptions import Unauthenticated, check_known
 from catalogue.notify.models import KINDS, NotificationSetting
 
 
@@ -32,13 +32,7 @@ def choose_kinds(session: Session, actor: Actor, kinds: Iterable[str]) -> set[st
     if actor.user is None:
         raise Unauthenticated("sign in to choose your notifications")
     wanted = set(kinds)
-    unknown = sorted(wanted - set(KINDS))
-    if unknown:
-        raise InvalidRequest(
-            f"unknown kind of notification {', '.join(map(repr, unknown))}",
-            [Problem(pointer="/kinds", line=None, message=f"choose among {', '.join(KINDS)}", source="request")],
-            allowed=list(KINDS),
-        )
+    check_known(wanted, KINDS, "/kinds", "kind of notification")
     for kind in KINDS:
         row = session.get(NotificationSetting, (actor.user.id, kind))
         if row is None:
