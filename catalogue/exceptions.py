@@ -6,6 +6,7 @@ Nothing here knows about HTTP requests or the database.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import asdict, dataclass
 from typing import Any
 
