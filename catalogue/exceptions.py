@@ -108,9 +108,7 @@ class InvalidRequest(RegistryError):
     title = "The request is not valid"
 
 
-def check_known(
-    wanted: set[str], known: tuple[str, ...] | list[str], pointer: str, what: str, detail: str = ""
-) -> None:
+def check_known(wanted: set[str], known: Collection[str], pointer: str, what: str, detail: str = "") -> None:
     """Refuse (422 at pointer, listing the choices) when wanted holds a value known does not: unknown what."""
     unknown = sorted(wanted - set(known))
     if unknown:
