@@ -51,7 +51,6 @@ from catalogue.auth import accounts
 from catalogue.auth.identity import request_actor
 from catalogue.db import database_of, session
 from catalogue.events import CatalogueState, catalogue_state, catalogue_version, catalogue_version_on
-from catalogue.exceptions import Unauthenticated
 from catalogue.services.permissions import Visibility, visibility
 
 if TYPE_CHECKING:
@@ -401,19 +400,20 @@ class AnswerCache:
 
 
 def token_audience(app: Flask) -> Callable[[str], str | None]:
-    """audience_of(Authorization header) for AnswerCache: the audience of a Bearer token valid now (one query),
-    or None (malformed, unknown, expired or revoked: the app then answers 401 itself)."""
-    sessions = database_of(app).sessionmaker
+    """audience_of(Authorization header) for AnswerCache: the audience of a Bearer token valid now (one query,
+    accounts.token_reader), or None (malformed, unknown, expired or revoked: the app then answers 401 itself)."""
+    engine = database_of(app).engine
 
     def audience_of(header: str) -> str | None:
         scheme, _, token = header.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         try:
-            with app.app_context(), sessions() as db_session:
-                return audience(visibility(accounts.authenticate_token(db_session, token.strip())))
-        except (Unauthenticated, SQLAlchemyError):
+            with engine.connect() as connection:
+                actor = accounts.token_reader(connection, token.strip())
+        except SQLAlchemyError:
             return None
+        return None if actor is None else audience(visibility(actor))
 
     return audience_of
 

@@ -1,0 +1,84 @@
+"""The one-query token check of answers from memory (accounts.token_reader) agrees with the full check
+(accounts.authenticate_token) on what a token's holder may read, whatever state the token is in."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from catalogue.auth import accounts
+from catalogue.auth.models import ApiToken, User
+from catalogue.conditional import audience, token_audience
+from catalogue.db import database_of, utcnow
+from catalogue.exceptions import Unauthenticated
+from catalogue.services.permissions import visibility
+
+
+def _full(app, token: str) -> str | None:
+    """The audience by the full check, as the app finds it (None: the app answers 401)."""
+    with database_of(app).sessionmaker() as session:
+        try:
+            return audience(visibility(accounts.authenticate_token(session, token)))
+        except Unauthenticated:
+            return None
+
+
+def _change(app, token: str, **values) -> None:
+    """Set values on the token's row, or on its user's where the name is the user's."""
+    with database_of(app).transaction() as session:
+        row = session.scalars(select(ApiToken).where(ApiToken.prefix == token[:12])).one()
+        for name, value in values.items():
+            setattr(row.user if hasattr(User, name) and not hasattr(ApiToken, name) else row, name, value)
+
+
+def _tokens(app) -> dict[str, str]:
+    with database_of(app).transaction() as session:
+        _user, submitter = accounts.create_user(session, "sub@istat.example", "ISTAT", "submitter")
+        _user, reviewer = accounts.create_user(session, "rev@cbs.example", "CBS", "reviewer")
+        parent = accounts.authenticate_token(session, str(submitter))
+        child = accounts.create_token(session, parent, days=30, scopes=["read"])
+        _user, reader = accounts.create_user(session, "read@insee.example", "INSEE", "submitter")
+        unread = accounts.create_token(session, accounts.authenticate_token(session, str(reader)), scopes=["submit"])
+    return {
+        "submitter": str(submitter),
+        "reviewer": str(reviewer),
+        "child": child,
+        "no read scope": unread,
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    ["valid", "revoked", "expired", "user switched off", "parent revoked", "parent expired", "unknown"],
+)
+def test_the_fast_check_agrees_with_the_full_one(app, case):
+    tokens = _tokens(app)
+    audience_of = token_audience(app)
+    if case == "revoked":
+        _change(app, tokens["submitter"], revoked_at=utcnow())
+    elif case == "expired":
+        _change(app, tokens["reviewer"], expires_at=utcnow() - timedelta(seconds=1))
+    elif case == "user switched off":
+        _change(app, tokens["reviewer"], active=False)
+    elif case == "parent revoked":
+        _change(app, tokens["submitter"], revoked_at=utcnow())
+    elif case == "parent expired":
+        _change(app, tokens["submitter"], expires_at=utcnow() - timedelta(seconds=1))
+    elif case == "unknown":
+        tokens["forged"] = "cspa_" + "x" * 43
+    found = {name: audience_of(f"Bearer {token}") for name, token in tokens.items()}
+    assert found == {name: _full(app, token) for name, token in tokens.items()}
+    if case == "valid":
+        # Each kind of reader has its own audience: the organisation's, everything, the public.
+        assert found["submitter"].startswith("org:") and found["child"] == found["submitter"]
+        assert found["reviewer"] != found["submitter"] and found["no read scope"] != found["submitter"]
+    else:
+        assert None in found.values()
+
+
+def test_a_malformed_header_has_no_audience(app):
+    audience_of = token_audience(app)
+    assert audience_of("Basic abc") is None
+    assert audience_of("Bearer   ") is None
