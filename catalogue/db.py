@@ -17,6 +17,7 @@ from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from werkzeug.local import LocalProxy
 
 from catalogue.exceptions import PermissionDenied
+from catalogue.timing import timed
 
 JSONDocument = JSON().with_variant(JSONB(), "postgresql")
 
@@ -165,8 +166,9 @@ def committed() -> Iterator[Session]:
     """The request's session, committed once at the end of the block, or rolled back on any error."""
     db_session = session()
     try:
-        yield db_session
-        db_session.commit()
+        with timed("transaction"):
+            yield db_session
+            db_session.commit()
     except BaseException as error:
         db_session.rollback()
         current_database().keep_refusal(error)

@@ -25,7 +25,7 @@ from flask import (
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalogue import migrations
+from catalogue import migrations, timing
 from catalogue.db import current_database, database_of
 from catalogue.errors import problem
 from catalogue.events import catalogue_version
@@ -186,6 +186,9 @@ def _finish_request(response: Response) -> Response:
     if "request_id" not in g:  # a hook before ours answered first
         _start_request()
     response.headers[REQUEST_ID_HEADER] = g.request_id
+    server_timing = timing.header((time.perf_counter() - g.request_started) * 1000)
+    if server_timing is not None:
+        response.headers["Server-Timing"] = server_timing
     log_access(request.method, request.path, response.status_code, g.request_started, g.request_id)
     return response
 

@@ -29,6 +29,7 @@ LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "catalogue.migrations",
             "catalogue.resources",
             "catalogue.wording",
+            "catalogue.timing",
         ),
     ),
     ("auth", ("catalogue.auth",)),

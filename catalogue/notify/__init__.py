@@ -1,9 +1,9 @@
 """Notifications by e-mail: events become mails in an outbox after their commit; a sender delivers them.
 
-No request waits for a mail server. After a commit that recorded events, the request writes the mails those
-events make into the outbox (a quick database write: `outbox.queue_new_events`) and wakes the sender, a
-background thread of the web process that delivers them (`outbox.deliver_due`), retrying failures with a
-growing wait. `catalogue notify send` does the same from the command line (or a timer). A mail stays in the
+No request waits for a mail server, nor for the outbox. After a commit that recorded events, the request wakes
+the sender, a background thread of the web process, which writes the mails those events make into the outbox
+(`outbox.queue_new_events`) and delivers them (`outbox.deliver_due`), retrying failures with a growing wait.
+Where no sender runs (commands, CATALOGUE_NOTIFY_WORKER off), the mails are queued right after the commit. `catalogue notify send` does the same from the command line (or a timer). A mail stays in the
 outbox until a server accepted it.
 """
 
@@ -22,6 +22,7 @@ from catalogue.events import EVENTS_WRITTEN
 from catalogue.exports.catalogue import Links, request_links
 from catalogue.notify import outbox
 from catalogue.notify.smtp import MailTransport, SmtpTransport
+from catalogue.timing import timed
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +58,7 @@ class Notifier:
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
+        self._woken_by: Links | None = None
 
     def links(self) -> Links:
         """The absolute links written into mails: CATALOGUE_BASE_URL, else the request's host."""
@@ -66,9 +68,10 @@ class Notifier:
             return request_links()
         return Links(DEVELOPMENT_BASE)
 
-    def queue(self) -> int:
-        """Write the mails of every event not yet queued into the outbox; returns how many."""
-        return outbox.queue_new_events(self.sessions, self.links())
+    def queue(self, links: Links | None = None) -> int:
+        """Write the mails of every event not yet queued into the outbox, with links (default: links());
+        returns how many."""
+        return outbox.queue_new_events(self.sessions, links or self.links())
 
     def deliver(self) -> outbox.Delivery:
         """Send every mail whose time has come (nothing when no SMTP server is configured)."""
@@ -77,14 +80,21 @@ class Notifier:
         return outbox.deliver_due(self.sessions, self.transport, self.config.mail_from, self.secret, self.links())
 
     def after_commit(self) -> None:
-        """Queue the mails of a transaction that recorded events, and wake the sender (never raises)."""
-        try:
-            self.queue()
-        except Exception:
-            log.exception("queueing notifications failed; the next commit or `catalogue notify send` catches up")
-        if has_request_context() and self.transport is not None and self.config.notify_worker:
+        """Queue the mails of a transaction that recorded events (never raises).
+
+        In a web request of a process that runs the sender, the sender's thread queues them, so the answer
+        never waits for the outbox; elsewhere (commands, or the sender switched off) they are queued here.
+        """
+        if has_request_context() and self.config.notify_worker:
+            self._woken_by = self.links()  # the sender's mails link to the host of the request that woke it
             self.start()
             self._wake.set()
+            return
+        try:
+            with timed("notify"):
+                self.queue()
+        except Exception:
+            log.exception("queueing notifications failed; the next commit or `catalogue notify send` catches up")
 
     def start(self) -> None:
         """Start the background sender once per process."""
@@ -107,7 +117,7 @@ class Notifier:
         while not self._stop.is_set():
             self._wake.clear()
             try:
-                self.queue()
+                self.queue(self._woken_by)
                 self.deliver()
             except Exception:
                 log.exception("the mail sender failed a pass; it tries again")

@@ -41,6 +41,7 @@ from catalogue.services.models import (
 )
 from catalogue.services.permissions import check_may_comment, check_may_edit, check_may_review
 from catalogue.services.reads import get_service, services_of_id, visible_versions
+from catalogue.timing import timed
 from catalogue.wording import plural
 
 # --- the status model --------------------------------------------------------------------------
@@ -189,8 +190,9 @@ def _validated(descriptor: Descriptor, fmt: str, status: str) -> _Submission:
 
     A draft may be unfinished (its report is stored with it), as long as it says which service and
     version it is and who owns it; only submission needs a valid descriptor."""
-    digest = validation.content_hash(descriptor.content)
-    report = validation.validate(descriptor, digest)
+    with timed("validate"):
+        digest = validation.content_hash(descriptor.content)
+        report = validation.validate(descriptor, digest)
     if not report.valid:
         missing = draft_identity_problems(descriptor)
         if status != "draft":
