@@ -1,12 +1,14 @@
 """Seed services of every kind in a real browser: the "Get it" box shows a real install line, and the
 Specification tab shows the service's interface, as a statistician opening the page sees it. The kinds are
-those the seeds have: web services with an OpenAPI document, libraries (R, Python, JavaScript, Java) and
-command-line programs. No seed publishes a WSDL or AsyncAPI document (no real one was found for a statistical
-service); tests/browser/test_interface_kinds.py and the interface tests cover those kinds."""
+those the seeds have: web services with an OpenAPI document, SOAP web services with a WSDL document (the SDMX-RI's
+NSI web service and the SDMX Converter web service), libraries (R, Python, JavaScript, Java) and command-line
+programs. No seed publishes an AsyncAPI document (no statistical service was found to publish its messaging);
+tests/browser/test_interface_kinds.py and the interface tests cover that kind."""
 
 from __future__ import annotations
 
 from typing import Any
+from xml.etree import ElementTree
 
 import pytest
 import yaml
@@ -32,6 +34,8 @@ LIBRARY = [
     ("trevas", "<dependency>"),
 ]
 COMMAND_LINE = [("x13arima-seats", None), ("jdemetra-plus", None), ("banff-processor", "pip install banffprocessor")]
+WSDL = [("sdmx-converter", None), ("sdmx-ri", None)]
+WSDL_NS = "{http://schemas.xmlsoap.org/wsdl/}"
 
 
 def _interface(slug: str) -> dict[str, Any]:
@@ -57,7 +61,8 @@ def _get_it(page: Any, slug: str, starts: str | None) -> None:
 def test_a_web_service_seed_shows_get_it_and_every_operation(page: Any, slug: str, starts: str | None) -> None:
     _get_it(page, slug, starts)
     page.get_by_role("tab", name="Specification").click()
-    operations = page.locator(".operation")
+    # The OpenAPI operations: a seed may also show another kind's operations (the SDMX-RI's WSDL), which have no method.
+    operations = page.locator(".operation:has(h4 .method)")
     shown = [(op.locator(".method").first.inner_text(), op.locator(".path").inner_text()) for op in operations.all()]
     assert shown == seed_operations(slug) and shown
 
@@ -80,3 +85,19 @@ def test_a_command_line_seed_shows_get_it_and_its_commands(page: Any, slug: str,
     section = page.locator("section.interface-kind", has=page.locator("#command-line-title"))
     assert section.is_visible() and program in section.locator("h3").inner_text()
     assert section.locator(".operation").count() >= 1
+
+
+def _port_type_operations(slug: str) -> list[str]:
+    """The operations of the portTypes of the seed's WSDL, read from the seed file itself (a trusted file)."""
+    root = ElementTree.fromstring(_interface(slug)["wsdl"].encode("utf-8"))
+    return [op.get("name", "") for pt in root.iter(f"{WSDL_NS}portType") for op in pt.iter(f"{WSDL_NS}operation")]
+
+
+@pytest.mark.parametrize(("slug", "starts"), WSDL)
+def test_a_soap_seed_shows_get_it_and_every_wsdl_operation(page: Any, slug: str, starts: str | None) -> None:
+    _get_it(page, slug, starts)
+    page.get_by_role("tab", name="Specification").click()
+    section = page.locator("section.interface-kind", has=page.locator("#wsdl-title"))
+    assert section.is_visible()
+    shown = section.locator(".operation h4 code").all_inner_texts()
+    assert shown == _port_type_operations(slug) and shown
