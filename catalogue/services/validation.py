@@ -24,7 +24,7 @@ import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
-from catalogue.services import interfaces, licences
+from catalogue.services import interfaces, layers, licences
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.interfaces import openapi
 from catalogue.services.interfaces.openapi import HTTP_METHODS
@@ -142,31 +142,54 @@ def _gsbpm_problems(definition: dict[str, Any]) -> Iterator[Problem]:
             yield Problem(f"/definition/gsbpm/{i}", f"{code!r} is not a GSBPM 5.1 sub-process", "reference")
 
 
-def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
+_GSIM_PLACES = (
+    ("definition", ("inputs", "outputs")),
+    ("specification", ("input_messages", "output_messages")),
+)
+"""Where a descriptor names GSIM objects outside its interfaces: the Definition's inputs and outputs, and the
+Specification's messages (CSPA 2.0 Annex 1); command-line files are checked with their interface."""
+
+
+def _gsim_problems(content: dict[str, Any]) -> Iterator[Problem]:
     gsim = reference.gsim()
-    for side in ("inputs", "outputs"):
-        items = definition.get(side)
+    for layer, sides in _GSIM_PLACES:
+        part = _part(content, layer)
+        for side in sides:
+            items = part.get(side)
+            for i, item in enumerate(items if isinstance(items, list) else ()):
+                name = item.get("gsim") if isinstance(item, dict) else None
+                if isinstance(name, str) and gsim.lookup(name) is None:
+                    hint = gsim.suggest(name)
+                    message = f"{name!r} is not a GSIM 1.2 object"
+                    if hint:
+                        message += f"; did you mean {hint!r}?"
+                    yield Problem(f"/{layer}/{side}/{i}/gsim", message, "reference")
+
+
+def _message_format_problems(specification: dict[str, Any]) -> Iterator[Problem]:
+    """A message's format, when given, says something: blanks are no format (the schema counts them)."""
+    for side in ("input_messages", "output_messages"):
+        items = specification.get(side)
         for i, item in enumerate(items if isinstance(items, list) else ()):
-            name = item.get("gsim") if isinstance(item, dict) else None
-            if isinstance(name, str) and gsim.lookup(name) is None:
-                hint = gsim.suggest(name)
-                message = f"{name!r} is not a GSIM 1.2 object"
-                if hint:
-                    message += f"; did you mean {hint!r}?"
-                yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
+            found = item.get("format") if isinstance(item, dict) else None
+            if isinstance(found, str) and not found.strip():
+                message = "give the message's format, such as application/json or SDMX-ML 2.1"
+                yield Problem(f"/specification/{side}/{i}/format", message, "reference")
 
 
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX) and of the
-    Specification's operations against its interfaces."""
+    """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX), of the inline
+    layers' identity, and of the Specification's operations against its interfaces."""
     definition = _part(content, "definition")
     errors = [
         *_version_problems(content),
+        *layers.inline_problems(content),
         *_gsbpm_problems(definition),
-        *_gsim_problems(definition),
+        *_gsim_problems(content),
         *licences.problems(_part(content, "implementation")),
     ]
     specification = _part(content, "specification")
+    errors.extend(_message_format_problems(specification))
     operation_errors, warnings = interfaces.operation_problems(specification)
     warnings.extend(interfaces.protocol_warnings(specification))
     return errors + operation_errors, warnings
