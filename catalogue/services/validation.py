@@ -166,15 +166,33 @@ def _gsim_problems(content: dict[str, Any]) -> Iterator[Problem]:
                     yield Problem(f"/{layer}/{side}/{i}/gsim", message, "reference")
 
 
-def _message_format_problems(specification: dict[str, Any]) -> Iterator[Problem]:
-    """A message's format, when given, says something: blanks are no format (the schema counts them)."""
+@cache
+def _json_schema_checker() -> jsonschema.Draft202012Validator:
+    """The JSON Schema 2020-12 meta-schema, which a message's inline schema must meet (never fetches: the
+    meta-schemas ship with jsonschema)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
+
+
+def _message_problems(specification: dict[str, Any]) -> Iterator[Problem]:
+    """A message's format, when given, says something (blanks are no format: the schema counts them), and its
+    inline schema, when given, is a valid JSON Schema (an address is never fetched, so not checked)."""
     for side in ("input_messages", "output_messages"):
         items = specification.get(side)
         for i, item in enumerate(items if isinstance(items, list) else ()):
-            found = item.get("format") if isinstance(item, dict) else None
+            if not isinstance(item, dict):
+                continue
+            found = item.get("format")
             if isinstance(found, str) and not found.strip():
                 message = "give the message's format, such as application/json or SDMX-ML 2.1"
                 yield Problem(f"/specification/{side}/{i}/format", message, "reference")
+            if isinstance(item.get("schema"), dict):
+                for error in _json_schema_checker().iter_errors(item["schema"]):
+                    text = readable_message(f"not a valid JSON Schema: {error.message}", error.instance)
+                    yield Problem(
+                        join_pointer(f"/specification/{side}/{i}/schema", error.absolute_path), text, "reference"
+                    )
 
 
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
@@ -189,7 +207,7 @@ def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Pr
         *licences.problems(_part(content, "implementation")),
     ]
     specification = _part(content, "specification")
-    errors.extend(_message_format_problems(specification))
+    errors.extend(_message_problems(specification))
     operation_errors, warnings = interfaces.operation_problems(specification)
     warnings.extend(interfaces.protocol_warnings(specification))
     return errors + operation_errors, warnings
