@@ -24,7 +24,7 @@ import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
-from catalogue.services import interfaces, layers, licences
+from catalogue.services import interfaces, json_pointer, layers, licences
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.interfaces import openapi
 from catalogue.services.interfaces.openapi import HTTP_METHODS
@@ -175,9 +175,31 @@ def _json_schema_checker() -> jsonschema.Draft202012Validator:
     return jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
 
 
+def _message_schema_problems(schema: dict[str, Any], pointer: str) -> Iterator[Problem]:
+    """An inline message schema is a JSON Schema whose references stay inside it: one pointing elsewhere is
+    refused as everywhere in a descriptor, and never fetched or opened."""
+    for error in _json_schema_checker().iter_errors(schema):
+        text = readable_message(f"not a valid JSON Schema: {error.message}", error.instance)
+        yield Problem(join_pointer(pointer, error.absolute_path), text, "reference")
+    for path, ref in json_pointer.references(schema):
+        try:
+            json_pointer.follow(schema, ref)
+        except json_pointer.NotLocal:
+            text = (
+                f"the reference {_brief(ref)} points outside the schema; only local references (#/...) are "
+                "allowed, and it was not fetched or opened"
+            )
+        except json_pointer.PointerError:
+            text = f"the reference {_brief(ref)} does not resolve to anything in the schema"
+        else:
+            continue
+        yield Problem(join_pointer(pointer, (*path, "$ref")), text, "reference")
+
+
 def _message_problems(specification: dict[str, Any]) -> Iterator[Problem]:
     """A message's format, when given, says something (blanks are no format: the schema counts them), and its
-    inline schema, when given, is a valid JSON Schema (an address is never fetched, so not checked)."""
+    inline schema, when given, is a valid JSON Schema with local references only (an address given instead of
+    a schema is kept as written and never fetched)."""
     for side in ("input_messages", "output_messages"):
         items = specification.get(side)
         for i, item in enumerate(items if isinstance(items, list) else ()):
@@ -188,11 +210,7 @@ def _message_problems(specification: dict[str, Any]) -> Iterator[Problem]:
                 message = "give the message's format, such as application/json or SDMX-ML 2.1"
                 yield Problem(f"/specification/{side}/{i}/format", message, "reference")
             if isinstance(item.get("schema"), dict):
-                for error in _json_schema_checker().iter_errors(item["schema"]):
-                    text = readable_message(f"not a valid JSON Schema: {error.message}", error.instance)
-                    yield Problem(
-                        join_pointer(f"/specification/{side}/{i}/schema", error.absolute_path), text, "reference"
-                    )
+                yield from _message_schema_problems(item["schema"], f"/specification/{side}/{i}/schema")
 
 
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
