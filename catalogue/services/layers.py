@@ -14,6 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import semver
+
+from catalogue.exceptions import Problem
+
 KINDS = ("definition", "specification")
 """The layers a descriptor may describe inline or refer to; the implementation is always its own."""
 
@@ -143,3 +147,23 @@ def interface_kinds(content: Mapping[str, Any]) -> list[str]:
     """The kinds of interface the descriptor's Specification gives (openapi, wsdl, ...), in the schema's order."""
     interface = _part(_part(content, "specification"), "interface")
     return [kind for kind in INTERFACE_KINDS if kind in interface]
+
+
+def inline_problems(content: Mapping[str, Any]) -> list[Problem]:
+    """What is wrong with the identity of the layers described inline, without the catalogue: owner belongs to
+    a reference (an inline layer is always the implementation's owner's), and a layer's own version is a
+    semantic version like the descriptor's (references resolve to the latest by that order)."""
+    problems = []
+    for kind in KINDS:
+        layer = _part(content, kind)
+        version = layer.get("version")
+        if isinstance(version, str) and not semver.Version.is_valid(version):
+            message = f"{version[:40]!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)"
+            problems.append(Problem(f"/{kind}/version", message, "layers"))
+        if "owner" in layer and "ref" not in layer:
+            message = (
+                f"owner is written only with ref: a {kind} described here belongs to the implementation's "
+                f"owner; to use another organisation's {kind}, refer to it with ref"
+            )
+            problems.append(Problem(f"/{kind}/owner", message, "layers"))
+    return problems

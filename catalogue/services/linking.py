@@ -56,7 +56,7 @@ def plan(session: Session, actor: Actor, descriptor: Descriptor, organisation: O
     # event, so it waits for it anyway) makes the second see the first one's layer, once committed.
     serialise_writers(session)
     content = descriptor.content
-    problems = list(_inline_problems(content))
+    problems: list[Problem] = []
     referred: dict[str, LayerVersion] = {}
     for ref in layers.references(content):
         found = _resolve(session, actor, ref, organisation, problems)
@@ -142,33 +142,6 @@ def _drop_unused(session: Session, layer_ids: set[int | None]) -> None:
 
 
 # --- the checks ----------------------------------------------------------------------------------
-
-
-def _inline_problems(content: dict[str, Any]) -> list[Problem]:
-    """owner belongs to a reference: an inline layer is always the implementation's owner's. A layer's own
-    version is a semantic version, like the descriptor's (references resolve to the latest by that order)."""
-    problems = []
-    for kind in LAYER_KINDS:
-        layer = content.get(kind)
-        version = layer.get("version") if isinstance(layer, dict) else None
-        if isinstance(version, str) and not semver.Version.is_valid(version):
-            problems.append(
-                Problem(
-                    f"/{kind}/version",
-                    f"{version[:40]!r} is not a semantic version such as 1.0.0 (MAJOR.MINOR.PATCH)",
-                    "layers",
-                )
-            )
-        if isinstance(layer, dict) and "owner" in layer and "ref" not in layer:
-            problems.append(
-                Problem(
-                    f"/{kind}/owner",
-                    f"owner is written only with ref: a {kind} described here belongs to the implementation's "
-                    f"owner; to use another organisation's {kind}, refer to it with ref",
-                    "layers",
-                )
-            )
-    return problems
 
 
 def version_order(version: str) -> tuple[int, semver.Version, str]:

@@ -24,7 +24,7 @@ import semver
 
 from catalogue import reference
 from catalogue.exceptions import Problem
-from catalogue.services import interfaces, licences
+from catalogue.services import interfaces, json_pointer, layers, licences
 from catalogue.services.descriptors import Descriptor
 from catalogue.services.interfaces import openapi
 from catalogue.services.interfaces.openapi import HTTP_METHODS
@@ -142,31 +142,90 @@ def _gsbpm_problems(definition: dict[str, Any]) -> Iterator[Problem]:
             yield Problem(f"/definition/gsbpm/{i}", f"{code!r} is not a GSBPM 5.1 sub-process", "reference")
 
 
-def _gsim_problems(definition: dict[str, Any]) -> Iterator[Problem]:
+_GSIM_PLACES = (
+    ("definition", ("inputs", "outputs")),
+    ("specification", ("input_messages", "output_messages")),
+)
+"""Where a descriptor names GSIM objects outside its interfaces: the Definition's inputs and outputs, and the
+Specification's messages (CSPA 2.0 Annex 1); command-line files are checked with their interface."""
+
+
+def _gsim_problems(content: dict[str, Any]) -> Iterator[Problem]:
     gsim = reference.gsim()
-    for side in ("inputs", "outputs"):
-        items = definition.get(side)
+    for layer, sides in _GSIM_PLACES:
+        part = _part(content, layer)
+        for side in sides:
+            items = part.get(side)
+            for i, item in enumerate(items if isinstance(items, list) else ()):
+                name = item.get("gsim") if isinstance(item, dict) else None
+                if isinstance(name, str) and gsim.lookup(name) is None:
+                    hint = gsim.suggest(name)
+                    message = f"{name!r} is not a GSIM 1.2 object"
+                    if hint:
+                        message += f"; did you mean {hint!r}?"
+                    yield Problem(f"/{layer}/{side}/{i}/gsim", message, "reference")
+
+
+@cache
+def _json_schema_checker() -> jsonschema.Draft202012Validator:
+    """The JSON Schema 2020-12 meta-schema, which a message's inline schema must meet (never fetches: the
+    meta-schemas ship with jsonschema)."""
+    import jsonschema
+
+    return jsonschema.Draft202012Validator(jsonschema.Draft202012Validator.META_SCHEMA)
+
+
+def _message_schema_problems(schema: dict[str, Any], pointer: str) -> Iterator[Problem]:
+    """An inline message schema is a JSON Schema whose references stay inside it: one pointing elsewhere is
+    refused as everywhere in a descriptor, and never fetched or opened."""
+    for error in _json_schema_checker().iter_errors(schema):
+        text = readable_message(f"not a valid JSON Schema: {error.message}", error.instance)
+        yield Problem(join_pointer(pointer, error.absolute_path), text, "reference")
+    for path, ref in json_pointer.references(schema):
+        try:
+            json_pointer.follow(schema, ref)
+        except json_pointer.NotLocal:
+            text = (
+                f"the reference {_brief(ref)} points outside the schema; only local references (#/...) are "
+                "allowed, and it was not fetched or opened"
+            )
+        except json_pointer.PointerError:
+            text = f"the reference {_brief(ref)} does not resolve to anything in the schema"
+        else:
+            continue
+        yield Problem(join_pointer(pointer, (*path, "$ref")), text, "reference")
+
+
+def _message_problems(specification: dict[str, Any]) -> Iterator[Problem]:
+    """A message's format, when given, says something (blanks are no format: the schema counts them), and its
+    inline schema, when given, is a valid JSON Schema with local references only (an address given instead of
+    a schema is kept as written and never fetched)."""
+    for side in ("input_messages", "output_messages"):
+        items = specification.get(side)
         for i, item in enumerate(items if isinstance(items, list) else ()):
-            name = item.get("gsim") if isinstance(item, dict) else None
-            if isinstance(name, str) and gsim.lookup(name) is None:
-                hint = gsim.suggest(name)
-                message = f"{name!r} is not a GSIM 1.2 object"
-                if hint:
-                    message += f"; did you mean {hint!r}?"
-                yield Problem(f"/definition/{side}/{i}/gsim", message, "reference")
+            if not isinstance(item, dict):
+                continue
+            found = item.get("format")
+            if isinstance(found, str) and not found.strip():
+                message = "give the message's format, such as application/json or SDMX-ML 2.1"
+                yield Problem(f"/specification/{side}/{i}/format", message, "reference")
+            if isinstance(item.get("schema"), dict):
+                yield from _message_schema_problems(item["schema"], f"/specification/{side}/{i}/schema")
 
 
 def _reference_problems(content: dict[str, Any]) -> tuple[list[Problem], list[Problem]]:
-    """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX) and of the
-    Specification's operations against its interfaces."""
+    """Errors and warnings against the reference models (semantic versions, GSBPM, GSIM, SPDX), of the inline
+    layers' identity, and of the Specification's operations against its interfaces."""
     definition = _part(content, "definition")
     errors = [
         *_version_problems(content),
+        *layers.inline_problems(content),
         *_gsbpm_problems(definition),
-        *_gsim_problems(definition),
+        *_gsim_problems(content),
         *licences.problems(_part(content, "implementation")),
     ]
     specification = _part(content, "specification")
+    errors.extend(_message_problems(specification))
     operation_errors, warnings = interfaces.operation_problems(specification)
     warnings.extend(interfaces.protocol_warnings(specification))
     return errors + operation_errors, warnings

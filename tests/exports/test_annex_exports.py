@@ -63,6 +63,24 @@ def test_backstage_components_by_interface_kind_and_their_apis(client, workflow,
             assert ("API", ref.rsplit("/", 1)[1]) in entities
 
 
+def test_messaging_and_soap_services_provide_asyncapi_and_wsdl_api_entities(client, workflow):
+    """A messaging service's AsyncAPI document and a SOAP service's WSDL each become an API entity of their type."""
+    compliance = ANNEX.parent / "compliance"
+    for name in ("messaging.yaml", "soap.yaml"):
+        text = (compliance / name).read_text("utf-8")
+        workflow.submit(text)
+        workflow.approve(yaml.safe_load(text)["id"], "1.0.0")
+    entities = _entities(client)
+    for slug, api_type in (("linkage-messaging", "asyncapi"), ("linkage-soap", "wsdl")):
+        assert entities[("Component", slug)]["spec"]["type"] == "service"
+        assert entities[("Component", slug)]["spec"]["providesApis"] == [f"api:default/{slug}"]
+        assert entities[("API", slug)]["spec"]["type"] == api_type
+    asyncapi = yaml.safe_load(entities[("API", "linkage-messaging")]["spec"]["definition"])
+    assert asyncapi["asyncapi"].startswith(("2.", "3.0")) and asyncapi["channels"]
+    wsdl = entities[("API", "linkage-soap")]["spec"]["definition"]
+    assert "portType" in wsdl and wsdl.lstrip().startswith("<")
+
+
 def test_every_interface_kind_has_a_backstage_rendering():
     """Fails when a new interface kind is added without deciding whether it is an API or a Component type."""
     from catalogue.services import layers

@@ -61,6 +61,28 @@ def test_validation_suggests_the_counterpart_not_a_look_alike() -> None:
     assert "did you mean 'Exchange Channel'?" in problem.message and "Change Event" not in problem.message
 
 
+def test_annex_1_messages_name_gsim_objects_as_the_definition_does() -> None:
+    """A message's GSIM object is checked as an input's is: a GSIM 2.0 name is told its 1.2 counterpart, a UK or
+    US spelling is found, and a format of blanks is no format."""
+    content = descriptors.parse((DATA / "good.yaml").read_bytes(), "yaml").content
+    content["specification"]["input_messages"] = [
+        {"name": "records", "gsim": "Exchange Instrument", "format": "text/csv"},
+        {"name": "owner", "gsim": "Organisation", "format": "  "},
+    ]
+    content["specification"]["output_messages"] = [{"name": "links", "gsim": "organization", "format": "text/csv"}]
+    report = validation.validate(descriptors.Descriptor(content))
+    assert [(p.pointer, p.message) for p in report.errors] == [
+        (
+            "/specification/input_messages/0/gsim",
+            "'Exchange Instrument' is not a GSIM 1.2 object; did you mean 'Exchange Channel'?",
+        ),
+        (
+            "/specification/input_messages/1/format",
+            "give the message's format, such as application/json or SDMX-ML 2.1",
+        ),
+    ]
+
+
 def test_every_counterpart_is_a_gsim_1_2_object_and_no_two_names_fold_together() -> None:
     data = yaml.safe_load((resources.REFERENCE_DIR / "gsim.yaml").read_text("utf-8"))
     gsim = reference.gsim()

@@ -253,6 +253,22 @@ def test_library_names_must_be_unique_and_classes_count_by_their_methods() -> No
     assert pointers == [f"{base}/functions/2/name", f"{base}/functions/3/name", f"{base}/classes/0/methods/1/name"]
 
 
+def test_a_library_function_the_specification_does_not_list_is_a_warning_at_the_function() -> None:
+    """The other direction of the cross-check: a library exports more than the Specification offers (helpers,
+    print methods), so a function that is no operation is reported where it stands but does not refuse the
+    descriptor, as for an OpenAPI, WSDL, AsyncAPI or command-line operation left unlisted."""
+    content = _load("library.yaml")
+    content["specification"]["interface"]["library"]["functions"].append({"name": "measureRisk"})
+    report = _validate(content)
+    assert report.errors == []
+    assert [(p.pointer, p.message) for p in report.warnings] == [
+        (
+            "/specification/interface/library/functions/2",
+            "the library operation 'measureRisk' is not listed in specification.operations",
+        )
+    ]
+
+
 # --- the cross-check ------------------------------------------------------------------------------
 
 

@@ -222,6 +222,16 @@ def test_a_layer_version_must_be_a_semantic_version(client, app, people):
     assert _counts(app) == before
 
 
+def test_validate_refuses_an_inline_owner_and_a_layer_version_as_submission_does(client, app):
+    """The identity of an inline layer needs no catalogue: /api/v1/validate and `catalogue validate` say what a
+    submission will refuse (they said valid before), and a draft keeps the errors in its report."""
+    definition = {**DEFINITION, "owner": "CBS", "version": "2024-spring"}
+    content = _descriptor("jdemetra-plus", "NBB", definition=definition)
+    report = client.post("/api/v1/validate", json=content).json
+    assert report["valid"] is False
+    assert {e["pointer"] for e in report["errors"]} == {"/definition/owner", "/definition/version"}
+
+
 def test_a_published_layer_never_changes_under_its_version(client, published):
     changed = {**DEFINITION, "purpose": "Something else entirely."}
     content = _descriptor("jdemetra-plus", "NBB", version="1.1.0", definition=changed)

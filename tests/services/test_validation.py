@@ -237,3 +237,45 @@ def test_memory_stays_flat_over_500_validations():
     gc.collect()
     growth = process.memory_info().rss - before
     assert growth < 20 * 1024 * 1024, f"RSS grew by {growth / 1e6:.1f} MB"
+
+
+def test_a_message_schema_given_inline_must_be_a_json_schema(good_text):
+    """CSPA 2.0 Annex 1 messages may carry a schema: an inline one is checked against the JSON Schema 2020-12
+    meta-schema, with pointers into it, and its references stay inside it; an address given instead of a schema
+    is kept as written and never fetched."""
+    content = descriptors.parse(good_text.encode(), "yaml").content
+    content["specification"]["output_messages"] = [
+        {
+            "gsim": "Unit Data Set",
+            "format": "text/csv",
+            "schema": {"type": "table", "properties": {"n": {"minimum": "0"}}},
+        },
+        {"gsim": "Unit Data Set", "format": "application/json", "schema": {"type": "object", "$defs": {"x": {}}}},
+        {
+            "gsim": "Unit Data Set",
+            "format": "text/csv",
+            "schema": {"items": {"$ref": "#/$defs/row"}, "$defs": {"row": {}}},
+        },
+        {"gsim": "Unit Data Set", "format": "text/csv", "schema": {"items": {"$ref": "https://example.org/row.json"}}},
+        {"gsim": "Unit Data Set", "format": "text/csv", "schema": {"items": {"$ref": "#/$defs/missing"}}},
+        {"gsim": "Unit Data Set", "format": "application/json", "schema": "https://example.org/links.schema.json"},
+    ]
+    report = validation.validate(descriptors.Descriptor(content))
+    assert sorted((p.pointer, p.message.split(";")[0]) for p in report.errors) == [
+        (
+            "/specification/output_messages/0/schema/properties/n/minimum",
+            "not a valid JSON Schema: '0' is not of type 'number'",
+        ),
+        (
+            "/specification/output_messages/0/schema/type",
+            "not a valid JSON Schema: 'table' is not valid under any of the given schemas",
+        ),
+        (
+            "/specification/output_messages/3/schema/items/$ref",
+            "the reference 'https://example.org/row.json' points outside the schema",
+        ),
+        (
+            "/specification/output_messages/4/schema/items/$ref",
+            "the reference '#/$defs/missing' does not resolve to anything in the schema",
+        ),
+    ]

@@ -247,6 +247,35 @@ def test_submit_page_offers_the_template(client: FlaskClient) -> None:
     assert "operationId: startRun" in prefilled
 
 
+TEMPLATE_LEAVES_OUT = {
+    # Identity and references: the template is one service with its layers inline.
+    *((layer, name) for layer in ("definition", "specification") for name in ("id", "version", "ref", "owner")),
+    # Only for an implementation of a Definition that several share: the template has one of its own.
+    ("implementation", "name"),
+    # The alternative to distributions, which the template shows.
+    ("implementation", "installation"),
+}
+
+
+def test_the_template_to_start_from_shows_every_annex_1_field_and_meets_every_criterion() -> None:
+    """Fails when a field is added to the schema's layers and not to the editor's starting template."""
+    from catalogue import resources
+    from catalogue.services import compliance, validation
+
+    text = resources.DESCRIPTOR_TEMPLATE_FILE.read_bytes()
+    content = yaml.safe_load(text)
+    schema = json.loads(resources.SCHEMA_FILE.read_text("utf-8"))
+    for layer in ("definition", "specification", "implementation"):
+        for name, field in schema["properties"][layer]["properties"].items():
+            if (layer, name) not in TEMPLATE_LEAVES_OUT and not field.get("deprecated"):
+                assert name in content[layer], f"{layer}.{name}"
+    descriptor = descriptors.parse(text, "yaml")
+    report = validation.validate(descriptor)
+    assert report.errors == [] and report.warnings == []
+    assessment = compliance.assess(descriptor.content, report)
+    assert [(i.id, i.outcome) for i in assessment.items if i.outcome != "pass"] == []
+
+
 def test_submit_shows_problems_with_their_lines_without_javascript(client: FlaskClient) -> None:
     sign_in(client, "views@istat.example")
     token = _TOKEN.search(client.get("/submit").get_data(as_text=True)).group(1)
