@@ -47,14 +47,20 @@ def _plain_stemming(analyzer: Analyzer) -> Words | None:
     if tokenizer.gaps:
         return None
     expression, stops, shortest, longest = tokenizer.expression, stop.stops, stop.min, stop.max
-    stem, ignore = stemmer._stem, stemmer.ignore
+    stem, ignore = stemmer.stemfn if not stemmer.lang else stemmer._stem, stemmer.ignore
+    forms: dict[str, str] = {}  # word: its stem (whoosh's own cache is a Python function call per word)
 
     def words(text: str) -> Iterator[tuple[str, int, int]]:
+        if len(forms) > 50_000:
+            forms.clear()
         for match in expression.finditer(text):
             word = match.group(0).lower()
             if len(word) < shortest or (longest is not None and len(word) > longest) or word in stops:
                 continue
-            yield (word if word in ignore else stem(word)), match.start(), match.end()
+            form = forms.get(word)
+            if form is None:
+                form = forms[word] = word if word in ignore else stem(word)
+            yield form, match.start(), match.end()
 
     return words
 

@@ -315,11 +315,21 @@ def _position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> An
     counts: list[int] = []
     gaps: list[int] = []
     fast = type(matcher.format) is Positions and all(
-        hasattr(matcher, n) for n in (*_BLOCK_API, "_read_values", "_values")
+        hasattr(matcher, n) for n in (*_BLOCK_API, "_read_values", "_values", "block_max_id")
     )
     if fast:
         FAST_PATHS.take(FastPaths.POSITIONS_IN_BLOCKS)
+        wanted: list[int] | None = None if only is None else only.tolist()
+        chosen = set(wanted or ())
+        at = 0  # the first document of wanted not passed yet
         while matcher.is_active():
+            if wanted is not None:
+                if at >= len(wanted):
+                    break
+                if wanted[at] > matcher.block_max_id():
+                    matcher._next_block()  # a block holding none of wanted is never decompressed
+                    continue
+                at = bisect.bisect_right(wanted, matcher.block_max_id(), at)
             if matcher._ids is None:
                 matcher._read_ids()
             if matcher._values is None:
@@ -327,10 +337,9 @@ def _position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> An
             block: Iterator[tuple[Any, Any]] = zip(
                 matcher._ids[matcher._i :], matcher._values[matcher._i :], strict=True
             )
-            if only is not None:
-                wanted = np.isin(np.asarray(matcher._ids[matcher._i :]), only)
-                block = itertools.compress(block, wanted.tolist())
             for docnum, value in block:
+                if wanted is not None and docnum not in chosen:
+                    continue
                 body = value[_INT_SIZE:]
                 codes = loads(body if body[-1:] == b"." else body + b".")
                 docs.append(docnum)

@@ -12,7 +12,7 @@ import pytest
 from whoosh import fields, index, scoring
 from whoosh.query import And, Or, Phrase, Term
 
-from catalogue.search.query import SegmentSets, _ReaderView
+from catalogue.search.query import SegmentSets, _position_keys, _ReaderView
 from catalogue.search.scores import Scores, common, summed
 
 _WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
@@ -103,3 +103,32 @@ def test_combining_empty_and_single_parts() -> None:
     assert summed([Scores.empty(), Scores.empty()]).as_dict() == {}
     assert 5 in one and 3 not in one and one.get(3) is None
     assert one.of(np.array([1, 2, 5, 9])).tolist() == [0.0, 1.0, 2.0, 0.0]
+
+
+def test_positions_read_for_some_documents_are_those_of_all_positions(view: _ReaderView) -> None:
+    rng = random.Random(2)
+    for leaf, _offset in view.reader.leaf_readers():
+        for word in _WORDS:
+            every = _position_keys(leaf, "body", word)
+            assert len(every) and np.all(np.diff(every) > 0)
+            docs = np.unique(every >> 32)
+            some = np.array(sorted(rng.sample(docs.tolist(), len(docs) // 4)), dtype=np.int64)
+            expected = every[np.isin(every >> 32, some)]
+            assert _position_keys(leaf, "body", word, some).tolist() == expected.tolist()
+
+
+def test_positions_read_for_some_documents_skip_whole_blocks(tmp_path: Path) -> None:
+    ix = index.create_in(str(tmp_path), fields.Schema(body=fields.TEXT()))
+    rng = random.Random(8)
+    writer = ix.writer()
+    for _ in range(1000):  # several blocks of postings (128 each)
+        writer.add_document(body=" ".join(rng.choices(_WORDS, k=rng.randint(1, 12))))
+    writer.commit()
+    with ix.searcher() as searcher:
+        (leaf, _offset), *_ = searcher.reader().leaf_readers()
+        every = _position_keys(leaf, "body", "data")
+        docs = np.unique(every >> 32).tolist()
+        for some in (docs[:3], docs[-2:], docs[100:110] + docs[500:502], rng.sample(docs, 40)):
+            wanted = np.array(sorted(some), dtype=np.int64)
+            expected = every[np.isin(every >> 32, wanted)]
+            assert _position_keys(leaf, "body", "data", wanted).tolist() == expected.tolist()
