@@ -9,10 +9,12 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 - each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
   as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
-  these sets are kept per index segment (SegmentSets), so a write costs the next search only its own segment;
-- each term's BM25F contribution per document is computed once from its postings, so a free-text query
-  is a sum over a few cached dictionaries, and only the page of hits shown is built and highlighted;
-- phrases are checked by whoosh, prefixes and wildcards expanded from the lexicon;
+- what one segment holds (those sets, the postings and word positions of the terms asked for, field lengths)
+  is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
+- scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
+  sums per document; only the page of hits shown is built and highlighted;
+- phrases are checked from word positions, only in the documents holding every word; prefixes and wildcards
+  are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
 
