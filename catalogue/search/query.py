@@ -446,6 +446,7 @@ class SegmentSets:
     def __init__(self) -> None:
         self._sets: dict[tuple[str, str, str], int] = {}
         self._lexicons: dict[tuple[str, str, str], list[str]] = {}
+        self._terms: dict[tuple[str, str, str], frozenset[str]] = {}
         self._lengths: dict[tuple[str, str], Any] = {}
         self._postings: dict[tuple[str, str, str], tuple[Any, Any]] = {}
         self._positions: dict[tuple[str, str, str], Any] = {}
@@ -462,6 +463,9 @@ class SegmentSets:
         key = (segment, fieldname, value)
         found = self._sets.get(key)
         if found is None:
+            if not self.may_hold(leaf, segment, fieldname, value):
+                self._sets[key] = 0
+                return 0
             docnums, _weights = _postings(leaf, fieldname, value, weights=False, live=False)
             self.misses += 1
             self.postings += len(docnums)
@@ -471,6 +475,21 @@ class SegmentSets:
                 self._sets.clear()
             self._sets[key] = found
         return found
+
+    SMALL_SEGMENT = 2_000
+    """Documents in a segment whose lexicons are read whole to answer "does it hold this term?"."""
+
+    def may_hold(self, leaf: Any, segment: str, fieldname: str, text: str) -> bool:
+        """False when leaf's segment certainly does not hold the value: a small segment (a recent write) lacks
+        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up
+        (for words of the texts, a lexicon costs more to read than the few look-ups it saves)."""
+        if leaf.doc_count_all() > self.SMALL_SEGMENT:
+            return True
+        key = (segment, "", fieldname)
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = frozenset(self.lexicon(leaf, segment, fieldname))
+        return text in found
 
     def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
         """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
@@ -528,6 +547,8 @@ class SegmentSets:
             del self._sets[key]
         for key in [k for k in self._lexicons if k[0] not in segments]:
             del self._lexicons[key]
+        for key in [k for k in self._terms if k[0] not in segments]:
+            del self._terms[key]
         for name in [k for k in self._lengths if k[0] not in segments]:
             del self._lengths[name]
         for key in [k for k in self._postings if k[0] not in segments]:
