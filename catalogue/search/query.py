@@ -796,22 +796,29 @@ class _ReaderView:
         return np.concatenate(found_parts) if found_parts else NO_DOCS
 
     def _phrase_in(self, leaf: Any, segment: str | None, fieldname: str, words: list[str], holding: Any) -> Docs:
-        """The documents of holding (numbers in leaf) where words stand one after the other."""
-        keys = None
-        for i, word in enumerate(words):
+        """The documents of holding (numbers in leaf) where words stand one after the other.
+
+        Keys are where the phrase would start (a word's position less its place in the phrase); the words are
+        taken rarest first, and each next word's positions are read only in the documents still matching."""
+        frequency = dict.fromkeys(words, 0)
+        if segment is not None:
+            frequency = {w: len(self.segment_sets.term_postings(leaf, segment, fieldname, w)[0]) for w in words}
+        starts = None
+        for place, word in sorted(enumerate(words), key=lambda item: frequency[item[1]]):
             here = self._positions(leaf, segment, fieldname, word, holding)
-            if keys is None:
-                keys = here[np.isin(here >> 32, holding)]
+            here = here[(here & 0xFFFFFFFF) >= place] - place  # a word before its place starts no phrase
+            if starts is None:
+                starts = here[np.isin(here >> 32, holding)]
             else:
-                wanted = keys + i
-                at = np.searchsorted(here, wanted)
+                at = np.searchsorted(here, starts)
                 inside = at < len(here)
-                inside[inside] = here[at[inside]] == wanted[inside]
-                keys = keys[inside]
-            if not len(keys):
+                inside[inside] = here[at[inside]] == starts[inside]
+                starts = starts[inside]
+            if not len(starts):
                 return NO_DOCS
-        assert keys is not None
-        return np.unique(keys >> 32)
+            holding = np.unique(starts >> 32)
+        assert starts is not None
+        return np.unique(starts >> 32)
 
     def _positions(self, leaf: Any, segment: str | None, fieldname: str, word: str, holding: Any) -> Any:
         """The word's position keys in leaf: all of them, kept per segment, when the documents asked for are
