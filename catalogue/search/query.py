@@ -200,8 +200,8 @@ class SearchResult:
 class FastPaths:
     """How often each fast path over whoosh-reloaded's private internals was taken, or fell back.
 
-    Reading postings in blocks and field lengths in one call is what keeps the first search after a
-    write fast, and both read private names (listed where each is used). A whoosh-reloaded that renames
+    Reading postings and word positions in blocks and field lengths in one call is what keeps searches and
+    the first search after a write fast, and each reads private names (listed where each is used). A whoosh-reloaded that renames
     them still gives the same answers through its public interface, only several times slower; so
     tests/search/test_fast_paths.py checks that no fallback happens on a real index (an upgrade fails
     the suite instead of slowing searches down), and the first fallback in a process is logged.
