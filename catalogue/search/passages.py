@@ -51,7 +51,7 @@ def _plain_stemming(analyzer: Analyzer) -> Words | None:
     forms: dict[str, str] = {}  # word: its stem (whoosh's own cache is a Python function call per word)
 
     def words(text: str) -> Iterator[tuple[str, int, int]]:
-        if len(forms) > 50_000:
+        if len(forms) > 20_000:
             forms.clear()
         for match in expression.finditer(text):
             word = match.group(0).lower()

@@ -313,64 +313,73 @@ def _position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> An
     except TermNotFound:
         return np.zeros(0, dtype=np.int64)
     _deleted, matcher = _live_matcher(matcher)
-    docs: list[int] = []
-    counts: list[int] = []
-    gaps: list[int] = []
+    wanted: list[int] | None = None if only is None else only.tolist()
     fast = type(matcher.format) is Positions and all(
         hasattr(matcher, n) for n in (*_BLOCK_API, "_read_values", "_values", "block_max_id")
     )
     if fast:
         FAST_PATHS.take(FastPaths.POSITIONS_IN_BLOCKS)
-        wanted: list[int] | None = None if only is None else only.tolist()
-        chosen = set(wanted or ())
-        at = 0  # the first document of wanted not passed yet
-        while matcher.is_active():
-            if wanted is not None:
-                if at >= len(wanted):
-                    break
-                if wanted[at] > matcher.block_max_id():
-                    matcher._next_block()  # a block holding none of wanted is never decompressed
-                    continue
-                at = bisect.bisect_right(wanted, matcher.block_max_id(), at)
-            if matcher._ids is None:
-                matcher._read_ids()
-            if matcher._values is None:
-                matcher._read_values()
-            block: Iterator[tuple[Any, Any]] = zip(
-                matcher._ids[matcher._i :], matcher._values[matcher._i :], strict=True
-            )
-            for docnum, value in block:
-                if wanted is not None and docnum not in chosen:
-                    continue
-                body = value[_INT_SIZE:]
-                codes = loads(body if body[-1:] == b"." else body + b".")
-                docs.append(docnum)
-                counts.append(len(codes))
-                gaps.extend(codes)
-            matcher._next_block()
-        if not docs:
-            return np.zeros(0, dtype=np.int64)
-        ends = np.cumsum(gaps, dtype=np.int64)
-        count = np.asarray(counts, dtype=np.int64)
-        starts = np.cumsum(count) - count  # index of each posting's first gap
-        positions = ends - np.repeat(ends[starts] - np.asarray(gaps, dtype=np.int64)[starts], count)
+        docs, counts, positions = _positions_in_blocks(matcher, wanted)
     else:
         FAST_PATHS.fall_back(FastPaths.POSITIONS_IN_BLOCKS)
-        wanted_docs = None if only is None else set(only.tolist())
-        found: list[int] = []
-        while matcher.is_active():
-            docnum = matcher.id()
-            if wanted_docs is None or docnum in wanted_docs:
-                here = matcher.value_as("positions")
-                docs.append(docnum)
-                counts.append(len(here))
-                found.extend(here)
-            matcher.next()
-        if not docs:
-            return np.zeros(0, dtype=np.int64)
-        positions = np.asarray(found, dtype=np.int64)
-        count = np.asarray(counts, dtype=np.int64)
-    return (np.repeat(np.asarray(docs, dtype=np.int64), count) << 32) | positions
+        docs, counts, positions = _positions_one_by_one(matcher, wanted)
+    if not len(docs):
+        return np.zeros(0, dtype=np.int64)
+    return (np.repeat(np.asarray(docs, dtype=np.int64), counts) << 32) | positions
+
+
+def _positions_in_blocks(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
+    """(documents, how many positions each, the positions) from whoosh's block matcher, only in wanted (sorted)
+    when given: a block holding none of them is never decompressed."""
+    docs: list[int] = []
+    counts: list[int] = []
+    gaps: list[int] = []
+    chosen = set(wanted or ())
+    at = 0  # the first document of wanted not passed yet
+    while matcher.is_active():
+        if wanted is not None:
+            if at >= len(wanted):
+                break
+            if wanted[at] > matcher.block_max_id():
+                matcher._next_block()
+                continue
+            at = bisect.bisect_right(wanted, matcher.block_max_id(), at)
+        if matcher._ids is None:
+            matcher._read_ids()
+        if matcher._values is None:
+            matcher._read_values()
+        for docnum, value in zip(matcher._ids[matcher._i :], matcher._values[matcher._i :], strict=True):
+            if wanted is not None and docnum not in chosen:
+                continue
+            body = value[_INT_SIZE:]
+            codes = loads(body if body[-1:] == b"." else body + b".")
+            docs.append(docnum)
+            counts.append(len(codes))
+            gaps.extend(codes)
+        matcher._next_block()
+    count = np.asarray(counts, dtype=np.int64)
+    if not docs:
+        return docs, count, np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(gaps, dtype=np.int64)
+    starts = np.cumsum(count) - count  # index of each posting's first gap
+    return docs, count, ends - np.repeat(ends[starts] - np.asarray(gaps, dtype=np.int64)[starts], count)
+
+
+def _positions_one_by_one(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
+    """(documents, how many positions each, the positions) through the public matcher interface."""
+    chosen = None if wanted is None else set(wanted)
+    docs: list[int] = []
+    counts: list[int] = []
+    found: list[int] = []
+    while matcher.is_active():
+        docnum = matcher.id()
+        if chosen is None or docnum in chosen:
+            here = matcher.value_as("positions")
+            docs.append(docnum)
+            counts.append(len(here))
+            found.extend(here)
+        matcher.next()
+    return docs, np.asarray(counts, dtype=np.int64), np.asarray(found, dtype=np.int64)
 
 
 _LENGTH_OF_BYTE = np.array([max(1, byte_to_length(byte)) for byte in range(256)], dtype=np.int32)
@@ -406,9 +415,9 @@ def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-_MAX_CACHED_SCORES = 400_000
+_MAX_CACHED_SCORES = 250_000
 """Document scores (per term and per compound query) kept per reader; past this many they are dropped, so a
-worker's memory stays bounded however many different queries it answers (16 bytes each: 6.4 MB). A query
+worker's memory stays bounded however many different queries it answers (16 bytes each: 4 MB). A query
 asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
 
 
@@ -440,8 +449,8 @@ class SegmentSets:
     MAX_ENTRIES = 50_000
     MAX_POSTINGS = 1_500_000
     """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
-    MAX_POSITIONS = 1_000_000
-    """Word positions kept (8 bytes each: 8 MB); past this many every kept position list is dropped."""
+    MAX_POSITIONS = 600_000
+    """Word positions kept (8 bytes each: 4.8 MB); past this many every kept position list is dropped."""
 
     def __init__(self) -> None:
         self._sets: dict[tuple[str, str, str], int] = {}

@@ -12,7 +12,7 @@ import pytest
 from whoosh import fields, index, scoring
 from whoosh.query import And, Or, Phrase, Term
 
-from catalogue.search.query import SegmentSets, _position_keys, _ReaderView
+from catalogue.search.query import SegmentSets, _position_keys, _positions_one_by_one, _ReaderView
 from catalogue.search.scores import Scores, common, summed
 
 _WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
@@ -132,3 +132,7 @@ def test_positions_read_for_some_documents_skip_whole_blocks(tmp_path: Path) -> 
             wanted = np.array(sorted(some), dtype=np.int64)
             expected = every[np.isin(every >> 32, wanted)]
             assert _position_keys(leaf, "body", "data", wanted).tolist() == expected.tolist()
+            # whoosh's public matcher interface (the fallback) reads the same positions.
+            docs_read, counts, positions = _positions_one_by_one(leaf.postings("body", "data"), wanted.tolist())
+            keys = (np.repeat(np.asarray(docs_read, dtype=np.int64), counts) << 32) | positions
+            assert keys.tolist() == expected.tolist()
