@@ -557,12 +557,22 @@ class SearchIndex:
 
     @staticmethod
     def _services(session: Session, ids: list[int] | None = None) -> Iterator[Service]:
+        # Only the columns a document is made of: the stored descriptor, validation and compliance reports are
+        # JSON the index never reads, and decoding them was a tenth of a rebuild.
+        indexed = (
+            ServiceVersion.id,
+            ServiceVersion.service_id,
+            ServiceVersion.version,
+            ServiceVersion.status,
+            ServiceVersion.name,
+            ServiceVersion.bundle,
+        )
         query = (
             select(Service)
             .options(
                 selectinload(Service.organisation),
-                selectinload(Service.latest_version),
-                selectinload(Service.public_version),
+                selectinload(Service.latest_version).load_only(*indexed),
+                selectinload(Service.public_version).load_only(*indexed),
             )
             .order_by(Service.id)
         )

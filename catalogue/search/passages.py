@@ -8,10 +8,10 @@ and ends at white space, with "…" where it was cut. Text is HTML-escaped; matc
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Iterator
 from html import escape
 
-from whoosh.analysis import Analyzer
+from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
 
 from catalogue.search.vocabulary import compact, name_forms
 
@@ -24,10 +24,62 @@ _WRITTEN_NAME = re.compile(r"^[\w+#.\-]+$")
 _CORE = re.compile(r"^[^\w+]*(.*?)[^\w+]*$", re.DOTALL)
 
 
+Words = Callable[[str], Iterator[tuple[str, int, int]]]
+
+
+def _plain_stemming(analyzer: Analyzer) -> Words | None:
+    """(form, start, end) of each word of a text as analyser forms it, without whoosh's token objects, when the
+    analyser is whoosh's StemmingAnalyzer chain (a regular expression, lower case, stop words, stems); else None.
+
+    Highlighting the hits of a page analyses their texts, and whoosh's chain of generators costs a few
+    microseconds a word: most of a search's time once scoring is fast. The same steps in one loop give the
+    same forms (tests/search/test_passages.py compares them).
+    """
+    items = getattr(analyzer, "items", None)
+    if not isinstance(items, list) or [type(item) for item in items] != [
+        RegexTokenizer,
+        LowercaseFilter,
+        StopFilter,
+        StemFilter,
+    ]:
+        return None
+    tokenizer, _lower, stop, stemmer = items
+    if tokenizer.gaps:
+        return None
+    expression, stops, shortest, longest = tokenizer.expression, stop.stops, stop.min, stop.max
+    stem, ignore = stemmer.stemfn if not stemmer.lang else stemmer._stem, stemmer.ignore
+    forms: dict[str, str] = {}  # word: its stem (whoosh's own cache is a Python function call per word)
+
+    def words(text: str) -> Iterator[tuple[str, int, int]]:
+        if len(forms) > 20_000:
+            forms.clear()
+        for match in expression.finditer(text):
+            word = match.group(0).lower()
+            if len(word) < shortest or (longest is not None and len(word) > longest) or word in stops:
+                continue
+            form = forms.get(word)
+            if form is None:
+                form = forms[word] = word if word in ignore else stem(word)
+            yield form, match.start(), match.end()
+
+    return words
+
+
+_PLAIN: dict[int, tuple[Analyzer, Words | None]] = {}
+
+
 def _matches(text: str, analyzer: Analyzer, terms: Collection[str]) -> list[tuple[int, int]]:
     """(start, end) of every word of text whose analysed form is one of terms."""
     if not terms:
         return []
+    known = _PLAIN.get(id(analyzer))
+    if known is None or known[0] is not analyzer:
+        if len(_PLAIN) > 64:  # each index opened brings its own analysers: keep only recent ones
+            _PLAIN.clear()
+        known = _PLAIN[id(analyzer)] = (analyzer, _plain_stemming(analyzer))
+    words = known[1]
+    if words is not None:
+        return [(start, end) for form, start, end in words(text) if form in terms and end > start]
     return [
         (token.startchar, token.endchar)
         for token in analyzer(text, chars=True, mode="index")

@@ -9,28 +9,33 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 - each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
   as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
-  these sets are kept per index segment (SegmentSets), so a write costs the next search only its own segment;
-- each term's BM25F contribution per document is computed once from its postings, so a free-text query
-  is a sum over a few cached dictionaries, and only the page of hits shown is built and highlighted;
-- phrases are checked by whoosh, prefixes and wildcards expanded from the lexicon;
+- what one segment holds (those sets, the postings and word positions of the terms asked for, field lengths)
+  is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
+- scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
+  sums per document; only the page of hits shown is built and highlighted;
+- phrases are checked from word positions, only in the documents holding every word; prefixes and wildcards
+  are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
 
 from __future__ import annotations
 
 import bisect
-import heapq
 import itertools
 import logging
 import re
 import threading
-from array import array
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Container, Iterator
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
+from pickle import loads
 from typing import Any
 
+import numpy as np
+from rapidfuzz import process
+from rapidfuzz.distance import Levenshtein
 from whoosh.codec.whoosh3 import LENGTHS_COLUMN
+from whoosh.formats import Positions
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import (
     And,
@@ -40,16 +45,17 @@ from whoosh.query import (
     Or,
     Phrase,
     Query,
-    QueryError,
     Term,
 )
 from whoosh.reading import TermNotFound
 from whoosh.searching import Searcher
+from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
 from catalogue.search import passages
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.search.matching import Plan, plan
+from catalogue.search.scores import NO_DOCS, Docs, Scores, common, coverage, summed
 from catalogue.search.vocabulary import compact, fold, name_forms, tokens, vocabulary
 from catalogue.services.permissions import Visibility
 
@@ -194,8 +200,8 @@ class SearchResult:
 class FastPaths:
     """How often each fast path over whoosh-reloaded's private internals was taken, or fell back.
 
-    Reading postings in blocks and field lengths in one call is what keeps the first search after a
-    write fast, and both read private names (listed where each is used). A whoosh-reloaded that renames
+    Reading postings and word positions in blocks and field lengths in one call is what keeps searches and
+    the first search after a write fast, and each reads private names (listed where each is used). A whoosh-reloaded that renames
     them still gives the same answers through its public interface, only several times slower; so
     tests/search/test_fast_paths.py checks that no fallback happens on a real index (an upgrade fails
     the suite instead of slowing searches down), and the first fallback in a process is logged.
@@ -204,6 +210,7 @@ class FastPaths:
     POSTINGS_IN_BLOCKS = "postings read in blocks"
     DELETIONS_IN_BLOCKS = "deleted documents skipped in blocks"
     LENGTHS_IN_ONE_CALL = "field lengths read in one call"
+    POSITIONS_IN_BLOCKS = "word positions read in blocks"
 
     def __init__(self) -> None:
         self.taken: Counter[str] = Counter()
@@ -235,24 +242,22 @@ FAST_PATHS = FastPaths()
 _BLOCK_API = ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights", "_i")
 
 
-def _live_matcher(matcher: Any) -> tuple[Container[int], Any]:
+def _live_matcher(matcher: Any) -> tuple[Collection[int], Any]:
     """The documents deleted from a segment and the matcher of every document, when the matcher is whoosh's
     filter of deleted documents (its private `_exclude` and `_ids`); else no deletions and matcher itself."""
     if not isinstance(matcher, FilterMatcher):
         return (), matcher
-    if getattr(matcher, "_exclude", False) is True and isinstance(getattr(matcher, "_ids", None), Container):
+    if getattr(matcher, "_exclude", False) is True and isinstance(getattr(matcher, "_ids", None), Collection):
         FAST_PATHS.take(FastPaths.DELETIONS_IN_BLOCKS)
         return matcher._ids, matcher.child
     FAST_PATHS.fall_back(FastPaths.DELETIONS_IN_BLOCKS)
     return (), matcher
 
 
-def _postings(
-    leaf: Any, fieldname: str, text: str, weights: bool = True, live: bool = True
-) -> Iterator[tuple[int, float]]:
-    """(document number, weight) of each live posting of a term in one segment (weight 1.0 unless weights);
-    with live False, deleted documents too where whoosh lets them be read (for sets kept per segment, which the
-    documents deleted since are taken out of).
+def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True, live: bool = True) -> tuple[Any, Any]:
+    """(document numbers as int32, weights as float32) of the live postings of a term in one segment (weights
+    None unless asked for); with live False, deleted documents too where whoosh lets them be read (for what is
+    kept per segment, which the documents deleted since are taken out of).
 
     Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
     faster than a call per posting, which is what makes the first search after a write slow); the
@@ -261,38 +266,127 @@ def _postings(
     try:
         matcher = leaf.postings(fieldname, text)
     except TermNotFound:
-        return
+        return np.zeros(0, dtype=np.int32), (np.zeros(0, dtype=np.float32) if weights else None)
     deleted, matcher = _live_matcher(matcher)
-    if not live:
-        deleted = ()
-    if not all(hasattr(matcher, name) for name in _BLOCK_API):
-        FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
+    ids: list[Any] = []
+    found: list[Any] = []
+    if all(hasattr(matcher, name) for name in _BLOCK_API):
+        FAST_PATHS.take(FastPaths.POSTINGS_IN_BLOCKS)
         while matcher.is_active():
-            if matcher.id() not in deleted:
-                yield matcher.id(), matcher.weight() if weights else 1.0
+            if matcher._ids is None:
+                matcher._read_ids()
+            ids.append(np.asarray(matcher._ids[matcher._i :], dtype=np.int32))
+            if weights:
+                if matcher._weights is None:
+                    matcher._read_weights()
+                found.append(np.asarray(matcher._weights[matcher._i :], dtype=np.float32))
+            matcher._next_block()
+    else:
+        FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
+        one: list[int] = []
+        weighed: list[float] = []
+        while matcher.is_active():
+            one.append(matcher.id())
+            weighed.append(matcher.weight() if weights else 1.0)
             matcher.next()
-        return
-    FAST_PATHS.take(FastPaths.POSTINGS_IN_BLOCKS)
+        ids.append(np.asarray(one, dtype=np.int32))
+        found.append(np.asarray(weighed, dtype=np.float32))
+    docs = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
+    values = (np.concatenate(found) if found else np.zeros(0, dtype=np.float32)) if weights else None
+    if live and deleted and len(docs):
+        keep = ~np.isin(docs, np.fromiter(deleted, dtype=np.int32))
+        docs = docs[keep]
+        values = values[keep] if values is not None else None
+    return docs, values
+
+
+def _position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any:
+    """Every position of a term in one segment, deleted documents included, as sorted int64 keys
+    (document number << 32 | position); with only (sorted document numbers), in those documents alone.
+
+    Posting values are decoded a block at a time from whoosh's matcher (its private `_read_values` and
+    `_values`, with the positions format's encoding: a count then the pickled gaps); through the public
+    matcher interface otherwise (counted in FAST_PATHS).
+    """
+    try:
+        matcher = leaf.postings(fieldname, text)
+    except TermNotFound:
+        return np.zeros(0, dtype=np.int64)
+    _deleted, matcher = _live_matcher(matcher)
+    wanted: list[int] | None = None if only is None else only.tolist()
+    fast = type(matcher.format) is Positions and all(
+        hasattr(matcher, n) for n in (*_BLOCK_API, "_read_values", "_values", "block_max_id")
+    )
+    if fast:
+        FAST_PATHS.take(FastPaths.POSITIONS_IN_BLOCKS)
+        docs, counts, positions = _positions_in_blocks(matcher, wanted)
+    else:
+        FAST_PATHS.fall_back(FastPaths.POSITIONS_IN_BLOCKS)
+        docs, counts, positions = _positions_one_by_one(matcher, wanted)
+    if not len(docs):
+        return np.zeros(0, dtype=np.int64)
+    return (np.repeat(np.asarray(docs, dtype=np.int64), counts) << 32) | positions
+
+
+def _positions_in_blocks(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
+    """(documents, how many positions each, the positions) from whoosh's block matcher, only in wanted (sorted)
+    when given: a block holding none of them is never decompressed."""
+    docs: list[int] = []
+    counts: list[int] = []
+    gaps: list[int] = []
+    chosen = set(wanted or ())
+    at = 0  # the first document of wanted not passed yet
     while matcher.is_active():
+        if wanted is not None:
+            if at >= len(wanted):
+                break
+            if wanted[at] > matcher.block_max_id():
+                matcher._next_block()
+                continue
+            at = bisect.bisect_right(wanted, matcher.block_max_id(), at)
         if matcher._ids is None:
             matcher._read_ids()
-        ids = matcher._ids[matcher._i :]
-        if weights:
-            if matcher._weights is None:
-                matcher._read_weights()
-            block: Iterator[tuple[int, float]] = zip(ids, matcher._weights[matcher._i :], strict=True)
-        else:
-            block = zip(ids, itertools.repeat(1.0))
-        yield from ((d, w) for d, w in block if d not in deleted) if deleted else block
+        if matcher._values is None:
+            matcher._read_values()
+        for docnum, value in zip(matcher._ids[matcher._i :], matcher._values[matcher._i :], strict=True):
+            if wanted is not None and docnum not in chosen:
+                continue
+            body = value[_INT_SIZE:]
+            codes = loads(body if body[-1:] == b"." else body + b".")
+            docs.append(docnum)
+            counts.append(len(codes))
+            gaps.extend(codes)
         matcher._next_block()
+    count = np.asarray(counts, dtype=np.int64)
+    if not docs:
+        return docs, count, np.zeros(0, dtype=np.int64)
+    ends = np.cumsum(gaps, dtype=np.int64)
+    starts = np.cumsum(count) - count  # index of each posting's first gap
+    return docs, count, ends - np.repeat(ends[starts] - np.asarray(gaps, dtype=np.int64)[starts], count)
 
 
-_LENGTH_OF_BYTE = tuple(max(1, byte_to_length(byte)) for byte in range(256))
+def _positions_one_by_one(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
+    """(documents, how many positions each, the positions) through the public matcher interface."""
+    chosen = None if wanted is None else set(wanted)
+    docs: list[int] = []
+    counts: list[int] = []
+    found: list[int] = []
+    while matcher.is_active():
+        docnum = matcher.id()
+        if chosen is None or docnum in chosen:
+            here = matcher.value_as("positions")
+            docs.append(docnum)
+            counts.append(len(here))
+            found.extend(here)
+        matcher.next()
+    return docs, np.asarray(counts, dtype=np.int64), np.asarray(found, dtype=np.int64)
 
 
-def _field_lengths(leaf: Any, fieldname: str) -> array[int]:
-    """The length of fieldname in every document of a leaf reader, as an array of int32 (a tenth of a
-    dictionary's memory).
+_LENGTH_OF_BYTE = np.array([max(1, byte_to_length(byte)) for byte in range(256)], dtype=np.int32)
+
+
+def _field_lengths(leaf: Any, fieldname: str) -> Any:
+    """The length of fieldname in every document of a leaf reader, as an int32 array.
 
     whoosh answers one document per call, and each call reads the file; its length column (one byte per
     document) is read here whole, in one call, through the codec's column reader (the private
@@ -306,72 +400,69 @@ def _field_lengths(leaf: Any, fieldname: str) -> array[int]:
         if column is None:
             # No document of this segment has the field, so whoosh writes no column: every length is 1.
             FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
-            return array("i", [1]) * count
+            return np.ones(count, dtype=np.int32)
         if all(hasattr(column, name) for name in ("_dbfile", "_basepos", "_count")):
             FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
-            lengths = array("i", (_LENGTH_OF_BYTE[byte] for byte in column._dbfile.get(column._basepos, column._count)))
-            lengths.extend([1] * (count - len(lengths)))
+            lengths = np.ones(count, dtype=np.int32)
+            read = _LENGTH_OF_BYTE[np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)]
+            lengths[: len(read)] = read[:count]
             return lengths
     FAST_PATHS.fall_back(FastPaths.LENGTHS_IN_ONE_CALL)
-    return array("i", (leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(count)))
+    return np.array([leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(count)], dtype=np.int32)
 
 
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
 
-def _add(parts: list[dict[int, float]], factor: float = 1.0) -> dict[int, float]:
-    """Sum of score dictionaries (a new dictionary, except for one part unscaled: cached parts are shared)."""
-    if len(parts) == 1 and factor == 1.0:
-        return parts[0]
-    total: dict[int, float] = {}
-    get = total.get
-    for part in parts:
-        for docnum, score in part.items():
-            total[docnum] = get(docnum, 0.0) + score
-    if factor != 1.0:
-        total = {docnum: score * factor for docnum, score in total.items()}
-    return total
-
-
-_MAX_CACHED_SCORES = 120_000
+_MAX_CACHED_SCORES = 250_000
 """Document scores (per term and per compound query) kept per reader; past this many they are dropped, so a
-worker's memory stays bounded however many different queries it answers (about 100 bytes each: 12 MB). A
-query asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
+worker's memory stays bounded however many different queries it answers (16 bytes each: 4 MB). A query
+asked again is answered from the answer caches, so these only speed up new queries sharing a word."""
 
 
 def _bitset(docnums: Any, size: int) -> int:
-    """The bitset of an iterable of document numbers below size."""
-    bits = bytearray(size // 8 + 1)
-    for docnum in docnums:
-        bits[docnum >> 3] |= 1 << (docnum & 7)
-    return int.from_bytes(bits, "little")
+    """The bitset of an array of document numbers below size."""
+    bits = np.zeros((size // 8 + 1) * 8, dtype=bool)
+    bits[docnums] = True
+    return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
 class SegmentSets:
-    """The documents of each term asked for as a filter or facet (`_ReaderView.docs`), kept per index segment,
-    with each segment's field lengths, facet lexicons and the postings of the terms scored (their BM25F scores
-    depend on the whole index, so each reader computes them again, from memory).
+    """What is read from each index segment, kept per segment: the documents of each term asked for as a
+    filter or facet (`_ReaderView.docs`), facet lexicons, field lengths, and the postings and word positions of
+    the terms scored or matched as phrases (their BM25F scores depend on the whole index, so each reader
+    computes them again, from these arrays: a few vector operations per term).
 
     A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
-    deleted. So the set of a term in a segment, deleted documents included, stays true for as long as the
-    segment exists, and the first search after a write reads the postings of the new segment only; the
-    documents deleted since are taken out by each reader view (its `live` set). Entries of segments gone
-    (merged away) are dropped when a new reader is opened; past MAX_ENTRIES everything is dropped.
+    deleted. So what a segment holds, deleted documents included, stays true for as long as the segment
+    exists, and the first search after a write reads the new segment only; the documents deleted since are
+    taken out by each reader view. Entries of segments gone (merged away) are dropped when a new reader is
+    opened; past their budgets (MAX_ENTRIES sets, MAX_POSTINGS postings, MAX_POSITIONS positions) the entries
+    of that kind are dropped.
 
     `misses` counts sets read from postings, `postings` the postings walked for them, `read_from` those
-    postings by segment (for tests and benchmarks).
+    postings by segment, `postings_read` and `positions_read` what scoring and phrases read (for tests and
+    benchmarks).
     """
 
     MAX_ENTRIES = 50_000
+    MAX_POSTINGS = 1_500_000
+    """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
+    MAX_POSITIONS = 600_000
+    """Word positions kept (8 bytes each: 4.8 MB); past this many every kept position list is dropped."""
 
     def __init__(self) -> None:
         self._sets: dict[tuple[str, str, str], int] = {}
         self._lexicons: dict[tuple[str, str, str], list[str]] = {}
-        self._lengths: dict[tuple[str, str], array[int]] = {}
-        self._postings: dict[tuple[str, str, str], tuple[array[int], array[float]]] = {}
+        self._terms: dict[tuple[str, str, str], frozenset[str]] = {}
+        self._lengths: dict[tuple[str, str], Any] = {}
+        self._postings: dict[tuple[str, str, str], tuple[Any, Any]] = {}
+        self._positions: dict[tuple[str, str, str], Any] = {}
         self._kept_postings = 0
-        self.postings_read = 0  # postings of scored terms read from the index (for tests and benchmarks)
+        self._kept_positions = 0
+        self.postings_read = 0
+        self.positions_read = 0
         self.misses = 0
         self.postings = 0
         self.read_from: Counter[str] = Counter()
@@ -381,7 +472,10 @@ class SegmentSets:
         key = (segment, fieldname, value)
         found = self._sets.get(key)
         if found is None:
-            docnums = [d for d, _w in _postings(leaf, fieldname, value, weights=False, live=False)]
+            if not self.may_hold(leaf, segment, fieldname, value):
+                self._sets[key] = 0
+                return 0
+            docnums, _weights = _postings(leaf, fieldname, value, weights=False, live=False)
             self.misses += 1
             self.postings += len(docnums)
             self.read_from[segment] += len(docnums)
@@ -391,6 +485,21 @@ class SegmentSets:
             self._sets[key] = found
         return found
 
+    SMALL_SEGMENT = 2_000
+    """Documents in a segment whose lexicons are read whole to answer "does it hold this term?"."""
+
+    def may_hold(self, leaf: Any, segment: str, fieldname: str, text: str) -> bool:
+        """False when leaf's segment certainly does not hold the value: a small segment (a recent write) lacks
+        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up
+        (for words of the texts, a lexicon costs more to read than the few look-ups it saves)."""
+        if leaf.doc_count_all() > self.SMALL_SEGMENT:
+            return True
+        key = (segment, "", fieldname)
+        found = self._terms.get(key)
+        if found is None:
+            found = self._terms[key] = frozenset(self.lexicon(leaf, segment, fieldname))
+        return text in found
+
     def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
         """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
         key = (segment, "", fieldname)  # no field is named "": this cannot be a set's key
@@ -399,51 +508,76 @@ class SegmentSets:
             found = self._lexicons[key] = [_text(t) for t in leaf.lexicon(fieldname)]
         return found
 
-    MAX_POSTINGS = 1_500_000
-    """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
-
-    def term_postings(self, leaf: Any, segment: str, fieldname: str, text: str) -> tuple[array[int], array[float]]:
-        """(document numbers, weights) of the term's postings in leaf's segment, deleted documents included
-        where whoosh lets them be read (the caller leaves out those deleted now)."""
+    def term_postings(self, leaf: Any, segment: str, fieldname: str, text: str) -> tuple[Any, Any]:
+        """(document numbers as int32, weights as float32) of the term's postings in leaf's segment, deleted
+        documents included where whoosh lets them be read (the caller leaves out those deleted now)."""
         key = (segment, fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            docs: array[int] = array("i")
-            weights: array[float] = array("f")
-            for docnum, weight in _postings(leaf, fieldname, text, live=False):
-                docs.append(docnum)
-                weights.append(weight)
-            self.postings_read += len(docs)
-            if self._kept_postings + len(docs) > self.MAX_POSTINGS:
+            found = _postings(leaf, fieldname, text, live=False)
+            size = len(found[0])
+            self.postings_read += size
+            if self._kept_postings + size > self.MAX_POSTINGS:
                 self._postings.clear()
                 self._kept_postings = 0
-            self._kept_postings += len(docs)
-            found = self._postings[key] = (docs, weights)
+            self._kept_postings += size
+            self._postings[key] = found
         return found
 
-    def lengths(self, leaf: Any, segment: str, fieldname: str) -> array[int]:
-        """The length of fieldname in every document of leaf's segment (see _field_lengths)."""
+    def positions(self, leaf: Any, segment: str, fieldname: str, text: str) -> Any:
+        """The term's position keys in leaf's segment (see _position_keys), deleted documents included."""
+        key = (segment, fieldname, text)
+        found = self._positions.get(key)
+        if found is None:
+            found = _position_keys(leaf, fieldname, text)
+            self.positions_read += len(found)
+            if self._kept_positions + len(found) > self.MAX_POSITIONS:
+                self._positions.clear()
+                self._kept_positions = 0
+            self._kept_positions += len(found)
+            self._positions[key] = found
+        return found
+
+    def has_positions(self, segment: str, fieldname: str, text: str) -> bool:
+        """Whether the term's positions in the segment are kept already."""
+        return (segment, fieldname, text) in self._positions
+
+    def lengths(self, leaf: Any, segment: str, fieldname: str) -> Any:
+        """The length of fieldname in every document of leaf's segment, as float32 (see _field_lengths)."""
         key = (segment, fieldname)
         found = self._lengths.get(key)
         if found is None:
-            found = self._lengths[key] = _field_lengths(leaf, fieldname)
+            found = self._lengths[key] = np.asarray(_field_lengths(leaf, fieldname), dtype=np.float32)
         return found
 
     def keep_only(self, segments: set[str]) -> None:
-        """Forget the sets of every segment not in segments."""
+        """Forget what was kept of every segment not in segments."""
         for key in [k for k in self._sets if k[0] not in segments]:
             del self._sets[key]
         for key in [k for k in self._lexicons if k[0] not in segments]:
             del self._lexicons[key]
+        for key in [k for k in self._terms if k[0] not in segments]:
+            del self._terms[key]
         for name in [k for k in self._lengths if k[0] not in segments]:
             del self._lengths[name]
         for key in [k for k in self._postings if k[0] not in segments]:
             self._kept_postings -= len(self._postings.pop(key)[0])
+        for key in [k for k in self._positions if k[0] not in segments]:
+            self._kept_positions -= len(self._positions.pop(key))
 
     def reset_counts(self) -> None:
         """Count misses and postings from zero."""
-        self.misses = self.postings = 0
+        self.misses = self.postings = self.postings_read = self.positions_read = 0
         self.read_from.clear()
+
+
+def _deleted_mask(leaf: Any) -> Any:
+    """Which documents of a leaf reader are deleted, as a boolean array (None when none is)."""
+    if not leaf.has_deletions():
+        return None
+    mask = np.zeros(leaf.doc_count_all(), dtype=bool)
+    mask[np.fromiter(leaf.deleted_docs_set, dtype=np.int64)] = True
+    return mask
 
 
 def _segment_id(leaf: Any) -> str | None:
@@ -467,16 +601,18 @@ class _ReaderView:
         self.segment_sets = segment_sets if segment_sets is not None else SegmentSets()
         self._leaves = [(leaf, offset, _segment_id(leaf)) for leaf, offset in self.reader.leaf_readers()]
         self.segment_sets.keep_only({segment for _leaf, _offset, segment in self._leaves if segment is not None})
+        self._deleted = {offset: _deleted_mask(leaf) for leaf, offset, _segment in self._leaves}
         self._live: int | None = None
-        self._scores: dict[tuple[str, str, float], dict[int, float]] = {}
+        self._scores: dict[tuple[str, str, float], Scores] = {}
         self._masks: dict[tuple[str, str], int] = {}
         self._values: dict[str, list[str]] = {}
         self._orders: dict[str, list[int]] = {}
         self._names: list[tuple[int, str, str]] | None = None
-        self._queries: dict[Query, dict[int, float]] = {}
+        self._queries: dict[Query, Scores] = {}
         self._cached_scores = 0
-        self._by_term: dict[tuple[str, str], dict[int, float]] = {}
-        self._lengths: dict[tuple[str, int], array[int]] = {}
+        self._by_term: dict[tuple[str, str], Scores] = {}
+        self._lengths: dict[tuple[str, int], Any] = {}
+        self._averages: dict[str, float] = {}
         self._corrections: dict[tuple[str, int], str | None] = {}
         self._words: list[str] | None = None
         self._identifiers: list[str] | None = None
@@ -485,27 +621,25 @@ class _ReaderView:
     # --- bitsets ------------------------------------------------------------------------------
 
     def bitset(self, docnums: Any) -> int:
-        """The bitset of an iterable of document numbers."""
-        bits = bytearray(self._bytes)
-        for docnum in docnums:
-            bits[docnum >> 3] |= 1 << (docnum & 7)
-        return int.from_bytes(bits, "little")
+        """The bitset of document numbers (an array, or any iterable)."""
+        if not isinstance(docnums, np.ndarray):
+            docnums = np.fromiter(docnums, dtype=np.int64)
+        return _bitset(docnums, self.size)
+
+    def doc_array(self, bitset: int) -> Docs:
+        """The document numbers in a bitset, ascending, as an array."""
+        bits = np.unpackbits(np.frombuffer(bitset.to_bytes(self._bytes, "little"), dtype=np.uint8), bitorder="little")
+        return np.flatnonzero(bits).astype(np.int64)
 
     def docnums(self, bitset: int) -> list[int]:
         """The document numbers in a bitset, ascending."""
-        data = bitset.to_bytes(self._bytes, "little")
-        return [i * 8 + bit for i, byte in enumerate(data) if byte for bit in _BITS[byte]]
+        return self.doc_array(bitset).tolist()  # type: ignore[no-any-return]
 
     def live(self) -> int:
         """Every document not deleted, as a bitset."""
         if self._live is None:
-            deleted = self.bitset(
-                docnum + offset
-                for leaf, offset, _segment in self._leaves
-                if leaf.has_deletions()
-                for docnum in leaf.deleted_docs_set
-            )
-            self._live = ((1 << self.size) - 1) & ~deleted
+            deleted = [np.flatnonzero(mask) + offset for offset, mask in self._deleted.items() if mask is not None]
+            self._live = ((1 << self.size) - 1) & ~self.bitset(np.concatenate(deleted) if deleted else NO_DOCS)
         return self._live
 
     def docs(self, fieldname: str, value: str) -> int:
@@ -516,7 +650,8 @@ class _ReaderView:
             found = 0
             for leaf, offset, segment in self._leaves:
                 if segment is None:  # a reader without segment ids: read here, never kept past this reader
-                    found |= self.bitset(d + offset for d, _w in _postings(leaf, fieldname, value, weights=False))
+                    docnums, _weights = _postings(leaf, fieldname, value, weights=False)
+                    found |= self.bitset(docnums.astype(np.int64) + offset)
                 else:
                     found |= self.segment_sets.get(leaf, segment, fieldname, value) << offset
             found &= self.live()
@@ -541,55 +676,68 @@ class _ReaderView:
             self._cached_scores = 0
         self._cached_scores += count
 
-    def _live_postings(self, leaf: Any, segment: str | None, fieldname: str, text: str) -> Iterator[tuple[int, float]]:
-        """(document number in leaf, weight) of the term's postings of live documents, from those kept per
+    def _live_postings(self, leaf: Any, offset: int, segment: str | None, fieldname: str, text: str) -> tuple[Any, Any]:
+        """(document numbers in leaf, weights) of the term's postings of live documents, from those kept per
         segment (SegmentSets.term_postings) where the reader has segment ids."""
         if segment is None:
-            yield from _postings(leaf, fieldname, text)
-            return
+            return _postings(leaf, fieldname, text)
         docs, weights = self.segment_sets.term_postings(leaf, segment, fieldname, text)
-        deleted = leaf.deleted_docs_set if leaf.has_deletions() else ()
-        if deleted:
-            yield from ((d, w) for d, w in zip(docs, weights, strict=True) if d not in deleted)
-        else:
-            yield from zip(docs, weights, strict=True)
+        deleted = self._deleted[offset]
+        if deleted is not None and len(docs):
+            keep = ~deleted[docs]
+            return docs[keep], weights[keep]
+        return docs, weights
 
-    def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> dict[int, float]:
+    def _field_lengths(self, leaf: Any, offset: int, segment: str | None, fieldname: str) -> Any:
+        lengths = self._lengths.get((fieldname, offset))
+        if lengths is None:
+            lengths = self._lengths[(fieldname, offset)] = (
+                np.asarray(_field_lengths(leaf, fieldname), dtype=np.float32)
+                if segment is None
+                else self.segment_sets.lengths(leaf, segment, fieldname)
+            )
+        return lengths
+
+    def _average_length(self, fieldname: str) -> float:
+        found = self._averages.get(fieldname)
+        if found is None:
+            found = self._averages[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
+        return found
+
+    def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> Scores:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
-        the schema's field boosts are in the posting weights already)."""
+        the schema's field boosts are in the posting weights already): whoosh's BM25F formula and parameters,
+        over a segment's postings at once."""
         key = (fieldname, text, boost)
         found = self._scores.get(key)
         if found is not None:
             return found
-        found = {}
         searcher = self.searcher
         scorable = searcher.schema[fieldname].scorable
         if scorable:
             idf = searcher.idf(fieldname, text)
-            average = searcher.avg_field_length(fieldname) or 1.0
             norm = _K1 * (1 - _B)
-            slope = _K1 * _B / average
+            slope = _K1 * _B / self._average_length(fieldname)
+        docs: list[Docs] = []
+        values: list[Any] = []
         for leaf, offset, segment in self._leaves:
-            postings = self._live_postings(leaf, segment, fieldname, text)
-            if not scorable:
-                found.update((docnum + offset, boost * weight) for docnum, weight in postings)
+            local, weights = self._live_postings(leaf, offset, segment, fieldname, text)
+            if not len(local):
                 continue
-            lengths = self._lengths.get((fieldname, offset))
-            if lengths is None:
-                lengths = self._lengths[(fieldname, offset)] = (
-                    _field_lengths(leaf, fieldname)
-                    if segment is None
-                    else self.segment_sets.lengths(leaf, segment, fieldname)
-                )
-            for docnum, weight in postings:
-                length = lengths[docnum]
-                found[docnum + offset] = boost * idf * weight * (_K1 + 1) / (weight + norm + slope * length)
+            weight = weights.astype(np.float64)
+            if scorable:
+                lengths = self._field_lengths(leaf, offset, segment, fieldname)[local].astype(np.float64)
+                values.append(boost * idf * weight * (_K1 + 1) / (weight + norm + slope * lengths))
+            else:
+                values.append(boost * weight)
+            docs.append(local.astype(np.int64) + offset)
+        found = Scores(np.concatenate(docs), np.concatenate(values)) if docs else Scores.empty()
         self._remember(len(found))
         self._scores[key] = found
         self._by_term.setdefault((fieldname, text), found)
         return found
 
-    def scores(self, query: Query) -> dict[int, float]:
+    def scores(self, query: Query) -> Scores:
         """Every document matching query with its BM25F score (an Or sums its parts, an And needs them all)."""
         if isinstance(query, Term):
             return self.term_scores(query.fieldname, _text(query.text), query.boost)
@@ -600,79 +748,115 @@ class _ReaderView:
             self._queries[query] = found
         return found
 
-    def _compound_scores(self, query: Query) -> dict[int, float]:
+    def _compound_scores(self, query: Query) -> Scores:
         """The scores of a query made of other queries, by the rule of its kind (see _COMBINED)."""
         if query is NullQuery:
-            return {}
+            return Scores.empty()
         for kind, rule in _COMBINED:
             if isinstance(query, kind):
                 return rule(self, query)
         # Any other kind of query: whoosh finds the documents, each scores the query's boost.
-        return {d: query.boost for d in self.searcher.docs_for_query(query)}
+        return Scores.constant(np.array(sorted(self.searcher.docs_for_query(query)), dtype=np.int64), query.boost)
 
-    def _any_scores(self, query: Or) -> dict[int, float]:
+    def _any_scores(self, query: Or) -> Scores:
         """Or: each document scores the sum of the parts it matches."""
-        return _add([self.scores(q) for q in query.subqueries], query.boost)
+        return summed([self.scores(q) for q in query.subqueries], query.boost)
 
-    def _all_scores(self, query: And) -> dict[int, float]:
+    def _all_scores(self, query: And) -> Scores:
         """And: only documents matching every part, scoring the sum of the parts."""
-        parts = [self.scores(q) for q in query.subqueries]
-        if not parts:
-            return {}
-        common = set(parts[0]).intersection(*parts[1:])
-        return {d: sum(p[d] for p in parts) * query.boost for d in common}
+        return common([self.scores(q) for q in query.subqueries], query.boost)
 
-    def _but_not_scores(self, query: AndNot) -> dict[int, float]:
+    def _but_not_scores(self, query: AndNot) -> Scores:
         """AndNot: the first part's documents and scores, less the documents of the second."""
-        excluded = self.scores(query.b)
-        return {d: s for d, s in self.scores(query.a).items() if d not in excluded}
+        return self.scores(query.a).without(self.scores(query.b).docs)
 
-    def _phrase_scores(self, query: Phrase) -> dict[int, float]:
-        """Phrase: whoosh checks the word positions; the phrase scores as the sum of its words."""
-        try:
-            docs = set(self.searcher.docs_for_query(query))
-        except QueryError:  # a field without positions cannot hold a phrase
-            return {}
+    def _phrase_scores(self, query: Phrase) -> Scores:
+        """Phrase: the documents holding the words at consecutive positions; the phrase scores as the sum of
+        its words."""
+        docs = self.phrase_docs(query)
+        if not len(docs):
+            return Scores.empty()
         words = [self.term_scores(query.fieldname, _text(w)) for w in query.words]
-        return {d: sum(w.get(d, 0.0) for w in words) * query.boost for d in docs}
+        return summed(words).only(docs).scaled(query.boost)
 
-    def among(self, query: Query, candidates: list[int]) -> set[int]:
+    def phrase_docs(self, query: Phrase, candidates: Docs | None = None) -> Docs:
+        """The documents (of candidates, when given) holding the phrase: those holding every word first (from
+        the postings kept per segment), then the words' positions in those documents only."""
+        field = self.searcher.schema[query.fieldname] if query.fieldname in self.searcher.schema else None
+        if field is None or not field.format or not field.format.supports("positions"):
+            return NO_DOCS  # a field without positions cannot hold a phrase (whoosh raises QueryError)
+        if query.slop != 1:  # not a plain phrase: whoosh's span matcher decides
+            found = np.array(sorted(self.searcher.docs_for_query(query)), dtype=np.int64)
+            return found if candidates is None else np.intersect1d(found, candidates, assume_unique=True)
+        words = [_text(w) for w in query.words]
+        found_parts: list[Docs] = []
+        for leaf, offset, segment in self._leaves:
+            holding = None
+            if candidates is not None:
+                end = offset + leaf.doc_count_all()
+                holding = candidates[(candidates >= offset) & (candidates < end)] - offset
+            for word in words:
+                local, _weights = self._live_postings(leaf, offset, segment, query.fieldname, word)
+                holding = local if holding is None else np.intersect1d(holding, local, assume_unique=True)
+                if not len(holding):
+                    break
+            if holding is not None and len(holding):
+                found_parts.append(self._phrase_in(leaf, segment, query.fieldname, words, holding) + offset)
+        return np.concatenate(found_parts) if found_parts else NO_DOCS
+
+    def _phrase_in(self, leaf: Any, segment: str | None, fieldname: str, words: list[str], holding: Any) -> Docs:
+        """The documents of holding (numbers in leaf) where words stand one after the other.
+
+        Keys are where the phrase would start (a word's position less its place in the phrase); the words are
+        taken rarest first, and each next word's positions are read only in the documents still matching."""
+        frequency = dict.fromkeys(words, 0)
+        if segment is not None:
+            frequency = {w: len(self.segment_sets.term_postings(leaf, segment, fieldname, w)[0]) for w in words}
+        starts = None
+        for place, word in sorted(enumerate(words), key=lambda item: frequency[item[1]]):
+            here = self._positions(leaf, segment, fieldname, word, holding)
+            here = here[(here & 0xFFFFFFFF) >= place] - place  # a word before its place starts no phrase
+            if starts is None:
+                starts = here[np.isin(here >> 32, holding)]
+            else:
+                at = np.searchsorted(here, starts)
+                inside = at < len(here)
+                inside[inside] = here[at[inside]] == starts[inside]
+                starts = starts[inside]
+            if not len(starts):
+                return NO_DOCS
+            holding = np.unique(starts >> 32)
+        assert starts is not None
+        return np.unique(starts >> 32)
+
+    def _positions(self, leaf: Any, segment: str | None, fieldname: str, word: str, holding: Any) -> Any:
+        """The word's position keys in leaf: all of them, kept per segment, when the documents asked for are
+        a fair share of the word's; else read for those documents only."""
+        if segment is not None:
+            sets = self.segment_sets
+            if sets.has_positions(segment, fieldname, word):
+                return sets.positions(leaf, segment, fieldname, word)
+            postings, _weights = sets.term_postings(leaf, segment, fieldname, word)
+            if len(holding) * 2 >= len(postings):
+                return sets.positions(leaf, segment, fieldname, word)
+        return _position_keys(leaf, fieldname, word, holding)
+
+    def among(self, query: Query, candidates: Docs) -> Docs:
         """The documents of candidates (ascending) that match query: phrases are checked in those documents
-        only (whoosh's phrase matcher skips to each), everything else is read from its scores."""
+        only, everything else is read from its scores."""
         if isinstance(query, Or):
-            found: set[int] = set()
+            found = NO_DOCS
             for part in query.subqueries:
-                found |= self.among(part, candidates)
+                found = np.union1d(found, self.among(part, candidates))
             return found
         if isinstance(query, Phrase):
-            return self._phrase_among(query, candidates)
-        scores = self.scores(query)
-        return {d for d in candidates if d in scores}
+            return self.phrase_docs(query, candidates)
+        return np.intersect1d(self.scores(query).docs, candidates, assume_unique=True)
 
-    def _phrase_among(self, query: Phrase, candidates: list[int]) -> set[int]:
-        found: set[int] = set()
-        for sub, offset in self.searcher.leaf_searchers():
-            end = offset + sub.doc_count_all()
-            local = [d - offset for d in candidates if offset <= d < end]
-            if not local:
-                continue
-            try:
-                matcher = query.matcher(sub)
-            except QueryError:  # a field without positions cannot hold a phrase
-                return set()
-            for docnum in local:
-                if not matcher.is_active():
-                    break
-                if matcher.id() < docnum:
-                    matcher.skip_to(docnum)
-                if matcher.is_active() and matcher.id() == docnum:
-                    found.add(docnum + offset)
-        return found
-
-    def _expanded_scores(self, query: MultiTerm) -> dict[int, float]:
+    def _expanded_scores(self, query: MultiTerm) -> Scores:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
         terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
-        return _add([self.term_scores(name, _text(text)) for name, text in terms] or [{}], query.boost)
+        return summed([self.term_scores(name, _text(text)) for name, text in terms] or [Scores.empty()], query.boost)
 
     def has(self, docnum: int, fieldname: str, text: str) -> bool:
         """Whether the document holds the term (known from its scores, read again if they were forgotten)."""
@@ -792,47 +976,37 @@ class _ReaderView:
             if self._identifiers is None:
                 self._identifiers = self.values("identifiers")
             maxdist = 1 if len(word) <= 5 else 2
-            first = bisect.bisect_left(self._identifiers, word[0])
-            near = []
-            for form in itertools.islice(self._identifiers, first, None):
-                if not form.startswith(word[0]):
-                    break
-                if _distance(word, form, maxdist) <= maxdist or _distance(word, form[: len(word)], maxdist) <= maxdist:
-                    near.append(form)
+            forms = _starting(self._identifiers, word[0])
+            # Close to the whole form, or to its start (the word nearly starts it).
+            whole = process.cdist([word], forms, scorer=Levenshtein.distance, score_cutoff=maxdist)[0]
+            start = process.cdist(
+                [word], [f[: len(word)] for f in forms], scorer=Levenshtein.distance, score_cutoff=maxdist
+            )[0]
+            near = [
+                form for form, a, b in zip(forms, whole.tolist(), start.tolist(), strict=True) if min(a, b) <= maxdist
+            ]
             self._near[word] = tuple(near)
             self._corrections[key] = None
         return self._near.get(word, ())
 
 
+def _starting(words: list[str], letter: str) -> list[str]:
+    """The words of sorted words that start with letter."""
+    first = bisect.bisect_left(words, letter)
+    return words[first : bisect.bisect_left(words, chr(ord(letter) + 1), first)]
+
+
 def _near_words(words: list[str], word: str, maxdist: int) -> Iterator[str]:
-    """The words of sorted words, other than word, sharing its first letter and within maxdist edits of it."""
+    """The words of sorted words, other than word, sharing its first letter and within maxdist edits of it
+    (Levenshtein distances measured by rapidfuzz, in compiled code, all candidates in one call)."""
     if not word:
         return
-    first = bisect.bisect_left(words, word[0])
-    for candidate in itertools.islice(words, first, None):
-        if not candidate.startswith(word[0]):
-            break
-        if candidate != word and abs(len(candidate) - len(word)) <= maxdist:
-            if _distance(word[1:], candidate[1:], maxdist) <= maxdist:
-                yield candidate
+    candidates = _starting(words, word[0])
+    distances = process.cdist([word], candidates, scorer=Levenshtein.distance, score_cutoff=maxdist)[0]
+    yield from (c for c, d in zip(candidates, distances.tolist(), strict=True) if d <= maxdist and c != word)
 
 
-def _distance(a: str, b: str, limit: int) -> int:
-    """Levenshtein distance between a and b, or limit + 1 when it is larger than limit."""
-    if abs(len(a) - len(b)) > limit:
-        return limit + 1
-    previous = list(range(len(b) + 1))
-    for i, char in enumerate(a, 1):
-        current = [i]
-        for j, other in enumerate(b, 1):
-            current.append(min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + (char != other)))
-        if min(current) > limit:
-            return limit + 1
-        previous = current
-    return previous[-1]
-
-
-_COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], dict[int, float]]], ...] = (
+_COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], Scores]], ...] = (
     (Or, _ReaderView._any_scores),
     (And, _ReaderView._all_scores),
     (AndNot, _ReaderView._but_not_scores),
@@ -847,10 +1021,10 @@ class _Answer:
     """What the text of a request matched: scores, the documents shown (all units matched, else the best
     partial matches), those holding the whole query as a phrase, and the spelling suggestion."""
 
-    scores: dict[int, float]
+    scores: Scores
     matched: int
-    named: frozenset[int]
-    phrase: frozenset[int]
+    named: Docs
+    phrase: Docs
     partial: bool
     suggestion: str | None
     corrected: bool
@@ -964,7 +1138,7 @@ class Searching:
             return found
 
 
-def _unit_docs(view: _ReaderView, meaning: Plan) -> list[dict[int, float]]:
+def _unit_docs(view: _ReaderView, meaning: Plan) -> list[Scores]:
     return [view.scores(unit.query) for unit in meaning.units]
 
 
@@ -1006,27 +1180,24 @@ def _spelling(view: _ReaderView, meaning: Plan) -> tuple[dict[str, str], dict[st
     return replace, suggest, near
 
 
-def _evaluate(view: _ReaderView, meaning: Plan, scope: int, target: int) -> tuple[dict[int, float], int, bool]:
+def _evaluate(view: _ReaderView, meaning: Plan, scope: int, target: int) -> tuple[Scores, int, bool]:
     """(scores, documents shown, partial): the documents matching every unit; when none of them is in target,
     those matching the most units, with partial True."""
     every = meaning.all_units()
     if every is None:
-        return {}, 0, False
+        return Scores.empty(), 0, False
     scores = view.scores(every)
-    matched = view.bitset(scores) & scope
+    matched = view.bitset(scores.docs) & scope
     if matched & target or len(meaning.units) < 2:
         return scores, matched, False
     parts = _unit_docs(view, meaning)
-    coverage: Counter[int] = Counter()
-    for part in parts:
-        coverage.update(part.keys())  # one per unit matched (a mapping would add its scores)
-    in_target = set(view.docnums(target))
-    best = max((n for d, n in coverage.items() if d in in_target), default=0)
+    docs, counts = coverage(parts)  # how many units each document matches
+    in_target = np.isin(docs, view.doc_array(target), assume_unique=True)
+    best = int(counts[in_target].max()) if in_target.any() else 0
     if not best:
-        return {}, 0, False
-    total = _add(parts)
-    chosen = {d: total[d] for d, n in coverage.items() if n >= best}
-    return chosen, view.bitset(chosen) & scope, True
+        return Scores.empty(), 0, False
+    chosen = summed(parts).only(docs[counts >= best])
+    return chosen, view.bitset(chosen.docs) & scope, True
 
 
 def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answer:
@@ -1051,12 +1222,8 @@ def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answe
     if not corrected:
         scores, matched, partial = _evaluate(view, chosen, scope, target)
     # Only the documents shown are ranked by the whole phrase: it is checked in those alone.
-    phrase = (
-        frozenset(view.among(chosen.phrase, view.docnums(matched)))
-        if chosen.phrase is not None and matched
-        else frozenset()
-    )
-    named = frozenset(view.scores(chosen.name)) if chosen.name is not None and matched else frozenset()
+    phrase = view.among(chosen.phrase, view.doc_array(matched)) if chosen.phrase is not None and matched else NO_DOCS
+    named = view.scores(chosen.name).docs if chosen.name is not None and matched else NO_DOCS
     return _Answer(scores, matched, named, phrase, partial, suggestion, corrected, chosen)
 
 
@@ -1128,17 +1295,24 @@ def _page(
 ) -> list[Hit]:
     """Hits start..start+count of the documents in allowed, in the request's order."""
     need = start + count
-    docs = view.docnums(allowed)
     relevance = understood is not None and request.sort == "relevance"
-    scores = understood.scores if understood else {}
+    scores = understood.scores if understood else Scores.empty()
     if relevance:
         assert understood is not None
-        named, phrase = understood.named, understood.phrase
+        docs = view.doc_array(allowed)
         # A service whose whole name the query is first, then those holding the query as a phrase, then by BM25F;
-        # ties by document number, so paging is stable.
-        chosen = heapq.nlargest(need, docs, key=lambda d: (d in named, d in phrase, scores.get(d, 0.0), -d))[start:need]
+        # ties by document number, so paging is stable (lexsort: the last key first, each ascending).
+        ranked = np.lexsort(
+            (
+                docs,
+                -scores.of(docs),
+                ~np.isin(docs, understood.phrase, assume_unique=True),
+                ~np.isin(docs, understood.named, assume_unique=True),
+            )
+        )
+        chosen: list[int] = docs[ranked[start:need]].tolist()
     else:
-        wanted = set(docs)
+        wanted = set(view.docnums(allowed))
         order = view.order("updated" if request.sort == "updated" else "name")
         chosen = list(itertools.islice((d for d in order if d in wanted), start, need))
     terms: dict[str, set[str]] = {}

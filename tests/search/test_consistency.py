@@ -214,7 +214,7 @@ def test_postings_read_by_blocks_skip_deleted_documents(tmp_path: Path) -> None:
         assert len(reader.leaf_readers()) == 2
         for word in ("even", "odd"):
             ours = sorted(
-                d + offset for leaf, offset in reader.leaf_readers() for d, _w in _postings(leaf, "word", word)
+                int(d) + offset for leaf, offset in reader.leaf_readers() for d in _postings(leaf, "word", word)[0]
             )
             assert ours == sorted(searcher.docs_for_query(Term("word", word)))
             assert len(ours) == 300 - 50

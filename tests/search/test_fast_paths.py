@@ -23,7 +23,12 @@ from catalogue.search.query import FAST_PATHS, FastPaths, SearchRequest, _field_
 from catalogue.services import descriptors, permissions, workflow
 from tests.search.worker import descriptor_text
 
-EVERY_PATH = (FastPaths.POSTINGS_IN_BLOCKS, FastPaths.DELETIONS_IN_BLOCKS, FastPaths.LENGTHS_IN_ONE_CALL)
+EVERY_PATH = (
+    FastPaths.POSTINGS_IN_BLOCKS,
+    FastPaths.DELETIONS_IN_BLOCKS,
+    FastPaths.LENGTHS_IN_ONE_CALL,
+    FastPaths.POSITIONS_IN_BLOCKS,
+)
 
 
 def _submit(slug: str, name: str, version: str = "1.0.0") -> None:
@@ -55,6 +60,7 @@ def test_every_search_fast_path_is_taken_on_the_real_index(seeded: Flask, counte
         anyone = permissions.visibility(actors.ANONYMOUS)
         for request in (
             SearchRequest.build(q="linkage"),  # scored terms: postings with weights, field lengths
+            SearchRequest.build(q='"path linkage"'),  # a quoted phrase: word positions
             SearchRequest.build(filters={"organisation": ["ISTAT"]}),  # a facet: postings without weights
             SearchRequest.build(q="linkag*", sort="name"),  # a prefix, expanded from the lexicon
             SearchRequest.build(q="lnkage"),

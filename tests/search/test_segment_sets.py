@@ -52,8 +52,11 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         sets.reset_counts()
         first = _search(app)
         _search(app, "statistical data")
+        _search(app, '"statistical data"')
         cold_postings = sets.postings
         cold_scored = sets.postings_read
+        cold_positions = sets.positions_read
+        assert cold_positions > 0
         assert sets.misses > 20 and cold_postings > 100  # every facet value of every seed service, read once
         assert first.total > 10
         before = _segments(app)
@@ -62,9 +65,12 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         sets.reset_counts()
         sets.postings_read = 0
         after_write = _search(app)
-        # The words' scores are computed again (they depend on the whole index) from postings kept in memory.
+        # The words' scores are computed again (they depend on the whole index) from postings kept in memory,
+        # and phrases are checked again from the word positions kept.
         _search(app, "statistical data")
+        _search(app, '"statistical data"')
         assert sets.postings_read * 10 < cold_scored, (sets.postings_read, cold_scored)
+        assert sets.positions_read * 10 < cold_positions, (sets.positions_read, cold_positions)
         new = _segments(app) - before
         assert new, "the write made no new segment"
         # Only postings of the new segment were walked (a value new to the index is looked up in the old one too,

@@ -1,0 +1,138 @@
+"""Scores computed as arrays per segment (catalogue/search/scores.py, query._ReaderView) agree with whoosh
+itself on a randomized small index of several segments with deleted documents: BM25F per term, phrases,
+And, Or, and the phrase checked among candidates only."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import fields, index, scoring
+from whoosh.query import And, Or, Phrase, Term
+
+from catalogue.search.query import SegmentSets, _position_keys, _positions_one_by_one, _ReaderView
+from catalogue.search.scores import Scores, common, summed
+
+_WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
+
+
+@pytest.fixture(scope="module")
+def view(tmp_path_factory: pytest.TempPathFactory) -> _ReaderView:
+    folder = Path(tmp_path_factory.mktemp("scores"))
+    schema = fields.Schema(
+        key=fields.ID(unique=True, stored=True),
+        title=fields.TEXT(field_boost=3.0),
+        body=fields.TEXT(),
+        tags=fields.KEYWORD(scorable=True),
+    )
+    ix = index.create_in(str(folder), schema)
+    rng = random.Random(11)
+    for batch in range(3):
+        writer = ix.writer()
+        for n in range(120):
+            writer.add_document(
+                key=f"{batch}-{n}",
+                title=" ".join(rng.choices(_WORDS, k=rng.randint(1, 4))),
+                body=" ".join(rng.choices(_WORDS, k=rng.randint(0, 30))),
+                tags=" ".join(rng.sample(_WORDS, 2)),
+            )
+        writer.commit(merge=False)
+    writer = ix.writer()
+    for n in range(0, 120, 7):
+        writer.delete_by_term("key", f"{n % 3}-{n}")
+    writer.commit(merge=False)
+    searcher = ix.searcher(weighting=scoring.BM25F())
+    assert len(searcher.reader().leaf_readers()) >= 3
+    return _ReaderView(searcher, SegmentSets())
+
+
+def _whoosh_scores(view: _ReaderView, query) -> dict[int, float]:
+    return {hit.docnum: hit.score for hit in view.searcher.search(query, limit=None)}
+
+
+def _close(ours: Scores, theirs: dict[int, float], factor: float = 1.0) -> None:
+    assert ours.docs.tolist() == sorted(theirs)
+    assert np.allclose(ours.values, [theirs[d] * factor for d in ours.docs.tolist()], rtol=1e-5)
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body", "tags"])
+def test_term_scores_are_whoosh_bm25f(view: _ReaderView, fieldname: str) -> None:
+    for word in _WORDS:
+        _close(view.term_scores(fieldname, word), _whoosh_scores(view, Term(fieldname, word)))
+        _close(view.term_scores(fieldname, word, boost=2.5), _whoosh_scores(view, Term(fieldname, word)), 2.5)
+    assert not view.term_scores("body", "absent")
+
+
+def test_phrases_match_the_documents_whoosh_finds(view: _ReaderView) -> None:
+    rng = random.Random(5)
+    for _ in range(40):
+        words = rng.choices(_WORDS, k=rng.randint(2, 3))
+        for fieldname in ("title", "body"):
+            query = Phrase(fieldname, words)
+            expected = sorted(view.searcher.docs_for_query(query))
+            assert view.phrase_docs(query).tolist() == expected, words
+            scores = view.scores(query)
+            assert scores.docs.tolist() == expected
+            parts = [view.term_scores(fieldname, w) for w in words]
+            assert np.allclose(scores.values, [sum(p.get(d) or 0.0 for p in parts) for d in expected])
+            candidates = np.array(sorted(rng.sample(range(view.size), view.size // 3)), dtype=np.int64)
+            assert view.among(query, candidates).tolist() == sorted(set(expected) & set(candidates.tolist()))
+
+
+def test_and_and_or_sum_their_parts_over_the_documents_whoosh_finds(view: _ReaderView) -> None:
+    rng = random.Random(9)
+    for _ in range(30):
+        a, b, c = rng.sample(_WORDS, 3)
+        parts = [Term("title", a), Or([Term("body", b), Term("tags", c)])]
+        both, either = view.scores(And(parts)), view.scores(Or(parts))
+        assert both.docs.tolist() == sorted(view.searcher.docs_for_query(And(parts)))
+        assert either.docs.tolist() == sorted(view.searcher.docs_for_query(Or(parts)))
+        first, second = (view.scores(q).as_dict() for q in parts)
+        assert both.as_dict() == pytest.approx({d: first[d] + second[d] for d in set(first) & set(second)})
+        expected = {d: first.get(d, 0.0) + second.get(d, 0.0) for d in set(first) | set(second)}
+        assert either.as_dict() == pytest.approx(expected)
+
+
+def test_combining_empty_and_single_parts() -> None:
+    one = Scores(np.array([2, 5], dtype=np.int64), np.array([1.0, 2.0]))
+    assert summed([one]) is one and common([one]) is one
+    assert summed([one], 2.0).as_dict() == {2: 2.0, 5: 4.0}
+    assert not common([one, Scores.empty()]) and not common([])
+    assert summed([Scores.empty(), Scores.empty()]).as_dict() == {}
+    assert 5 in one and 3 not in one and one.get(3) is None
+    assert one.of(np.array([1, 2, 5, 9])).tolist() == [0.0, 1.0, 2.0, 0.0]
+
+
+def test_positions_read_for_some_documents_are_those_of_all_positions(view: _ReaderView) -> None:
+    rng = random.Random(2)
+    for leaf, _offset in view.reader.leaf_readers():
+        for word in _WORDS:
+            every = _position_keys(leaf, "body", word)
+            assert len(every) and np.all(np.diff(every) > 0)
+            docs = np.unique(every >> 32)
+            some = np.array(sorted(rng.sample(docs.tolist(), len(docs) // 4)), dtype=np.int64)
+            expected = every[np.isin(every >> 32, some)]
+            assert _position_keys(leaf, "body", word, some).tolist() == expected.tolist()
+
+
+def test_positions_read_for_some_documents_skip_whole_blocks(tmp_path: Path) -> None:
+    ix = index.create_in(str(tmp_path), fields.Schema(body=fields.TEXT()))
+    rng = random.Random(8)
+    writer = ix.writer()
+    for _ in range(1000):  # several blocks of postings (128 each)
+        writer.add_document(body=" ".join(rng.choices(_WORDS, k=rng.randint(1, 12))))
+    writer.commit()
+    with ix.searcher() as searcher:
+        (leaf, _offset), *_ = searcher.reader().leaf_readers()
+        every = _position_keys(leaf, "body", "data")
+        docs = np.unique(every >> 32).tolist()
+        for some in (docs[:3], docs[-2:], docs[100:110] + docs[500:502], rng.sample(docs, 40)):
+            wanted = np.array(sorted(some), dtype=np.int64)
+            expected = every[np.isin(every >> 32, wanted)]
+            assert _position_keys(leaf, "body", "data", wanted).tolist() == expected.tolist()
+            # whoosh's public matcher interface (the fallback) reads the same positions.
+            docs_read, counts, positions = _positions_one_by_one(leaf.postings("body", "data"), wanted.tolist())
+            keys = (np.repeat(np.asarray(docs_read, dtype=np.int64), counts) << 32) | positions
+            assert keys.tolist() == expected.tolist()
