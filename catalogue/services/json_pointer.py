@@ -14,6 +14,8 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import unquote
 
+from catalogue.services.readable import brief
+
 _ARRAY_INDEX = re.compile(r"0|[1-9][0-9]*")  # RFC 6901: no sign, no leading zero, ASCII digits only
 _BAD_ESCAPE = re.compile(r"~(?![01])")  # RFC 6901: a ~ is only ever written as ~0 or ~1
 
@@ -113,6 +115,25 @@ def references(document: Any) -> Iterator[tuple[tuple[Any, ...], str]]:
             todo.extend((v, (*path, k)) for k, v in item.items())
         elif isinstance(item, list):
             todo.extend((v, (*path, i)) for i, v in enumerate(item))
+
+
+def unfollowed_references(document: Any, within: str) -> Iterator[tuple[tuple[Any, ...], str]]:
+    """Each ``$ref`` of document that cannot be followed inside it, with the path of the object that holds it
+    and why, in plain words (within names the document: "schema", "document"): one pointing elsewhere, which
+    is never fetched or opened, or one that resolves to nothing."""
+    for path, ref in references(document):
+        try:
+            follow(document, ref)
+        except NotLocal:
+            yield (
+                path,
+                (
+                    f"the reference {brief(ref)} points outside the {within}; only local references (#/...) are "
+                    "allowed, and it was not fetched or opened"
+                ),
+            )
+        except PointerError:
+            yield path, f"the reference {brief(ref)} does not resolve to anything in the {within}"
 
 
 def texts(value: Any) -> Iterator[tuple[str, str, bool]]:

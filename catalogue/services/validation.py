@@ -181,18 +181,7 @@ def _message_schema_problems(schema: dict[str, Any], pointer: str) -> Iterator[P
     for error in _json_schema_checker().iter_errors(schema):
         text = readable_message(f"not a valid JSON Schema: {error.message}", error.instance)
         yield Problem(join_pointer(pointer, error.absolute_path), text, "reference")
-    for path, ref in json_pointer.references(schema):
-        try:
-            json_pointer.follow(schema, ref)
-        except json_pointer.NotLocal:
-            text = (
-                f"the reference {_brief(ref)} points outside the schema; only local references (#/...) are "
-                "allowed, and it was not fetched or opened"
-            )
-        except json_pointer.PointerError:
-            text = f"the reference {_brief(ref)} does not resolve to anything in the schema"
-        else:
-            continue
+    for path, text in json_pointer.unfollowed_references(schema, "schema"):
         yield Problem(join_pointer(pointer, (*path, "$ref")), text, "reference")
 
 

@@ -49,20 +49,10 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _ref_problems(doc: dict[str, Any]) -> list[Problem]:
-    found = []
-    for path, ref in json_pointer.references(doc):
-        try:
-            json_pointer.follow(doc, ref)
-        except json_pointer.NotLocal:
-            message = (
-                f"the reference {brief(ref)} points outside the document; only local references (#/...) are "
-                "allowed, and it was not fetched or opened"
-            )
-        except json_pointer.PointerError:
-            message = f"the reference {brief(ref)} does not resolve to anything in the document"
-        else:
-            continue
-        found.append(Problem(_at(*path, "$ref"), message, "asyncapi"))
+    found = [
+        Problem(_at(*path, "$ref"), message, "asyncapi")
+        for path, message in json_pointer.unfollowed_references(doc, "document")
+    ]
     return sorted(found, key=lambda p: p.pointer)
 
 
