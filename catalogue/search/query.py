@@ -28,7 +28,7 @@ import threading
 from collections import Counter, OrderedDict
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
-from pickle import loads
+from pickle import loads  # whoosh's Positions format pickles gaps; we decode its bytes  # nosec B403
 from typing import Any
 
 import numpy as np
@@ -352,7 +352,8 @@ def _positions_in_blocks(matcher: Any, wanted: list[int] | None) -> tuple[list[i
             if wanted is not None and docnum not in chosen:
                 continue
             body = value[_INT_SIZE:]
-            codes = loads(body if body[-1:] == b"." else body + b".")
+            # the catalogue's own index, which whoosh.formats.Positions decodes with the same call
+            codes = loads(body if body[-1:] == b"." else body + b".")  # nosec B301
             docs.append(docnum)
             counts.append(len(codes))
             gaps.extend(codes)
