@@ -24,7 +24,6 @@ from catalogue.auth import accounts, actors, links
 from catalogue.config import Config, MissingSecret, UnfitForProduction
 from catalogue.db import db
 from catalogue.exceptions import DescriptorError
-from catalogue.exports import dcat_import, documents
 from catalogue.exports.catalogue import Links
 from catalogue.exports.schemas import FORMATS
 from catalogue.search import searching
@@ -588,6 +587,8 @@ def create_organisation_command(code: str, name: str, country: str | None) -> No
 def export_command(output: Any, fmt: str, base_url: str) -> None:
     """Write the whole catalogue: every version as JSON, or the public catalogue as JSON, CSV, DCAT-AP or Backstage."""
     if fmt != "versions":
+        from catalogue.exports import documents  # rdflib: imported by the commands that need it, not at every start
+
         with db.transaction() as session:
             output.write(documents.export(session, fmt, Links(base_url)).text)
         return
@@ -684,6 +685,8 @@ def import_command(folder: Path | None, status: str, email: str | None, dcat_sou
     actor = _import_actor(status, email)
     config = current_app.config["CATALOGUE"]
     if dcat_source is not None:
+        from catalogue.exports import dcat_import  # rdflib: imported by the commands that need it, not at every start
+
         try:
             source = dcat_import.read_source(
                 dcat_source, config.import_hosts, config.max_descriptor_bytes * dcat_import.MAX_SIZE_FACTOR

@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from flask import Flask
@@ -23,6 +23,8 @@ from catalogue.config import Config
 from catalogue.db import Base, database_of
 from catalogue.search import follower_of
 
+T = TypeVar("T")
+
 DATA = Path(__file__).parent / "data"
 CORPUS = DATA / "corpus"  # real public OpenAPI documents with their verdicts (sources in verdicts.json)
 
@@ -35,6 +37,7 @@ def drop_tables(url: str) -> None:
     import catalogue.services.models  # noqa: F401
 
     _SCHEMA_READY.discard(url)
+    _forget_reset(url)
     engine = create_engine(url)
     try:
         Base.metadata.drop_all(engine)
@@ -54,7 +57,9 @@ _RUNNING: list[Flask] = []
 # is minutes of CI. Each test still starts on a database with every table and no row, made by create_all.
 _SQLITE_TEMPLATE: list[Path] = []
 _SCHEMA_READY: set[str] = set()  # PostgreSQL URLs whose tables this process made and nothing has dropped since
-_SEEDED: dict[str, Any] = {}  # the rows and the index of the first seeded catalogue, restored for the others
+_RESET: dict[str, tuple[Engine, str]] = {}  # per PostgreSQL URL: a kept connection and the statement emptying it
+# Per name: the rows, the index and what the build returned of the first catalogue app_from_snapshot made.
+_SNAPSHOTS: dict[str, tuple[dict[str, list[dict[str, Any]]], Path, Any]] = {}
 
 
 # CI runs the suite twice side by side, on SQLite and on PostgreSQL, one process on each core. A test whose
@@ -68,6 +73,7 @@ _DATABASE_FIXTURES = frozenset({"app", "seeded", "live_app", "empty_url"})
 _DATABASE_WORDS = (
     "app_on_empty_database",
     "seeded_app",
+    "app_from_snapshot",
     "create_app",
     "database_url",
     "CATALOGUE_DATABASE_URL",
@@ -173,28 +179,45 @@ def _sequences(engine: Engine) -> list[str]:
         return [row[0] for row in rows]
 
 
+def _reset_statement(engine: Engine) -> str:
+    """One round trip that empties every table and restarts every id sequence: first the links that make a
+    cycle, then the rows, children before parents."""
+    statements = [
+        f'UPDATE "{table.name}" SET ' + ", ".join(f'"{column}" = NULL' for column in _cyclic(table))
+        for table in Base.metadata.sorted_tables
+        if _cyclic(table)
+    ]
+    statements += [f'DELETE FROM "{table.name}"' for table in reversed(Base.metadata.sorted_tables)]
+    statements += [f'ALTER SEQUENCE "{sequence}" RESTART' for sequence in _sequences(engine)]
+    return ";\n".join(statements)
+
+
+def _forget_reset(url: str) -> None:
+    """Drop the kept connection and statement of url (its tables are about to be dropped or made anew)."""
+    engine, _statement = _RESET.pop(url, (None, ""))
+    if engine is not None:
+        engine.dispose()
+
+
 def _empty_postgresql(url: str) -> None:
     """Leave every table at url with no row and its ids starting at 1 again, as if just created.
 
-    Deleting the rows of a schema this process made is 20 times faster than dropping and creating it;
-    anything unexpected (a table gone, a column changed by a migration test) falls back to drop and create.
+    Deleting the rows of a schema this process made is 20 times faster than dropping and creating it, and
+    doing it in one statement on a kept connection takes about 7 ms against 50 to 90 ms for a new connection
+    and a statement per table (it runs twice a test); anything unexpected (a table gone, a column changed by a
+    migration test) falls back to drop and create.
     """
     if url in _SCHEMA_READY:
-        engine = create_engine(url)
+        if url not in _RESET:
+            engine = create_engine(url, pool_size=1)
+            _RESET[url] = (engine, _reset_statement(engine))
+        engine, statement = _RESET[url]
         try:
             with engine.begin() as connection:
-                for table in Base.metadata.sorted_tables:  # first the links that make a cycle
-                    if _cyclic(table):
-                        connection.execute(table.update().values(dict.fromkeys(_cyclic(table))))
-                for table in reversed(Base.metadata.sorted_tables):
-                    connection.execute(table.delete())
-                for sequence in _sequences(engine):
-                    connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
+                connection.exec_driver_sql(statement)
             return
         except SQLAlchemyError:
-            pass
-        finally:
-            engine.dispose()
+            _forget_reset(url)
     drop_tables(url)  # whatever an interrupted run or another test left behind
 
 
@@ -235,50 +258,52 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
             _empty_postgresql(url)
 
 
+def _restore_rows(app: Flask, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert rows (per table name) into the empty database of app: first without the links that make a cycle,
+    then those links; on PostgreSQL the id sequences then go on after the largest id."""
+    with database_of(app).engine.begin() as connection:
+        for table in Base.metadata.sorted_tables:
+            if rows[table.name]:
+                unlinked = dict.fromkeys(_cyclic(table))
+                connection.execute(insert(table), [{**row, **unlinked} for row in rows[table.name]])
+        for table in Base.metadata.sorted_tables:
+            for column in _cyclic(table):
+                key = next(iter(table.primary_key.columns))
+                links = [
+                    {"row_key": row[key.name], "link": row[column]}
+                    for row in rows[table.name]
+                    if row[column] is not None
+                ]
+                if links:
+                    update = table.update().where(key == bindparam("row_key"))
+                    connection.execute(update.values({column: bindparam("link")}), links)
+        if connection.dialect.name == "postgresql":
+            for table in Base.metadata.sorted_tables:
+                if "id" in table.c and rows[table.name]:
+                    connection.execute(
+                        text(
+                            f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), MAX(id)) FROM \"{table.name}\""
+                        )
+                    )
+
+
 @contextmanager
-def seeded_app(folder: Path) -> Iterator[Flask]:
-    """An app on an empty database with the seed services loaded through `catalogue seed`.
+def app_from_snapshot(folder: Path, name: str, build: Callable[[Flask], T]) -> Iterator[tuple[Flask, T]]:
+    """An app on an empty database with what build(app) makes, and what build returned.
 
-    The first seeded app of a test process runs the command; the others get a copy of its rows and its index
-    (the same ids, so the index agrees with the database), which takes a fraction of a second instead of
-    seconds. tests/test_seed.py runs the command itself wherever it tests seeding.
+    The first call of a test process with a given name runs build; the others get a copy of its rows and its
+    index (the same ids, so the index agrees with the database, and the same return value, which may name
+    those ids), in a fraction of the time build takes.
     """
-    from catalogue.cli import main
-
-    if _SEEDED:
-        shutil.copytree(_SEEDED["index"], folder / "index")
+    if name in _SNAPSHOTS:
+        rows, index, made = _SNAPSHOTS[name]
+        shutil.copytree(index, folder / "index")
         with app_on_empty_database(folder) as app:
-            with database_of(app).engine.begin() as connection:
-                # Rows first without the links that make a cycle, then those links.
-                for table in Base.metadata.sorted_tables:
-                    rows = _SEEDED["rows"][table.name]
-                    if rows:
-                        unlinked = dict.fromkeys(_cyclic(table))
-                        connection.execute(insert(table), [{**row, **unlinked} for row in rows])
-                for table in Base.metadata.sorted_tables:
-                    for column in _cyclic(table):
-                        key = next(iter(table.primary_key.columns))
-                        links = [
-                            {"row_key": row[key.name], "link": row[column]}
-                            for row in _SEEDED["rows"][table.name]
-                            if row[column] is not None
-                        ]
-                        if links:
-                            update = table.update().where(key == bindparam("row_key"))
-                            connection.execute(update.values({column: bindparam("link")}), links)
-                if connection.dialect.name == "postgresql":
-                    for table in Base.metadata.sorted_tables:
-                        if "id" in table.c and _SEEDED["rows"][table.name]:
-                            connection.execute(
-                                text(
-                                    f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), MAX(id)) FROM \"{table.name}\""
-                                )
-                            )
-            yield app
+            _restore_rows(app, rows)
+            yield app, made
         return
     with app_on_empty_database(folder) as app:
-        result = app.test_cli_runner().invoke(main, ["seed"])
-        assert result.exit_code == 0, result.output
+        made = build(app)
         with app.app_context():
             app.extensions["catalogue.search"].index.sync()
         assert follower_of(app).idle()  # no sync of the follower's thread still writing the index copied below
@@ -287,9 +312,28 @@ def seeded_app(folder: Path) -> Iterator[Flask]:
                 t.name: [dict(r._mapping) for r in connection.execute(select(t).order_by(*t.primary_key.columns))]
                 for t in Base.metadata.sorted_tables
             }
-        snapshot = Path(tempfile.mkdtemp(prefix="catalogue-seeded-"))
+        snapshot = Path(tempfile.mkdtemp(prefix=f"catalogue-{name}-"))
         shutil.copytree(folder / "index", snapshot / "index")
-        _SEEDED.update(rows=rows, index=snapshot / "index")
+        _SNAPSHOTS[name] = (rows, snapshot / "index", made)
+        yield app, made
+
+
+def _seed(app: Flask) -> None:
+    from catalogue.cli import main
+
+    result = app.test_cli_runner().invoke(main, ["seed"])
+    assert result.exit_code == 0, result.output
+
+
+@contextmanager
+def seeded_app(folder: Path) -> Iterator[Flask]:
+    """An app on an empty database with the seed services loaded through `catalogue seed`.
+
+    The first seeded app of a test process runs the command; the others get a copy of its rows and its index,
+    which takes a fraction of a second instead of seconds. tests/test_seed.py runs the command itself wherever
+    it tests seeding.
+    """
+    with app_from_snapshot(folder, "seeded", _seed) as (app, _nothing):
         yield app
 
 
@@ -331,6 +375,7 @@ def good_text() -> str:
 def drop_everything(url: str) -> None:
     """Drop every table at url, Alembic's version table included (create_all's drop_all leaves it)."""
     _SCHEMA_READY.discard(url)
+    _forget_reset(url)
     engine = create_engine(url)
     try:
         with engine.begin() as connection:

@@ -9,6 +9,7 @@ import hashlib
 import secrets
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
@@ -158,14 +159,18 @@ def authenticate_password(session: Session, email: str, password: str) -> User:
     """The active user with this e-mail and password, or Unauthenticated (the same message either way)."""
     user = session.scalar(select(User).where(User.email == email.strip().lower()))
     # Hash even for an unknown user, so the answer takes as long and says nothing about who exists.
-    stored = user.password_hash if user is not None and user.password_hash else _DUMMY_HASH
+    stored = user.password_hash if user is not None and user.password_hash else _dummy_hash()
     ok = check_password_hash(stored, password)
     if user is None or not user.password_hash or not ok or not user.active:
         raise Unauthenticated("the e-mail address or password is wrong")
     return user
 
 
-_DUMMY_HASH = generate_password_hash("not a password of anyone")
+@cache
+def _dummy_hash() -> str:
+    """A hash to check against for an unknown address, made at the first such sign-in of a process, not at
+    import: hashing is slow by design, and every command and worker would pay for it at start."""
+    return generate_password_hash("not a password of anyone")
 
 
 def create_organisation(

@@ -20,6 +20,10 @@ from catalogue.cli import main
 from catalogue.db import db
 from tests.conftest import app_on_empty_database
 
+# An outside tool's checks of the API against its own OpenAPI document: in `make test`, and in CI once, on
+# SQLite, as its own step (what the database does behind the API is tested on both by the other tests).
+pytestmark = pytest.mark.outside
+
 SEEDS = (20261128, 1, 2)
 """The issue's seed and two more; each runs every operation in both modes."""
 
