@@ -222,9 +222,12 @@ def _empty_postgresql(url: str) -> None:
 
 
 @contextmanager
-def app_on_empty_database(folder: Path, index_dir: Path | None = None, **settings: Any) -> Iterator[Flask]:
+def app_on_empty_database(
+    folder: Path, index_dir: Path | None = None, rows: dict[str, list[dict[str, Any]]] | None = None, **settings: Any
+) -> Iterator[Flask]:
     """An app on an empty database with its index in folder (settings: more Config fields, e.g. the SMTP
-    server); the database is emptied again afterwards."""
+    server); the database is emptied again afterwards. With rows (per table name), the database holds them
+    before the app starts, so no thread of the app (the mail sender, the index follower) sees it empty."""
     url = database_url(folder)
     if url.startswith("sqlite"):
         if not (folder / "test.sqlite3").exists():
@@ -232,6 +235,8 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
             shutil.copyfile(_sqlite_template(), folder / "test.sqlite3")
     else:
         _empty_postgresql(url)
+    if rows is not None:
+        _restore_rows(url, rows)
     if index_dir is None and not (folder / "index").exists():
         # The index of an empty catalogue (the document's sections only), built once per process: building it
         # in every test took about 2 s of each test that searched or wrote.
@@ -258,10 +263,21 @@ def app_on_empty_database(folder: Path, index_dir: Path | None = None, **setting
             _empty_postgresql(url)
 
 
-def _restore_rows(app: Flask, rows: dict[str, list[dict[str, Any]]]) -> None:
-    """Insert rows (per table name) into the empty database of app: first without the links that make a cycle,
+def _restore_rows(url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Insert rows (per table name) into the empty database at url: first without the links that make a cycle,
     then those links; on PostgreSQL the id sequences then go on after the largest id."""
-    with database_of(app).engine.begin() as connection:
+    engine = create_engine(url)
+    try:
+        if not url.startswith("sqlite") and url not in _SCHEMA_READY:  # a SQLite copy of the template has them
+            Base.metadata.create_all(engine)
+            _SCHEMA_READY.add(url)
+        _insert_rows(engine, rows)
+    finally:
+        engine.dispose()
+
+
+def _insert_rows(engine: Engine, rows: dict[str, list[dict[str, Any]]]) -> None:
+    with engine.begin() as connection:
         for table in Base.metadata.sorted_tables:
             if rows[table.name]:
                 unlinked = dict.fromkeys(_cyclic(table))
@@ -298,8 +314,7 @@ def app_from_snapshot(folder: Path, name: str, build: Callable[[Flask], T]) -> I
     if name in _SNAPSHOTS:
         rows, index, made = _SNAPSHOTS[name]
         shutil.copytree(index, folder / "index")
-        with app_on_empty_database(folder) as app:
-            _restore_rows(app, rows)
+        with app_on_empty_database(folder, rows=rows) as app:
             yield app, made
         return
     with app_on_empty_database(folder) as app:
