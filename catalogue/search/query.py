@@ -23,6 +23,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import math
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -40,9 +41,11 @@ from whoosh.query import (
     NullQuery,
     Or,
     Phrase,
+    Prefix,
     Query,
     Term,
 )
+from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 
 from catalogue.search import passages
@@ -403,6 +406,9 @@ class _ReaderView:
         self._leaves = [(leaf, offset, _segment_id(leaf)) for leaf, offset in self.reader.leaf_readers()]
         self.segment_sets.keep_only({segment for _leaf, _offset, segment in self._leaves if segment is not None})
         self._deleted = {offset: _deleted_mask(leaf) for leaf, offset, _segment in self._leaves}
+        self._idf_from_postings = type(searcher.weighting).idf is WeightingModel.idf and all(
+            segment is not None for _leaf, _offset, segment in self._leaves
+        )
         self._live: int | None = None
         self._scores: dict[tuple[str, str, float], Scores] = {}
         self._masks: dict[tuple[str, str], int] = {}
@@ -505,6 +511,18 @@ class _ReaderView:
             found = self._averages[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
         return found
 
+    def _idf(self, fieldname: str, text: str) -> float:
+        """whoosh's idf of a term (WeightingModel.idf: documents of the index, deleted ones included, over those
+        holding the term plus one), its document frequency counted from the postings kept per segment, which
+        hold deleted documents too, rather than looked up in each segment's term index once more."""
+        if not self._idf_from_postings:
+            return self.searcher.idf(fieldname, text)  # type: ignore[no-any-return]
+        sets = self.segment_sets
+        frequency = sum(
+            len(sets.term_postings(leaf, str(segment), fieldname, text)[0]) for leaf, _o, segment in self._leaves
+        )
+        return math.log(self.size / (frequency + 1)) + 1
+
     def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> Scores:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
         the schema's field boosts are in the posting weights already): whoosh's BM25F formula and parameters,
@@ -516,7 +534,7 @@ class _ReaderView:
         searcher = self.searcher
         scorable = searcher.schema[fieldname].scorable
         if scorable:
-            idf = searcher.idf(fieldname, text)
+            idf = self._idf(fieldname, text)
             norm = _K1 * (1 - _B)
             slope = _K1 * _B / self._average_length(fieldname)
         docs: list[Docs] = []
@@ -657,7 +675,16 @@ class _ReaderView:
 
     def _expanded_scores(self, query: MultiTerm) -> Scores:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
-        terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
+        terms: Iterator[tuple[str, Any]]
+        if type(query) is Prefix and query.fieldname in self.searcher.schema:
+            # From the lexicon kept in memory (values: sorted as whoosh's own lexicon, by code point), where
+            # whoosh walks its term index on disk a term at a time.
+            words = self.values(query.fieldname)
+            start = bisect.bisect_left(words, query.text)
+            found = itertools.takewhile(lambda word: word.startswith(query.text), words[start : start + _EXPANSIONS])
+            terms = ((query.fieldname, word) for word in found)
+        else:
+            terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
         return summed([self.term_scores(name, _text(text)) for name, text in terms] or [Scores.empty()], query.boost)
 
     def has(self, docnum: int, fieldname: str, text: str) -> bool:

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import pytest
 from whoosh import fields, index, scoring
-from whoosh.query import And, Or, Phrase, Term
+from whoosh.query import And, Or, Phrase, Prefix, Term
 
 from catalogue.search.postings import FAST_PATHS, FastPaths, position_keys, positions_one_by_one, postings
 from catalogue.search.query import SegmentSets, _ReaderView
@@ -217,3 +217,16 @@ def test_postings_and_positions_read_a_list_at_a_time_are_whoosh_s(blocks: index
                         assert position_keys(leaf, fieldname, word).tolist() == keys, (fieldname, word)
     assert not FAST_PATHS.fallbacks and FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS]
     assert longest > 128 * 3  # lists of several blocks were read
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body", "tags"])
+def test_prefixes_expanded_from_the_lexicon_in_memory_are_those_whoosh_expands(
+    view: _ReaderView, fieldname: str
+) -> None:
+    for prefix in ("s", "se", "ti", "adj", "zz", ""):
+        query = Prefix(fieldname, prefix, boost=1.5)
+        expanded = [view.term_scores(name, text.decode()) for name, text in query.expanded_terms(view.reader)]
+        expected = summed(expanded or [Scores.empty()], 1.5)
+        found = view.scores(query)
+        assert found.docs.tolist() == expected.docs.tolist() and found.values.tolist() == expected.values.tolist()
+        assert (len(found) > 0) == (prefix != "zz")
