@@ -156,16 +156,28 @@ class _Blocks:
             gaps, weights = found if found is not None else loads(data)[:2]  # nosec B301
             yield np.cumsum(np.asarray(gaps, dtype=np.int32), dtype=np.int32), weights
 
-    def positions(self, only: Any) -> Iterator[tuple[Any, list[list[int]]]]:
-        """(document numbers as int32, the position gaps of each) of the blocks holding a document of only (of
-        every block when only is None), restricted to the documents of only."""
-        for docs, gaps in self._gaps(self._holding(only)):
-            if only is None:
-                yield docs, gaps
-                continue
-            keep = np.isin(docs, only, assume_unique=True)
-            if keep.any():
-                yield docs[keep], list(compress(gaps, keep.tolist()))
+    def positions(self, only: Any) -> Iterator[tuple[Any, Any, Any]]:
+        """(document numbers as int32, how many positions each, their position gaps) of the blocks holding a
+        document of only (of every block when only is None), restricted to the documents of only."""
+        if self.inlined is not None:
+            ids, _weights, values = self.inlined
+            if ids:
+                yield _arrays(*_only(np.asarray(ids, dtype=np.int32), [_gaps(v) for v in values], only))
+            return
+        spans = self._holding(only)
+        if not spans:
+            return
+        datas = [self._data(span) for span in spans]
+        counts = [span.postings for span in spans]
+        # numpy's few dozen calls cost more than loading the pickles of a short list
+        found = _vector_positions(datas, counts) if sum(counts) >= _VECTOR_FROM else None
+        parts = [found] if found is not None else [_block_positions_by_pickle(data) for data in datas]
+        for docs, counts, gaps in parts:
+            if only is not None:
+                keep = np.isin(docs, only, assume_unique=True)
+                docs, counts, gaps = docs[keep], counts[keep], gaps[np.repeat(keep, counts)]
+            if len(docs):
+                yield docs, counts, gaps
 
     def _holding(self, only: Any) -> list[_Span]:
         """The blocks holding a document of only (sorted document numbers), or every block when only is None."""
@@ -180,23 +192,107 @@ class _Blocks:
             before = upto
         return chosen
 
-    def _gaps(self, spans: list[_Span]) -> Iterator[tuple[Any, list[list[int]]]]:
-        if self.inlined is not None:
-            ids, _weights, values = self.inlined
-            if ids:
-                yield np.asarray(ids, dtype=np.int32), [_gaps(v) for v in values]
-            return
-        for span in spans:
-            data = self._data(span)
-            try:
-                gaps, _weights, texts = loads(data.replace(_ENCODE, _ADD))  # nosec B301
-                lists = _gap_lists(texts)
-            except Exception:  # noqa: BLE001 - a block not of the shape expected is read as whoosh reads it
-                lists = None
-            if lists is None:
-                gaps, _weights, values = loads(data)  # nosec B301
-                lists = [_gaps(v) for v in values]
-            yield np.cumsum(np.asarray(gaps, dtype=np.int32), dtype=np.int32), lists
+
+def _only(docs: Any, values: Any, only: Any) -> tuple[Any, Any]:
+    """(docs, values) of the documents of only (all when only is None)."""
+    if only is None:
+        return docs, values
+    keep = np.isin(docs, only, assume_unique=True)
+    return docs[keep], tuple(compress(values, keep.tolist()))
+
+
+def _arrays(docs: Any, lists: Any) -> tuple[Any, Any, Any]:
+    """(docs, how many gaps each, the gaps) from a list of gap lists."""
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    return docs, counts, np.fromiter(chain.from_iterable(lists), dtype=np.int64, count=int(counts.sum()))
+
+
+def _block_positions_by_pickle(data: bytes) -> tuple[Any, Any, Any]:
+    """(docs, how many positions each, their gaps) of a block, its pickle loaded (values read as text, joined
+    into one pickle: _gap_lists), or as whoosh reads it when it is not of that shape."""
+    try:
+        gaps, _weights, texts = loads(data.replace(_ENCODE, _ADD))  # nosec B301
+        lists = _gap_lists(texts)
+    except Exception:  # noqa: BLE001 - a block not of the shape expected is read as whoosh reads it
+        lists = None
+    if lists is None:
+        gaps, _weights, values = loads(data)  # nosec B301
+        lists = [_gaps(v) for v in values]
+    return _arrays(np.cumsum(np.asarray(gaps, dtype=np.int32), dtype=np.int32), lists)
+
+
+_VECTOR_FROM = 512
+"""Postings from which the blocks read for positions are read with numpy (_vector_positions)."""
+_BINGET, _X, _K = ord("h"), ord("X"), ord("K")
+"""Each value but the first starts in a block's pickle with BINGET (of the _codecs.encode read for the first),
+then BINUNICODE (X: the value's latin-1 text, in UTF-8); K (BININT1) is a gap."""
+
+
+def _vector_positions(datas: list[bytes], postings: list[int]) -> tuple[Any, Any, Any] | None:
+    """(docs, how many positions each, their gaps) of blocks (the data of each, and its postings) whose every gap
+    is below 128, read from the bytes of their pickles with numpy, all at once; None when any block is not
+    exactly of that shape (then each is read on its own: the caller).
+
+    Each value is pickled as the UTF-8 of its latin-1 text: a count (4 bytes), then whoosh's pickle of the gaps,
+    `\\x80\\x02]q\\x00` and `K<gap>a.` (one gap) or `(K<gap>K<gap>...e.`. Gaps below 128 are one byte each in
+    UTF-8 too, so every gap sits at a place known from the counts; the lengths and every opcode are checked."""
+    if not datas:
+        return _NO_DOCS, np.zeros(0, dtype=np.int64), _NO_KEYS
+    found = _values_of(datas, postings)
+    if found is None:
+        return None
+    ids, raw, starts, block_ends = found
+    lengths = raw[starts + 1] | raw[starts + 2].astype(np.int64) << 8 | raw[starts + 3].astype(np.int64) << 16
+    text = starts + 5  # each value's text: its count, then \xc2\x80 (the pickle's protocol, in UTF-8), ...
+    counts = (raw[text + 2].astype(np.int64) << 8) | raw[text + 3]
+    if raw[text].any() or raw[text + 1].any() or not counts.all():
+        return None
+    single = counts == 1
+    ends = text + np.where(single, 14, 13 + 2 * counts)
+    if not np.array_equal(lengths, ends - text) or (ends > block_ends).any():
+        return None
+    header = np.add.outer(text, np.arange(4, 10))
+    if not (raw[header] == np.frombuffer(b"\xc2\x80\x02]q\x00", dtype=np.uint8)).all():
+        return None
+    closing = np.where(single, ord("a"), ord("e"))
+    if not ((raw[ends - 2] == closing).all() and (raw[ends - 1] == ord(".")).all()):
+        return None
+    if not (raw[text[~single] + 10] == ord("(")).all():
+        return None
+    first_gap = np.repeat(text + np.where(single, 11, 12), counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    places = first_gap + 2 * within
+    if not (raw[places - 1] == _K).all() or (raw[places] >= 0x80).any():
+        return None
+    return ids, counts, raw[places].astype(np.int64)
+
+
+def _values_of(datas: list[bytes], postings: list[int]) -> tuple[Any, Any, Any, Any] | None:
+    """(docs, the blocks' bytes joined, where each value's BINUNICODE is, where its block ends), or None when a
+    block does not hold its postings' values where expected."""
+    ids, firsts, memos, offset = [], [], [], 0
+    for data, count in zip(datas, postings, strict=True):
+        found = _before_values(data, count)
+        first = data.find(_ENCODE) + len(_ENCODE) + 2  # the first BINUNICODE, after BINPUT <memo>
+        if found is None or data[first - 2 : first - 1] != b"q" or data[first : first + 1] != b"X":
+            return None
+        ids.append(np.cumsum(np.asarray(found[0], dtype=np.int32), dtype=np.int32))
+        firsts.append(offset + first)
+        memos.append(data[first - 1])  # BINGET <memo>, then BINUNICODE: where each next value of the block starts
+        offset += len(data)
+    raw = np.frombuffer(b"".join(datas), dtype=np.uint8)
+    ends_of_blocks = np.cumsum([len(data) for data in datas])
+    xs = np.flatnonzero(raw == _X)
+    xs = xs[xs >= 2]
+    block = np.searchsorted(ends_of_blocks, xs, side="right")
+    later = (raw[xs - 2] == _BINGET) & (raw[xs - 1] == np.asarray(memos)[block]) & (xs > np.asarray(firsts)[block])
+    starts = np.sort(np.concatenate((np.asarray(firsts, dtype=np.int64), xs[later])))  # each value's X
+    if not np.array_equal(np.diff(np.searchsorted(starts, ends_of_blocks), prepend=0), postings):
+        return None
+    block_ends = ends_of_blocks[np.searchsorted(ends_of_blocks, starts, side="right")]
+    if (starts + 5 > block_ends).any() or raw[starts + 4].any():
+        return None
+    return np.concatenate(ids), raw, starts, block_ends
 
 
 def _before_values(data: bytes, count: int) -> tuple[Any, Any] | None:
@@ -224,7 +320,9 @@ def _gap_lists(texts: tuple[str, ...]) -> list[list[int]] | None:
 
     A value is whoosh's Positions.encode: a count (4 bytes), then a pickle of the gaps. The pickles are joined
     into one pickle of a list of lists, loaded at once, and checked against the counts."""
-    if not texts or not texts[0].endswith(".latin1") or texts[0][_INT_SIZE : _INT_SIZE + len(_HEAD)] != _HEAD:
+    if not texts:
+        return []
+    if not texts[0].endswith(".latin1") or texts[0][_INT_SIZE : _INT_SIZE + len(_HEAD)] != _HEAD:
         return None
     inner = slice(_INT_SIZE + len(_HEAD), -1 - _LATIN1)  # the pickle without its protocol and its STOP
     joined = "".join([_HEAD, "]("] + [text[inner] for text in texts] + ["e."]).encode("latin1")
@@ -353,20 +451,15 @@ def position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any
 
 def _positions_in_blocks(blocks: _Blocks, only: Any) -> tuple[Any, Any, Any]:
     """(documents, how many positions each, the positions) of the blocks read (see position_keys)."""
-    docs: list[Any] = []
-    gaps: list[list[int]] = []
-    for here, lists in blocks.positions(only):
-        docs.append(here)
-        gaps.extend(lists)
-    if not docs:
+    parts = list(blocks.positions(only))
+    if not parts:
         return _NO_DOCS, np.zeros(0, dtype=np.int64), _NO_KEYS
-    count = np.fromiter(map(len, gaps), dtype=np.int64, count=len(gaps))
-    flat = np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=int(count.sum()))
+    docs, count, flat = (np.concatenate(part) for part in zip(*parts, strict=True))
     ends = np.cumsum(flat)
     starts = np.cumsum(count) - count  # index of each posting's first gap
     # A document's positions are the running sum of its own gaps: the running sum of all, less what came before.
     before = np.repeat(ends[starts] - flat[starts], count) if len(flat) else flat
-    return np.concatenate(docs), count, ends - before
+    return docs, count, ends - before
 
 
 def _gaps(value: bytes) -> list[int]:

@@ -309,11 +309,15 @@ class SegmentSets:
         (for words of the texts, a lexicon costs more to read than the few look-ups it saves)."""
         if leaf.doc_count_all() > self.SMALL_SEGMENT:
             return True
+        return text in self.lexicon_set(leaf, segment, fieldname)
+
+    def lexicon_set(self, leaf: Any, segment: str, fieldname: str) -> frozenset[str]:
+        """The lexicon of fieldname in leaf's segment as a set."""
         key = (segment, "", fieldname)
         found = self._terms.get(key)
         if found is None:
             found = self._terms[key] = frozenset(self.lexicon(leaf, segment, fieldname))
-        return text in found
+        return found
 
     def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
         """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
@@ -702,14 +706,24 @@ class _ReaderView:
         if found is None:
             if all(segment is not None for _leaf, _offset, segment in self._leaves):
                 # From the lexicons kept per segment (SegmentSets): after a write only the new one is read.
-                lexicons = [
-                    self.segment_sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in self._leaves
-                ]
-                found = lexicons[0] if len(lexicons) == 1 else sorted(set().union(*lexicons))
+                found = self._merged_lexicon(fieldname)
             else:
                 found = [_text(t) for t in self.reader.lexicon(fieldname)]
             self._values[fieldname] = found
         return found
+
+    def _merged_lexicon(self, fieldname: str) -> list[str]:
+        """The union of the segments' lexicons of fieldname, sorted: the largest segment's list itself when the
+        others (recent writes, mostly) add no value to it, else that list with the few new values merged in."""
+        sets = self.segment_sets
+        leaves = sorted(self._leaves, key=lambda item: -item[0].doc_count_all())
+        largest_leaf, _offset, largest_segment = leaves[0]
+        largest = sets.lexicon(largest_leaf, str(largest_segment), fieldname)
+        others = [sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in leaves[1:]]
+        if not any(others):
+            return largest
+        new = set().union(*others).difference(sets.lexicon_set(largest_leaf, str(largest_segment), fieldname))
+        return sorted(largest + sorted(new)) if new else largest  # two sorted runs: one merge
 
     def _column(self, fieldname: str) -> list[Any]:
         """The column's value of every document, by document number.

@@ -13,7 +13,16 @@ import pytest
 from whoosh import fields, index, scoring
 from whoosh.query import And, Or, Phrase, Prefix, Term
 
-from catalogue.search.postings import FAST_PATHS, FastPaths, position_keys, positions_one_by_one, postings
+from catalogue.search.postings import (
+    FAST_PATHS,
+    FastPaths,
+    _block_positions_by_pickle,
+    _Blocks,
+    _vector_positions,
+    position_keys,
+    positions_one_by_one,
+    postings,
+)
 from catalogue.search.query import SegmentSets, _ReaderView
 from catalogue.search.scores import Scores, common, summed
 
@@ -230,3 +239,31 @@ def test_prefixes_expanded_from_the_lexicon_in_memory_are_those_whoosh_expands(
         found = view.scores(query)
         assert found.docs.tolist() == expected.docs.tolist() and found.values.tolist() == expected.values.tolist()
         assert (len(found) > 0) == (prefix != "zz")
+
+
+def test_positions_read_with_numpy_are_those_of_the_pickles(view: _ReaderView, blocks: index.Index) -> None:
+    # A block whose gaps are all below 128 is read from the bytes of its pickle; any other is loaded.
+    read = loaded = several = 0
+    with blocks.searcher() as searcher:
+        for leaf, _offset in [*searcher.reader().leaf_readers(), *view.reader.leaf_readers()]:
+            for word in [*_WORDS, "filler"]:
+                found = _Blocks.of(leaf, "body", word)
+                assert found is not None
+                datas = [found._data(span) for span in found.spans]
+                for data, span in zip(datas, found.spans, strict=True):
+                    expected = _block_positions_by_pickle(data)
+                    fast = _vector_positions([data], [span.postings])
+                    if fast is None:
+                        loaded += 1
+                        continue
+                    read += 1
+                    assert all(a.tolist() == b.tolist() for a, b in zip(fast, expected, strict=True)), word
+                # Blocks read together: the same as one by one, or None when any of them cannot be.
+                together = _vector_positions(datas, [span.postings for span in found.spans])
+                every = [_block_positions_by_pickle(data) for data in datas]
+                if together is not None and datas:
+                    assert [a.tolist() for a in together] == [
+                        np.concatenate(p).tolist() for p in zip(*every, strict=True)
+                    ]
+                    several += len(datas) > 1
+    assert read > 10 and loaded > 0 and several > 0, (read, loaded, several)
