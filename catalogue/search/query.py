@@ -13,7 +13,8 @@ derived from them is computed once per open reader (one "view", replaced wheneve
   is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
   sums per document; only the page of hits shown is built and highlighted;
-- phrases are checked from word positions, only in the documents holding every word; prefixes and wildcards
+- phrases are checked from word positions, only in the documents holding every word (the whole query as a
+  phrase, which only ranks, in the best documents until the page is sure); prefixes and wildcards
   are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
@@ -255,8 +256,8 @@ class SegmentSets:
     deleted. So what a segment holds, deleted documents included, stays true for as long as the segment
     exists, and the first search after a write reads the new segment only; the documents deleted since are
     taken out by each reader view. Entries of segments gone (merged away) are dropped when a new reader is
-    opened; past their budgets (MAX_ENTRIES sets, MAX_POSTINGS postings, MAX_POSITIONS positions) the entries
-    of that kind are dropped.
+    opened; past their budgets, every set is dropped (MAX_ENTRIES), or the posting and position lists used least
+    recently (MAX_POSTINGS, MAX_POSITIONS).
 
     `misses` counts sets read from postings, `postings` the postings walked for them, `read_from` those
     postings by segment, `postings_read` and `positions_read` what scoring and phrases read (for tests and
