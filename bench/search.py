@@ -15,7 +15,11 @@ search after a write; the per-segment facet sets are kept, as they are after a w
 off. Ours also counts every facet and highlights the page; the peers give the top 10 and the total only.
 "after write" is the first search after a real one-document write (the index follower has applied it).
 
-    python bench/search.py [--sizes 1000 10000] [--queries 60] [--profile]
+    python bench/search.py [--sizes 1000 10000] [--queries 60] [--profile] [--keep FOLDER] [--kinds term words]
+
+With --keep, each size's catalogue and index are built once in FOLDER/<size> and copied for every later run (the
+"after write" row writes to the copy), so runs before and after a change read the same index without a rebuild of
+a minute or two; the rebuild time shown is then the one measured when it was built.
 
 tantivy is a bench-only dependency: `pip install -e .[bench]`.
 """
@@ -29,6 +33,7 @@ import io
 import pstats
 import random
 import re
+import shutil
 import sqlite3
 import statistics
 import sys
@@ -159,11 +164,22 @@ def descriptor(i: int, rng: random.Random, words: Words) -> dict[str, Any]:
     }
 
 
-def build_catalogue(size: int, folder: Path, words: Words) -> tuple[Any, list[dict[str, Any]]]:
-    """A SQLite catalogue of size approved synthetic services (rows written directly: the bench is about search)."""
-    app = create_app(
+def bench_app(folder: Path) -> Any:
+    """The app over the catalogue and index in folder."""
+    return create_app(
         Config(instance_path=folder, database_url=f"sqlite:///{folder / 'bench.sqlite3'}", index_dir=folder / "index")
     )
+
+
+def generated(size: int, words: Words) -> list[dict[str, Any]]:
+    """The descriptors build_catalogue writes for size (the same, drawn again from the same seed)."""
+    rng = random.Random(size)
+    return [descriptor(i, rng, words) for i in range(size)]
+
+
+def build_catalogue(size: int, folder: Path, words: Words) -> tuple[Any, list[dict[str, Any]]]:
+    """A SQLite catalogue of size approved synthetic services (rows written directly: the bench is about search)."""
+    app = bench_app(folder)
     rng = random.Random(size)
     contents: list[dict[str, Any]] = []
     with app.app_context():
@@ -422,16 +438,44 @@ def _ratio(a: float, b: float | None) -> str:
     return f"{a / b:.1f}" if b else "—"
 
 
-def bench_size(size: int, count: int, words: Words, show_profile: bool) -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        folder = Path(tmp)
+def _rebuilt(app: Any) -> float:
+    """Seconds to rebuild app's index as `catalogue reindex` does (progress bar included)."""
+    start = time.perf_counter()
+    result = app.test_cli_runner().invoke(cli.main, ["reindex"])
+    assert result.exit_code == 0, result.output
+    return time.perf_counter() - start
+
+
+def prepared(size: int, folder: Path, words: Words, keep: Path | None) -> tuple[Any, list[dict[str, Any]], float]:
+    """(app, descriptors, rebuild seconds) of a catalogue of size services with its index, in folder: built there,
+    or with keep, built once in keep/<size> and copied."""
+    if keep is None:
         start = time.perf_counter()
         app, contents = build_catalogue(size, folder, words)
         print(f"\n== {size} services (database built in {time.perf_counter() - start:.1f} s)")
-        start = time.perf_counter()
-        result = app.test_cli_runner().invoke(cli.main, ["reindex"])  # as `catalogue reindex`, progress bar included
-        assert result.exit_code == 0, result.output
-        rebuild = time.perf_counter() - start
+        return app, contents, _rebuilt(app)
+    kept = keep / str(size)
+    ready = kept / "rebuild-seconds"
+    if not ready.exists():
+        shutil.rmtree(kept, ignore_errors=True)
+        kept.mkdir(parents=True)
+        app, _contents = build_catalogue(size, kept, words)
+        seconds = _rebuilt(app)
+        follower_of(app).stop()
+        app.extensions["catalogue.search"].index.close()
+        database_of(app).engine.dispose()
+        ready.write_text(f"{seconds:.3f}\n")
+    for database in kept.glob("bench.sqlite3*"):
+        shutil.copy2(database, folder / database.name)
+    shutil.copytree(kept / "index", folder / "index")
+    print(f"\n== {size} services (kept catalogue and index, copied)")
+    return bench_app(folder), generated(size, words), float(ready.read_text())
+
+
+def bench_size(size: int, count: int, words: Words, show_profile: bool, keep: Path | None, kinds: list[str]) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        app, contents, rebuild = prepared(size, folder, words, keep)
         fts = Fts5(folder, contents)
         peer = Tantivy(folder, contents) if tantivy is not None else None
         print(
@@ -447,7 +491,7 @@ def bench_size(size: int, count: int, words: Words, show_profile: bool) -> None:
             f"{'query':8} {'hits p50':>8} {'ours p50':>9} {'ours p95':>9} {'cold p95':>9} {'FTS5 p50':>9}"
             f" {'FTS5 p95':>9} {'tant p50':>9} {'tant p95':>9} {'ours/FTS5':>10} {'ours/tant':>10}"
         )
-        for kind in KINDS:
+        for kind in kinds:
             times, totals = measure(mine, cases[kind])
             o50, o95 = percentiles(times)
             _c50, c95 = percentiles(measure(ours(app, cold=True), cases[kind])[0])
@@ -475,11 +519,13 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--queries", type=int, default=60, help="queries of each kind")
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 30 several-word queries")
+    parser.add_argument("--keep", type=Path, help="build each size's catalogue and index once in this folder")
+    parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="query kinds measured")
     args = parser.parse_args()
     words = Words(vocabulary())
     print(f"vocabulary: {len(words.words)} words (seed descriptors and synonyms file)")
     for size in args.sizes:
-        bench_size(size, args.queries, words, args.profile)
+        bench_size(size, args.queries, words, args.profile, args.keep, args.kinds)
     return 0
 
 

@@ -8,7 +8,7 @@ and ends at white space, with "…" where it was cut. Text is HTML-escaped; matc
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Collection, Iterator
 from html import escape
 
 from whoosh.analysis import Analyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter
@@ -24,17 +24,62 @@ _WRITTEN_NAME = re.compile(r"^[\w+#.\-]+$")
 _CORE = re.compile(r"^[^\w+]*(.*?)[^\w+]*$", re.DOTALL)
 
 
-Words = Callable[[str], Iterator[tuple[str, int, int]]]
-
-
-def _plain_stemming(analyzer: Analyzer) -> Words | None:
-    """(form, start, end) of each word of a text as analyser forms it, without whoosh's token objects, when the
-    analyser is whoosh's StemmingAnalyzer chain (a regular expression, lower case, stop words, stems); else None.
+class _PlainStemming:
+    """whoosh's StemmingAnalyzer chain (a regular expression, lower case, stop words, stems) in one plain loop:
+    the words of a text with their forms, and the spans of those whose form is one of some terms.
 
     Highlighting the hits of a page analyses their texts, and whoosh's chain of generators costs a few
     microseconds a word: most of a search's time once scoring is fast. The same steps in one loop give the
-    same forms (tests/search/test_passages.py compares them).
+    same forms (tests/search/test_passages.py compares them), and each written word's form is kept (whoosh's
+    own cache is a Python function call per word).
     """
+
+    def __init__(self, tokenizer: RegexTokenizer, stop: StopFilter, stemmer: StemFilter) -> None:
+        self.expression = tokenizer.expression
+        self.stops, self.shortest, self.longest = stop.stops, stop.min, stop.max
+        self.stem, self.ignore = stemmer.stemfn if not stemmer.lang else stemmer._stem, stemmer.ignore
+        self.forms: dict[str, str | None] = {}  # a word as written: its form, or None when it is left out
+
+    def form(self, written: str) -> str | None:
+        """The form of a word as written (None for a stop word, or one too short or too long)."""
+        found = self.forms.get(written, "")
+        if found == "":
+            if len(self.forms) > 20_000:
+                self.forms.clear()
+            word = written.lower()
+            if len(word) < self.shortest or (self.longest is not None and len(word) > self.longest):
+                found = None
+            elif word in self.stops:
+                found = None
+            else:
+                found = word if word in self.ignore else self.stem(word)
+            self.forms[written] = found
+        return found
+
+    def __call__(self, text: str) -> Iterator[tuple[str, int, int]]:
+        """(form, start, end) of each word of text."""
+        for match in self.expression.finditer(text):
+            form = self.form(match.group(0))
+            if form is not None:
+                yield form, match.start(), match.end()
+
+    def matches(self, text: str, terms: Collection[str]) -> list[tuple[int, int]]:
+        """(start, end) of every word of text whose form is one of terms."""
+        forms, found = self.forms, []
+        for match in self.expression.finditer(text):
+            written = match.group(0)
+            form = forms.get(written, "")
+            if form == "":
+                form = self.form(written)
+            if form is not None and form in terms:
+                start, end = match.span()
+                if end > start:
+                    found.append((start, end))
+        return found
+
+
+def _plain_stemming(analyzer: Analyzer) -> _PlainStemming | None:
+    """The analyser in one plain loop (_PlainStemming) when it is whoosh's StemmingAnalyzer chain; else None."""
     items = getattr(analyzer, "items", None)
     if not isinstance(items, list) or [type(item) for item in items] != [
         RegexTokenizer,
@@ -46,26 +91,10 @@ def _plain_stemming(analyzer: Analyzer) -> Words | None:
     tokenizer, _lower, stop, stemmer = items
     if tokenizer.gaps:
         return None
-    expression, stops, shortest, longest = tokenizer.expression, stop.stops, stop.min, stop.max
-    stem, ignore = stemmer.stemfn if not stemmer.lang else stemmer._stem, stemmer.ignore
-    forms: dict[str, str] = {}  # word: its stem (whoosh's own cache is a Python function call per word)
-
-    def words(text: str) -> Iterator[tuple[str, int, int]]:
-        if len(forms) > 20_000:
-            forms.clear()
-        for match in expression.finditer(text):
-            word = match.group(0).lower()
-            if len(word) < shortest or (longest is not None and len(word) > longest) or word in stops:
-                continue
-            form = forms.get(word)
-            if form is None:
-                form = forms[word] = word if word in ignore else stem(word)
-            yield form, match.start(), match.end()
-
-    return words
+    return _PlainStemming(tokenizer, stop, stemmer)
 
 
-_PLAIN: dict[int, tuple[Analyzer, Words | None]] = {}
+_PLAIN: dict[int, tuple[Analyzer, _PlainStemming | None]] = {}
 
 
 def _matches(text: str, analyzer: Analyzer, terms: Collection[str]) -> list[tuple[int, int]]:
@@ -77,9 +106,9 @@ def _matches(text: str, analyzer: Analyzer, terms: Collection[str]) -> list[tupl
         if len(_PLAIN) > 64:  # each index opened brings its own analysers: keep only recent ones
             _PLAIN.clear()
         known = _PLAIN[id(analyzer)] = (analyzer, _plain_stemming(analyzer))
-    words = known[1]
-    if words is not None:
-        return [(start, end) for form, start, end in words(text) if form in terms and end > start]
+    plain = known[1]
+    if plain is not None:
+        return plain.matches(text, terms)
     return [
         (token.startchar, token.endchar)
         for token in analyzer(text, chars=True, mode="index")
@@ -106,7 +135,8 @@ def title(text: str, analyzer: Analyzer, terms: Collection[str], typed: Collecti
     them equals or starts (`x13` in X-13ARIMA-SEATS, `tau` in τ-ARGUS) is marked too.
     """
     spans = _matches(text, analyzer, terms)
-    wanted = [w for w in typed if w]
+    wanted = {w for w in typed if w}
+    starts = tuple(w for w in wanted if len(w) >= 3)  # a typed word this long also marks the forms it starts
     if wanted:
         for chunk in _CHUNK.finditer(text):
             core = _CORE.match(chunk.group(0))
@@ -114,7 +144,7 @@ def title(text: str, analyzer: Analyzer, terms: Collection[str], typed: Collecti
             if not _WRITTEN_NAME.match(core.group(1)):
                 continue  # markup or prose, not a name: its words are marked by the analyser alone
             forms = [*name_forms(core.group(1))[0], compact(core.group(1))]
-            if any(f == w or (len(w) >= 3 and f.startswith(w)) for f in forms for w in wanted):
+            if any(f in wanted or (starts and f.startswith(starts)) for f in forms):
                 start = chunk.start() + core.start(1)
                 spans = [s for s in spans if not (start <= s[0] < chunk.start() + core.end(1))]
                 spans.append((start, chunk.start() + core.end(1)))

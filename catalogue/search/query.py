@@ -13,7 +13,8 @@ derived from them is computed once per open reader (one "view", replaced wheneve
   is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
   sums per document; only the page of hits shown is built and highlighted;
-- phrases are checked from word positions, only in the documents holding every word; prefixes and wildcards
+- phrases are checked from word positions, only in the documents holding every word (the whole query as a
+  phrase, which only ranks, in the best documents until the page is sure); prefixes and wildcards
   are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
@@ -23,20 +24,17 @@ from __future__ import annotations
 import bisect
 import itertools
 import logging
+import math
 import re
 import threading
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from pickle import loads  # whoosh's Positions format pickles gaps; we decode its bytes  # nosec B403
 from typing import Any
 
 import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
-from whoosh.codec.whoosh3 import LENGTHS_COLUMN
-from whoosh.formats import Positions
-from whoosh.matching.wrappers import FilterMatcher
 from whoosh.query import (
     And,
     AndNot,
@@ -44,17 +42,17 @@ from whoosh.query import (
     NullQuery,
     Or,
     Phrase,
+    Prefix,
     Query,
     Term,
 )
-from whoosh.reading import TermNotFound
+from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
-from whoosh.system import _INT_SIZE
-from whoosh.util.numeric import byte_to_length
 
 from catalogue.search import passages
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.search.matching import Plan, plan
+from catalogue.search.postings import field_lengths, position_keys, postings
 from catalogue.search.scores import NO_DOCS, Docs, Scores, common, coverage, summed
 from catalogue.search.vocabulary import compact, fold, name_forms, tokens, vocabulary
 from catalogue.services.permissions import Visibility
@@ -197,221 +195,6 @@ class SearchResult:
         return f"No {noun} matches all of “{asked}”; showing {noun}s that match some."
 
 
-class FastPaths:
-    """How often each fast path over whoosh-reloaded's private internals was taken, or fell back.
-
-    Reading postings and word positions in blocks and field lengths in one call is what keeps searches and
-    the first search after a write fast, and each reads private names (listed where each is used). A whoosh-reloaded that renames
-    them still gives the same answers through its public interface, only several times slower; so
-    tests/search/test_fast_paths.py checks that no fallback happens on a real index (an upgrade fails
-    the suite instead of slowing searches down), and the first fallback in a process is logged.
-    """
-
-    POSTINGS_IN_BLOCKS = "postings read in blocks"
-    DELETIONS_IN_BLOCKS = "deleted documents skipped in blocks"
-    LENGTHS_IN_ONE_CALL = "field lengths read in one call"
-    POSITIONS_IN_BLOCKS = "word positions read in blocks"
-
-    def __init__(self) -> None:
-        self.taken: Counter[str] = Counter()
-        self.fallbacks: Counter[str] = Counter()
-
-    def take(self, path: str) -> None:
-        """Count one use of the fast path."""
-        self.taken[path] += 1
-
-    def fall_back(self, path: str) -> None:
-        """Count one use of the public interface where the fast path could not be taken."""
-        if not self.fallbacks[path]:
-            log.warning(
-                "search: whoosh-reloaded's internals are not as expected, so the fast path '%s' falls back "
-                "to the public interface (same answers, slower searches)",
-                path,
-            )
-        self.fallbacks[path] += 1
-
-    def reset(self) -> None:
-        """Forget every count."""
-        self.taken.clear()
-        self.fallbacks.clear()
-
-
-FAST_PATHS = FastPaths()
-
-# The private names of whoosh-reloaded's block matcher (whoosh.codec.whoosh3.W3LeafMatcher) read below.
-_BLOCK_API = ("_read_ids", "_read_weights", "_next_block", "_ids", "_weights", "_i")
-
-
-def _live_matcher(matcher: Any) -> tuple[Collection[int], Any]:
-    """The documents deleted from a segment and the matcher of every document, when the matcher is whoosh's
-    filter of deleted documents (its private `_exclude` and `_ids`); else no deletions and matcher itself."""
-    if not isinstance(matcher, FilterMatcher):
-        return (), matcher
-    if getattr(matcher, "_exclude", False) is True and isinstance(getattr(matcher, "_ids", None), Collection):
-        FAST_PATHS.take(FastPaths.DELETIONS_IN_BLOCKS)
-        return matcher._ids, matcher.child
-    FAST_PATHS.fall_back(FastPaths.DELETIONS_IN_BLOCKS)
-    return (), matcher
-
-
-def _postings(leaf: Any, fieldname: str, text: str, weights: bool = True, live: bool = True) -> tuple[Any, Any]:
-    """(document numbers as int32, weights as float32) of the live postings of a term in one segment (weights
-    None unless asked for); with live False, deleted documents too where whoosh lets them be read (for what is
-    kept per segment, which the documents deleted since are taken out of).
-
-    Whole blocks at a time from whoosh's on-disk matcher when it has the shape we know (several times
-    faster than a call per posting, which is what makes the first search after a write slow); the
-    public matcher interface otherwise (counted in FAST_PATHS).
-    """
-    try:
-        matcher = leaf.postings(fieldname, text)
-    except TermNotFound:
-        return np.zeros(0, dtype=np.int32), (np.zeros(0, dtype=np.float32) if weights else None)
-    deleted, matcher = _live_matcher(matcher)
-    ids: list[Any] = []
-    found: list[Any] = []
-    if all(hasattr(matcher, name) for name in _BLOCK_API):
-        FAST_PATHS.take(FastPaths.POSTINGS_IN_BLOCKS)
-        while matcher.is_active():
-            if matcher._ids is None:
-                matcher._read_ids()
-            ids.append(np.asarray(matcher._ids[matcher._i :], dtype=np.int32))
-            if weights:
-                if matcher._weights is None:
-                    matcher._read_weights()
-                found.append(np.asarray(matcher._weights[matcher._i :], dtype=np.float32))
-            matcher._next_block()
-    else:
-        FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
-        one: list[int] = []
-        weighed: list[float] = []
-        while matcher.is_active():
-            one.append(matcher.id())
-            weighed.append(matcher.weight() if weights else 1.0)
-            matcher.next()
-        ids.append(np.asarray(one, dtype=np.int32))
-        found.append(np.asarray(weighed, dtype=np.float32))
-    docs = np.concatenate(ids) if ids else np.zeros(0, dtype=np.int32)
-    values = (np.concatenate(found) if found else np.zeros(0, dtype=np.float32)) if weights else None
-    if live and deleted and len(docs):
-        keep = ~np.isin(docs, np.fromiter(deleted, dtype=np.int32))
-        docs = docs[keep]
-        values = values[keep] if values is not None else None
-    return docs, values
-
-
-def _position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any:
-    """Every position of a term in one segment, deleted documents included, as sorted int64 keys
-    (document number << 32 | position); with only (sorted document numbers), in those documents alone.
-
-    Posting values are decoded a block at a time from whoosh's matcher (its private `_read_values` and
-    `_values`, with the positions format's encoding: a count then the pickled gaps); through the public
-    matcher interface otherwise (counted in FAST_PATHS).
-    """
-    try:
-        matcher = leaf.postings(fieldname, text)
-    except TermNotFound:
-        return np.zeros(0, dtype=np.int64)
-    _deleted, matcher = _live_matcher(matcher)
-    wanted: list[int] | None = None if only is None else only.tolist()
-    fast = type(matcher.format) is Positions and all(
-        hasattr(matcher, n) for n in (*_BLOCK_API, "_read_values", "_values", "block_max_id")
-    )
-    if fast:
-        FAST_PATHS.take(FastPaths.POSITIONS_IN_BLOCKS)
-        docs, counts, positions = _positions_in_blocks(matcher, wanted)
-    else:
-        FAST_PATHS.fall_back(FastPaths.POSITIONS_IN_BLOCKS)
-        docs, counts, positions = _positions_one_by_one(matcher, wanted)
-    if not len(docs):
-        return np.zeros(0, dtype=np.int64)
-    return (np.repeat(np.asarray(docs, dtype=np.int64), counts) << 32) | positions
-
-
-def _positions_in_blocks(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
-    """(documents, how many positions each, the positions) from whoosh's block matcher, only in wanted (sorted)
-    when given: a block holding none of them is never decompressed."""
-    docs: list[int] = []
-    counts: list[int] = []
-    gaps: list[int] = []
-    chosen = set(wanted or ())
-    at = 0  # the first document of wanted not passed yet
-    while matcher.is_active():
-        if wanted is not None:
-            if at >= len(wanted):
-                break
-            if wanted[at] > matcher.block_max_id():
-                matcher._next_block()
-                continue
-            at = bisect.bisect_right(wanted, matcher.block_max_id(), at)
-        if matcher._ids is None:
-            matcher._read_ids()
-        if matcher._values is None:
-            matcher._read_values()
-        for docnum, value in zip(matcher._ids[matcher._i :], matcher._values[matcher._i :], strict=True):
-            if wanted is not None and docnum not in chosen:
-                continue
-            body = value[_INT_SIZE:]
-            # the catalogue's own index, which whoosh.formats.Positions decodes with the same call
-            codes = loads(body if body[-1:] == b"." else body + b".")  # nosec B301
-            docs.append(docnum)
-            counts.append(len(codes))
-            gaps.extend(codes)
-        matcher._next_block()
-    count = np.asarray(counts, dtype=np.int64)
-    if not docs:
-        return docs, count, np.zeros(0, dtype=np.int64)
-    ends = np.cumsum(gaps, dtype=np.int64)
-    starts = np.cumsum(count) - count  # index of each posting's first gap
-    return docs, count, ends - np.repeat(ends[starts] - np.asarray(gaps, dtype=np.int64)[starts], count)
-
-
-def _positions_one_by_one(matcher: Any, wanted: list[int] | None) -> tuple[list[int], Any, Any]:
-    """(documents, how many positions each, the positions) through the public matcher interface."""
-    chosen = None if wanted is None else set(wanted)
-    docs: list[int] = []
-    counts: list[int] = []
-    found: list[int] = []
-    while matcher.is_active():
-        docnum = matcher.id()
-        if chosen is None or docnum in chosen:
-            here = matcher.value_as("positions")
-            docs.append(docnum)
-            counts.append(len(here))
-            found.extend(here)
-        matcher.next()
-    return docs, np.asarray(counts, dtype=np.int64), np.asarray(found, dtype=np.int64)
-
-
-_LENGTH_OF_BYTE = np.array([max(1, byte_to_length(byte)) for byte in range(256)], dtype=np.int32)
-
-
-def _field_lengths(leaf: Any, fieldname: str) -> Any:
-    """The length of fieldname in every document of a leaf reader, as an int32 array.
-
-    whoosh answers one document per call, and each call reads the file; its length column (one byte per
-    document) is read here whole, in one call, through the codec's column reader (the private
-    `_perdoc._cached_reader`, and the column's `_dbfile`, `_basepos` and `_count`). Where the codec
-    differs, the public call per document is used (counted in FAST_PATHS).
-    """
-    count: int = leaf.doc_count_all()
-    cached_reader = getattr(getattr(leaf, "_perdoc", None), "_cached_reader", None)
-    if cached_reader is not None:
-        column = cached_reader(f"_{fieldname}_len", LENGTHS_COLUMN)
-        if column is None:
-            # No document of this segment has the field, so whoosh writes no column: every length is 1.
-            FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
-            return np.ones(count, dtype=np.int32)
-        if all(hasattr(column, name) for name in ("_dbfile", "_basepos", "_count")):
-            FAST_PATHS.take(FastPaths.LENGTHS_IN_ONE_CALL)
-            lengths = np.ones(count, dtype=np.int32)
-            read = _LENGTH_OF_BYTE[np.frombuffer(column._dbfile.get(column._basepos, column._count), dtype=np.uint8)]
-            lengths[: len(read)] = read[:count]
-            return lengths
-    FAST_PATHS.fall_back(FastPaths.LENGTHS_IN_ONE_CALL)
-    return np.array([leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(count)], dtype=np.int32)
-
-
 def _text(value: Any) -> str:
     return value.decode("utf-8") if isinstance(value, bytes) else str(value)
 
@@ -429,6 +212,40 @@ def _bitset(docnums: Any, size: int) -> int:
     return int.from_bytes(np.packbits(bits, bitorder="little").tobytes(), "little")
 
 
+class _Kept:
+    """Arrays kept per (segment, field, term), within a budget of elements: past it, those used least recently
+    are dropped (a handful of common words serve most queries, so they stay)."""
+
+    def __init__(self, budget: int) -> None:
+        self.budget = budget
+        self.size = 0
+        self._items: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+
+    def get(self, key: tuple[str, str, str]) -> Any:
+        """The value kept for key (now the most recently used), or None."""
+        found = self._items.get(key)
+        if found is None:
+            return None
+        self._items.move_to_end(key)
+        return found[0]
+
+    def __contains__(self, key: tuple[str, str, str]) -> bool:
+        return key in self._items
+
+    def put(self, key: tuple[str, str, str], value: Any, size: int) -> None:
+        """Keep value (of size elements) for key, dropping the least recently used past the budget."""
+        self._items[key] = (value, size)
+        self.size += size
+        while self.size > self.budget and len(self._items) > 1:
+            _key, (_value, dropped) = self._items.popitem(last=False)
+            self.size -= dropped
+
+    def keep_only(self, segments: set[str]) -> None:
+        """Forget what was kept of every segment not in segments."""
+        for key in [k for k in self._items if k[0] not in segments]:
+            self.size -= self._items.pop(key)[1]
+
+
 class SegmentSets:
     """What is read from each index segment, kept per segment: the documents of each term asked for as a
     filter or facet (`_ReaderView.docs`), facet lexicons, field lengths, and the postings and word positions of
@@ -439,8 +256,8 @@ class SegmentSets:
     deleted. So what a segment holds, deleted documents included, stays true for as long as the segment
     exists, and the first search after a write reads the new segment only; the documents deleted since are
     taken out by each reader view. Entries of segments gone (merged away) are dropped when a new reader is
-    opened; past their budgets (MAX_ENTRIES sets, MAX_POSTINGS postings, MAX_POSITIONS positions) the entries
-    of that kind are dropped.
+    opened; past their budgets, every set is dropped (MAX_ENTRIES), or the posting and position lists used least
+    recently (MAX_POSTINGS, MAX_POSITIONS).
 
     `misses` counts sets read from postings, `postings` the postings walked for them, `read_from` those
     postings by segment, `postings_read` and `positions_read` what scoring and phrases read (for tests and
@@ -449,19 +266,17 @@ class SegmentSets:
 
     MAX_ENTRIES = 50_000
     MAX_POSTINGS = 1_500_000
-    """Postings kept (8 bytes each: 12 MB); past this many every kept posting list is dropped."""
+    """Postings kept (8 bytes each: 12 MB); past this many the posting lists used least recently are dropped."""
     MAX_POSITIONS = 600_000
-    """Word positions kept (8 bytes each: 4.8 MB); past this many every kept position list is dropped."""
+    """Word positions kept (8 bytes each: 4.8 MB); past this many the lists used least recently are dropped."""
 
     def __init__(self) -> None:
         self._sets: dict[tuple[str, str, str], int] = {}
         self._lexicons: dict[tuple[str, str, str], list[str]] = {}
         self._terms: dict[tuple[str, str, str], frozenset[str]] = {}
         self._lengths: dict[tuple[str, str], Any] = {}
-        self._postings: dict[tuple[str, str, str], tuple[Any, Any]] = {}
-        self._positions: dict[tuple[str, str, str], Any] = {}
-        self._kept_postings = 0
-        self._kept_positions = 0
+        self._postings = _Kept(self.MAX_POSTINGS)
+        self._positions = _Kept(self.MAX_POSITIONS)
         self.postings_read = 0
         self.positions_read = 0
         self.misses = 0
@@ -476,7 +291,7 @@ class SegmentSets:
             if not self.may_hold(leaf, segment, fieldname, value):
                 self._sets[key] = 0
                 return 0
-            docnums, _weights = _postings(leaf, fieldname, value, weights=False, live=False)
+            docnums, _weights = postings(leaf, fieldname, value, weights=False, live=False)
             self.misses += 1
             self.postings += len(docnums)
             self.read_from[segment] += len(docnums)
@@ -495,11 +310,15 @@ class SegmentSets:
         (for words of the texts, a lexicon costs more to read than the few look-ups it saves)."""
         if leaf.doc_count_all() > self.SMALL_SEGMENT:
             return True
+        return text in self.lexicon_set(leaf, segment, fieldname)
+
+    def lexicon_set(self, leaf: Any, segment: str, fieldname: str) -> frozenset[str]:
+        """The lexicon of fieldname in leaf's segment as a set."""
         key = (segment, "", fieldname)
         found = self._terms.get(key)
         if found is None:
             found = self._terms[key] = frozenset(self.lexicon(leaf, segment, fieldname))
-        return text in found
+        return found
 
     def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
         """Every value indexed in fieldname in leaf's segment (as immutable as its postings)."""
@@ -515,28 +334,19 @@ class SegmentSets:
         key = (segment, fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            found = _postings(leaf, fieldname, text, live=False)
-            size = len(found[0])
-            self.postings_read += size
-            if self._kept_postings + size > self.MAX_POSTINGS:
-                self._postings.clear()
-                self._kept_postings = 0
-            self._kept_postings += size
-            self._postings[key] = found
-        return found
+            found = postings(leaf, fieldname, text, live=False)
+            self.postings_read += len(found[0])
+            self._postings.put(key, found, len(found[0]))
+        return found  # type: ignore[no-any-return]
 
     def positions(self, leaf: Any, segment: str, fieldname: str, text: str) -> Any:
         """The term's position keys in leaf's segment (see _position_keys), deleted documents included."""
         key = (segment, fieldname, text)
         found = self._positions.get(key)
         if found is None:
-            found = _position_keys(leaf, fieldname, text)
+            found = position_keys(leaf, fieldname, text)
             self.positions_read += len(found)
-            if self._kept_positions + len(found) > self.MAX_POSITIONS:
-                self._positions.clear()
-                self._kept_positions = 0
-            self._kept_positions += len(found)
-            self._positions[key] = found
+            self._positions.put(key, found, len(found))
         return found
 
     def has_positions(self, segment: str, fieldname: str, text: str) -> bool:
@@ -548,7 +358,7 @@ class SegmentSets:
         key = (segment, fieldname)
         found = self._lengths.get(key)
         if found is None:
-            found = self._lengths[key] = np.asarray(_field_lengths(leaf, fieldname), dtype=np.float32)
+            found = self._lengths[key] = np.asarray(field_lengths(leaf, fieldname), dtype=np.float32)
         return found
 
     def keep_only(self, segments: set[str]) -> None:
@@ -561,10 +371,8 @@ class SegmentSets:
             del self._terms[key]
         for name in [k for k in self._lengths if k[0] not in segments]:
             del self._lengths[name]
-        for key in [k for k in self._postings if k[0] not in segments]:
-            self._kept_postings -= len(self._postings.pop(key)[0])
-        for key in [k for k in self._positions if k[0] not in segments]:
-            self._kept_positions -= len(self._positions.pop(key))
+        self._postings.keep_only(segments)
+        self._positions.keep_only(segments)
 
     def reset_counts(self) -> None:
         """Count misses and postings from zero."""
@@ -603,6 +411,9 @@ class _ReaderView:
         self._leaves = [(leaf, offset, _segment_id(leaf)) for leaf, offset in self.reader.leaf_readers()]
         self.segment_sets.keep_only({segment for _leaf, _offset, segment in self._leaves if segment is not None})
         self._deleted = {offset: _deleted_mask(leaf) for leaf, offset, _segment in self._leaves}
+        self._idf_from_postings = type(searcher.weighting).idf is WeightingModel.idf and all(
+            segment is not None for _leaf, _offset, segment in self._leaves
+        )
         self._live: int | None = None
         self._scores: dict[tuple[str, str, float], Scores] = {}
         self._masks: dict[tuple[str, str], int] = {}
@@ -651,7 +462,7 @@ class _ReaderView:
             found = 0
             for leaf, offset, segment in self._leaves:
                 if segment is None:  # a reader without segment ids: read here, never kept past this reader
-                    docnums, _weights = _postings(leaf, fieldname, value, weights=False)
+                    docnums, _weights = postings(leaf, fieldname, value, weights=False)
                     found |= self.bitset(docnums.astype(np.int64) + offset)
                 else:
                     found |= self.segment_sets.get(leaf, segment, fieldname, value) << offset
@@ -681,7 +492,7 @@ class _ReaderView:
         """(document numbers in leaf, weights) of the term's postings of live documents, from those kept per
         segment (SegmentSets.term_postings) where the reader has segment ids."""
         if segment is None:
-            return _postings(leaf, fieldname, text)
+            return postings(leaf, fieldname, text)
         docs, weights = self.segment_sets.term_postings(leaf, segment, fieldname, text)
         deleted = self._deleted[offset]
         if deleted is not None and len(docs):
@@ -693,7 +504,7 @@ class _ReaderView:
         lengths = self._lengths.get((fieldname, offset))
         if lengths is None:
             lengths = self._lengths[(fieldname, offset)] = (
-                np.asarray(_field_lengths(leaf, fieldname), dtype=np.float32)
+                np.asarray(field_lengths(leaf, fieldname), dtype=np.float32)
                 if segment is None
                 else self.segment_sets.lengths(leaf, segment, fieldname)
             )
@@ -704,6 +515,18 @@ class _ReaderView:
         if found is None:
             found = self._averages[fieldname] = self.searcher.avg_field_length(fieldname) or 1.0
         return found
+
+    def _idf(self, fieldname: str, text: str) -> float:
+        """whoosh's idf of a term (WeightingModel.idf: documents of the index, deleted ones included, over those
+        holding the term plus one), its document frequency counted from the postings kept per segment, which
+        hold deleted documents too, rather than looked up in each segment's term index once more."""
+        if not self._idf_from_postings:
+            return self.searcher.idf(fieldname, text)  # type: ignore[no-any-return]
+        sets = self.segment_sets
+        frequency = sum(
+            len(sets.term_postings(leaf, str(segment), fieldname, text)[0]) for leaf, _o, segment in self._leaves
+        )
+        return math.log(self.size / (frequency + 1)) + 1
 
     def term_scores(self, fieldname: str, text: str, boost: float = 1.0) -> Scores:
         """BM25F score of one term in each document containing it, times boost (the query's field boost;
@@ -716,7 +539,7 @@ class _ReaderView:
         searcher = self.searcher
         scorable = searcher.schema[fieldname].scorable
         if scorable:
-            idf = searcher.idf(fieldname, text)
+            idf = self._idf(fieldname, text)
             norm = _K1 * (1 - _B)
             slope = _K1 * _B / self._average_length(fieldname)
         docs: list[Docs] = []
@@ -831,16 +654,17 @@ class _ReaderView:
         return np.unique(starts >> 32)
 
     def _positions(self, leaf: Any, segment: str | None, fieldname: str, word: str, holding: Any) -> Any:
-        """The word's position keys in leaf: all of them, kept per segment, when the documents asked for are
-        a fair share of the word's; else read for those documents only."""
+        """The word's position keys in leaf: all of them, kept per segment, when the documents asked for would
+        make most of its blocks read anyway; else read for those documents only."""
         if segment is not None:
             sets = self.segment_sets
             if sets.has_positions(segment, fieldname, word):
                 return sets.positions(leaf, segment, fieldname, word)
-            postings, _weights = sets.term_postings(leaf, segment, fieldname, word)
-            if len(holding) * 2 >= len(postings):
+            kept, _weights = sets.term_postings(leaf, segment, fieldname, word)
+            # A block is read whole (128 postings): documents as few as one per two blocks read most of them.
+            if len(holding) * 256 >= len(kept):
                 return sets.positions(leaf, segment, fieldname, word)
-        return _position_keys(leaf, fieldname, word, holding)
+        return position_keys(leaf, fieldname, word, holding)
 
     def among(self, query: Query, candidates: Docs) -> Docs:
         """The documents of candidates (ascending) that match query: phrases are checked in those documents
@@ -856,7 +680,16 @@ class _ReaderView:
 
     def _expanded_scores(self, query: MultiTerm) -> Scores:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
-        terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
+        terms: Iterator[tuple[str, Any]]
+        if type(query) is Prefix and query.fieldname in self.searcher.schema:
+            # From the lexicon kept in memory (values: sorted as whoosh's own lexicon, by code point), where
+            # whoosh walks its term index on disk a term at a time.
+            words = self.values(query.fieldname)
+            start = bisect.bisect_left(words, query.text)
+            found = itertools.takewhile(lambda word: word.startswith(query.text), words[start : start + _EXPANSIONS])
+            terms = ((query.fieldname, word) for word in found)
+        else:
+            terms = itertools.islice(query.expanded_terms(self.reader), _EXPANSIONS)
         return summed([self.term_scores(name, _text(text)) for name, text in terms] or [Scores.empty()], query.boost)
 
     def has(self, docnum: int, fieldname: str, text: str) -> bool:
@@ -874,14 +707,24 @@ class _ReaderView:
         if found is None:
             if all(segment is not None for _leaf, _offset, segment in self._leaves):
                 # From the lexicons kept per segment (SegmentSets): after a write only the new one is read.
-                lexicons = [
-                    self.segment_sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in self._leaves
-                ]
-                found = lexicons[0] if len(lexicons) == 1 else sorted(set().union(*lexicons))
+                found = self._merged_lexicon(fieldname)
             else:
                 found = [_text(t) for t in self.reader.lexicon(fieldname)]
             self._values[fieldname] = found
         return found
+
+    def _merged_lexicon(self, fieldname: str) -> list[str]:
+        """The union of the segments' lexicons of fieldname, sorted: the largest segment's list itself when the
+        others (recent writes, mostly) add no value to it, else that list with the few new values merged in."""
+        sets = self.segment_sets
+        leaves = sorted(self._leaves, key=lambda item: -item[0].doc_count_all())
+        largest_leaf, _offset, largest_segment = leaves[0]
+        largest = sets.lexicon(largest_leaf, str(largest_segment), fieldname)
+        others = [sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in leaves[1:]]
+        if not any(others):
+            return largest
+        new = set().union(*others).difference(sets.lexicon_set(largest_leaf, str(largest_segment), fieldname))
+        return sorted(largest + sorted(new)) if new else largest  # two sorted runs: one merge
 
     def _column(self, fieldname: str) -> list[Any]:
         """The column's value of every document, by document number.
@@ -1020,12 +863,11 @@ _COMBINED: tuple[tuple[type[Query], Callable[[_ReaderView, Any], Scores]], ...] 
 @dataclass(frozen=True)
 class _Answer:
     """What the text of a request matched: scores, the documents shown (all units matched, else the best
-    partial matches), those holding the whole query as a phrase, and the spelling suggestion."""
+    partial matches), those named by the whole query, and the spelling suggestion."""
 
     scores: Scores
     matched: int
     named: Docs
-    phrase: Docs
     partial: bool
     suggestion: str | None
     corrected: bool
@@ -1222,10 +1064,8 @@ def _understand(text: str, view: _ReaderView, scope: int, target: int) -> _Answe
             suggestion = _replace_words(text, replace) if not suggest else suggestion
     if not corrected:
         scores, matched, partial = _evaluate(view, chosen, scope, target)
-    # Only the documents shown are ranked by the whole phrase: it is checked in those alone.
-    phrase = view.among(chosen.phrase, view.doc_array(matched)) if chosen.phrase is not None and matched else NO_DOCS
     named = view.scores(chosen.name).docs if chosen.name is not None and matched else NO_DOCS
-    return _Answer(scores, matched, named, phrase, partial, suggestion, corrected, chosen)
+    return _Answer(scores, matched, named, partial, suggestion, corrected, chosen)
 
 
 def _facets(
@@ -1301,16 +1141,12 @@ def _page(
     if relevance:
         assert understood is not None
         docs = view.doc_array(allowed)
+        values = scores.of(docs)
+        named = np.isin(docs, understood.named, assume_unique=True)
+        phrase = _holding_phrase(view, understood.plan.phrase, docs, values, named, need)
         # A service whose whole name the query is first, then those holding the query as a phrase, then by BM25F;
         # ties by document number, so paging is stable (lexsort: the last key first, each ascending).
-        ranked = np.lexsort(
-            (
-                docs,
-                -scores.of(docs),
-                ~np.isin(docs, understood.phrase, assume_unique=True),
-                ~np.isin(docs, understood.named, assume_unique=True),
-            )
-        )
+        ranked = np.lexsort((docs, -values, ~phrase, ~named))
         chosen: list[int] = docs[ranked[start:need]].tolist()
     else:
         wanted = set(view.docnums(allowed))
@@ -1329,6 +1165,36 @@ def _page(
                     terms.setdefault(name, set()).add(_text(text))
         typed = [compact(t.text) for t in tokens(request.q) if not t.wildcard]
     return [_hit(view, docnum, scores.get(docnum) if relevance else None, terms, typed) for docnum in chosen]
+
+
+_FIRST_CHECKED = 64
+"""Documents first checked for the whole query as a phrase (four times more at each next step)."""
+
+
+def _holding_phrase(view: _ReaderView, phrase: Query | None, docs: Docs, values: Any, named: Any, need: int) -> Any:
+    """Which of docs hold the whole query as a phrase, as far as the first need documents of the ranking can
+    tell (named first, then holding the phrase, then by score: see _page); the others are False.
+
+    Checking a phrase reads word positions, and a query of common words matches thousands of documents. So the
+    named documents are checked, then the others from the best score down, in growing steps, until need of
+    them hold the phrase: any document left unchecked ranks after those whatever it holds.
+    """
+    found = np.zeros(len(docs), dtype=bool)
+    if phrase is None or not len(docs):
+        return found
+    if named.any():
+        found[named] = np.isin(docs[named], view.among(phrase, docs[named]), assume_unique=True)
+    rest = np.flatnonzero(~named)
+    rest = rest[np.lexsort((docs[rest], -values[rest]))]  # best score first, then by document number
+    step, held = _FIRST_CHECKED, 0
+    while len(rest) and held < need:
+        batch, rest = rest[:step], rest[step:]
+        batch.sort()  # docs are ascending, so their places in it too
+        holding = np.isin(docs[batch], view.among(phrase, docs[batch]), assume_unique=True)
+        found[batch[holding]] = True
+        held += int(holding.sum())
+        step *= 4
+    return found
 
 
 def _hit(view: _ReaderView, docnum: int, score: float | None, terms: dict[str, set[str]], typed: list[str]) -> Hit:

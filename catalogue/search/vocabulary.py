@@ -54,8 +54,10 @@ def fold(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+@functools.lru_cache(maxsize=65536)
 def compact(text: str) -> str:
-    """Text folded, with everything but letters and digits taken out: `X-13ARIMA` → `x13arima`."""
+    """Text folded, with everything but letters and digits taken out: `X-13ARIMA` → `x13arima`. Cached: the
+    words of the names shown are folded again for every page that highlights them."""
     return _NOT_ALNUM.sub("", fold(text))
 
 

@@ -22,7 +22,8 @@ from catalogue.cli import main
 from catalogue.db import database_of
 from catalogue.events import Event
 from catalogue.search import follower_of, searching
-from catalogue.search.query import SearchRequest, _postings
+from catalogue.search.postings import postings
+from catalogue.search.query import SearchRequest
 from catalogue.services import descriptors, permissions, workflow
 from catalogue.services.models import Service
 from tests.conftest import database_url, running_app
@@ -214,7 +215,7 @@ def test_postings_read_by_blocks_skip_deleted_documents(tmp_path: Path) -> None:
         assert len(reader.leaf_readers()) == 2
         for word in ("even", "odd"):
             ours = sorted(
-                int(d) + offset for leaf, offset in reader.leaf_readers() for d in _postings(leaf, "word", word)[0]
+                int(d) + offset for leaf, offset in reader.leaf_readers() for d in postings(leaf, "word", word)[0]
             )
             assert ours == sorted(searcher.docs_for_query(Term("word", word)))
             assert len(ours) == 300 - 50
@@ -238,7 +239,8 @@ def test_a_reader_keeps_reading_after_another_process_merged_its_segments_away(a
     # writes; a reader made before must still read every part of its segments, including parts it had not
     # read yet (a search reads a field's lengths and a document's stored fields only when it needs them).
     from catalogue.search.index import _storage
-    from catalogue.search.query import TEXT_FIELDS, _field_lengths
+    from catalogue.search.postings import field_lengths
+    from catalogue.search.query import TEXT_FIELDS
 
     search_index = app.extensions["catalogue.search"].index
     with app.app_context():
@@ -254,7 +256,7 @@ def test_a_reader_keeps_reading_after_another_process_merged_its_segments_away(a
         assert before - {path.name for path in folder.iterdir()}, "the merge deleted no file"
         for leaf, _offset in reader.leaf_readers():
             for fieldname in TEXT_FIELDS:
-                assert len(_field_lengths(leaf, fieldname)) == leaf.doc_count_all()
+                assert len(field_lengths(leaf, fieldname)) == leaf.doc_count_all()
         stored = [searcher.stored_fields(docnum) for docnum in range(reader.doc_count_all())]
         assert {s["service"] for s in stored if s.get("kind") == "service"} >= {f"merge-tool-{n}" for n in range(3)}
         assert list(reader.column_reader("name_sort"))

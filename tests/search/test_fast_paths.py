@@ -19,13 +19,13 @@ from whoosh import fields, index
 from catalogue.auth import actors
 from catalogue.db import db
 from catalogue.search import searching
-from catalogue.search.query import FAST_PATHS, FastPaths, SearchRequest, _field_lengths
+from catalogue.search.postings import FAST_PATHS, FastPaths, field_lengths
+from catalogue.search.query import SearchRequest
 from catalogue.services import descriptors, permissions, workflow
 from tests.search.worker import descriptor_text
 
 EVERY_PATH = (
     FastPaths.POSTINGS_IN_BLOCKS,
-    FastPaths.DELETIONS_IN_BLOCKS,
     FastPaths.LENGTHS_IN_ONE_CALL,
     FastPaths.POSITIONS_IN_BLOCKS,
 )
@@ -94,5 +94,5 @@ def test_a_segment_without_a_field_has_every_length_one_without_reading_per_docu
                 one_by_one = [
                     leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())
                 ]
-                assert list(_field_lengths(leaf, fieldname)) == one_by_one
+                assert list(field_lengths(leaf, fieldname)) == one_by_one
     assert counted.fallbacks == Counter() and counted.taken[FastPaths.LENGTHS_IN_ONE_CALL] == 4

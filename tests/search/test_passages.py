@@ -45,7 +45,10 @@ def test_the_index_analyser_is_read_in_one_loop_with_the_same_words():
     rng = random.Random(3)
     for _ in range(300):
         text = " ".join(rng.choice(_PIECES) for _ in range(rng.randint(0, 40)))
-        assert list(words(text)) == _whoosh_words(analyzer, text), text
+        found = _whoosh_words(analyzer, text)
+        assert list(words(text)) == found, text
+        terms = {form for form, _start, _end in found if rng.random() < 0.3}
+        assert words.matches(text, terms) == [(s, e) for form, s, e in found if form in terms and e > s], text
 
 
 def test_another_analyser_is_read_by_whoosh_itself():

@@ -23,6 +23,7 @@ import catalogue.events
 import catalogue.services.models  # noqa: F401  (every model mapped before one is made)
 from catalogue.auth.actors import ANONYMOUS
 from catalogue.auth.models import Organisation
+from catalogue.search import query as search_query
 from catalogue.search.index import _texts, documents_for, gsbpm_gsim_text, schema
 from catalogue.search.query import SearchRequest, _ReaderView, answer
 from catalogue.services import permissions
@@ -157,3 +158,41 @@ def test_seasonal_adjustment_at_scale(generated: Any) -> None:
     top = [hit.id for hit in result.hits]
     assert top and all(i in holding for i in top), (len(holding), top)
     assert len(top) == min(10, len(holding))
+
+
+def test_the_whole_phrase_is_checked_in_the_best_documents_only_with_the_same_pages(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Services holding the whole query as a phrase rank first. It is checked in the best-scored documents first,
+    # in growing steps, until the page is sure (query._holding_phrase): the pages must be those of checking every
+    # document. Here 300 services hold both words, half of them as the phrase, with scores spread by length.
+    bench = _generator()
+    words = bench.Words(bench.seed_words(), uniform=True)
+    rng = random.Random(21)
+    descriptors = [bench.descriptor(i, rng, words) for i in range(300)]
+    for i, content in enumerate(descriptors):
+        filler = " ".join(words.choose(rng, rng.randint(2, 40)))
+        held = "seasonal adjustment" if i % 2 else "adjustment of the seasonal"
+        content["definition"]["purpose"] = f"{filler} {held} {filler}."
+    built = whoosh_index.create_in(str(tmp_path), schema())
+    writer = built.writer()
+    for document in _documents(descriptors):
+        writer.add_document(**document)
+    writer.commit()
+    rule = permissions.visibility(ANONYMOUS)
+
+    def pages() -> list[list[str]]:
+        view = _ReaderView(built.searcher())
+        try:
+            return [
+                [hit.id for hit in answer(SearchRequest.build(q=q, page=page, per_page=10), rule, view).hits]
+                for q in ("seasonal adjustment", "adjustment seasonal")
+                for page in (1, 2, 7, 15, 16, 30)
+            ]
+        finally:
+            view.searcher.close()
+
+    checked_in_steps = pages()
+    assert all(int(i.split("-")[1]) % 2 for i in checked_in_steps[0]), "the first page holds the phrase"
+    monkeypatch.setattr(search_query, "_FIRST_CHECKED", 10**6)  # one step: every document checked
+    assert pages() == checked_in_steps

@@ -286,7 +286,8 @@ def test_search_page_has_landmarks_and_labels(client: FlaskClient) -> None:
 def test_field_lengths_read_whole_agree_with_whoosh_document_by_document(seeded: Flask) -> None:
     # BM25F needs each document's field length; the search reads a leaf's length column in one go (whoosh's
     # own call reads the file once per document). A whoosh whose internals differ must not change a score.
-    from catalogue.search.query import TEXT_FIELDS, _field_lengths
+    from catalogue.search.postings import field_lengths
+    from catalogue.search.query import TEXT_FIELDS
 
     search_index = seeded.extensions["catalogue.search"].index
     with search_index.lock:
@@ -297,7 +298,7 @@ def test_field_lengths_read_whole_agree_with_whoosh_document_by_document(seeded:
                 one_by_one = [
                     leaf.doc_field_length(docnum, fieldname, 1) or 1 for docnum in range(leaf.doc_count_all())
                 ]
-                assert list(_field_lengths(leaf, fieldname)) == one_by_one, fieldname
+                assert list(field_lengths(leaf, fieldname)) == one_by_one, fieldname
                 longest[fieldname] = max(longest[fieldname], *one_by_one)
     assert all(length > 1 for length in longest.values()), (
         longest

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import random
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
 from whoosh import fields, index, scoring
-from whoosh.query import And, Or, Phrase, Term
+from whoosh.query import And, Or, Phrase, Prefix, Term
 
-from catalogue.search.query import SegmentSets, _position_keys, _positions_one_by_one, _ReaderView
+from catalogue.search.postings import (
+    FAST_PATHS,
+    FastPaths,
+    _block_positions_by_pickle,
+    _Blocks,
+    _vector_positions,
+    position_keys,
+    positions_one_by_one,
+    postings,
+)
+from catalogue.search.query import SegmentSets, _ReaderView
 from catalogue.search.scores import Scores, common, summed
 
 _WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
@@ -109,12 +120,12 @@ def test_positions_read_for_some_documents_are_those_of_all_positions(view: _Rea
     rng = random.Random(2)
     for leaf, _offset in view.reader.leaf_readers():
         for word in _WORDS:
-            every = _position_keys(leaf, "body", word)
+            every = position_keys(leaf, "body", word)
             assert len(every) and np.all(np.diff(every) > 0)
             docs = np.unique(every >> 32)
             some = np.array(sorted(rng.sample(docs.tolist(), len(docs) // 4)), dtype=np.int64)
             expected = every[np.isin(every >> 32, some)]
-            assert _position_keys(leaf, "body", word, some).tolist() == expected.tolist()
+            assert position_keys(leaf, "body", word, some).tolist() == expected.tolist()
 
 
 def test_positions_read_for_some_documents_skip_whole_blocks(tmp_path: Path) -> None:
@@ -126,13 +137,133 @@ def test_positions_read_for_some_documents_skip_whole_blocks(tmp_path: Path) -> 
     writer.commit()
     with ix.searcher() as searcher:
         (leaf, _offset), *_ = searcher.reader().leaf_readers()
-        every = _position_keys(leaf, "body", "data")
+        every = position_keys(leaf, "body", "data")
         docs = np.unique(every >> 32).tolist()
         for some in (docs[:3], docs[-2:], docs[100:110] + docs[500:502], rng.sample(docs, 40)):
             wanted = np.array(sorted(some), dtype=np.int64)
             expected = every[np.isin(every >> 32, wanted)]
-            assert _position_keys(leaf, "body", "data", wanted).tolist() == expected.tolist()
+            assert position_keys(leaf, "body", "data", wanted).tolist() == expected.tolist()
             # whoosh's public matcher interface (the fallback) reads the same positions.
-            docs_read, counts, positions = _positions_one_by_one(leaf.postings("body", "data"), wanted.tolist())
+            docs_read, counts, positions = positions_one_by_one(leaf.postings("body", "data"), wanted.tolist())
             keys = (np.repeat(np.asarray(docs_read, dtype=np.int64), counts) << 32) | positions
             assert keys.tolist() == expected.tolist()
+
+
+@pytest.fixture(scope="module")
+def blocks(tmp_path_factory: pytest.TempPathFactory) -> index.Index:
+    """An index whose words have posting lists of many blocks (128 postings each), in fields of each posting
+    format (positions, frequencies, existence), with field boosts and deleted documents."""
+    folder = Path(tmp_path_factory.mktemp("blocks"))
+    schema = fields.Schema(
+        key=fields.ID(unique=True, stored=True),
+        title=fields.TEXT(field_boost=2.5),
+        body=fields.TEXT(),
+        tags=fields.KEYWORD(scorable=True),
+        flag=fields.ID(),
+    )
+    ix = index.create_in(str(folder), schema)
+    rng = random.Random(4)
+    for batch in range(2):
+        writer = ix.writer()
+        for n in range(700):
+            writer.add_document(
+                key=f"{batch}-{n}",
+                title=" ".join(rng.choices(_WORDS, k=rng.randint(1, 3))),
+                # Gaps over 127 are pickled in two bytes, and over 255 in more.
+                body=" ".join(
+                    rng.choices(_WORDS, k=rng.randint(0, 40))
+                    + ["filler"] * rng.choice((0, 0, 300))
+                    + rng.sample(_WORDS, 3)
+                ),
+                tags=" ".join(rng.sample(_WORDS, 3) + ["seasonal"] * rng.randint(0, 2)),
+                flag="yes" if n % 3 else "no",
+            )
+        writer.commit(merge=False)
+    writer = ix.writer()
+    for n in range(0, 700, 5):
+        writer.delete_by_term("key", f"0-{n}")
+    writer.commit(merge=False)
+    return ix
+
+
+def _matched(leaf: Any, fieldname: str, word: str) -> tuple[list[int], list[float], list[list[int]]]:
+    """(documents, weights, positions) of a term through whoosh's public matcher, deleted documents included."""
+    matcher = leaf.postings(fieldname, word)
+    if hasattr(matcher, "child"):  # whoosh's filter of deleted documents: read what it filters too
+        matcher = matcher.child
+        matcher.reset()
+    docs, weights, positions = [], [], []
+    while matcher.is_active():
+        docs.append(matcher.id())
+        weights.append(matcher.weight())
+        if matcher.supports("positions"):
+            positions.append(matcher.value_as("positions"))
+        matcher.next()
+    return docs, weights, positions
+
+
+def test_postings_and_positions_read_a_list_at_a_time_are_whoosh_s(blocks: index.Index) -> None:
+    FAST_PATHS.reset()
+    longest = 0
+    with blocks.searcher() as searcher:
+        for leaf, _offset in searcher.reader().leaf_readers():
+            deleted = set(leaf.deleted_docs_set) if leaf.has_deletions() else set()
+            for fieldname, words in (
+                ("title", _WORDS),
+                ("body", [*_WORDS, "filler"]),
+                ("tags", [*_WORDS, "seasonal"]),
+                ("flag", ["yes", "no"]),
+            ):
+                for word in [*words, "absent"]:
+                    docs, weights, positions = _matched(leaf, fieldname, word) if word != "absent" else ([], [], [])
+                    every, weighed = postings(leaf, fieldname, word, live=False)
+                    longest = max(longest, len(every))
+                    assert every.tolist() == docs and np.allclose(weighed, weights), (fieldname, word)
+                    live, _none = postings(leaf, fieldname, word, weights=False)
+                    assert live.tolist() == [d for d in docs if d not in deleted] and _none is None
+                    if fieldname in ("title", "body"):
+                        keys = [(d << 32) | p for d, here in zip(docs, positions, strict=True) for p in here]
+                        assert position_keys(leaf, fieldname, word).tolist() == keys, (fieldname, word)
+    assert not FAST_PATHS.fallbacks and FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS]
+    assert longest > 128 * 3  # lists of several blocks were read
+
+
+@pytest.mark.parametrize("fieldname", ["title", "body", "tags"])
+def test_prefixes_expanded_from_the_lexicon_in_memory_are_those_whoosh_expands(
+    view: _ReaderView, fieldname: str
+) -> None:
+    for prefix in ("s", "se", "ti", "adj", "zz", ""):
+        query = Prefix(fieldname, prefix, boost=1.5)
+        expanded = [view.term_scores(name, text.decode()) for name, text in query.expanded_terms(view.reader)]
+        expected = summed(expanded or [Scores.empty()], 1.5)
+        found = view.scores(query)
+        assert found.docs.tolist() == expected.docs.tolist() and found.values.tolist() == expected.values.tolist()
+        assert (len(found) > 0) == (prefix != "zz")
+
+
+def test_positions_read_with_numpy_are_those_of_the_pickles(view: _ReaderView, blocks: index.Index) -> None:
+    # A block whose gaps are all below 128 is read from the bytes of its pickle; any other is loaded.
+    read = loaded = several = 0
+    with blocks.searcher() as searcher:
+        for leaf, _offset in [*searcher.reader().leaf_readers(), *view.reader.leaf_readers()]:
+            for word in [*_WORDS, "filler"]:
+                found = _Blocks.of(leaf, "body", word)
+                assert found is not None
+                datas = [found._data(span) for span in found.spans]
+                for data, span in zip(datas, found.spans, strict=True):
+                    expected = _block_positions_by_pickle(data)
+                    fast = _vector_positions([data], [span.postings])
+                    if fast is None:
+                        loaded += 1
+                        continue
+                    read += 1
+                    assert all(a.tolist() == b.tolist() for a, b in zip(fast, expected, strict=True)), word
+                # Blocks read together: the same as one by one, or None when any of them cannot be.
+                together = _vector_positions(datas, [span.postings for span in found.spans])
+                every = [_block_positions_by_pickle(data) for data in datas]
+                if together is not None and datas:
+                    assert [a.tolist() for a in together] == [
+                        np.concatenate(p).tolist() for p in zip(*every, strict=True)
+                    ]
+                    several += len(datas) > 1
+    assert read > 10 and loaded > 0 and several > 0, (read, loaded, several)
