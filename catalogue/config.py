@@ -166,7 +166,7 @@ def _mail_settings() -> dict[str, Any]:
         "smtp_host": "CATALOGUE_SMTP_HOST",
         "smtp_security": "CATALOGUE_SMTP_SECURITY",
         "smtp_username": "CATALOGUE_SMTP_USERNAME",
-        "smtp_password": "CATALOGUE_SMTP_PASSWORD",  # nosec B105: the name of the environment variable, not a secret
+        "smtp_password": "CATALOGUE_SMTP_PASSWORD",  # the name of the environment variable, not a secret  # nosec B105
         "mail_from": "CATALOGUE_MAIL_FROM",
         "reset_rate_limit": "CATALOGUE_RESET_RATE_LIMIT",
         "reset_address_rate_limit": "CATALOGUE_RESET_ADDRESS_RATE_LIMIT",

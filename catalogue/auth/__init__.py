@@ -77,7 +77,7 @@ def _load_user(session_id: str) -> User | None:
 
 
 _VISITOR_SALT = "catalogue-visitor-form"
-_VISITOR_TOKEN = "catalogue_visitor_form_token"  # nosec B105: the name of a form field, not a secret
+_VISITOR_TOKEN = "catalogue_visitor_form_token"  # the name of a form field, not a secret  # nosec B105
 
 
 def _visitor() -> bool:
