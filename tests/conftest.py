@@ -221,6 +221,18 @@ def _empty_postgresql(url: str) -> None:
     drop_tables(url)  # whatever an interrupted run or another test left behind
 
 
+def close_app(app: Flask) -> None:
+    """Stop the threads of app (the index follower, the mail sender), close its index and its connections.
+
+    A test that makes an app itself calls this at its end: a mail sender left running wakes every minute and
+    writes to whatever database is then at its URL, on PostgreSQL the one every later test shares.
+    """
+    follower_of(app).stop()
+    app.extensions["catalogue.notify"].stop()
+    app.extensions["catalogue.search"].index.close()
+    database_of(app).engine.dispose()
+
+
 @contextmanager
 def app_on_empty_database(
     folder: Path, index_dir: Path | None = None, rows: dict[str, list[dict[str, Any]]] | None = None, **settings: Any
@@ -255,10 +267,7 @@ def app_on_empty_database(
         yield app
     finally:
         _RUNNING.remove(app)
-        follower_of(app).stop()
-        app.extensions["catalogue.notify"].stop()
-        app.extensions["catalogue.search"].index.close()
-        database.engine.dispose()
+        close_app(app)
         if not url.startswith("sqlite"):  # a SQLite file dies with its folder
             _empty_postgresql(url)
 

@@ -17,6 +17,7 @@ from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import database_of, db, session
 from catalogue.events import catalogue_version
+from tests.conftest import close_app
 
 
 def _app(folder: Path) -> Flask:
@@ -38,8 +39,7 @@ def two_apps(tmp_path: Path) -> Iterator[tuple[Flask, Flask]]:
         yield first, second
     finally:
         for app in (first, second):
-            app.extensions["catalogue.search"].index.close()
-            database_of(app).engine.dispose()
+            close_app(app)
 
 
 def _submit(app: Flask, token: str, text: str) -> int:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.auth.test_sign_in import PASSWORD, add_user, csrf
-from tests.conftest import database_url, drop_tables
+from tests.conftest import close_app, database_url, drop_tables
 
 REDIS = ("127.0.0.1", 6379)
 
@@ -101,7 +101,7 @@ def test_the_limits_are_shared_by_every_worker_through_redis(tmp_path: Path, sto
         pytest.skip("Redis is not reachable at 127.0.0.1:6379: start it (`redis-server`) to test the shared limits")
     from catalogue import create_app
     from catalogue.config import Config
-    from catalogue.db import Base, database_of
+    from catalogue.db import database_of
 
     if not database_url(tmp_path).startswith("sqlite"):
         drop_tables(database_url(tmp_path))
@@ -119,10 +119,9 @@ def test_the_limits_are_shared_by_every_worker_through_redis(tmp_path: Path, sto
         assert _another_worker_fails_five_times(tmp_path, storage, email) == [401] * 5
         here = attempt(app.test_client(), email)
     finally:
-        app.extensions["catalogue.search"].index.close()
+        close_app(app)
         if not database_url(tmp_path).startswith("sqlite"):
-            Base.metadata.drop_all(database_of(app).engine)
-        database_of(app).engine.dispose()
+            drop_tables(database_url(tmp_path))
     # Through Redis this worker knows of the other's five failures; in memory it does not (so production warns).
     assert here == (429 if storage.startswith("redis") else 401)
 

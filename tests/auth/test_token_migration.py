@@ -11,7 +11,8 @@ from sqlalchemy import MetaData, create_engine, select
 from catalogue import create_app, migrations
 from catalogue.auth.models import ApiToken
 from catalogue.config import Config
-from catalogue.db import database_of, db
+from catalogue.db import db
+from tests.conftest import close_app
 
 BEFORE = "0002_review_workflow"
 
@@ -75,7 +76,6 @@ def test_existing_tokens_get_the_scopes_of_their_owners_role(empty_url: str, tmp
             client.get("/api/v1/reviews", headers={"Authorization": f"Bearer {tokens['reviewer']}"}).status_code == 200
         )
     finally:
-        app.extensions["catalogue.search"].index.close()
-        database_of(app).engine.dispose()
+        close_app(app)
     migrations.downgrade(empty_url, BEFORE)
     assert migrations.upgrade(empty_url) == (BEFORE, migrations.head())

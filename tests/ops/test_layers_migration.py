@@ -14,11 +14,11 @@ from sqlalchemy import MetaData, create_engine, func, select
 
 from catalogue import create_app, migrations
 from catalogue.config import Config
-from catalogue.db import database_of, db
+from catalogue.db import db
 from catalogue.events import Event
 from catalogue.services import layers, validation
 from catalogue.services.models import LayerVersion, Review, ServiceVersion
-from tests.conftest import DATA
+from tests.conftest import DATA, close_app
 
 BEFORE = "0004_token_scopes"
 
@@ -132,8 +132,7 @@ def test_a_0004_database_upgrades_linking_every_version_and_losing_nothing(empty
             "version": "1.0.0",
         }
     finally:
-        app.extensions["catalogue.search"].index.close()
-        database_of(app).engine.dispose()
+        close_app(app)
 
     # And back to 0004: the descriptors, reviews and events are still there; then up again.
     migrations.downgrade(empty_url, BEFORE)

@@ -17,6 +17,7 @@ from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import db
 from catalogue.document.content import chapters
+from tests.conftest import close_app
 from tests.security.markup import live_markup
 
 # A value for every URL parameter, so each rule is requested at a page that exists.
@@ -182,6 +183,6 @@ def test_strict_transport_security_only_over_https_or_in_production(
     try:
         response = production.test_client().get("/")
     finally:
-        production.extensions["catalogue.search"].index.close()
+        close_app(production)
     assert response.status_code == 200
     assert response.headers["Strict-Transport-Security"] == security.STRICT_TRANSPORT_SECURITY
