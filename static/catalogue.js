@@ -78,6 +78,9 @@
       if (input.form) { input.form.submit(); }
     }
     function render(items) {
+      // An answer that arrives after the reader moved to a suggestion keeps that suggestion chosen, if it is
+      // still offered: the arrow keys never lose their place to a slower answer.
+      var chosen = active >= 0 ? options[active].getAttribute("data-kind") + "\n" + options[active].getAttribute("data-value") : null;
       list.textContent = "";
       options = items.map(function (item) {
         var li = document.createElement("li");
@@ -102,6 +105,9 @@
         input.setAttribute("aria-expanded", "true");
         status.textContent = options.length + (options.length === 1 ? " suggestion" : " suggestions") +
           ", use the up and down arrows to choose";
+        highlight(options.findIndex(function (li) {
+          return li.getAttribute("data-kind") + "\n" + li.getAttribute("data-value") === chosen;
+        }));
       } else {
         close();
         status.textContent = "";

@@ -121,6 +121,23 @@ def test_autocomplete_is_a_combobox_that_opens_a_service(page: Any) -> None:
     page.wait_for_url(re.compile(f"/services/{slug}$"))
 
 
+def test_a_later_answer_keeps_the_suggestion_the_arrow_keys_chose(page: Any) -> None:
+    # "rela" and "relai" both suggest the service RELAIS: the answer to "relai" arrives after the reader chose
+    # RELAIS with the arrow keys (under load it may arrive late on its own, as one to a slower request would).
+    page.goto("/")
+    box = page.locator("#home-q")
+    box.press_sequentially("rela", delay=30)
+    page.locator("#home-q ~ [role=listbox] [role=option][data-kind=service]").first.wait_for()
+    box.press("ArrowDown")
+    chosen = page.locator("[role=option][aria-selected=true]")
+    assert chosen.get_attribute("data-value") == "RELAIS"
+    with page.expect_response(lambda response: "q=relai" in response.url):
+        box.press("i")
+    page.wait_for_timeout(200)  # the answer is rendered just after its response event
+    assert chosen.get_attribute("data-value") == "RELAIS"
+    assert box.get_attribute("aria-activedescendant") == chosen.get_attribute("id")
+
+
 # --- service page -------------------------------------------------------------------------------
 
 
