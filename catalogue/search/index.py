@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import gc
 import hashlib
 import html
 import json
@@ -43,6 +44,8 @@ from whoosh.searching import Searcher
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
 from catalogue.search import vocabulary
+from catalogue.search.postings import postings
+from catalogue.search.readers import SegmentReaders, merge_small
 from catalogue.services import distributions, layers
 from catalogue.services.models import Service, ServiceVersion
 
@@ -409,6 +412,7 @@ class SearchIndex:
         self._index: index.FileIndex | None = None
         self._generation: str | None = None
         self._searcher: Searcher | None = None
+        self._segments = SegmentReaders()  # each segment opened once; searchers are views of them
         self._opened = 0  # counts searchers opened, so caches know when theirs is gone
         self._state: _State | None = None
         self._state_of: Searcher | None = None  # the searcher _state was read from
@@ -458,17 +462,25 @@ class SearchIndex:
         self._index, self._generation, self._searcher = opened, generation, None
         if old is not None:
             old.close()
+        self._segments.close()
 
-    def _current_state(self) -> _State | None:
+    def _current_state(self, check: bool = True) -> _State | None:
         """The state as the open searcher sees it, read once per searcher (it changes only with the index)."""
-        searcher = self.searcher()
+        searcher = self.searcher(check)
         if self._state_of is not searcher:
             self._state, self._state_of = self._read_state(searcher), searcher
         return self._state
 
     @staticmethod
     def _read_state(searcher: Searcher) -> _State | None:
-        stored = searcher.document(key=STATE_KEY)
+        # Read straight from the postings of the key (a fifth of whoosh's searcher.document, which builds a query
+        # and a matcher per segment): every search after a write reads it.
+        stored = None
+        for leaf, _offset in searcher.reader().leaf_readers():
+            docs, _weights = postings(leaf, "key", STATE_KEY, weights=False)
+            if len(docs):
+                stored = leaf.stored_fields(int(docs[0]))
+                break
         if not stored:
             return None
         return _State(
@@ -619,7 +631,7 @@ class SearchIndex:
                         for doc in documents_for(service):
                             writer.add_document(**doc)
                 writer.update_document(**self._state_document(rows[-1].id, content_hash))
-                writer.commit()
+                writer.commit(mergetype=merge_small)
                 return len(rows)
             except BaseException:
                 writer.cancel()
@@ -638,14 +650,17 @@ class SearchIndex:
                 if self._current_generation() != self._generation:
                     ix = self.open()  # another process rebuilt it meanwhile
 
-    def sync_sections(self) -> bool:
-        """Index the document's sections again if the content differs from the indexed one; True if it did."""
+    def sync_sections(self, check: bool = True) -> bool:
+        """Index the document's sections again if the content differs from the indexed one; True if it did.
+        The open searcher is checked first (see searcher()) unless check is False, and after a change."""
         with self._lock:
             content_hash, sections = self._content()
-            state = self._current_state()
+            state = self._current_state(check)
             if state is not None and state.content_hash == content_hash:
                 return False
-            return self._replace_sections(content_hash, sections)
+            replaced = self._replace_sections(content_hash, sections)
+            self.searcher()
+            return replaced
 
     def _replace_sections(self, content_hash: str, sections: list[dict[str, Any]]) -> bool:
         ix, writer = self._writer()
@@ -659,7 +674,7 @@ class SearchIndex:
             for doc in sections:
                 writer.add_document(**doc)
             writer.update_document(**self._state_document(state.last_event if state else 0, content_hash))
-            writer.commit()
+            writer.commit(mergetype=merge_small)
             return True
         except BaseException:
             writer.cancel()
@@ -681,13 +696,15 @@ class SearchIndex:
         with self._lock:
             self.open()
             newest = self._newest_event()
-            applied = self.last_applied()
+            applied = self.last_applied()  # checks that the open searcher reads the index as it is now
             if newest > applied:
                 self.sync()
             elif newest < applied:
                 log.warning("search index is ahead of the database (event %s > %s); rebuilding it", applied, newest)
                 self.rebuild()
-            self.sync_sections()
+            # Checked again only if the index was just written: the search that follows reads the open searcher
+            # without checking it (one look at the index folder per search, not three).
+            self.sync_sections(check=newest != applied)
 
     # --- reading ------------------------------------------------------------------------------
 
@@ -696,26 +713,29 @@ class SearchIndex:
         """Held while searching with searcher(), so a refresh never closes a searcher in use."""
         return self._lock
 
-    def searcher(self) -> Searcher:
-        """An open searcher of the current index, refreshed if the index changed (call with lock held)."""
+    def searcher(self, check: bool = True) -> Searcher:
+        """An open searcher of the current index, refreshed if the index changed (call with lock held); with check
+        False, the open searcher as it is, when the caller has just checked (catch_up does: a search checks once)."""
         with self._lock:
+            if not check and self._searcher is not None:
+                return self._searcher
             ix = self.open()
             if self._searcher is None:
-                self._searcher = ix.searcher()
+                self._searcher = self._segments.searcher(ix)
                 self._opened += 1
             elif not self._searcher.up_to_date():
-                # A new searcher rather than refresh(): refresh reuses segment readers and can miss
-                # deletions made since in a reused segment (an updated document then appears twice).
+                # Not whoosh's refresh(): it reuses segment readers with the deletions they were opened with (an
+                # updated document then appears twice). Segments still in the index are not opened again, though.
                 old = self._searcher
-                self._searcher = ix.searcher()
+                self._searcher = self._segments.searcher(ix)
                 self._opened += 1
                 old.close()
             return self._searcher
 
-    def generation_token(self) -> tuple[str | None, int]:
-        """Changes whenever what the index answers may change (for caches)."""
+    def generation_token(self, check: bool = True) -> tuple[str | None, int]:
+        """Changes whenever what the index answers may change (for caches); check as for searcher()."""
         with self._lock:
-            self.searcher()
+            self.searcher(check)
             return self._generation, self._opened
 
     def count(self, kind: str = "service") -> int:
@@ -781,20 +801,34 @@ class SearchIndex:
 
     def check_readable(self) -> None:
         """Raise unless a search can read the index now (for /readyz); a damaged index is rebuilt first."""
-        from whoosh.query import Term
-
         with self._lock, _damage_left_open():  # open() below may meet the damaged generation again
             for attempt in (1, 2):
                 try:
-                    searcher = self.searcher()
-                    # Read again, not the state cached with the searcher: it must come from the files as they are.
-                    if self._read_state(searcher) is None:
-                        raise IndexDamaged("the index holds no state document")
-                    searcher.search(Term("kind", "service"), limit=1)
+                    self._check_files()
                     return
                 except Exception as exc:
                     if attempt == 2 or not self.heal(exc):
                         raise
+
+    def _check_files(self) -> None:
+        """Raise IndexDamaged unless a searcher opened from the files as they are now reads the state and searches
+        (not the open searcher: it keeps small segments in memory and the others' files open, see readers)."""
+        from whoosh.query import Term
+
+        failure = None
+        try:
+            with self.open().searcher() as searcher:
+                if self._read_state(searcher) is None:
+                    failure = "the index holds no state document"
+                else:
+                    searcher.search(Term("kind", "service"), limit=1)
+        except Exception as exc:  # noqa: BLE001 - whatever stops the read means: the index is damaged
+            failure = f"{type(exc).__name__}: {exc}"
+        if failure is not None:
+            # whoosh can leave the file it failed on open in a reference cycle with the error: closed now, inside
+            # the caller's block that silences its warning, rather than by a collection in some later request.
+            gc.collect()
+            raise IndexDamaged(failure)
 
     def close(self) -> None:
         """Close the open searcher and forget the index; the next use opens it again from disk."""
@@ -803,3 +837,4 @@ class SearchIndex:
                 self._searcher.close()
                 self._searcher = None
             self._index, self._generation = None, None
+            self._segments.close()

@@ -277,6 +277,7 @@ class SegmentSets:
         self._lengths: dict[tuple[str, str], Any] = {}
         self._postings = _Kept(self.MAX_POSTINGS)
         self._positions = _Kept(self.MAX_POSITIONS)
+        self._segments: set[str] = set()  # the segments of the last reader (see keep_only)
         self.postings_read = 0
         self.positions_read = 0
         self.misses = 0
@@ -362,14 +363,19 @@ class SegmentSets:
         return found
 
     def keep_only(self, segments: set[str]) -> None:
-        """Forget what was kept of every segment not in segments."""
-        for key in [k for k in self._sets if k[0] not in segments]:
+        """Forget what was kept of every segment not in segments (each new reader calls this: when no segment is
+        gone, as after most writes, it costs nothing however much is kept)."""
+        gone = self._segments - segments
+        self._segments = set(segments)
+        if not gone:
+            return
+        for key in [k for k in self._sets if k[0] in gone]:
             del self._sets[key]
-        for key in [k for k in self._lexicons if k[0] not in segments]:
+        for key in [k for k in self._lexicons if k[0] in gone]:
             del self._lexicons[key]
-        for key in [k for k in self._terms if k[0] not in segments]:
+        for key in [k for k in self._terms if k[0] in gone]:
             del self._terms[key]
-        for name in [k for k in self._lengths if k[0] not in segments]:
+        for name in [k for k in self._lengths if k[0] in gone]:
             del self._lengths[name]
         self._postings.keep_only(segments)
         self._positions.keep_only(segments)
@@ -724,7 +730,12 @@ class _ReaderView:
         if not any(others):
             return largest
         new = set().union(*others).difference(sets.lexicon_set(largest_leaf, str(largest_segment), fieldname))
-        return sorted(largest + sorted(new)) if new else largest  # two sorted runs: one merge
+        if not new:
+            return largest
+        merged = largest.copy()  # the largest segment's list stays as it is, kept for the next reader
+        for value in sorted(new):  # a write adds a few values: each goes in its place (no sort of the whole list)
+            bisect.insort(merged, value)
+        return merged
 
     def _column(self, fieldname: str) -> list[Any]:
         """The column's value of every document, by document number.
@@ -896,8 +907,8 @@ class Searching:
         self.segment_sets = SegmentSets()
 
     def _reader_view(self) -> _ReaderView:
-        searcher = self.index.searcher()
-        token = self.index.generation_token()
+        searcher = self.index.searcher(check=False)  # search() and suggest() caught up and checked just before
+        token = self.index.generation_token(check=False)
         if self._view is None or token != self._view_token:
             self._view, self._view_token = _ReaderView(searcher, self.segment_sets), token
             with self._cache_lock:

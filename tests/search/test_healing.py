@@ -13,7 +13,7 @@ from flask import Flask
 
 from catalogue.auth import actors
 from catalogue.db import db
-from catalogue.search import follower_of
+from catalogue.search import follower_of, readers
 from catalogue.services import descriptors, workflow
 from tests.conftest import DATA, app_on_empty_database
 
@@ -45,7 +45,13 @@ def _overwrite(folder: Path) -> None:
                 handle.write(os.urandom(path.stat().st_size))
 
 
-def test_searches_heal_after_the_index_files_are_overwritten(indexed: Flask) -> None:
+@pytest.mark.parametrize("small_in_memory", [False, True], ids=["read-from-files", "small-segments-in-memory"])
+def test_searches_heal_after_the_index_files_are_overwritten(
+    indexed: Flask, monkeypatch: pytest.MonkeyPatch, small_in_memory: bool
+) -> None:
+    if not small_in_memory:  # as segments too big to be kept in memory are read: from their files
+        monkeypatch.setattr(readers, "READ_WHOLE", 0)
+        indexed.extensions["catalogue.search"].index.close()  # opened again, from the files
     client = indexed.test_client()
     assert client.get("/api/v1/search?q=linkage").json["total"] == 3
     damaged = _generation(indexed)
@@ -56,7 +62,13 @@ def test_searches_heal_after_the_index_files_are_overwritten(indexed: Flask) -> 
         assert answer.status_code == 200, (n, answer.get_data(as_text=True)[:300])
     assert client.get("/api/v1/search?q=linkage&per_page=7").json["total"] == 3
     assert client.get("/search?q=units").status_code == 200
+    if small_in_memory:
+        # The segments read into memory when they were opened answered, rightly, as before the damage; the
+        # readiness probe reads the files as they are now, and notices.
+        assert _generation(indexed) == damaged
+        assert client.get("/readyz").status_code == 200
     assert _generation(indexed) != damaged  # rebuilt from the database, not patched
+    assert client.get("/api/v1/search?q=linkage&per_page=6").json["total"] == 3
 
 
 def test_readiness_notices_a_damaged_index_and_heals_it(indexed: Flask) -> None:

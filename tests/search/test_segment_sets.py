@@ -9,7 +9,8 @@ from catalogue.auth import actors
 from catalogue.db import database_of
 from catalogue.events import Event
 from catalogue.search import follower_of, searching
-from catalogue.search.query import SearchRequest, SegmentSets, _ReaderView, _segment_id, answer
+from catalogue.search.index import FACETS
+from catalogue.search.query import SearchRequest, SegmentSets, _ReaderView, _segment_id, _text, answer
 from catalogue.services import descriptors, permissions, workflow
 from catalogue.services.models import ServiceVersion
 from tests.conftest import seeded_app
@@ -91,3 +92,43 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         assert again.total == first.total + 1
         assert again.facets == _fresh_answer(app).facets == after_write.facets
         assert sets.postings * 10 < cold_postings
+
+
+def test_what_was_kept_of_a_segment_merged_away_is_forgotten_and_merged_lexicons_stay_sorted(tmp_path):
+    with seeded_app(tmp_path) as app:
+        search_index = app.extensions["catalogue.search"].index
+        search_index.rebuild()
+        sets = app.extensions["catalogue.search"].segment_sets
+        _search(app)
+        big = _segments(app)
+        _write(app, "quokka-tool", "Quokka estimation tool")
+        _search(app, "quokka")
+        first_small = _segments(app) - big
+        assert first_small
+        _write(app, "wombat-kit", "Wombat counting kit")  # the small segment goes into the write's new one
+        _search(app, "wombat")
+        now = _segments(app)
+        assert len(now) == 2 and not first_small & now
+        kept = {key[0] for key in [*sets._sets, *sets._lexicons, *sets._terms, *sets._lengths]}
+        assert kept <= now, kept - now
+        with app.app_context(), search_index.lock:
+            searcher = search_index.searcher()
+            view = _ReaderView(searcher, sets)
+            for name in (*FACETS, "words", "identifiers"):
+                expected = sorted({_text(term) for term in searcher.reader().lexicon(name)})
+                assert view.values(name) == expected, name
+            assert "quokka" in view.values("words") and "wombat" in view.values("words")
+
+
+def test_a_search_sees_the_events_its_own_catch_up_applied(tmp_path):
+    with seeded_app(tmp_path) as app:
+        assert _search(app, "zyzzyva").total == 0  # a searcher is open, and checked against the files
+        synced = follower_of(app).synced
+        with database_of(app).transaction() as session:
+            version = session.scalars(select(ServiceVersion).where(ServiceVersion.status == "approved")).first()
+            version.name = "Zyzzyva renamed"
+            session.add(Event(kind="version.edited", service_id=version.service_id, version_id=version.id, data={}))
+        # Written straight to the database, as another host would: no follower here applies it; the search's
+        # catch-up does, and the search must then read the index as that left it.
+        assert follower_of(app).synced == synced
+        assert _search(app, "zyzzyva").total == 1
