@@ -33,6 +33,8 @@ from whoosh.reading import TermNotFound
 from whoosh.system import _INT_SIZE
 from whoosh.util.numeric import byte_to_length
 
+from catalogue.search.scores import within
+
 log = logging.getLogger(__name__)
 
 
@@ -109,12 +111,19 @@ class _Blocks:
     when only documents and weights are asked for, and with its values as text (one join) for positions.
     """
 
-    __slots__ = ("inlined", "raw", "spans")
+    __slots__ = ("_spans", "inlined", "raw")
 
-    def __init__(self, inlined: Any, raw: bytes, spans: list[_Span]) -> None:
+    def __init__(self, inlined: Any, raw: bytes, spans: list[_Span] | None = None) -> None:
         self.inlined = inlined
         self.raw = raw
-        self.spans = spans
+        self._spans = spans
+
+    @property
+    def spans(self) -> list[_Span]:
+        """Where every block is (each block's header read once, when first asked for)."""
+        if self._spans is None:
+            self._spans = _spans(self.raw) if self.raw else []
+        return self._spans
 
     @classmethod
     def of(cls, leaf: Any, fieldname: str, text: str) -> _Blocks | None:
@@ -137,34 +146,51 @@ class _Blocks:
         raw = bytes(postfile.get(offset, length))  # type: ignore[union-attr]
         if raw[: len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
             return None
-        return cls(None, raw, _spans(raw))
+        return cls(None, raw)
 
     def _data(self, span: _Span) -> bytes:
         data = self.raw[span.start : span.end]
         return zlib.decompress(data) if span.compression else data
 
-    def documents(self) -> Iterator[tuple[Any, Any]]:
-        """(document numbers as int32, weights as stored) of each block."""
+    def documents(self) -> tuple[Any, list[int], list[Any]]:
+        """(document numbers as int32, how many each block holds, each block's weights as stored).
+
+        The gaps of every block are made one array at once, and each block's running sum taken from the running
+        sum of all (a few numpy calls per list rather than per block of 128)."""
         if self.inlined is not None:
             ids, weights, _values = self.inlined
-            if ids:
-                yield np.asarray(ids, dtype=np.int32), weights
-            return
+            return np.asarray(ids, dtype=np.int32), [len(ids)], [weights]
+        gaps: list[Any] = []
+        stored: list[Any] = []
         for span in self.spans:
             data = self._data(span)
             found = _before_values(data, span.postings)
-            gaps, weights = found if found is not None else loads(data)[:2]  # nosec B301
-            yield np.cumsum(np.asarray(gaps, dtype=np.int32), dtype=np.int32), weights
+            block_gaps, block_weights = found if found is not None else loads(data)[:2]  # nosec B301
+            gaps.append(block_gaps)
+            stored.append(block_weights)
+        counts = [len(block) for block in gaps]
+        total = np.cumsum(np.fromiter(chain.from_iterable(gaps), dtype=np.int64, count=sum(counts)))
+        ends = np.cumsum(counts)
+        # Each block's gaps start from 0: take away the running sum of the blocks before it.
+        before = np.concatenate(([0], total[ends[:-1] - 1])) if len(ends) else np.zeros(0, dtype=np.int64)
+        return (total - np.repeat(before, counts)).astype(np.int32), counts, stored
 
-    def positions(self, only: Any) -> Iterator[tuple[Any, Any, Any]]:
+    def positions(self, only: Any, listed: Any = None) -> Iterator[tuple[Any, Any, Any]]:
         """(document numbers as int32, how many positions each, their position gaps) of the blocks holding a
-        document of only (of every block when only is None), restricted to the documents of only."""
+        document of only (of every block when only is None), restricted to the documents of only.
+
+        listed, the term's document numbers (all its postings, ascending), tells which blocks hold only without
+        reading every block's header (see _spans_numbered)."""
         if self.inlined is not None:
             ids, _weights, values = self.inlined
             if ids:
                 yield _arrays(*_only(np.asarray(ids, dtype=np.int32), [_gaps(v) for v in values], only))
             return
-        spans = self._holding(only)
+        spans = None
+        if only is not None and listed is not None and self._spans is None:
+            spans = _spans_numbered(self.raw, np.unique(np.searchsorted(listed, only) // BLOCK_POSTINGS), listed)
+        if spans is None:
+            spans = self._holding(only)
         if not spans:
             return
         datas = [self._data(span) for span in spans]
@@ -174,7 +200,7 @@ class _Blocks:
         parts = [found] if found is not None else [_block_positions_by_pickle(data) for data in datas]
         for docs, counts, gaps in parts:
             if only is not None:
-                keep = np.isin(docs, only, assume_unique=True)
+                keep = within(docs, only)
                 docs, counts, gaps = docs[keep], counts[keep], gaps[np.repeat(keep, counts)]
             if len(docs):
                 yield docs, counts, gaps
@@ -183,21 +209,16 @@ class _Blocks:
         """The blocks holding a document of only (sorted document numbers), or every block when only is None."""
         if only is None:
             return self.spans
-        chosen = []
-        before = 0  # the documents of only up to the previous block's last one
-        for span in self.spans:
-            upto = int(np.searchsorted(only, span.last, side="right"))
-            if upto > before:
-                chosen.append(span)
-            before = upto
-        return chosen
+        # The documents of only up to each block's last one: a block holds one when that count grows at it.
+        upto = np.searchsorted(only, np.fromiter((span.last for span in self.spans), dtype=np.int64), side="right")
+        return list(compress(self.spans, np.diff(upto, prepend=0).astype(bool).tolist()))
 
 
 def _only(docs: Any, values: Any, only: Any) -> tuple[Any, Any]:
     """(docs, values) of the documents of only (all when only is None)."""
     if only is None:
         return docs, values
-    keep = np.isin(docs, only, assume_unique=True)
+    keep = within(docs, only)
     return docs[keep], tuple(compress(values, keep.tolist()))
 
 
@@ -333,6 +354,38 @@ def _gap_lists(texts: tuple[str, ...]) -> list[list[int]] | None:
     return lists  # type: ignore[no-any-return]
 
 
+BLOCK_POSTINGS = 128
+"""Postings in each block of a posting list but its last (whoosh3's default block limit); checked when relied on."""
+
+
+def _spans_numbered(raw: bytes, numbers: Any, listed: Any) -> list[_Span] | None:
+    """Where the blocks numbered numbers (ascending) are, reading only their headers: each block but the last
+    holds BLOCK_POSTINGS postings, so block k holds the postings k * BLOCK_POSTINGS onwards of listed (the term's
+    document numbers). None when a block read does not hold what listed says it does (then every header is read).
+    """
+    spans: list[_Span] = []
+    wanted = iter(numbers.tolist())
+    number = next(wanted, None)
+    stream = io.BytesIO(raw)
+    at, block = len(WHOOSH3_HEADER_MAGIC), 0
+    while number is not None:
+        (length,) = _BLOCK_LENGTH.unpack_from(raw, at)
+        end = at + _INT_SIZE + abs(length)
+        if block == number:
+            stream.seek(at + _INT_SIZE)
+            header = load(stream)  # nosec B301
+            first = block * BLOCK_POSTINGS
+            count = min(BLOCK_POSTINGS, len(listed) - first)
+            if count <= 0 or int(header[0]) != count or int(header[1]) != int(listed[first + count - 1]):
+                return None
+            spans.append(_Span(count, int(header[1]), stream.tell(), end, int(header[3])))
+            number = next(wanted, None)
+        if length < 0:
+            return spans if number is None else None
+        at, block = end, block + 1
+    return spans
+
+
 def _spans(raw: bytes) -> list[_Span]:
     """Where each block of a posting list is (whoosh3's W3LeafMatcher._goto: the block's length, negative for the
     last block, then its pickled header)."""
@@ -360,6 +413,14 @@ def _weights_of(stored: Any, count: int) -> Any:
     return np.asarray(stored, dtype=np.float32)
 
 
+def _all_weights(stored: list[Any], counts: list[int]) -> Any:
+    """The weights of every block (as stored: _weights_of) as one float32 array."""
+    if stored and all(type(block) is tuple for block in stored):
+        return np.fromiter(chain.from_iterable(stored), dtype=np.float32, count=sum(counts))
+    found = [_weights_of(block, count) for block, count in zip(stored, counts, strict=True) if count]
+    return np.concatenate(found) if found else _NO_WEIGHTS
+
+
 def _deleted_docs(leaf: Any) -> Any:
     """The documents deleted from leaf's segment, as an int32 array (empty when none is)."""
     if not leaf.has_deletions():
@@ -380,14 +441,8 @@ def postings(leaf: Any, fieldname: str, text: str, weights: bool = True, live: b
         FAST_PATHS.fall_back(FastPaths.POSTINGS_IN_BLOCKS)
         return _postings_one_by_one(leaf, fieldname, text, weights, live)
     FAST_PATHS.take(FastPaths.POSTINGS_IN_BLOCKS)
-    ids: list[Any] = []
-    found: list[Any] = []
-    for docs, stored in blocks.documents():
-        ids.append(docs)
-        if weights:
-            found.append(_weights_of(stored, len(docs)))
-    docs = np.concatenate(ids) if ids else _NO_DOCS
-    values = (np.concatenate(found) if found else _NO_WEIGHTS) if weights else None
+    docs, counts, stored = blocks.documents()
+    values = _all_weights(stored, counts) if weights else None
     if live and len(docs):
         deleted = _deleted_docs(leaf)
         if len(deleted):
@@ -424,9 +479,11 @@ def _unfiltered(matcher: Any) -> Any:
     return matcher.child
 
 
-def position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any:
+def position_keys(leaf: Any, fieldname: str, text: str, only: Any = None, listed: Any = None) -> Any:
     """Every position of a term in one segment, deleted documents included, as sorted int64 keys
     (document number << 32 | position); with only (sorted document numbers), in those documents alone.
+    listed, the term's document numbers in the segment (its postings, deleted documents included) when known,
+    saves reading the header of every block to find those holding only.
 
     From the blocks read in one call (_Blocks), a block's positions in one pickle load, and only the blocks
     holding a document of only; through the public matcher interface otherwise (counted in FAST_PATHS).
@@ -435,7 +492,7 @@ def position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any
     blocks = _Blocks.of(leaf, fieldname, text) if field is not None and type(field.format) is Positions else None
     if blocks is not None:
         FAST_PATHS.take(FastPaths.POSITIONS_IN_BLOCKS)
-        docs, counts, positions = _positions_in_blocks(blocks, only)
+        docs, counts, positions = _positions_in_blocks(blocks, only, listed)
     else:
         FAST_PATHS.fall_back(FastPaths.POSITIONS_IN_BLOCKS)
         try:
@@ -449,9 +506,9 @@ def position_keys(leaf: Any, fieldname: str, text: str, only: Any = None) -> Any
     return (np.repeat(np.asarray(docs, dtype=np.int64), counts) << 32) | positions
 
 
-def _positions_in_blocks(blocks: _Blocks, only: Any) -> tuple[Any, Any, Any]:
+def _positions_in_blocks(blocks: _Blocks, only: Any, listed: Any = None) -> tuple[Any, Any, Any]:
     """(documents, how many positions each, the positions) of the blocks read (see position_keys)."""
-    parts = list(blocks.positions(only))
+    parts = list(blocks.positions(only, listed))
     if not parts:
         return _NO_DOCS, np.zeros(0, dtype=np.int64), _NO_KEYS
     docs, count, flat = (np.concatenate(part) for part in zip(*parts, strict=True))

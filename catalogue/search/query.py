@@ -25,6 +25,7 @@ import bisect
 import itertools
 import logging
 import math
+import operator
 import re
 import threading
 from collections import Counter, OrderedDict
@@ -52,8 +53,8 @@ from whoosh.searching import Searcher
 from catalogue.search import passages
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.search.matching import Plan, plan
-from catalogue.search.postings import field_lengths, position_keys, postings
-from catalogue.search.scores import NO_DOCS, Docs, Scores, common, coverage, summed
+from catalogue.search.postings import BLOCK_POSTINGS, field_lengths, position_keys, postings
+from catalogue.search.scores import NO_DOCS, Docs, Scores, common, coverage, shared, summed, within
 from catalogue.search.vocabulary import compact, fold, name_forms, tokens, vocabulary
 from catalogue.services.permissions import Visibility
 
@@ -617,7 +618,7 @@ class _ReaderView:
             return NO_DOCS  # a field without positions cannot hold a phrase (whoosh raises QueryError)
         if query.slop != 1:  # not a plain phrase: whoosh's span matcher decides
             found = np.array(sorted(self.searcher.docs_for_query(query)), dtype=np.int64)
-            return found if candidates is None else np.intersect1d(found, candidates, assume_unique=True)
+            return found if candidates is None else shared(found, candidates)
         words = [_text(w) for w in query.words]
         found_parts: list[Docs] = []
         for leaf, offset, segment in self._leaves:
@@ -627,7 +628,7 @@ class _ReaderView:
                 holding = candidates[(candidates >= offset) & (candidates < end)] - offset
             for word in words:
                 local, _weights = self._live_postings(leaf, offset, segment, query.fieldname, word)
-                holding = local if holding is None else np.intersect1d(holding, local, assume_unique=True)
+                holding = local if holding is None else shared(holding, local)
                 if not len(holding):
                     break
             if holding is not None and len(holding):
@@ -647,7 +648,7 @@ class _ReaderView:
             here = self._positions(leaf, segment, fieldname, word, holding)
             here = here[(here & 0xFFFFFFFF) >= place] - place  # a word before its place starts no phrase
             if starts is None:
-                starts = here[np.isin(here >> 32, holding)]
+                starts = here[within(here >> 32, holding)]
             else:
                 at = np.searchsorted(here, starts)
                 inside = at < len(here)
@@ -660,16 +661,22 @@ class _ReaderView:
         return np.unique(starts >> 32)
 
     def _positions(self, leaf: Any, segment: str | None, fieldname: str, word: str, holding: Any) -> Any:
-        """The word's position keys in leaf: all of them, kept per segment, when the documents asked for would
-        make most of its blocks read anyway; else read for those documents only."""
+        """The word's position keys in leaf: all of them, kept per segment, when the documents asked for are in
+        most of its blocks anyway; else read for those documents only (the blocks holding them).
+
+        Reading every position of a common word costs as much as the catalogue is large, and a phrase (or the
+        whole query, checked to rank) is mostly checked in a few documents of each block: reading those blocks
+        only keeps a search's cost near that of the documents checked."""
         if segment is not None:
             sets = self.segment_sets
             if sets.has_positions(segment, fieldname, word):
                 return sets.positions(leaf, segment, fieldname, word)
             kept, _weights = sets.term_postings(leaf, segment, fieldname, word)
-            # A block is read whole (128 postings): documents as few as one per two blocks read most of them.
-            if len(holding) * 256 >= len(kept):
+            if _blocks_holding(kept, holding) >= _READ_WHOLE * -(-len(kept) // BLOCK_POSTINGS):
                 return sets.positions(leaf, segment, fieldname, word)
+            found = position_keys(leaf, fieldname, word, holding, kept)
+            sets.positions_read += len(found)
+            return found
         return position_keys(leaf, fieldname, word, holding)
 
     def among(self, query: Query, candidates: Docs) -> Docs:
@@ -682,7 +689,31 @@ class _ReaderView:
             return found
         if isinstance(query, Phrase):
             return self.phrase_docs(query, candidates)
-        return np.intersect1d(self.scores(query).docs, candidates, assume_unique=True)
+        return shared(self.scores(query).docs, candidates)
+
+    def may_hold(self, query: Query, candidates: Docs) -> Docs:
+        """The documents of candidates (ascending) that may match query, read from postings alone: a phrase's
+        documents holding every word of it in its field (its word positions are not read), and for anything
+        else those among() finds. Every document matching query is among them."""
+        if isinstance(query, Or):
+            found = NO_DOCS
+            for part in query.subqueries:
+                found = np.union1d(found, self.may_hold(part, candidates))
+            return found
+        if not isinstance(query, Phrase) or query.slop != 1 or query.fieldname not in self.searcher.schema:
+            return self.among(query, candidates)
+        found_parts: list[Docs] = []
+        for leaf, offset, segment in self._leaves:
+            end = offset + leaf.doc_count_all()
+            holding = candidates[(candidates >= offset) & (candidates < end)] - offset
+            for word in query.words:
+                if not len(holding):
+                    break
+                local, _weights = self._live_postings(leaf, offset, segment, query.fieldname, _text(word))
+                holding = shared(holding, local)
+            if len(holding):
+                found_parts.append(holding.astype(np.int64) + offset)
+        return np.concatenate(found_parts) if found_parts else NO_DOCS
 
     def _expanded_scores(self, query: MultiTerm) -> Scores:
         """Prefix or wildcard: the sum over the terms it stands for in the lexicon (at most _EXPANSIONS)."""
@@ -833,16 +864,27 @@ class _ReaderView:
             maxdist = 1 if len(word) <= 5 else 2
             forms = _starting(self._identifiers, word[0])
             # Close to the whole form, or to its start (the word nearly starts it).
+            # (Thousands of forms share a first letter at tens of thousands of services: the starts are cut and
+            # the close ones picked in compiled code, not in a Python loop over every form.)
             whole = process.cdist([word], forms, scorer=Levenshtein.distance, score_cutoff=maxdist)[0]
-            start = process.cdist(
-                [word], [f[: len(word)] for f in forms], scorer=Levenshtein.distance, score_cutoff=maxdist
-            )[0]
-            near = [
-                form for form, a, b in zip(forms, whole.tolist(), start.tolist(), strict=True) if min(a, b) <= maxdist
-            ]
-            self._near[word] = tuple(near)
+            starts = list(map(operator.itemgetter(slice(len(word))), forms))
+            start = process.cdist([word], starts, scorer=Levenshtein.distance, score_cutoff=maxdist)[0]
+            close = np.flatnonzero(np.minimum(whole, start) <= maxdist).tolist()
+            self._near[word] = tuple(forms[i] for i in close)
             self._corrections[key] = None
         return self._near.get(word, ())
+
+
+_READ_WHOLE = 0.5
+"""The share of a posting list's blocks from which a word's every position is read (and kept) rather than those of
+the documents asked for."""
+
+
+def _blocks_holding(postings: Docs, docs: Docs) -> int:
+    """How many blocks of a posting list (its document numbers, ascending) hold one of docs (all among them)."""
+    if not len(docs):
+        return 0
+    return len(np.unique(np.searchsorted(postings, docs) // BLOCK_POSTINGS))
 
 
 def _starting(words: list[str], letter: str) -> list[str]:
@@ -1046,7 +1088,7 @@ def _evaluate(view: _ReaderView, meaning: Plan, scope: int, target: int) -> tupl
         return scores, matched, False
     parts = _unit_docs(view, meaning)
     docs, counts = coverage(parts)  # how many units each document matches
-    in_target = np.isin(docs, view.doc_array(target), assume_unique=True)
+    in_target = within(docs, view.doc_array(target))
     best = int(counts[in_target].max()) if in_target.any() else 0
     if not best:
         return Scores.empty(), 0, False
@@ -1153,7 +1195,7 @@ def _page(
         assert understood is not None
         docs = view.doc_array(allowed)
         values = scores.of(docs)
-        named = np.isin(docs, understood.named, assume_unique=True)
+        named = within(docs, understood.named)
         phrase = _holding_phrase(view, understood.plan.phrase, docs, values, named, need)
         # A service whose whole name the query is first, then those holding the query as a phrase, then by BM25F;
         # ties by document number, so paging is stable (lexsort: the last key first, each ascending).
@@ -1179,6 +1221,7 @@ def _page(
 
 
 _FIRST_CHECKED = 64
+_GROWTH = 4
 """Documents first checked for the whole query as a phrase (four times more at each next step)."""
 
 
@@ -1193,18 +1236,24 @@ def _holding_phrase(view: _ReaderView, phrase: Query | None, docs: Docs, values:
     found = np.zeros(len(docs), dtype=bool)
     if phrase is None or not len(docs):
         return found
+    # Only documents holding every word of the phrase in one field can hold it: the others are never checked
+    # (their postings are read already, their word positions are what costs).
+    possible = within(docs, view.may_hold(phrase, docs))
+    if not possible.any():
+        return found
+    named = named & possible
     if named.any():
-        found[named] = np.isin(docs[named], view.among(phrase, docs[named]), assume_unique=True)
-    rest = np.flatnonzero(~named)
+        found[named] = within(docs[named], view.among(phrase, docs[named]))
+    rest = np.flatnonzero(~named & possible)
     rest = rest[np.lexsort((docs[rest], -values[rest]))]  # best score first, then by document number
     step, held = _FIRST_CHECKED, 0
     while len(rest) and held < need:
         batch, rest = rest[:step], rest[step:]
         batch.sort()  # docs are ascending, so their places in it too
-        holding = np.isin(docs[batch], view.among(phrase, docs[batch]), assume_unique=True)
+        holding = within(docs[batch], view.among(phrase, docs[batch]))
         found[batch[holding]] = True
         held += int(holding.sum())
-        step *= 4
+        step *= _GROWTH
     return found
 
 

@@ -70,12 +70,12 @@ class Scores:
 
     def only(self, docs: Docs) -> Scores:
         """The documents that are also in docs (ascending)."""
-        keep = np.isin(self.docs, docs, assume_unique=True)
+        keep = within(self.docs, docs)
         return Scores(self.docs[keep], self.values[keep])
 
     def without(self, docs: Docs) -> Scores:
         """The documents that are not in docs."""
-        keep = np.isin(self.docs, docs, assume_unique=True, invert=True)
+        keep = ~within(self.docs, docs)
         return Scores(self.docs[keep], self.values[keep])
 
     def scaled(self, factor: float) -> Scores:
@@ -85,6 +85,22 @@ class Scores:
     def as_dict(self) -> dict[int, float]:
         """{document: score} (for tests and comparisons)."""
         return dict(zip(self.docs.tolist(), self.values.tolist(), strict=True))
+
+
+def within(docs: Docs, among: Docs) -> npt.NDArray[np.bool_]:
+    """Which of docs (ascending) are among `among` (ascending, each once): numpy.isin's answer, found by binary
+    search in among rather than by sorting both together (a few candidates checked against a long posting
+    list cost their own number, not the list's)."""
+    if not len(among) or not len(docs):
+        return np.zeros(len(docs), dtype=bool)
+    at = np.searchsorted(among, docs)
+    at[at == len(among)] = 0
+    return np.asarray(among[at] == docs)
+
+
+def shared(a: Docs, b: Docs) -> Docs:
+    """The documents of both a and b (each ascending, each once), ascending: numpy.intersect1d's answer."""
+    return a[within(a, b)] if len(a) <= len(b) else b[within(b, a)]
 
 
 def _span(parts: Sequence[Scores]) -> int:

@@ -23,8 +23,8 @@ from catalogue.search.postings import (
     positions_one_by_one,
     postings,
 )
-from catalogue.search.query import SegmentSets, _ReaderView
-from catalogue.search.scores import Scores, common, summed
+from catalogue.search.query import SegmentSets, _holding_phrase, _ReaderView
+from catalogue.search.scores import Scores, common, shared, summed, within
 
 _WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
 
@@ -267,3 +267,69 @@ def test_positions_read_with_numpy_are_those_of_the_pickles(view: _ReaderView, b
                     ]
                     several += len(datas) > 1
     assert read > 10 and loaded > 0 and several > 0, (read, loaded, several)
+
+
+def test_membership_and_intersection_by_binary_search_are_numpy_s() -> None:
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        a = np.unique(rng.integers(0, 400, rng.integers(0, 60))).astype(rng.choice([np.int32, np.int64]))
+        b = np.unique(rng.integers(0, 400, rng.integers(0, 300))).astype(np.int64)
+        assert within(a, b).tolist() == np.isin(a, b).tolist()
+        assert shared(a, b).tolist() == np.intersect1d(a, b).tolist() == shared(b, a).tolist()
+        repeated = np.sort(rng.integers(0, 400, 50))  # a word's positions: several per document
+        assert within(repeated, b).tolist() == np.isin(repeated, b).tolist()
+
+
+def test_positions_of_blocks_found_from_the_postings_are_those_of_every_block(blocks: index.Index) -> None:
+    rng = random.Random(6)
+    with blocks.searcher() as searcher:
+        for leaf, _offset in searcher.reader().leaf_readers():
+            for word in [*_WORDS, "filler"]:
+                listed, _weights = postings(leaf, "body", word, live=False)
+                every = position_keys(leaf, "body", word)
+                docs = listed.tolist()
+                for some in (docs[:1], docs[-1:], docs[127:130], rng.sample(docs, min(len(docs), 30)), docs):
+                    wanted = np.array(sorted(some), dtype=np.int64)
+                    expected = every[np.isin(every >> 32, wanted)].tolist()
+                    assert position_keys(leaf, "body", word, wanted, listed).tolist() == expected, word
+                    # Postings that do not say where the blocks are: every block's header is read instead.
+                    wrong = listed[1:] if len(listed) > 1 else listed + 1
+                    assert position_keys(leaf, "body", word, wanted, wrong).tolist() == expected, word
+
+
+def test_positions_read_for_a_few_documents_or_kept_whole_are_the_same(blocks: index.Index) -> None:
+    rng = random.Random(12)
+    view = _ReaderView(blocks.searcher(weighting=scoring.BM25F()), SegmentSets())
+    whole = partial = 0
+    for leaf, _offset, segment in view._leaves:
+        for word in ("data", "filler", "seasonal"):
+            listed, _weights = view.segment_sets.term_postings(leaf, segment, "body", word)
+            every = position_keys(leaf, "body", word)
+            for count in (1, 3, 20, len(listed) // 2, len(listed)):
+                holding = np.array(sorted(rng.sample(listed.tolist(), min(count, len(listed)))), dtype=np.int64)
+                kept = view.segment_sets.has_positions(segment, "body", word)
+                found = view._positions(leaf, segment, "body", word, holding)
+                read_whole = view.segment_sets.has_positions(segment, "body", word)
+                whole += read_whole and not kept
+                partial += not read_whole
+                assert found[np.isin(found >> 32, holding)].tolist() == every[np.isin(every >> 32, holding)].tolist()
+    assert whole and partial, (whole, partial)
+
+
+def test_the_phrase_checked_in_steps_ranks_the_same_documents_first(view: _ReaderView) -> None:
+    rng = random.Random(21)
+    for _ in range(60):
+        words = rng.sample(_WORDS, 2)
+        phrase = Or([Phrase("title", words), Phrase("body", words), Term("tags", words[0])])
+        docs = np.array(sorted(rng.sample(range(view.size), rng.randint(1, view.size))), dtype=np.int64)
+        exact = np.isin(docs, view.among(phrase, docs))
+        assert set(view.among(phrase, docs).tolist()) <= set(view.may_hold(phrase, docs).tolist())
+        values = np.array([rng.choice((0.5, 1.0, 1.5, 2.0)) for _ in docs])  # ties too
+        named = np.array([rng.random() < 0.05 for _ in docs])
+        for need in (1, 5, 20, 200):
+            stepped = _holding_phrase(view, phrase, docs, values, named, need)
+            assert not (stepped & ~exact).any()  # never says a document holds the phrase when it does not
+            first = [
+                docs[np.lexsort((docs, -values, ~holding, ~named))][:need].tolist() for holding in (stepped, exact)
+            ]
+            assert first[0] == first[1], (words, need)
