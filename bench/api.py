@@ -22,6 +22,12 @@ take the time are printed, then again under tracemalloc, and the lines that allo
 still holds afterwards: the evidence for a missed target.
 
     python bench/api.py [--size 10000] [--seconds 10] [--connections 4] [--tool auto|wrk|python] [--profile N]
+                        [--keep FOLDER]
+
+With --keep, the catalogue and its index are read from FOLDER/<size> (as bench/search.py --keep keeps them:
+bench.sqlite3 and the index folder) and copied into a temporary folder for the run, so that runs before and after
+a change serve the same catalogue without minutes of building; the kept folder is never written to (when it holds
+no catalogue yet, one is built there first). `catalogue reindex` is then not timed (reindex_s is null).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from typing import Any
 import psutil
 from search import Words, build_catalogue, descriptor, vocabulary  # bench/search.py, beside this file
 
-from catalogue import create_app
+from catalogue import cli, create_app
 from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import database_of
@@ -159,6 +165,29 @@ def validate_all(port: int, count: int = 20) -> None:
             assert response.status == 200, (response.status, body[:300])
         finally:
             connection.close()
+
+
+def copy_kept(kept: Path, folder: Path, size: int, words: Words) -> None:
+    """Copy the catalogue kept in kept (bench.sqlite3 and its index, as bench/search.py --keep leaves them) into
+    folder; a kept folder without one gets one built first. A kept folder is only read after that."""
+    if not (kept / "bench.sqlite3").exists():
+        if kept.exists() and any(kept.iterdir()):
+            raise SystemExit(f"{kept} holds something other than a kept catalogue: it is left alone")
+        kept.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        app, _contents = build_catalogue(size, kept, words)
+        result = app.test_cli_runner().invoke(cli.main, ["reindex"])
+        assert result.exit_code == 0, result.output
+        app.extensions["catalogue.search"].index.close()
+        assert database_of(app).engine is not None
+        database_of(app).engine.dispose()
+        print(f"{size} synthetic services written and indexed in {kept} in {time.perf_counter() - start:.1f} s")
+    if not (kept / "index").is_dir():
+        raise SystemExit(f"{kept} has a catalogue but no index folder: run bench/search.py --keep first")
+    for database in kept.glob("bench.sqlite3*"):
+        shutil.copy2(database, folder / database.name)
+    shutil.copytree(kept / "index", folder / "index")
+    print(f"{size} services: kept catalogue and index copied from {kept}")
 
 
 def _reader_token(folder: Path) -> str:
@@ -444,6 +473,12 @@ def main() -> int:
         metavar="N",
         help="also profile N requests of each kind in-process (cProfile) and print where the time goes",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="copy the catalogue and index kept in FOLDER/<size> (built there once if missing) instead of building",
+    )
     args = parser.parse_args()
     tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
     words = Words(vocabulary())
@@ -458,12 +493,15 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        start = time.perf_counter()
-        app, _contents = build_catalogue(args.size, folder, words)
-        app.extensions["catalogue.search"].index.close()
-        assert database_of(app).engine is not None
-        database_of(app).engine.dispose()
-        print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
+        if args.keep is not None:
+            copy_kept(args.keep / str(args.size), folder, args.size, words)
+        else:
+            start = time.perf_counter()
+            app, _contents = build_catalogue(args.size, folder, words)
+            app.extensions["catalogue.search"].index.close()
+            assert database_of(app).engine is not None
+            database_of(app).engine.dispose()
+            print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
         env = {
             **os.environ,
             "CATALOGUE_INSTANCE_PATH": str(folder),
@@ -471,10 +509,13 @@ def main() -> int:
             "CATALOGUE_INDEX_DIR": str(folder / "index"),
             "CATALOGUE_SECRET_KEY": secrets.token_urlsafe(32),
         }
-        start = time.perf_counter()
-        subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
-        figures["reindex_s"] = round(time.perf_counter() - start, 2)
-        print(f"catalogue reindex: {figures['reindex_s']} s")
+        if args.keep is not None:
+            figures["reindex_s"] = None  # the kept index is served as it is: not rebuilt, not timed
+        else:
+            start = time.perf_counter()
+            subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
+            figures["reindex_s"] = round(time.perf_counter() - start, 2)
+            print(f"catalogue reindex: {figures['reindex_s']} s")
 
         token = _reader_token(folder)
 
