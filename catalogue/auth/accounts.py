@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
@@ -354,7 +355,16 @@ _TOKEN_READER = (
 """token_reader's one query, built once (building a statement costs more than running this one)."""
 
 
-def token_reader(connection: Connection, token: str) -> Actor | None:
+@dataclass(frozen=True)
+class TokenHolder:
+    """The holder of a token valid now, as token_reader finds them, and until when the token stays valid if
+    nothing is changed: its expiry, or an earlier one of a token above it (None: it never expires)."""
+
+    actor: Actor
+    until: datetime | None
+
+
+def token_reader(connection: Connection, token: str) -> TokenHolder | None:
     """What authenticate_token finds, for deciding only what the token's holder may read, in one query on
     connection (no session, no ORM loading): the fast path of answers from memory (catalogue.conditional). The
     actor's user is a detached copy holding its id, role and organisation. None when the token is unknown,
@@ -367,13 +377,26 @@ def token_reader(connection: Connection, token: str) -> Actor | None:
     if parent_id is not None:
         with Session(bind=connection) as session:
             try:
-                return authenticate_token(session, token)
+                actor = authenticate_token(session, token)
             except Unauthenticated:
                 return None
+            return TokenHolder(actor, _expiry(session, session.get(ApiToken, token_id)))
     if not active or revoked_at is not None or (expires_at is not None and expires_at < utcnow()):
         return None
     user = User(id=user_id, role=role, organisation_id=organisation_id, active=active)
-    return Actor(user=user, scopes=frozenset(scopes.split()), token_id=token_id)
+    return TokenHolder(Actor(user=user, scopes=frozenset(scopes.split()), token_id=token_id), expires_at)
+
+
+def _expiry(session: Session, row: ApiToken | None) -> datetime | None:
+    """The earliest expiry of row and the tokens above it (None: none of them expires)."""
+    earliest: datetime | None = None
+    seen: set[int] = set()
+    while row is not None and row.id not in seen:
+        if row.expires_at is not None and (earliest is None or row.expires_at < earliest):
+            earliest = row.expires_at
+        seen.add(row.id)
+        row = session.get(ApiToken, row.parent_id) if row.parent_id is not None else None
+    return earliest
 
 
 def _alive(session: Session, row: ApiToken, now: datetime) -> bool:
