@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalogue.auth.actors import SYSTEM, Actor, check_admin, refuse
@@ -327,11 +327,15 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     return row
 
 
+_TOKEN_ROW = select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+"""authenticate_token's query: the token with its user in one statement (a second one loaded the user), built once."""
+
+
 def authenticate_token(session: Session, token: str) -> Actor:
     """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated; the actor
     carries the token's id and scopes. A token whose parent (or the parent's parent) is revoked or expired is
     refused too, though revoking a token revokes its children already."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(_TOKEN_ROW, {"token_hash": _token_hash(token)})
     if row is None or not row.user.active or not _alive(session, row, utcnow()):
         raise Unauthenticated("the API token is unknown, expired or revoked")
     return Actor(user=row.user, scopes=row.scope_set, token_id=row.id)

@@ -7,7 +7,7 @@ import time
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 
 from catalogue.auth import accounts
 from catalogue.auth.models import ApiToken, User
@@ -151,3 +151,21 @@ def test_a_token_is_valid_until_the_earliest_expiry_above_it(app):
     assert child is not None and parent is not None and later is not None
     assert child.until == parent.until and abs(parent.until - soon) < timedelta(seconds=1)
     assert later.until is not None and later.until > soon + timedelta(days=1)  # its own expiry, far off
+
+
+def test_the_full_check_of_a_token_is_one_statement(app):
+    tokens = _tokens(app)
+    engine = database_of(app).engine
+    statements: list[str] = []
+
+    def count(_connection, _cursor, statement, *_args) -> None:
+        statements.append(statement)
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        with database_of(app).sessionmaker() as session:
+            actor = accounts.authenticate_token(session, tokens["reviewer"])
+            assert actor.user is not None and actor.user.role == "reviewer" and actor.user.active
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
