@@ -389,7 +389,11 @@ def _run_wrk(
     }
 
 
-def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+Scenario = tuple[list[str], dict[str, str]]
+"""The paths of one kind of request, and the headers sent with them."""
+
+
+def profile(folder: Path, scenarios: dict[str, Scenario], count: int) -> None:
     """Print where a worker spends its time: count requests of each kind through the whole Flask stack
     (the test client: no network, no gunicorn), under cProfile, functions by cumulative time."""
     app = create_app(
@@ -401,14 +405,14 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
         )
     )
     client = app.test_client()
-    for name, paths in scenarios.items():
+    for name, (paths, headers) in scenarios.items():
         for path in paths[:10]:
-            client.get(path)
+            client.get(path, headers=headers)
         profiler = cProfile.Profile()
         start = time.perf_counter()
         profiler.enable()
         for path in (paths * (count // len(paths) + 1))[:count]:
-            client.get(path)
+            client.get(path, headers=headers)
         profiler.disable()
         elapsed = time.perf_counter() - start
         text = io.StringIO()
@@ -425,7 +429,7 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
     profile_memory(folder, scenarios, count)
 
 
-def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+def profile_memory(folder: Path, scenarios: dict[str, Scenario], count: int) -> None:
     """Print what a worker holds after serving: a fresh app serves count requests of each kind under
     tracemalloc, and the lines that allocated the memory still held are listed (imports are not counted:
     they were made before tracing starts)."""
@@ -439,9 +443,9 @@ def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) ->
         )
     )
     client = app.test_client()
-    for paths in scenarios.values():
+    for paths, headers in scenarios.values():
         for path in (paths * (count // len(paths) + 1))[:count]:
-            client.get(path)
+            client.get(path, headers=headers)
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     tracemalloc.stop()
     held = sum(stat.size for stat in snapshot.statistics("filename"))
@@ -558,7 +562,17 @@ def main() -> int:
         finally:
             server.stop()
         if args.profile:
-            profile(folder, scenarios, args.profile)
+            # The kinds measured above, with a token holder's service reads and new searches (beyond those the
+            # load tool asked).
+            profile(
+                folder,
+                {
+                    **{name: (paths, {}) for name, paths in scenarios.items()},
+                    "service_token": (scenarios["service"], bearer),
+                    "search_new": (fresh[40_000:], {}),
+                },
+                args.profile,
+            )
     hello = Gunicorn("hello:app", dict(os.environ), chdir=Path(__file__).resolve().parent)
     try:
         hello.first_200("/")
