@@ -21,8 +21,9 @@ Apply `conditional` (or `cacheable`) to a view, between the route decorator and 
 
 What a read shows depends on the catalogue and on the reader's audience (`audience`: what their permissions let
 them see, one of "public", "all" or an organisation), never on who they are: answers are kept and given again
-per audience. A request with a Bearer token is authenticated first (one query), so an expired or revoked
-token is refused and never answered from memory; a session cookie does not matter to the views kept (the API
+per audience. A request with a Bearer token is authenticated first (one query, or none while nothing was
+committed since the same token was found valid: TokenAudiences), so an expired or revoked token is refused
+and never answered from memory; a session cookie does not matter to the views kept (the API
 ignores it), and an answer whose view read the session is never kept. A request with a token is also
 authenticated before any 304, so an expired or revoked token never learns that its copy is current.
 """
