@@ -22,6 +22,12 @@ take the time are printed, then again under tracemalloc, and the lines that allo
 still holds afterwards: the evidence for a missed target.
 
     python bench/api.py [--size 10000] [--seconds 10] [--connections 4] [--tool auto|wrk|python] [--profile N]
+                        [--keep FOLDER]
+
+With --keep, the catalogue and its index are read from FOLDER/<size> (as bench/search.py --keep keeps them:
+bench.sqlite3 and the index folder) and copied into a temporary folder for the run, so that runs before and after
+a change serve the same catalogue without minutes of building; the kept folder is never written to (when it holds
+no catalogue yet, one is built there first). `catalogue reindex` is then not timed (reindex_s is null).
 """
 
 from __future__ import annotations
@@ -52,7 +58,7 @@ from typing import Any
 import psutil
 from search import Words, build_catalogue, descriptor, vocabulary  # bench/search.py, beside this file
 
-from catalogue import create_app
+from catalogue import cli, create_app
 from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import database_of
@@ -159,6 +165,29 @@ def validate_all(port: int, count: int = 20) -> None:
             assert response.status == 200, (response.status, body[:300])
         finally:
             connection.close()
+
+
+def copy_kept(kept: Path, folder: Path, size: int, words: Words) -> None:
+    """Copy the catalogue kept in kept (bench.sqlite3 and its index, as bench/search.py --keep leaves them) into
+    folder; a kept folder without one gets one built first. A kept folder is only read after that."""
+    if not (kept / "bench.sqlite3").exists():
+        if kept.exists() and any(kept.iterdir()):
+            raise SystemExit(f"{kept} holds something other than a kept catalogue: it is left alone")
+        kept.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        app, _contents = build_catalogue(size, kept, words)
+        result = app.test_cli_runner().invoke(cli.main, ["reindex"])
+        assert result.exit_code == 0, result.output
+        app.extensions["catalogue.search"].index.close()
+        assert database_of(app).engine is not None
+        database_of(app).engine.dispose()
+        print(f"{size} synthetic services written and indexed in {kept} in {time.perf_counter() - start:.1f} s")
+    if not (kept / "index").is_dir():
+        raise SystemExit(f"{kept} has a catalogue but no index folder: run bench/search.py --keep first")
+    for database in kept.glob("bench.sqlite3*"):
+        shutil.copy2(database, folder / database.name)
+    shutil.copytree(kept / "index", folder / "index")
+    print(f"{size} services: kept catalogue and index copied from {kept}")
 
 
 def _reader_token(folder: Path) -> str:
@@ -360,7 +389,11 @@ def _run_wrk(
     }
 
 
-def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+Scenario = tuple[list[str], dict[str, str]]
+"""The paths of one kind of request, and the headers sent with them."""
+
+
+def profile(folder: Path, scenarios: dict[str, Scenario], count: int) -> None:
     """Print where a worker spends its time: count requests of each kind through the whole Flask stack
     (the test client: no network, no gunicorn), under cProfile, functions by cumulative time."""
     app = create_app(
@@ -372,14 +405,14 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
         )
     )
     client = app.test_client()
-    for name, paths in scenarios.items():
+    for name, (paths, headers) in scenarios.items():
         for path in paths[:10]:
-            client.get(path)
+            client.get(path, headers=headers)
         profiler = cProfile.Profile()
         start = time.perf_counter()
         profiler.enable()
         for path in (paths * (count // len(paths) + 1))[:count]:
-            client.get(path)
+            client.get(path, headers=headers)
         profiler.disable()
         elapsed = time.perf_counter() - start
         text = io.StringIO()
@@ -396,7 +429,7 @@ def profile(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
     profile_memory(folder, scenarios, count)
 
 
-def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) -> None:
+def profile_memory(folder: Path, scenarios: dict[str, Scenario], count: int) -> None:
     """Print what a worker holds after serving: a fresh app serves count requests of each kind under
     tracemalloc, and the lines that allocated the memory still held are listed (imports are not counted:
     they were made before tracing starts)."""
@@ -410,9 +443,9 @@ def profile_memory(folder: Path, scenarios: dict[str, list[str]], count: int) ->
         )
     )
     client = app.test_client()
-    for paths in scenarios.values():
+    for paths, headers in scenarios.values():
         for path in (paths * (count // len(paths) + 1))[:count]:
-            client.get(path)
+            client.get(path, headers=headers)
     snapshot = tracemalloc.take_snapshot().filter_traces([tracemalloc.Filter(False, tracemalloc.__file__)])
     tracemalloc.stop()
     held = sum(stat.size for stat in snapshot.statistics("filename"))
@@ -444,6 +477,12 @@ def main() -> int:
         metavar="N",
         help="also profile N requests of each kind in-process (cProfile) and print where the time goes",
     )
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        metavar="FOLDER",
+        help="copy the catalogue and index kept in FOLDER/<size> (built there once if missing) instead of building",
+    )
     args = parser.parse_args()
     tool = ("wrk" if shutil.which("wrk") else "python") if args.tool == "auto" else args.tool
     words = Words(vocabulary())
@@ -458,12 +497,15 @@ def main() -> int:
     }
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        start = time.perf_counter()
-        app, _contents = build_catalogue(args.size, folder, words)
-        app.extensions["catalogue.search"].index.close()
-        assert database_of(app).engine is not None
-        database_of(app).engine.dispose()
-        print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
+        if args.keep is not None:
+            copy_kept(args.keep / str(args.size), folder, args.size, words)
+        else:
+            start = time.perf_counter()
+            app, _contents = build_catalogue(args.size, folder, words)
+            app.extensions["catalogue.search"].index.close()
+            assert database_of(app).engine is not None
+            database_of(app).engine.dispose()
+            print(f"{args.size} synthetic services written in {time.perf_counter() - start:.1f} s")
         env = {
             **os.environ,
             "CATALOGUE_INSTANCE_PATH": str(folder),
@@ -471,10 +513,13 @@ def main() -> int:
             "CATALOGUE_INDEX_DIR": str(folder / "index"),
             "CATALOGUE_SECRET_KEY": secrets.token_urlsafe(32),
         }
-        start = time.perf_counter()
-        subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
-        figures["reindex_s"] = round(time.perf_counter() - start, 2)
-        print(f"catalogue reindex: {figures['reindex_s']} s")
+        if args.keep is not None:
+            figures["reindex_s"] = None  # the kept index is served as it is: not rebuilt, not timed
+        else:
+            start = time.perf_counter()
+            subprocess.run([str(BIN / "catalogue"), "reindex"], cwd=ROOT, env=env, check=True, capture_output=True)
+            figures["reindex_s"] = round(time.perf_counter() - start, 2)
+            print(f"catalogue reindex: {figures['reindex_s']} s")
 
         token = _reader_token(folder)
 
@@ -517,7 +562,17 @@ def main() -> int:
         finally:
             server.stop()
         if args.profile:
-            profile(folder, scenarios, args.profile)
+            # The kinds measured above, with a token holder's service reads and new searches (beyond those the
+            # load tool asked).
+            profile(
+                folder,
+                {
+                    **{name: (paths, {}) for name, paths in scenarios.items()},
+                    "service_token": (scenarios["service"], bearer),
+                    "search_new": (fresh[40_000:], {}),
+                },
+                args.profile,
+            )
     hello = Gunicorn("hello:app", dict(os.environ), chdir=Path(__file__).resolve().parent)
     try:
         hello.first_200("/")

@@ -21,8 +21,9 @@ Apply `conditional` (or `cacheable`) to a view, between the route decorator and 
 
 What a read shows depends on the catalogue and on the reader's audience (`audience`: what their permissions let
 them see, one of "public", "all" or an organisation), never on who they are: answers are kept and given again
-per audience. A request with a Bearer token is authenticated first (one query), so an expired or revoked
-token is refused and never answered from memory; a session cookie does not matter to the views kept (the API
+per audience. A request with a Bearer token is authenticated first (one query, or none while nothing was
+committed since the same token was found valid: TokenAudiences), so an expired or revoked token is refused
+and never answered from memory; a session cookie does not matter to the views kept (the API
 ignores it), and an answer whose view read the session is never kept. A request with a token is also
 authenticated before any 304, so an expired or revoked token never learns that its copy is current.
 """
@@ -31,6 +32,8 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import itertools
+import math
 import os
 import sqlite3
 import threading
@@ -222,6 +225,9 @@ def answer_key(environ: WSGIEnvironment) -> tuple[str, ...] | None:
     )
 
 
+_CONNECTIONS = itertools.count(1)
+
+
 class CatalogueClock:
     """The id of the catalogue's last event, for AnswerCache, as cheaply as the database allows.
 
@@ -255,7 +261,22 @@ class CatalogueClock:
         except SQLAlchemyError:
             return None
 
-    def _sqlite_version(self, path: str) -> int:
+    def stamp(self) -> tuple[int, int] | None:
+        """A value that changes whenever anything at all is committed to the database, by any connection of any
+        process (a revoked token, a user switched off), for memos that must not outlive a change; None where the
+        database cannot say (not a SQLite file: then nothing may be remembered). Stamps are compared only with
+        stamps taken on the same thread: each thread has a connection of its own."""
+        if self.path is None:
+            return None
+        try:
+            local = self._connected(self.path)
+            return local.serial, local.connection.execute("PRAGMA data_version").fetchone()[0]
+        except (sqlite3.Error, OSError):
+            self._forget()
+            return None
+
+    def _connected(self, path: str) -> threading.local:
+        """This thread's state, with a connection to the file now at path (a new one if the file was replaced)."""
         local = self._local
         identity = os.stat(path)
         if getattr(local, "identity", None) != (identity.st_dev, identity.st_ino):
@@ -265,6 +286,12 @@ class CatalogueClock:
                 f"file:{path}?mode=rw", uri=True, timeout=5, isolation_level=None, check_same_thread=False
             )
             local.identity = (identity.st_dev, identity.st_ino)
+            # data_version counts per connection: a stamp names the connection it was read on.
+            local.serial = next(_CONNECTIONS)
+        return local
+
+    def _sqlite_version(self, path: str) -> int:
+        local = self._connected(path)
         data_version = local.connection.execute("PRAGMA data_version").fetchone()[0]
         if getattr(local, "data_version", None) != data_version:
             local.event_id, local.data_version = catalogue_version_on(local.connection), data_version
@@ -399,27 +426,71 @@ class AnswerCache:
             return iter(list(self._answers))
 
 
-def token_audience(app: Flask) -> Callable[[str], str | None]:
-    """audience_of(Authorization header) for AnswerCache: the audience of a Bearer token valid now (one query,
-    accounts.token_reader), or None (malformed, unknown, expired or revoked: the app then answers 401 itself)."""
-    engine = database_of(app).engine
+class TokenAudiences:
+    """audience_of(Authorization header) for AnswerCache: the audience of a Bearer token valid now, or None
+    (malformed, unknown, expired or revoked: the app then answers 401 itself).
 
-    def audience_of(header: str) -> str | None:
+    Finding it is one query (accounts.token_reader), which made a reader with a token cost about eight times what
+    the answer from memory costs. So each thread remembers the audiences of the tokens it found valid, for as
+    long as nothing at all is committed to the database (CatalogueClock.stamp: on a SQLite file, any commit of
+    any process, such as a revocation, a user switched off or a role changed, makes every thread forget them
+    before its next request). A remembered token's own expiry is still checked on every request. Where the
+    database cannot tell that nothing changed, every request asks it. Only valid tokens are remembered, by
+    their SHA-256 (never the token itself), at most CAPACITY per thread.
+    """
+
+    CAPACITY = 1024
+
+    def __init__(self, engine: Engine, clock: CatalogueClock) -> None:
+        self.engine = engine
+        self.clock = clock
+        self._local = threading.local()
+        self.queries = 0  # asked of the database (for tests)
+
+    def __call__(self, header: str) -> str | None:
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
             return None
+        # The stamp before the query: a change committed meanwhile gives a newer stamp at the next request.
+        stamp = self.clock.stamp()
+        local = self._local
+        if stamp is None or getattr(local, "stamp", None) != stamp:
+            local.stamp, local.known = stamp, {}
+        digest = hashlib.sha256(token.encode("utf-8")).digest()
+        known: tuple[str, float] | None = local.known.get(digest)
+        if known is not None and time.time() <= known[1]:
+            return known[0]
+        found = self._ask(token)
+        if found is None:
+            local.known.pop(digest, None)
+            return None
+        name = audience(visibility(found.actor))
+        if stamp is not None:
+            if len(local.known) >= self.CAPACITY:
+                local.known.clear()
+            local.known[digest] = (name, found.until.timestamp() if found.until is not None else math.inf)
+        return name
+
+    def _ask(self, token: str) -> accounts.TokenHolder | None:
+        self.queries += 1
         try:
-            with engine.connect() as connection:
-                actor = accounts.token_reader(connection, token.strip())
+            with self.engine.connect() as connection:
+                return accounts.token_reader(connection, token)
         except SQLAlchemyError:
             return None
-        return None if actor is None else audience(visibility(actor))
 
-    return audience_of
+
+def token_audience(app: Flask) -> TokenAudiences:
+    """A TokenAudiences of app's database (with a clock of its own)."""
+    engine = database_of(app).engine
+    return TokenAudiences(engine, CatalogueClock(engine))
 
 
 def init_app(app: Flask) -> None:
     """Put the answer cache in front of app (after db.init_app)."""
-    cache = AnswerCache(app.wsgi_app, CatalogueClock(database_of(app).engine), audience_of=token_audience(app))
+    engine = database_of(app).engine
+    clock = CatalogueClock(engine)
+    cache = AnswerCache(app.wsgi_app, clock, audience_of=TokenAudiences(engine, clock))
     app.wsgi_app = cache  # type: ignore[method-assign]
     app.extensions["catalogue.answers"] = cache

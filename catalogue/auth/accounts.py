@@ -8,13 +8,14 @@ from __future__ import annotations
 import hashlib
 import secrets
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from catalogue.auth.actors import SYSTEM, Actor, check_admin, refuse
@@ -326,11 +327,15 @@ def revoke_token(session: Session, actor: Actor, token_id: int) -> ApiToken:
     return row
 
 
+_TOKEN_ROW = select(ApiToken).options(joinedload(ApiToken.user)).where(ApiToken.token_hash == bindparam("token_hash"))
+"""authenticate_token's query: the token with its user in one statement (a second one loaded the user), built once."""
+
+
 def authenticate_token(session: Session, token: str) -> Actor:
     """The actor owning a valid, unexpired, unrevoked token of an active user, or Unauthenticated; the actor
     carries the token's id and scopes. A token whose parent (or the parent's parent) is revoked or expired is
     refused too, though revoking a token revokes its children already."""
-    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _token_hash(token)))
+    row = session.scalar(_TOKEN_ROW, {"token_hash": _token_hash(token)})
     if row is None or not row.user.active or not _alive(session, row, utcnow()):
         raise Unauthenticated("the API token is unknown, expired or revoked")
     return Actor(user=row.user, scopes=row.scope_set, token_id=row.id)
@@ -354,7 +359,16 @@ _TOKEN_READER = (
 """token_reader's one query, built once (building a statement costs more than running this one)."""
 
 
-def token_reader(connection: Connection, token: str) -> Actor | None:
+@dataclass(frozen=True)
+class TokenHolder:
+    """The holder of a token valid now, as token_reader finds them, and until when the token stays valid if
+    nothing is changed: its expiry, or an earlier one of a token above it (None: it never expires)."""
+
+    actor: Actor
+    until: datetime | None
+
+
+def token_reader(connection: Connection, token: str) -> TokenHolder | None:
     """What authenticate_token finds, for deciding only what the token's holder may read, in one query on
     connection (no session, no ORM loading): the fast path of answers from memory (catalogue.conditional). The
     actor's user is a detached copy holding its id, role and organisation. None when the token is unknown,
@@ -367,13 +381,26 @@ def token_reader(connection: Connection, token: str) -> Actor | None:
     if parent_id is not None:
         with Session(bind=connection) as session:
             try:
-                return authenticate_token(session, token)
+                actor = authenticate_token(session, token)
             except Unauthenticated:
                 return None
+            return TokenHolder(actor, _expiry(session, session.get(ApiToken, token_id)))
     if not active or revoked_at is not None or (expires_at is not None and expires_at < utcnow()):
         return None
     user = User(id=user_id, role=role, organisation_id=organisation_id, active=active)
-    return Actor(user=user, scopes=frozenset(scopes.split()), token_id=token_id)
+    return TokenHolder(Actor(user=user, scopes=frozenset(scopes.split()), token_id=token_id), expires_at)
+
+
+def _expiry(session: Session, row: ApiToken | None) -> datetime | None:
+    """The earliest expiry of row and the tokens above it (None: none of them expires)."""
+    earliest: datetime | None = None
+    seen: set[int] = set()
+    while row is not None and row.id not in seen:
+        if row.expires_at is not None and (earliest is None or row.expires_at < earliest):
+            earliest = row.expires_at
+        seen.add(row.id)
+        row = session.get(ApiToken, row.parent_id) if row.parent_id is not None else None
+    return earliest
 
 
 def _alive(session: Session, row: ApiToken, now: datetime) -> bool:

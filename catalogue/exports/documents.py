@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from catalogue.db import utcnow
 from catalogue.events import catalogue_state
-from catalogue.exports import atom, backstage, dcat, tabular
+from catalogue.exports import atom, backstage, tabular
 from catalogue.exports.catalogue import Links, public_services
 
 
@@ -44,6 +44,9 @@ def export(session: Session, fmt: str, links: Links) -> Document:
     if fmt == "csv":
         return Document(tabular.catalogue_csv(records, links), "text/csv; charset=utf-8", FILENAMES[fmt])
     if fmt in ("jsonld", "turtle"):
+        # rdflib (about 5 MB of every worker's memory) is imported by the first DCAT export, not at start.
+        from catalogue.exports import dcat
+
         return Document(dcat.catalogue_rdf(records, links, now, fmt), dcat.MEDIA_TYPES[fmt], FILENAMES[fmt])
     if fmt == "backstage":
         return Document(backstage.catalogue_yaml(records, links), backstage.MEDIA_TYPE, FILENAMES[fmt])

@@ -20,7 +20,8 @@ from tests.conftest import app_on_empty_database
 from tests.ops.hosts import ROOT, production_env
 
 # Packages a read-only worker has no use for: OpenAPI checks (with jsonschema-rs and pydantic), the descriptor
-# schema and licence checks, and Alembic (with Mako and Pygments). Each costs memory in every worker.
+# schema and licence checks, Alembic (with Mako and Pygments), and rdflib (DCAT exports only). Each costs memory
+# in every worker.
 UNUSED_BY_READS = (
     "openapi_spec_validator",
     "openapi_schema_validator",
@@ -32,6 +33,8 @@ UNUSED_BY_READS = (
     "alembic",
     "mako",
     "pygments",
+    "rdflib",
+    "html5rdf",
 )
 READS = ("/", "/api/v1/search?q=data", "/api/v1/services/pxwebapi", "/services/pxwebapi")
 SEED = ROOT / "seed_services" / "pxwebapi.yaml"  # a seed service with an OpenAPI interface
