@@ -233,8 +233,13 @@ class _Kept:
     def __contains__(self, key: tuple[str, str, str]) -> bool:
         return key in self._items
 
+    ENTRY = 32
+    """What an entry costs beyond its elements, in elements of 8 bytes (its key, its arrays' headers): counted, so
+    that the budget holds however many short or empty lists (terms a segment lacks) are kept."""
+
     def put(self, key: tuple[str, str, str], value: Any, size: int) -> None:
         """Keep value (of size elements) for key, dropping the least recently used past the budget."""
+        size += self.ENTRY
         self._items[key] = (value, size)
         self.size += size
         while self.size > self.budget and len(self._items) > 1:

@@ -3,6 +3,7 @@ index segment (query.SegmentSets), counted here in postings walked, never in tim
 
 from __future__ import annotations
 
+import numpy as np
 from sqlalchemy import select
 
 from catalogue.auth import actors
@@ -10,7 +11,7 @@ from catalogue.db import database_of
 from catalogue.events import Event
 from catalogue.search import follower_of, searching
 from catalogue.search.index import FACETS
-from catalogue.search.query import SearchRequest, SegmentSets, _ReaderView, _segment_id, _text, answer
+from catalogue.search.query import SearchRequest, SegmentSets, _Kept, _ReaderView, _segment_id, _text, answer
 from catalogue.services import descriptors, permissions, workflow
 from catalogue.services.models import ServiceVersion
 from tests.conftest import seeded_app
@@ -132,3 +133,15 @@ def test_a_search_sees_the_events_its_own_catch_up_applied(tmp_path):
         # catch-up does, and the search must then read the index as that left it.
         assert follower_of(app).synced == synced
         assert _search(app, "zyzzyva").total == 1
+
+
+def test_kept_lists_stay_within_their_budget_however_short():
+    # A never-seen word asked in every field reads mostly empty lists (terms a segment lacks): each still costs
+    # memory, so each counts against the budget.
+    kept = _Kept(budget=10 * _Kept.ENTRY)
+    empty = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    for number in range(1_000):
+        kept.put(("segment", "description", f"word{number}"), empty, 0)
+    assert len(kept._items) <= 10
+    assert kept.get(("segment", "description", "word999")) is not None  # the newest stay
+    assert kept.get(("segment", "description", "word0")) is None
