@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import hashlib
 import html
 import json
@@ -43,6 +44,7 @@ from whoosh.searching import Searcher
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
 from catalogue.search import vocabulary
+from catalogue.search.bulk import BulkWriter
 from catalogue.services import distributions, layers
 from catalogue.services.models import Service, ServiceVersion
 
@@ -173,13 +175,20 @@ def _sequence(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+@functools.lru_cache(maxsize=4096)
+def _gsim_name(name: str) -> str:
+    """The official GSIM 1.2 name of a name, or the name itself. Cached: a rebuild looks up the same few dozen names
+    for every service (reference.gsim() is loaded once per process)."""
+    return reference.gsim().lookup(name) or name
+
+
 def _gsim_names(definition: dict[str, Any]) -> list[str]:
     """The GSIM objects a Definition's inputs and outputs name, by their official names, each once."""
     names: list[str] = []
     for item in [*_sequence(definition.get("inputs")), *_sequence(definition.get("outputs"))]:
         name = item.get("gsim") if isinstance(item, dict) else None
         if isinstance(name, str):
-            canonical = reference.gsim().lookup(name) or name
+            canonical = _gsim_name(name)
             if canonical not in names:
                 names.append(canonical)
     return names
@@ -528,9 +537,8 @@ class SearchIndex:
                 # its newer state, and applying its event again later is harmless.
                 last_event = catalogue_version(session)
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
-                # One writer and one segment; a pool large enough to sort every posting in memory
-                # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
-                writer = built.writer(limitmb=1024, procs=1)
+                # One writer and one segment, written as whoosh's own writer would, faster (search/bulk.py).
+                writer = BulkWriter(built)
                 content_hash, sections = self._content()
                 done = 0
                 try:

@@ -1,0 +1,310 @@
+"""Whoosh's segment writer made fast for building a whole index at once: the same segment, in a fraction of the time.
+
+whoosh's SegmentWriter.add_document analyses each field through a chain of generators (several Python calls per
+word), puts every posting into a pool that it sorts as a whole at commit, and at commit reads each posting's field
+length back from the column it has just written (with a stat() of a missing file per posting of a field without
+lengths). That was four fifths of a rebuild. BulkWriter hands whoosh's codec the same postings in the same order,
+with the same lengths and stored fields, so the segment files are the same byte for byte
+(tests/search/test_bulk.py compares them), but:
+
+- a field whose analyzer is a regular expression tokenizer followed by filters that each change or drop one word
+  (lower case, strip, stop words, stemming: every text and keyword field of our schema) is analysed in one pass
+  over the words of a value, each distinct word run through the filters once and remembered;
+- other fields (identifiers, numbers) are analysed by whoosh; the first values of each field are remembered with
+  their terms, since flags, kinds and facets repeat from document to document;
+- postings are gathered per term as documents come (in document order), so only the terms are sorted at commit;
+- field lengths are kept in memory as whoosh would read them back (one byte, lossy).
+
+Documents with boosts or custom stored values (keys starting with "_") and schemas with term vectors or separate
+spelling fields are refused rather than written differently.
+"""
+
+from __future__ import annotations
+
+# whoosh's Positions format pickles each posting's position gaps; we only write such pickles, never read them.
+import pickle  # nosec B403
+import re
+from array import array
+from collections import Counter, defaultdict
+from collections.abc import Callable
+from typing import Any
+
+from whoosh import fields, formats
+from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter, StripFilter
+from whoosh.codec.whoosh3 import W3FieldWriter, W3PostingsWriter
+from whoosh.system import emptybytes, pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.writing import SegmentWriter
+
+Items = tuple[tuple[bytes, float, bytes], ...]
+"""The postings of one value of one field: (term, weight, encoded value) of each distinct term."""
+Posting = tuple[int, float, bytes, int]
+"""One posting of a term: document number, weight, encoded value, the document's length in the field."""
+Indexer = Callable[[Any], tuple[Items, int]]
+"""A field's analysis: the postings of a value, and its length (the number of its words, if the field is scorable)."""
+
+REMEMBERED_VALUES = 1024
+"""Distinct values of each field remembered with their postings (a field whose values never repeat costs one
+missed look-up per document after that)."""
+
+_group = re.Match.group  # group() of a match: the whole matched text
+
+
+class _Dropped(Exception):
+    """A word a filter takes out of the stream."""
+
+
+def _word_steps(analyzer: Any) -> tuple[re.Pattern[str], list[Callable[[str], str]], bool] | None:
+    """(tokenizer pattern, one function per filter, whether dropped words renumber the positions after them) of an
+    analyzer made of a regular expression tokenizer and filters that each change or drop one word at a time; None
+    for any other analyzer."""
+    items = analyzer.items if isinstance(analyzer, CompositeAnalyzer) else [analyzer]
+    tokenizer, *filters = items
+    if type(tokenizer) is not RegexTokenizer or tokenizer.gaps:
+        return None
+    steps: list[Callable[[str], str]] = []
+    renumber = stops = False
+    for step in filters:
+        kind = type(step)
+        if kind is LowercaseFilter:
+            steps.append(str.lower)
+        elif kind is StripFilter:
+            steps.append(str.strip)
+        elif kind is StopFilter and not stops:  # two would renumber twice
+            steps.append(_stopper(step.stops, step.min, step.max))
+            renumber, stops = step.renumber, True
+        elif kind is StemFilter and step.lang is None:
+            steps.append(_stemmer(step.stemfn, step.ignore))
+        else:
+            return None
+    return tokenizer.expression, steps, renumber
+
+
+def _stopper(stops: frozenset[str], minsize: int, maxsize: int | None) -> Callable[[str], str]:
+    def stop(text: str) -> str:
+        if len(text) < minsize or (maxsize is not None and len(text) > maxsize) or text in stops:
+            raise _Dropped
+        return text
+
+    return stop
+
+
+def _stemmer(stem: Callable[[str], str], ignore: frozenset[str]) -> Callable[[str], str]:
+    return lambda text: text if text in ignore else stem(text)
+
+
+class _Terms(dict[str, bytes | None]):
+    """Each word as the term it becomes (UTF-8), or None when a filter drops it; a word is filtered once."""
+
+    def __init__(self, steps: list[Callable[[str], str]]) -> None:
+        super().__init__()
+        self.steps = steps
+
+    def __missing__(self, word: str) -> bytes | None:
+        text = word
+        try:
+            for step in self.steps:
+                text = step(text)
+        except _Dropped:
+            self[word] = None
+            return None
+        term = self[word] = text.encode("utf-8")
+        return term
+
+
+class _WordIndexer:
+    """A text or keyword field analysed the way whoosh's Positions or Frequency format does it, in one pass."""
+
+    def __init__(self, field: fields.FieldType, pattern: re.Pattern[str], terms: _Terms, renumber: bool) -> None:
+        self.field = field
+        self.finditer = pattern.finditer
+        self.terms = terms
+        self.renumber = renumber
+        self.boost = field.format.field_boost
+        self.positions = type(field.format) is formats.Positions
+        self.scorable = bool(field.scorable)
+
+    def __call__(self, value: Any) -> tuple[Items, int]:
+        if not isinstance(value, str):
+            return _whoosh_items(self.field, value)
+        words = list(map(self.terms.__getitem__, map(_group, self.finditer(value))))
+        first = 0
+        if None in words:
+            # Dropped words take no position. whoosh's StopFilter numbers the words it keeps on from the position
+            # of the first one kept; without it, each keeps its place.
+            if self.renumber:
+                first = next((i for i, term in enumerate(words) if term is not None), 0)
+                words = [term for term in words if term is not None]
+        boost = self.boost
+        if not self.positions:
+            counts: Counter[Any] = Counter(words)
+            counts.pop(None, None)
+            items = tuple((term, float(n) * boost, pack_uint(n)) for term, n in counts.items())
+            return items, counts.total() if self.scorable else 0
+        places: defaultdict[Any, list[int]] = defaultdict(list)
+        for position, term in enumerate(words, first):
+            places[term].append(position)
+        places.pop(None, None)
+        found = tuple((term, float(len(where)) * boost, _positions(where)) for term, where in places.items())
+        return found, sum(map(len, places.values())) if self.scorable else 0
+
+
+_ONE: bytes = pack_uint(1)
+_ONE_POSITION: dict[int, bytes] = {}
+"""The pickle of [p] for each single position p met."""
+
+
+def _positions(where: list[int]) -> bytes:
+    """whoosh's Positions.encode: the number of positions, then a pickle of the gaps between them.
+
+    Each call gives a new bytes object, as whoosh's does: a block of postings pickles its postings' positions,
+    and an object met twice would be pickled as a reference to the first (postings.py reads each in full)."""
+    if len(where) == 1:
+        pickled = _ONE_POSITION.get(where[0])
+        if pickled is None:
+            pickled = _ONE_POSITION[where[0]] = pickle.dumps(where, 2)
+        return _ONE + pickled  # a new object: both parts are non-empty
+    count: bytes = pack_uint(len(where))
+    return count + pickle.dumps([b - a for a, b in zip([0, *where[:-1]], where, strict=True)], 2)
+
+
+def _whoosh_items(field: fields.FieldType, value: Any) -> tuple[Items, int]:
+    """A value's postings as whoosh's own field.index gives them."""
+    found = list(field.index(value))
+    items = tuple((term, weight, emptybytes if encoded is None else encoded) for term, _n, weight, encoded in found)
+    return items, sum(n for _term, n, _weight, _encoded in found) if field.scorable else 0
+
+
+def _remembering(indexer: Indexer) -> Indexer:
+    """indexer, remembering the postings of the first REMEMBERED_VALUES distinct values it is given."""
+    known: dict[Any, tuple[Items, int]] = {}
+
+    def index(value: Any) -> tuple[Items, int]:
+        try:
+            return known[value]
+        except KeyError:
+            found = indexer(value)
+            if len(known) < REMEMBERED_VALUES:
+                known[value] = found
+            return found
+        except TypeError:  # a list of words: not hashable
+            return indexer(value)
+
+    return index
+
+
+def indexer_for(field: fields.FieldType) -> Indexer:
+    """How BulkWriter analyses a value of field."""
+    steps = _word_steps(field.analyzer) if field.analyzer is not None else None
+    if steps is not None and type(field.format) is formats.Positions:
+        pattern, filters, renumber = steps
+        # Not remembered: each posting needs its own positions object (see _WordIndexer).
+        return _WordIndexer(field, pattern, _Terms(filters), renumber)
+    if steps is not None and type(field.format) is formats.Frequency:
+        pattern, filters, renumber = steps
+        return _remembering(_WordIndexer(field, pattern, _Terms(filters), renumber))
+    if field.format.fixed_value_size() is None:
+        return lambda value: _whoosh_items(field, value)
+    return _remembering(lambda value: _whoosh_items(field, value))
+
+
+def _read_back(length: int) -> int:
+    """A document's length in a field as whoosh reads it back from the lengths column (one byte: lossy; 0 for none)."""
+    return byte_to_length(length_to_byte(length)) if length else 0
+
+
+_READ_BACK = [_read_back(length) for length in range(4096)]
+
+
+class BulkWriter(SegmentWriter):
+    """A SegmentWriter for documents added in one go and committed once (a rebuild): faster, same segment.
+
+    Made like `BulkWriter(ix, limitmb=...)` (the keyword arguments of SegmentWriter); only add_document and the
+    writing of postings at commit differ from whoosh's.
+    """
+
+    def __init__(self, ix: Any, **kwargs: Any) -> None:
+        super().__init__(ix, **kwargs)
+        for name, field in self.schema.items():
+            if field.vector or field.separate_spelling():
+                raise ValueError(f"BulkWriter writes no term vectors or spelling fields (field {name!r})")
+        self._postings: defaultdict[str, defaultdict[bytes, list[Posting]]] = defaultdict(lambda: defaultdict(list))
+        self._fields = {
+            name: (field, indexer_for(field) if field.indexed else None, field.stored, field.column_type)
+            for name, field in self.schema.items()
+        }
+
+    def add_document(self, **values: Any) -> None:
+        """Add one document, as SegmentWriter.add_document does (without boosts or custom stored values)."""
+        self._check_state()
+        names = sorted(values)
+        unknown = [name for name in names if name not in self._fields]
+        if unknown:
+            if unknown[0].startswith("_"):
+                raise ValueError(f"BulkWriter takes no boosts or custom stored values ({unknown[0]!r})")
+            self._check_fields(self.schema, names)
+        perdoc, docnum, postings, plans = self.perdocwriter, self.docnum, self._postings, self._fields
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = values[name]
+                if value is None:
+                    continue
+                field, indexer, stored, column = plans[name]
+                length = 0
+                if indexer is not None:
+                    items, length = indexer(value)
+                    terms = postings[name]
+                    read_back = _READ_BACK[length] if length < len(_READ_BACK) else _read_back(length)
+                    for term, weight, encoded in items:
+                        terms[term].append((docnum, weight, encoded, read_back))
+                perdoc.add_field(name, field, value if stored else None, length)
+                if column:
+                    perdoc.add_column_value(name, column, field.to_column_value(value))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self._added = True
+        self.docnum += 1
+
+    def _flush_segment(self) -> None:
+        """Write the postings field by field, term by term (in whoosh's order: sorted by field, then by term's
+        bytes, then by document)."""
+        self.perdocwriter.close()
+        writer = self.fieldwriter
+        for name in sorted(self._postings):
+            terms = self._postings[name]
+            if not terms:  # only empty values: whoosh's writer never heard of the field
+                continue
+            writer.start_field(name, self.schema[name])
+            for term in sorted(terms):
+                writer.start_term(term)
+                _add_postings(writer, terms[term])
+                writer.finish_term()
+            writer.finish_field()
+        writer.close()
+        self._postings.clear()
+
+
+def _add_postings(writer: Any, postings: list[Posting]) -> None:
+    """Add a term's postings to whoosh's field writer a block at a time, as W3PostingsWriter.add_posting fills its
+    blocks one posting at a time (the private names are whoosh-reloaded 2.7's; with others, one at a time)."""
+    block: Any = getattr(writer, "_postwriter", None)
+    if type(writer) is not W3FieldWriter or type(block) is not W3PostingsWriter or block._byteids:
+        for docnum, weight, encoded, length in postings:
+            writer.add(docnum, weight, encoded, length)
+        return
+    limit = block._blocklimit
+    for start in range(0, len(postings), limit):
+        if start:
+            block._write_block()  # a full block is written when the next posting comes; the last one at finish_term
+        ids, weights, values, lengths = zip(*postings[start : start + limit], strict=True)
+        block._ids = array("I", ids)
+        block._weights = array("f", weights)
+        block._values = [encoded for encoded in values if encoded]
+        heaviest = max(weights)
+        block._maxweight = heaviest if heaviest > 0 else 0
+        known = [length for length in lengths if length]
+        block._minlength = min(known) if known else None
+        block._maxlength = max(known) if known else 0
