@@ -24,6 +24,7 @@ from __future__ import annotations
 # whoosh's Positions format pickles each posting's position gaps; we only write such pickles, never read them.
 import pickle  # nosec B403
 import re
+import zlib
 from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -31,9 +32,10 @@ from typing import Any
 
 from whoosh import fields, formats
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter, StripFilter
-from whoosh.codec.whoosh3 import W3FieldWriter, W3PostingsWriter
-from whoosh.system import emptybytes, pack_uint
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter, W3TermInfo
+from whoosh.system import emptybytes, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
 
 Items = tuple[tuple[bytes, float, bytes], ...]
@@ -277,34 +279,95 @@ class BulkWriter(SegmentWriter):
             terms = self._postings[name]
             if not terms:  # only empty values: whoosh's writer never heard of the field
                 continue
-            writer.start_field(name, self.schema[name])
+            field = self.schema[name]
+            writer.start_field(name, field)
+            blocks = _Blocks.of(writer, field)
             for term in sorted(terms):
+                if blocks is not None:
+                    blocks.write(term, terms[term])
+                    continue
                 writer.start_term(term)
-                _add_postings(writer, terms[term])
+                for docnum, weight, encoded, length in terms[term]:
+                    writer.add(docnum, weight, encoded, length)
                 writer.finish_term()
             writer.finish_field()
         writer.close()
         self._postings.clear()
 
 
-def _add_postings(writer: Any, postings: list[Posting]) -> None:
-    """Add a term's postings to whoosh's field writer a block at a time, as W3PostingsWriter.add_posting fills its
-    blocks one posting at a time (the private names are whoosh-reloaded 2.7's; with others, one at a time)."""
-    block: Any = getattr(writer, "_postwriter", None)
-    if type(writer) is not W3FieldWriter or type(block) is not W3PostingsWriter or block._byteids:
-        for docnum, weight, encoded, length in postings:
-            writer.add(docnum, weight, encoded, length)
-        return
-    limit = block._blocklimit
-    for start in range(0, len(postings), limit):
-        if start:
-            block._write_block()  # a full block is written when the next posting comes; the last one at finish_term
-        ids, weights, values, lengths = zip(*postings[start : start + limit], strict=True)
-        block._ids = array("I", ids)
-        block._weights = array("f", weights)
-        block._values = [encoded for encoded in values if encoded]
-        heaviest = max(weights)
-        block._maxweight = heaviest if heaviest > 0 else 0
-        known = [length for length in lengths if length]
-        block._minlength = min(known) if known else None
-        block._maxlength = max(known) if known else 0
+class _Blocks:
+    """Writes a term's postings and its entry in the terms table as whoosh's W3FieldWriter and W3PostingsWriter
+    do (start_term, add per posting, finish_term), a block of postings at a time: the posting list's header,
+    then blocks of up to 128 postings, each its length, a pickled summary (postings, last document, highest
+    weight, compression, shortest and longest length) and a compressed pickle of the document gaps, weights and
+    values; then the term's statistics and extent.
+
+    Reads private names of whoosh-reloaded 2.7's codec (`_postwriter`, `_postfile`, `_blocklimit`,
+    `_compression`, `_fieldid`, `_tindex`); `of` gives None for a writer of another shape, whose
+    postings are then added one at a time. tests/search/test_bulk.py checks the bytes against whoosh's writer.
+    """
+
+    def __init__(self, writer: Any, postings: Any, field: fields.FieldType) -> None:
+        self.postfile = postings._postfile
+        self.limit = postings._blocklimit
+        self.compression = postings._compression
+        self.fixed = field.format.fixed_value_size()
+        self.field = pack_ushort(writer._fieldid)
+        self.terms_table = writer._tindex
+
+    @classmethod
+    def of(cls, writer: Any, field: fields.FieldType) -> _Blocks | None:
+        """The block writer of the field writer's current field, or None when it is not whoosh3's."""
+        postings: Any = getattr(writer, "_postwriter", None)
+        if type(writer) is not W3FieldWriter or type(postings) is not W3PostingsWriter or postings._byteids:
+            return None
+        return cls(writer, postings, field)
+
+    def write(self, term: bytes, postings: list[Posting]) -> None:
+        """Write the posting list of term (in document order) and its entry in the terms table."""
+        postfile, limit, compression = self.postfile, self.limit, self.compression
+        start = postfile.tell()
+        postfile.write(WHOOSH3_HEADER_MAGIC)
+        total: float = 0
+        minlength: int | None = None
+        maxlength = maxweight = 0
+        for begin in range(0, len(postings), limit):
+            ids, weights, values, lengths = zip(*postings[begin : begin + limit], strict=True)
+            floats = array("f", weights)  # as whoosh keeps them, 4 bytes each
+            heaviest = max(weights)
+            block_weight = heaviest if heaviest > 0 else 0
+            known = [length for length in lengths if length]
+            shortest, longest = (min(known), max(known)) if known else (None, 0)
+            total += sum(floats)
+            minlength = shortest if minlength is None else min(minlength, shortest)  # type: ignore[type-var]
+            maxlength, maxweight = max(maxlength, longest), max(maxweight, block_weight)
+            data = pickle.dumps((tuple(delta_encode(ids)), _mini_weights(floats), self._mini_values(values)), 2)
+            if compression:
+                data = zlib.compress(data, compression)
+            summary = pickle.dumps(
+                (len(ids), ids[-1], block_weight, compression, length_to_byte(shortest), length_to_byte(longest)), 2
+            )
+            size = len(summary) + len(data)
+            postfile.write_int(-size if begin + limit >= len(postings) else size)  # negative: the last block
+            postfile.write(summary)
+            postfile.write(data)
+        info = W3TermInfo(total, len(postings), minlength, maxlength, maxweight, postings[0][0], postings[-1][0])
+        info.set_extent(start, postfile.tell() - start)
+        self.terms_table.add(self.field + term, info.to_bytes())
+
+    def _mini_values(self, values: tuple[bytes, ...]) -> Any:
+        """W3PostingsWriter._mini_values: a tuple of the values, nothing when they are empty, or one string of
+        them when they are all of one size."""
+        present = [value for value in values if value]
+        if self.fixed is None or self.fixed < 0:
+            return tuple(present)
+        return None if self.fixed == 0 else b"".join(present)
+
+
+def _mini_weights(weights: array[float]) -> Any:
+    """W3PostingsWriter._mini_weights: nothing when all are 1, the one weight when all are equal, else all."""
+    if all(w == 1.0 for w in weights):
+        return None
+    if all(w == weights[0] for w in weights):
+        return weights[0]
+    return tuple(weights)
