@@ -13,7 +13,11 @@ with the same lengths and stored fields, so the segment files are the same byte 
 - other fields (identifiers, numbers) are analysed by whoosh; the first values of each field are remembered with
   their terms, since flags, kinds and facets repeat from document to document;
 - postings are gathered per term as documents come (in document order), so only the terms are sorted at commit;
-- field lengths are kept in memory as whoosh would read them back (one byte, lossy).
+- field lengths are kept in memory as whoosh would read them back (one byte, lossy);
+- each term's postings are written a block at a time (_Blocks), not one call per posting.
+
+write_index writes a whole index with it; in a process that runs one thread only (the command line), a forked
+child writes the first half of the documents as a segment of its own meanwhile, on the second core.
 
 Documents with boosts or custom stored values (keys starting with "_") and schemas with term vectors or separate
 spelling fields are refused rather than written differently.
@@ -21,19 +25,25 @@ spelling fields are refused rather than written differently.
 
 from __future__ import annotations
 
+import os
+
 # whoosh's Positions format pickles each posting's position gaps; we only write such pickles, never read them.
 import pickle  # nosec B403
 import re
+import signal
+import threading
 import zlib
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any
 
 from whoosh import fields, formats
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter, StripFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter, W3TermInfo
-from whoosh.system import emptybytes, pack_uint, pack_ushort
+from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
+from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import delta_encode
 from whoosh.writing import SegmentWriter
@@ -308,7 +318,8 @@ class _Blocks:
     """
 
     def __init__(self, writer: Any, postings: Any, field: fields.FieldType) -> None:
-        self.postfile = postings._postfile
+        self.postfile = postings._postfile.raw_file()
+        self.offset = self.postfile.tell()  # then counted: tell() was a tenth of the writing
         self.limit = postings._blocklimit
         self.compression = postings._compression
         self.fixed = field.format.fixed_value_size()
@@ -325,9 +336,8 @@ class _Blocks:
 
     def write(self, term: bytes, postings: list[Posting]) -> None:
         """Write the posting list of term (in document order) and its entry in the terms table."""
-        postfile, limit, compression = self.postfile, self.limit, self.compression
-        start = postfile.tell()
-        postfile.write(WHOOSH3_HEADER_MAGIC)
+        limit, compression = self.limit, self.compression
+        parts = [WHOOSH3_HEADER_MAGIC]
         total: float = 0
         minlength: int | None = None
         maxlength = maxweight = 0
@@ -348,11 +358,12 @@ class _Blocks:
                 (len(ids), ids[-1], block_weight, compression, length_to_byte(shortest), length_to_byte(longest)), 2
             )
             size = len(summary) + len(data)
-            postfile.write_int(-size if begin + limit >= len(postings) else size)  # negative: the last block
-            postfile.write(summary)
-            postfile.write(data)
+            parts += (pack_int(-size if begin + limit >= len(postings) else size), summary, data)  # <0: the last
+        written = b"".join(parts)
+        self.postfile.write(written)
         info = W3TermInfo(total, len(postings), minlength, maxlength, maxweight, postings[0][0], postings[-1][0])
-        info.set_extent(start, postfile.tell() - start)
+        info.set_extent(self.offset, len(written))
+        self.offset += len(written)
         self.terms_table.add(self.field + term, info.to_bytes())
 
     def _mini_values(self, values: tuple[bytes, ...]) -> Any:
@@ -371,3 +382,147 @@ def _mini_weights(weights: array[float]) -> Any:
     if all(w == weights[0] for w in weights):
         return weights[0]
     return tuple(weights)
+
+
+Progress = Callable[[int, int], None]
+
+
+def may_fork() -> bool:
+    """Whether this process may write half an index in a forked child: it can fork, and runs one thread only (a
+    child forked beside other threads may find a lock one of them held, for ever; a web worker is never forked)."""
+    return hasattr(os, "fork") and threading.active_count() == 1
+
+
+def write_index(
+    ix: Any,
+    head: Sequence[dict[str, Any]],
+    groups: Iterable[list[dict[str, Any]]],
+    tail: Sequence[dict[str, Any]],
+    total: int,
+    progress: Progress | None = None,
+    parallel: bool = False,
+) -> int:
+    """Write into the empty index ix the documents of head, of each group (a service's documents) and of tail, in
+    that order, and commit them; returns the number of groups. progress(done, total) is called as groups are
+    written (every 50, and at the last).
+
+    With parallel (see may_fork), a forked child writes the first half of the documents as one segment while this
+    process writes the second half as another: the same documents, numbered in the same order, in two segments.
+    """
+    if not parallel:
+        writer = BulkWriter(ix)
+        try:
+            for document in head:
+                writer.add_document(**document)
+            done = _add_groups(writer, groups, 0, total, progress)
+            for document in tail:
+                writer.add_document(**document)
+            writer.commit()
+        except BaseException:
+            writer.cancel()
+            raise
+        return done
+    listed = list(groups)
+    half = len(listed) // 2
+    writer = BulkWriter(ix)  # holds the index's lock; the child writes beside it, unlocked
+    try:
+        with _Child(ix, head, listed[:half]) as child:
+            _add_groups(writer, listed[half:], 0, total, progress, child)
+            for document in tail:
+                writer.add_document(**document)
+            first = child.segment(total, progress, len(listed) - half)
+        if progress is not None:
+            progress(len(listed), total)
+        writer.commit(mergetype=lambda _writer, _segments: [first])  # the child's segment, then this one
+    except BaseException:
+        writer.cancel()
+        raise
+    return len(listed)
+
+
+def _add_groups(
+    writer: BulkWriter,
+    groups: Iterable[list[dict[str, Any]]],
+    done: int,
+    total: int,
+    progress: Progress | None,
+    child: _Child | None = None,
+) -> int:
+    for group in groups:
+        for document in group:
+            writer.add_document(**document)
+        done += 1
+        if progress is not None and (done % 50 == 0 or done == total):
+            progress(min(done + (child.done() if child else 0), total), total)
+    return done
+
+
+class _Child:
+    """A forked process writing documents as one segment of ix (unlocked: the parent's writer holds the lock);
+    it tells its progress through a pipe (a byte per 50 groups) and its segment through a file."""
+
+    def __init__(self, ix: Any, head: Sequence[dict[str, Any]], groups: list[list[dict[str, Any]]]) -> None:
+        self.ix, self.head, self.groups = ix, head, groups
+        self.found = Path(ix.storage.folder) / f"child-{random_name()}.segment"
+        self.pid = 0
+        self.reader = -1
+        self.written = 0
+
+    def __enter__(self) -> _Child:
+        reader, writer = os.pipe()
+        self.pid = os.fork()
+        if self.pid == 0:
+            os.close(reader)
+            self._run(writer)  # never returns
+        os.close(writer)
+        os.set_blocking(reader, False)
+        self.reader = reader
+        return self
+
+    def _run(self, pipe: int) -> None:
+        status = 1
+        try:
+            writer = BulkWriter(self.ix, _lk=False)
+            for document in self.head:
+                writer.add_document(**document)
+            for done, group in enumerate(self.groups, 1):
+                for document in group:
+                    writer.add_document(**document)
+                if done % 50 == 0:
+                    os.write(pipe, b".")
+            self.found.write_bytes(pickle.dumps(writer._finalize_segment()))
+            status = 0
+        finally:
+            # Straight out: nothing of the parent's (its database connections, its exit handlers) is run here.
+            os._exit(status)
+
+    def done(self) -> int:
+        """Groups the child has written so far (counted by fifties)."""
+        try:
+            self.written += 50 * len(os.read(self.reader, 4096))
+        except BlockingIOError:
+            pass
+        return self.written
+
+    def segment(self, total: int, progress: Progress | None, written_here: int) -> Any:
+        """Wait for the child (reporting its progress) and give its segment."""
+        os.set_blocking(self.reader, True)
+        while chunk := os.read(self.reader, 4096):
+            self.written += 50 * len(chunk)
+            if progress is not None:
+                progress(min(written_here + self.written, total), total)
+        _pid, status = os.waitpid(self.pid, 0)
+        self.pid = 0
+        if os.waitstatus_to_exitcode(status) != 0:
+            raise RuntimeError(f"the process writing the first half of the index failed ({status})")
+        # Written moments ago by our own child, in the index's folder.
+        segment = pickle.loads(self.found.read_bytes())  # nosec B301
+        self.found.unlink()
+        return segment
+
+    def __exit__(self, *_exc: object) -> None:
+        os.close(self.reader)
+        if self.pid:  # the parent failed first: stop the child
+            os.kill(self.pid, signal.SIGKILL)
+            os.waitpid(self.pid, 0)
+        self.found.unlink(missing_ok=True)

@@ -44,8 +44,7 @@ from whoosh.searching import Searcher
 
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
-from catalogue.search import vocabulary
-from catalogue.search.bulk import BulkWriter
+from catalogue.search import bulk, vocabulary
 from catalogue.services import distributions, layers
 from catalogue.services.models import Service, ServiceVersion
 
@@ -536,6 +535,10 @@ class SearchIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    PARALLEL_FROM = 2000
+    """Services from which a rebuild in a process that may fork writes two segments side by side (bulk.write_index);
+    below, the fork costs more than it saves."""
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Build a new generation from the database and switch to it; returns the number of services.
 
@@ -553,23 +556,15 @@ class SearchIndex:
                 # its newer state, and applying its event again later is harmless.
                 last_event = catalogue_version(session)
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
-                # One writer and one segment, written as whoosh's own writer would, faster (search/bulk.py).
-                writer = BulkWriter(built)
                 content_hash, sections = self._content()
-                done = 0
+                # Written as whoosh's own writer would, faster (search/bulk.py); in two processes when this one
+                # may fork (the command line, not a web worker) and the catalogue is large enough to gain.
+                parallel = total >= self.PARALLEL_FROM and bulk.may_fork()
+                groups = (documents_for(service) for service in self._services(session))
+                state = [self._state_document(last_event, content_hash)]
                 try:
-                    for doc in sections:
-                        writer.add_document(**doc)
-                    for service in self._services(session):
-                        for doc in documents_for(service):
-                            writer.add_document(**doc)
-                        done += 1
-                        if progress is not None and (done % 50 == 0 or done == total):
-                            progress(done, total)
-                    writer.add_document(**self._state_document(last_event, content_hash))
-                    writer.commit()
+                    done = bulk.write_index(built, sections, groups, state, total, progress, parallel)
                 except BaseException:
-                    writer.cancel()
                     shutil.rmtree(folder, ignore_errors=True)
                     raise
             pointer = self.index_dir / f".CURRENT.{os.getpid()}"

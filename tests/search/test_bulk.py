@@ -4,6 +4,7 @@ byte (the same terms, postings, positions, weights, lengths, stored fields and s
 from __future__ import annotations
 
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh.filedb.filestore import FileStorage
 
+from catalogue.search import bulk, follower_of
 from catalogue.search.bulk import BulkWriter
 from catalogue.search.index import SearchIndex, documents_for, schema
 from tests.search.test_precision_at_scale import _documents, _generator
@@ -58,18 +60,90 @@ def test_a_generated_catalogue_is_written_as_whoosh_writes_it(tmp_path: Path) ->
     _assert_same(tmp_path, documents)
 
 
+def _catalogue_documents(search_index: SearchIndex) -> list[dict[str, Any]]:
+    """The documents a rebuild of search_index writes, in its order."""
+    content_hash, documents = search_index._content()
+    with search_index.sessions() as session:
+        documents = [*documents, *(doc for s in search_index._services(session) for doc in documents_for(s))]
+    documents.append(search_index._state_document(search_index.last_applied(), content_hash))
+    assert len(documents) > 100
+    return documents
+
+
 def test_a_rebuild_writes_what_whoosh_writer_would(seeded: Flask, tmp_path: Path) -> None:
     with seeded.app_context():
         search_index: SearchIndex = seeded.extensions["catalogue.search"].index
         search_index.rebuild()
-        generation = search_index.index_dir / (search_index.index_dir / "CURRENT").read_text("utf-8")
-        rebuilt = _segment(generation)
-        content_hash, documents = search_index._content()
-        with search_index.sessions() as session:
-            documents = [*documents, *(doc for s in search_index._services(session) for doc in documents_for(s))]
-        documents.append(search_index._state_document(search_index.last_applied(), content_hash))
-    assert len(documents) > 100
+        rebuilt = _segment(search_index.index_dir / (search_index.index_dir / "CURRENT").read_text("utf-8"))
+        documents = _catalogue_documents(search_index)
     assert rebuilt == _written(tmp_path / "whoosh", documents, bulk=False)
+
+
+def _contents(folder: Path) -> dict[str, Any]:
+    """What an index holds, whatever its segments: each term's postings (document, weight, value), each
+    document's stored fields, lengths and sort values, each field's total length."""
+    reader = FileStorage(str(folder)).open_index().reader()
+    try:
+        documents = range(reader.doc_count_all())
+        postings = {}
+        for field, term in reader.all_terms():
+            matcher = reader.postings(field, term)
+            found = []
+            while matcher.is_active():
+                found.append((matcher.id(), matcher.weight(), matcher.value()))
+                matcher.next()
+            postings[field, term] = found
+        scorable = [name for name, field in reader.schema.items() if field.scorable]
+        sortable = [name for name, field in reader.schema.items() if field.column_type]
+        return {
+            "postings": postings,
+            "stored": [reader.stored_fields(n) for n in documents],
+            "lengths": {name: [reader.doc_field_length(n, name) for n in documents] for name in scorable},
+            "field lengths": {name: reader.field_length(name) for name in scorable},
+            "sort values": {name: list(reader.column_reader(name)) for name in sortable},
+        }
+    finally:
+        reader.close()
+
+
+def test_a_rebuild_in_two_processes_holds_what_whoosh_writer_would(
+    seeded: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with seeded.app_context():
+        search_index: SearchIndex = seeded.extensions["catalogue.search"].index
+        monkeypatch.setattr(search_index, "PARALLEL_FROM", 1)  # the seed catalogue is small
+        follower_of(seeded).stop()  # as in `catalogue reindex`, no other thread (the next write starts it again)
+        assert bulk.may_fork(), "the test process runs other threads: nothing would be forked"
+        progress: list[tuple[int, int]] = []
+        count = search_index.rebuild(lambda done, total: progress.append((done, total)))
+        generation = search_index.index_dir / (search_index.index_dir / "CURRENT").read_text("utf-8")
+        documents = _catalogue_documents(search_index)
+    assert len(FileStorage(str(generation)).open_index()._segments()) == 2
+    assert progress[-1] == (count, count)
+    (tmp_path / "whoosh").mkdir()
+    reference = FileStorage(str(tmp_path / "whoosh")).create_index(schema())
+    writer = reference.writer()
+    for document in documents:
+        writer.add_document(**document)
+    writer.commit()
+    assert _contents(generation) == _contents(tmp_path / "whoosh")
+
+
+def test_a_rebuild_beside_other_threads_forks_nothing(seeded: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    # A web worker's threads: a child forked beside them could wait for ever on a lock one of them held.
+    with seeded.app_context():
+        search_index: SearchIndex = seeded.extensions["catalogue.search"].index
+        monkeypatch.setattr(search_index, "PARALLEL_FROM", 1)
+        stop = threading.Event()
+        other = threading.Thread(target=stop.wait)
+        other.start()
+        try:
+            search_index.rebuild()
+        finally:
+            stop.set()
+            other.join()
+        generation = search_index.index_dir / (search_index.index_dir / "CURRENT").read_text("utf-8")
+    assert len(FileStorage(str(generation)).open_index()._segments()) == 1
 
 
 # Words that whoosh's analyzers treat each in their own way: stop words, one letter (dropped in stemmed fields),
