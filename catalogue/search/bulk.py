@@ -280,6 +280,14 @@ class BulkWriter(SegmentWriter):
         self._added = True
         self.docnum += 1
 
+    def commit_after(self, first: Callable[[], Any]) -> None:
+        """Commit, with the segment first() gives (written by another writer of this index, unlocked: the
+        documents before these) ahead of this writer's; this writer's segment is written before first is called."""
+        self._check_state()
+        own = self._finalize_segment()
+        self._commit_toc([first(), own])
+        self._finish()
+
     def _flush_segment(self) -> None:
         """Write the postings field by field, term by term (in whoosh's order: sorted by field, then by term's
         bytes, then by document)."""
@@ -430,10 +438,7 @@ def write_index(
             _add_groups(writer, listed[half:], 0, total, progress, child)
             for document in tail:
                 writer.add_document(**document)
-            first = child.segment(total, progress, len(listed) - half)
-        if progress is not None:
-            progress(len(listed), total)
-        writer.commit(mergetype=lambda _writer, _segments: [first])  # the child's segment, then this one
+            writer.commit_after(lambda: child.segment(total, progress, len(listed) - half))
     except BaseException:
         writer.cancel()
         raise
@@ -515,6 +520,8 @@ class _Child:
         self.pid = 0
         if os.waitstatus_to_exitcode(status) != 0:
             raise RuntimeError(f"the process writing the first half of the index failed ({status})")
+        if progress is not None:
+            progress(min(written_here + len(self.groups), total), total)
         # Written moments ago by our own child, in the index's folder.
         segment = pickle.loads(self.found.read_bytes())  # nosec B301
         self.found.unlink()
