@@ -16,10 +16,12 @@ off. Ours also counts every facet and highlights the page; the peers give the to
 "after write" is the first search after a real one-document write (the index follower has applied it).
 
     python bench/search.py [--sizes 1000 10000] [--queries 60] [--profile] [--keep FOLDER] [--kinds term words]
+                           [--rebuild-only]
 
 With --keep, each size's catalogue and index are built once in FOLDER/<size> and copied for every later run (the
 "after write" row writes to the copy), so runs before and after a change read the same index without a rebuild of
-a minute or two; the rebuild time shown is then the one measured when it was built.
+a minute or two; the rebuild time shown is then the one measured when it was built. With --rebuild-only, only a
+rebuild is timed (of the copy, with --keep), as `catalogue reindex` does it, and no query is run.
 
 tantivy is a bench-only dependency: `pip install -e .[bench]`.
 """
@@ -472,6 +474,16 @@ def prepared(size: int, folder: Path, words: Words, keep: Path | None) -> tuple[
     return bench_app(folder), generated(size, words), float(ready.read_text())
 
 
+def rebuild_only(size: int, words: Words, keep: Path | None) -> None:
+    """Time `catalogue reindex` alone on the catalogue of size (with keep: a copy of the kept one, not built)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        app, _contents, _rebuild = prepared(size, Path(tmp), words, keep)
+        print(f"index rebuild: ours {_rebuilt(app):.1f} s")
+        follower_of(app).stop()
+        app.extensions["catalogue.search"].index.close()
+        database_of(app).engine.dispose()
+
+
 def bench_size(size: int, count: int, words: Words, show_profile: bool, keep: Path | None, kinds: list[str]) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -526,10 +538,16 @@ def main() -> int:
     parser.add_argument("--profile", action="store_true", help="print a cProfile of 30 several-word queries")
     parser.add_argument("--keep", type=Path, help="build each size's catalogue and index once in this folder")
     parser.add_argument("--kinds", nargs="+", choices=KINDS, default=list(KINDS), help="query kinds measured")
+    parser.add_argument(
+        "--rebuild-only", action="store_true", help="only time a rebuild of each catalogue (with --keep: a copy)"
+    )
     args = parser.parse_args()
     words = Words(vocabulary())
     print(f"vocabulary: {len(words.words)} words (seed descriptors and synonyms file)")
     for size in args.sizes:
+        if args.rebuild_only:
+            rebuild_only(size, words, args.keep)
+            continue
         bench_size(size, args.queries, words, args.profile, args.keep, args.kinds)
     return 0
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import gc
 import hashlib
 import html
@@ -43,7 +44,7 @@ from whoosh.searching import Searcher
 
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
-from catalogue.search import vocabulary
+from catalogue.search import bulk, vocabulary
 from catalogue.search.postings import postings
 from catalogue.search.readers import SegmentReaders, merge_small
 from catalogue.services import distributions, layers
@@ -176,13 +177,20 @@ def _sequence(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
+@functools.lru_cache(maxsize=4096)
+def _gsim_name(name: str) -> str:
+    """The official GSIM 1.2 name of a name, or the name itself. Cached: a rebuild looks up the same few dozen names
+    for every service (reference.gsim() is loaded once per process)."""
+    return reference.gsim().lookup(name) or name
+
+
 def _gsim_names(definition: dict[str, Any]) -> list[str]:
     """The GSIM objects a Definition's inputs and outputs name, by their official names, each once."""
     names: list[str] = []
     for item in [*_sequence(definition.get("inputs")), *_sequence(definition.get("outputs"))]:
         name = item.get("gsim") if isinstance(item, dict) else None
         if isinstance(name, str):
-            canonical = reference.gsim().lookup(name) or name
+            canonical = _gsim_name(name)
             if canonical not in names:
                 names.append(canonical)
     return names
@@ -375,6 +383,21 @@ def _damage_left_open() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Python's cyclic garbage collector paused (for a rebuild): the writer holds every posting of the catalogue
+    until its commit (millions of tuples, which the collector tracks), and each full collection walked them all
+    again, a sixth of a rebuild. The postings hold no cycles; what cycles the database rows make are collected once
+    the collector runs again."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
 def _storage(folder: Path) -> FileStorage:
     """The files of one index generation, read without mmap.
 
@@ -523,6 +546,10 @@ class SearchIndex:
             finally:
                 fcntl.flock(handle, fcntl.LOCK_UN)
 
+    PARALLEL_FROM = 2000
+    """Services from which a rebuild in a process that may fork writes two segments side by side (bulk.write_index);
+    below, the fork costs more than it saves."""
+
     def rebuild(self, progress: Callable[[int, int], None] | None = None) -> int:
         """Build a new generation from the database and switch to it; returns the number of services.
 
@@ -535,29 +562,20 @@ class SearchIndex:
             folder = self.index_dir / generation
             folder.mkdir()
             built = _storage(folder).create_index(schema())
-            with self.sessions() as session:
+            with _collector_paused(), self.sessions() as session:
                 # The last event first, then the services: a service changed meanwhile is indexed in
                 # its newer state, and applying its event again later is harmless.
                 last_event = catalogue_version(session)
                 total = session.scalar(select(func.count()).select_from(Service)) or 0
-                # One writer and one segment; a pool large enough to sort every posting in memory
-                # (a smaller one spills sorted runs to disk and merges them back: a third of the time).
-                writer = built.writer(limitmb=1024, procs=1)
                 content_hash, sections = self._content()
-                done = 0
+                # Written as whoosh's own writer would, faster (search/bulk.py); in two processes when this one
+                # may fork (the command line, not a web worker) and the catalogue is large enough to gain.
+                parallel = total >= self.PARALLEL_FROM and bulk.may_fork()
+                groups = (documents_for(service) for service in self._services(session))
+                state = [self._state_document(last_event, content_hash)]
                 try:
-                    for doc in sections:
-                        writer.add_document(**doc)
-                    for service in self._services(session):
-                        for doc in documents_for(service):
-                            writer.add_document(**doc)
-                        done += 1
-                        if progress is not None and (done % 50 == 0 or done == total):
-                            progress(done, total)
-                    writer.add_document(**self._state_document(last_event, content_hash))
-                    writer.commit()
+                    done = bulk.write_index(built, sections, groups, state, total, progress, parallel)
                 except BaseException:
-                    writer.cancel()
                     shutil.rmtree(folder, ignore_errors=True)
                     raise
             pointer = self.index_dir / f".CURRENT.{os.getpid()}"
