@@ -97,8 +97,7 @@ def services_of_id(session: Session, actor: Actor, slug: str) -> list[Service]:
     own = Service.organisation_id == rule.organisation_id if rule.organisation_id is not None else false()
     preference = case((own, 0), (Service.reserved_slug.is_not(None), 1), (Service.status != "draft", 2), else_=3)
     query = visible_services(actor).where(Service.slug == slug).order_by(preference, Service.id)
-    # Every reader of a service is shown its organisation: loaded with it, not by a statement of its own.
-    return list(session.scalars(query.options(joinedload(Service.organisation))))
+    return list(session.scalars(query))
 
 
 def get_service(session: Session, actor: Actor, slug: str) -> Service:
