@@ -14,10 +14,10 @@ from typing import Any, TypeVar
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import Engine, Table, bindparam, create_engine, insert, inspect, select, text
+from sqlalchemy import Connection, Engine, Table, bindparam, create_engine, insert, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
-from catalogue import create_app
+from catalogue import create_app, migrations
 from catalogue.auth import accounts
 from catalogue.config import Config
 from catalogue.db import Base, database_of
@@ -259,6 +259,8 @@ def app_on_empty_database(
     database = database_of(app)
     database.create_all()
     if not url.startswith("sqlite"):
+        with database.engine.begin() as connection:
+            _stamp_head(connection)
         _SCHEMA_READY.add(url)
     # No app context stays pushed during the test: each request gets its own, as in production,
     # so a request's session is closed when the request ends and holds no lock afterwards.
@@ -272,13 +274,31 @@ def app_on_empty_database(
             _empty_postgresql(url)
 
 
+def _stamp_head(connection: Connection) -> None:
+    """Record the schema of the shared PostgreSQL test database as migrated, as Database.create_all does for a
+    database it makes whole: a test before may have dropped the tables or the record of their revision (the
+    migration tests do), and the app would then refuse every request with a 503 (never migrated) and
+    `catalogue seed` try to create the tables again."""
+    if migrations.current(connection) != migrations.head():
+        # Written as Alembic writes it (its own stamp command would open a connection of its own).
+        connection.exec_driver_sql(
+            "CREATE TABLE IF NOT EXISTS alembic_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)"
+        )
+        connection.exec_driver_sql("DELETE FROM alembic_version")
+        connection.execute(
+            text("INSERT INTO alembic_version (version_num) VALUES (:head)"), {"head": migrations.head()}
+        )
+
+
 def _restore_rows(url: str, rows: dict[str, list[dict[str, Any]]]) -> None:
     """Insert rows (per table name) into the empty database at url: first without the links that make a cycle,
     then those links; on PostgreSQL the id sequences then go on after the largest id."""
     engine = create_engine(url)
     try:
         if not url.startswith("sqlite") and url not in _SCHEMA_READY:  # a SQLite copy of the template has them
-            Base.metadata.create_all(engine)
+            with engine.begin() as connection:
+                Base.metadata.create_all(connection)
+                _stamp_head(connection)
             _SCHEMA_READY.add(url)
         _insert_rows(engine, rows)
     finally:
