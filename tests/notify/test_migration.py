@@ -10,6 +10,7 @@ from catalogue import create_app, migrations
 from catalogue.config import Config
 from catalogue.db import database_of
 from catalogue.notify import notifier_of
+from tests.conftest import close_app
 
 
 def test_upgrading_starts_the_notifier_after_the_newest_event(empty_url: str, tmp_path: Path) -> None:
@@ -41,5 +42,4 @@ def test_upgrading_starts_the_notifier_after_the_newest_event(empty_url: str, tm
             assert connection.execute(text("SELECT last_event_id FROM notifier_cursor")).scalar_one() == newest
         assert notifier_of(app).queue() == 0
     finally:
-        app.extensions["catalogue.search"].index.close()
-        database_of(app).engine.dispose()
+        close_app(app)

@@ -24,7 +24,7 @@ from catalogue.db import Base, database_of, db
 from catalogue.events import Event
 from catalogue.services import descriptors, validation, workflow
 from catalogue.services.models import Service, ServiceVersion, VersionSubprocess
-from tests.conftest import DATA, drop_everything
+from tests.conftest import DATA, close_app, drop_everything
 
 FIRST = "0001_initial"
 
@@ -76,9 +76,7 @@ def _app(folder: Path, url: str) -> Flask:
 
 
 def _close(app: Flask) -> None:
-    app.extensions["catalogue.search"].index.close()
-    assert database_of(app).engine is not None
-    database_of(app).engine.dispose()
+    close_app(app)  # its threads too: a mail sender left running opens connections no one closes
 
 
 def test_an_empty_database_upgrades_to_head_with_the_schema_create_all_makes(empty_url: str, tmp_path: Path) -> None:

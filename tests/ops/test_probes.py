@@ -17,10 +17,10 @@ from sqlalchemy import func, select
 
 from catalogue import create_app
 from catalogue.config import Config
-from catalogue.db import database_of, db
+from catalogue.db import db
 from catalogue.events import Event
 from catalogue.ops import JsonFormatter
-from tests.conftest import database_url
+from tests.conftest import close_app, database_url
 from tests.search.test_consistency import _finish, _worker
 
 
@@ -126,8 +126,7 @@ def test_readyz_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:
         assert answer.json["detail"].startswith("database: unreachable")
         assert client.get("/healthz").status_code == 200
     finally:
-        assert database_of(app).engine is not None
-        database_of(app).engine.dispose()
+        close_app(app)
 
 
 def test_the_request_id_is_kept_when_safe_and_made_otherwise(client: FlaskClient, json_log: io.StringIO) -> None:
