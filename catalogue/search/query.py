@@ -768,10 +768,15 @@ class _ReaderView:
         new = set().union(*others).difference(sets.lexicon_set(largest_leaf, str(largest_segment), fieldname))
         if not new:
             return largest
+        if len(new) > self._INSERTED:  # segments of their own size (a rebuild in two processes makes two)
+            return sorted(largest + sorted(new))  # two sorted runs: one merge
         merged = largest.copy()  # the largest segment's list stays as it is, kept for the next reader
         for value in sorted(new):  # a write adds a few values: each goes in its place (no sort of the whole list)
             bisect.insort(merged, value)
         return merged
+
+    _INSERTED = 32
+    """New values past which a merged lexicon is sorted whole rather than each inserted in its place."""
 
     def _column(self, fieldname: str) -> list[Any]:
         """The column's value of every document, by document number.
