@@ -42,7 +42,7 @@ from typing import Any
 from whoosh import fields, formats
 from whoosh.analysis import CompositeAnalyzer, LowercaseFilter, RegexTokenizer, StemFilter, StopFilter, StripFilter
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3PostingsWriter, W3TermInfo
-from whoosh.system import emptybytes, pack_int, pack_uint, pack_ushort
+from whoosh.system import emptybytes, pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util import random_name
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import delta_encode
@@ -62,11 +62,11 @@ missed look-up per document after that)."""
 _group = re.Match.group  # group() of a match: the whole matched text
 
 
-class _Dropped(Exception):
+class Dropped(Exception):
     """A word a filter takes out of the stream."""
 
 
-def _word_steps(analyzer: Any) -> tuple[re.Pattern[str], list[Callable[[str], str]], bool] | None:
+def word_steps(analyzer: Any) -> tuple[re.Pattern[str], list[Callable[[str], str]], bool] | None:
     """(tokenizer pattern, one function per filter, whether dropped words renumber the positions after them) of an
     analyzer made of a regular expression tokenizer and filters that each change or drop one word at a time; None
     for any other analyzer."""
@@ -95,7 +95,7 @@ def _word_steps(analyzer: Any) -> tuple[re.Pattern[str], list[Callable[[str], st
 def _stopper(stops: frozenset[str], minsize: int, maxsize: int | None) -> Callable[[str], str]:
     def stop(text: str) -> str:
         if len(text) < minsize or (maxsize is not None and len(text) > maxsize) or text in stops:
-            raise _Dropped
+            raise Dropped
         return text
 
     return stop
@@ -117,7 +117,7 @@ class _Terms(dict[str, bytes | None]):
         try:
             for step in self.steps:
                 text = step(text)
-        except _Dropped:
+        except Dropped:
             self[word] = None
             return None
         term = self[word] = text.encode("utf-8")
@@ -130,7 +130,9 @@ class _WordIndexer:
     def __init__(self, field: fields.FieldType, pattern: re.Pattern[str], terms: _Terms, renumber: bool) -> None:
         self.field = field
         self.finditer = pattern.finditer
-        self.terms = terms
+        # A field whose analyzer has no filter (the pairs field) takes each word as it is: remembering words that
+        # seldom repeat would cost more than it saves.
+        self.term_of: Callable[[str], bytes | None] = terms.__getitem__ if terms.steps else str.encode
         self.renumber = renumber
         self.boost = field.format.field_boost
         self.positions = type(field.format) is formats.Positions
@@ -139,7 +141,7 @@ class _WordIndexer:
     def __call__(self, value: Any) -> tuple[Items, int]:
         if not isinstance(value, str):
             return _whoosh_items(self.field, value)
-        words = list(map(self.terms.__getitem__, map(_group, self.finditer(value))))
+        words = list(map(self.term_of, map(_group, self.finditer(value))))
         first = 0
         if None in words:
             # Dropped words take no position. whoosh's StopFilter numbers the words it keeps on from the position
@@ -207,7 +209,7 @@ def _remembering(indexer: Indexer) -> Indexer:
 
 def indexer_for(field: fields.FieldType) -> Indexer:
     """How BulkWriter analyses a value of field."""
-    steps = _word_steps(field.analyzer) if field.analyzer is not None else None
+    steps = word_steps(field.analyzer) if field.analyzer is not None else None
     if steps is not None and type(field.format) is formats.Positions:
         pattern, filters, renumber = steps
         # Not remembered: each posting needs its own positions object (see _WordIndexer).
@@ -344,6 +346,9 @@ class _Blocks:
 
     def write(self, term: bytes, postings: list[Posting]) -> None:
         """Write the posting list of term (in document order) and its entry in the terms table."""
+        if len(postings) == 1:
+            self._write_one(term, postings[0])
+            return
         limit, compression = self.limit, self.compression
         parts = [WHOOSH3_HEADER_MAGIC]
         total: float = 0
@@ -369,10 +374,27 @@ class _Blocks:
             parts += (pack_int(-size if begin + limit >= len(postings) else size), summary, data)  # <0: the last
         written = b"".join(parts)
         self.postfile.write(written)
-        info = W3TermInfo(total, len(postings), minlength, maxlength, maxweight, postings[0][0], postings[-1][0])
-        info.set_extent(self.offset, len(written))
+        info = _info(total, len(postings), minlength, maxlength, maxweight, postings[0][0], postings[-1][0])
+        self.terms_table.add(self.field + term, info + pack_long(self.offset) + pack_int(len(written)))
         self.offset += len(written)
-        self.terms_table.add(self.field + term, info.to_bytes())
+
+    def _write_one(self, term: bytes, posting: Posting) -> None:
+        """write() of a posting list of one posting (most word pairs): the same bytes, with less said."""
+        docnum, weight, encoded, length = posting
+        stored = array("f", (weight,))[0]  # as whoosh keeps it, 4 bytes
+        block_weight = weight if weight > 0 else 0
+        shortest, longest = (length, length) if length else (None, 0)
+        data = pickle.dumps(((docnum,), None if stored == 1.0 else stored, self._mini_values((encoded,))), 2)
+        if self.compression:
+            data = zlib.compress(data, self.compression)
+        summary = pickle.dumps(
+            (1, docnum, block_weight, self.compression, length_to_byte(shortest), length_to_byte(longest)), 2
+        )
+        written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(summary) + len(data))), summary, data))
+        self.postfile.write(written)
+        info = _info(stored, 1, shortest, longest, block_weight, docnum, docnum)
+        self.terms_table.add(self.field + term, info + pack_long(self.offset) + pack_int(len(written)))
+        self.offset += len(written)
 
     def _mini_values(self, values: tuple[bytes, ...]) -> Any:
         """W3PostingsWriter._mini_values: a tuple of the values, nothing when they are empty, or one string of
@@ -381,6 +403,17 @@ class _Blocks:
         if self.fixed is None or self.fixed < 0:
             return tuple(present)
         return None if self.fixed == 0 else b"".join(present)
+
+
+_INFO = W3TermInfo._struct
+
+
+def _info(
+    total: float, df: int, minlength: int | None, maxlength: int, maxweight: float, first: int, last: int
+) -> bytes:
+    """W3TermInfo(...).to_bytes() of a posting list written to the postings file, up to its extent."""
+    shortest = 0 if minlength is None else length_to_byte(minlength)
+    return _INFO.pack(False, total, df, shortest, length_to_byte(maxlength), maxweight, first, last)  # type: ignore[no-any-return]
 
 
 def _mini_weights(weights: array[float]) -> Any:

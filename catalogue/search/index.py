@@ -44,7 +44,7 @@ from whoosh.searching import Searcher
 
 from catalogue import reference
 from catalogue.events import Event, catalogue_version
-from catalogue.search import bulk, vocabulary
+from catalogue.search import bulk, matching, pairs, vocabulary
 from catalogue.search.postings import postings
 from catalogue.search.readers import SegmentReaders, merge_small
 from catalogue.services import distributions, layers
@@ -52,9 +52,9 @@ from catalogue.services.models import Service, ServiceVersion
 
 log = logging.getLogger(__name__)
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """Bumped whenever the documents change shape: an index of another version is rebuilt (5: names, aliases,
-identifiers and the GSBPM/GSIM vocabulary of each service)."""
+identifiers and the GSBPM/GSIM vocabulary of each service; 6: word pairs, see pairs.py)."""
 STATE_KEY = "__state__"
 FACETS = (
     "phase",
@@ -84,13 +84,14 @@ def schema() -> fields.Schema:
         service=fields.ID(stored=True),
         service_pk=fields.ID(),
         version=fields.STORED(),
-        name=fields.TEXT(analyzer=stem, stored=True, field_boost=3.0),
+        # The text fields (matching.STEMMED_FIELDS) keep no word positions: phrases are matched on pairs.
+        name=fields.TEXT(analyzer=stem, stored=True, field_boost=3.0, phrase=False),
         name_sort=fields.ID(sortable=True),
-        purpose=fields.TEXT(analyzer=stem, stored=True, field_boost=1.5),
-        description=fields.TEXT(analyzer=stem, stored=True),
+        purpose=fields.TEXT(analyzer=stem, stored=True, field_boost=1.5, phrase=False),
+        description=fields.TEXT(analyzer=stem, stored=True, phrase=False),
         keywords=fields.KEYWORD(commas=True, lowercase=True, scorable=True, stored=True, field_boost=2.0),
-        # Unstemmed vocabulary: spelling suggestions and short terms like "R". Without positions: phrases are
-        # matched in the stemmed fields, and positions of every word of every text would double the build time.
+        # Unstemmed vocabulary: spelling suggestions and short terms like "R" (phrases are matched in the stemmed
+        # fields).
         words=fields.TEXT(analyzer=_WORDS, phrase=False),
         # Forms of the service's names and of its keywords as people type identifiers (vocabulary.name_forms):
         # `x13` starts `x13arimaseats`, `tau` and `argus` are pieces of τ-ARGUS. identifiers holds the forms that
@@ -102,9 +103,9 @@ def schema() -> fields.Schema:
         # service's name ranks that service first.
         name_key=fields.KEYWORD(),
         # The keywords, GSBPM sub-processes and phases (codes and names) and GSIM objects of the service, in words.
-        vocabulary=fields.TEXT(analyzer=stem),
+        vocabulary=fields.TEXT(analyzer=stem, phrase=False),
         organisation=fields.ID(stored=True),
-        organisation_name=fields.TEXT(analyzer=stem, stored=True),
+        organisation_name=fields.TEXT(analyzer=stem, stored=True, phrase=False),
         phase=fields.KEYWORD(commas=True, stored=True),
         subprocess=fields.KEYWORD(commas=True, stored=True),
         gsim=fields.KEYWORD(commas=True, stored=True),
@@ -117,7 +118,7 @@ def schema() -> fields.Schema:
         distribution=fields.KEYWORD(commas=True, stored=True),
         # The CSPA 2.0 Annex 1 fields a reader may search by words but never filters by: messages,
         # methodologies, formats, software version, builder, dependencies.
-        annex=fields.TEXT(analyzer=stem),
+        annex=fields.TEXT(analyzer=stem, phrase=False),
         maturity=fields.ID(stored=True),
         status=fields.ID(stored=True),
         public=fields.ID(),
@@ -130,7 +131,14 @@ def schema() -> fields.Schema:
         last_event=fields.STORED(),
         schema_version=fields.STORED(),
         content_hash=fields.STORED(),
+        # Each two neighbouring words of the text fields, as one term at its place: phrases are matched on their
+        # pairs, and the text fields keep no word positions (pairs.py).
+        pairs=pairs.PairsField(matching.STEMMED_FIELDS),
     )
+
+
+_PAIRING = pairs.Pairing(schema())
+"""What each document's pairs field holds (every document passes through _PAIRING.add)."""
 
 
 def _commas(values: Any) -> str:
@@ -257,7 +265,7 @@ def _version_document(service: Service, version: ServiceVersion, audience: str) 
         "updated": int(service.updated_at.timestamp()),
     }
     # An empty value would show up as a facet value "": a field without a value is left out instead.
-    return {name: value for name, value in document.items() if value != ""}
+    return _PAIRING.add({name: value for name, value in document.items() if value != ""})
 
 
 def _forms(names: list[str]) -> tuple[list[str], list[str]]:
@@ -335,19 +343,21 @@ def section_documents(chapters: Sequence[Any]) -> tuple[str, list[dict[str, Any]
             text = plain_text(section.body)
             title = plain_text(section.title)
             docs.append(
-                {
-                    "key": f"d:{ref}",
-                    "kind": "section",
-                    "service": ref,  # the hit's id: sections share the field services are named by
-                    "name": title,
-                    "name_sort": title.casefold(),
-                    "purpose": chapter.title,
-                    "description": text,
-                    "words": f"{title} {chapter.title} {text}",
-                    "audiences": ",".join(section.audiences),
-                    "url": f"/document/{chapter.slug}#{section.anchor}",
-                    "updated": 0,
-                }
+                _PAIRING.add(
+                    {
+                        "key": f"d:{ref}",
+                        "kind": "section",
+                        "service": ref,  # the hit's id: sections share the field services are named by
+                        "name": title,
+                        "name_sort": title.casefold(),
+                        "purpose": chapter.title,
+                        "description": text,
+                        "words": f"{title} {chapter.title} {text}",
+                        "audiences": ",".join(section.audiences),
+                        "url": f"/document/{chapter.slug}#{section.anchor}",
+                        "updated": 0,
+                    }
+                )
             )
     return digest.hexdigest(), docs
 

@@ -19,7 +19,7 @@ from whoosh.query import And, Or, Phrase, Prefix, Query, Term, Wildcard
 from catalogue.search.vocabulary import Token, Vocabulary, compact, fold, tokens
 
 STEMMED_FIELDS = ("name", "purpose", "description", "organisation_name", "vocabulary", "annex")
-"""Analysed text fields with word positions (phrases are matched in them)."""
+"""Analysed text fields, in which phrases are matched (on their pairs of words: pairs.py)."""
 BOOSTS = {
     "name": 3.0,
     "names": 3.0,

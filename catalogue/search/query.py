@@ -13,9 +13,10 @@ derived from them is computed once per open reader (one "view", replaced wheneve
   is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
   sums per document; only the page of hits shown is built and highlighted;
-- phrases are checked from word positions, only in the documents holding every word (the whole query as a
-  phrase, which only ranks, in the best documents until the page is sure); prefixes and wildcards
-  are expanded from the lexicon;
+- phrases are looked up by their pairs of neighbouring words, indexed as terms (pairs.py): a phrase of two words
+  is its pair, a longer one is checked from word positions only in the documents holding all its pairs (the
+  whole query as a phrase, which only ranks, in the best documents until the page is sure); prefixes and
+  wildcards are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
 
@@ -50,7 +51,7 @@ from whoosh.query import (
 from whoosh.scoring import WeightingModel
 from whoosh.searching import Searcher
 
-from catalogue.search import passages
+from catalogue.search import pairs, passages
 from catalogue.search.index import FACETS, SearchIndex
 from catalogue.search.matching import Plan, plan
 from catalogue.search.postings import BLOCK_POSTINGS, field_lengths, position_keys, postings
@@ -252,6 +253,10 @@ class _Kept:
             self.size -= self._items.pop(key)[1]
 
 
+_NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+"""The postings of a term a segment does not hold."""
+
+
 class SegmentSets:
     """What is read from each index segment, kept per segment: the documents of each term asked for as a
     filter or facet (`_ReaderView.docs`), facet lexicons, field lengths, and the postings and word positions of
@@ -310,12 +315,18 @@ class SegmentSets:
 
     SMALL_SEGMENT = 2_000
     """Documents in a segment whose lexicons are read whole to answer "does it hold this term?"."""
+    WHOLE_LEXICONS = frozenset(
+        ("name", "purpose", "description", "organisation_name", "vocabulary", "annex", "keywords", "words", "aliases")
+    )
+    """Fields whose lexicons are read whole in every segment: they hold the words of the texts (a few thousand),
+    not a value per service. A word is looked up in a dozen fields, once more for each of its synonyms, and most
+    of those look-ups find nothing: the set answers those at once, where whoosh takes about 30 µs each."""
 
     def may_hold(self, leaf: Any, segment: str, fieldname: str, text: str) -> bool:
         """False when leaf's segment certainly does not hold the value: a small segment (a recent write) lacks
-        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up
-        (for words of the texts, a lexicon costs more to read than the few look-ups it saves)."""
-        if leaf.doc_count_all() > self.SMALL_SEGMENT:
+        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up;
+        so do the lexicons of the words of the texts in every segment (WHOLE_LEXICONS)."""
+        if leaf.doc_count_all() > self.SMALL_SEGMENT and fieldname not in self.WHOLE_LEXICONS:
             return True
         return text in self.lexicon_set(leaf, segment, fieldname)
 
@@ -324,7 +335,9 @@ class SegmentSets:
         key = (segment, "", fieldname)
         found = self._terms.get(key)
         if found is None:
-            found = self._terms[key] = frozenset(self.lexicon(leaf, segment, fieldname))
+            kept = self._lexicons.get(key)
+            terms = kept if kept is not None else (_text(t) for t in leaf.lexicon(fieldname))
+            found = self._terms[key] = frozenset(terms)
         return found
 
     def lexicon(self, leaf: Any, segment: str, fieldname: str) -> list[str]:
@@ -341,7 +354,9 @@ class SegmentSets:
         key = (segment, fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            found = postings(leaf, fieldname, text, live=False)
+            found = (
+                postings(leaf, fieldname, text, live=False) if self.may_hold(leaf, segment, fieldname, text) else _NONE
+            )
             self.postings_read += len(found[0])
             self._postings.put(key, found, len(found[0]))
         return found  # type: ignore[no-any-return]
@@ -616,29 +631,58 @@ class _ReaderView:
         return summed(words).only(docs).scaled(query.boost)
 
     def phrase_docs(self, query: Phrase, candidates: Docs | None = None) -> Docs:
-        """The documents (of candidates, when given) holding the phrase: those holding every word first (from
-        the postings kept per segment), then the words' positions in those documents only."""
-        field = self.searcher.schema[query.fieldname] if query.fieldname in self.searcher.schema else None
-        if field is None or not field.format or not field.format.supports("positions"):
-            return NO_DOCS  # a field without positions cannot hold a phrase (whoosh raises QueryError)
-        if query.slop != 1:  # not a plain phrase: whoosh's span matcher decides
+        """The documents (of candidates, when given) holding the phrase.
+
+        Where the schema indexes the field's pairs (pairs.py): those holding every pair of its neighbouring words
+        (a phrase of two words is its pair), and for a longer phrase, those where the pairs stand one place after
+        the other. Elsewhere: those holding every word, then the words' positions in those documents only. Both
+        from the postings kept per segment."""
+        schema = self.searcher.schema
+        words = [_text(w) for w in query.words]
+        paired = pairs.has_pairs(schema, query.fieldname)
+        field = schema[query.fieldname] if query.fieldname in schema else None
+        positions = field is not None and bool(field.format) and field.format.supports("positions")
+        if query.slop != 1:  # not a plain phrase: whoosh's span matcher decides, from word positions
+            if not positions:
+                return NO_DOCS  # whoosh raises QueryError
             found = np.array(sorted(self.searcher.docs_for_query(query)), dtype=np.int64)
             return found if candidates is None else shared(found, candidates)
-        words = [_text(w) for w in query.words]
+        if not paired and not positions:
+            return NO_DOCS  # a field without positions cannot hold a phrase (whoosh raises QueryError)
         found_parts: list[Docs] = []
         for leaf, offset, segment in self._leaves:
             holding = None
             if candidates is not None:
                 end = offset + leaf.doc_count_all()
                 holding = candidates[(candidates >= offset) & (candidates < end)] - offset
-            for word in words:
-                local, _weights = self._live_postings(leaf, offset, segment, query.fieldname, word)
-                holding = local if holding is None else shared(holding, local)
-                if not len(holding):
-                    break
-            if holding is not None and len(holding):
-                found_parts.append(self._phrase_in(leaf, segment, query.fieldname, words, holding) + offset)
+            holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding)
+            if holding is None or not len(holding):
+                continue
+            if not paired:
+                holding = self._phrase_in(leaf, segment, query.fieldname, words, holding)
+            elif len(words) > 2:
+                holding = self._phrase_in(
+                    leaf, segment, pairs.FIELD, pairs.phrase_terms(query.fieldname, words), holding
+                )
+            found_parts.append(holding.astype(np.int64) + offset)
         return np.concatenate(found_parts) if found_parts else NO_DOCS
+
+    def _holding_parts(
+        self, leaf: Any, offset: int, segment: str | None, fieldname: str, words: list[str], holding: Any
+    ) -> Any:
+        """The documents of holding (numbers in leaf; every document when None) holding every part of a phrase
+        of words in fieldname: every pair of neighbouring words where the schema indexes pairs (pairs.py), else
+        every word. None when holding is None and the phrase has no part."""
+        if len(words) > 1 and pairs.has_pairs(self.searcher.schema, fieldname):
+            parts = [(pairs.FIELD, pair) for pair in dict.fromkeys(pairs.phrase_terms(fieldname, words))]
+        else:
+            parts = [(fieldname, word) for word in dict.fromkeys(words)]
+        for name, text in parts:
+            local, _weights = self._live_postings(leaf, offset, segment, name, text)
+            holding = local if holding is None else shared(holding, local)
+            if not len(holding):
+                break
+        return holding
 
     def _phrase_in(self, leaf: Any, segment: str | None, fieldname: str, words: list[str], holding: Any) -> Docs:
         """The documents of holding (numbers in leaf) where words stand one after the other.
@@ -698,8 +742,9 @@ class _ReaderView:
 
     def may_hold(self, query: Query, candidates: Docs) -> Docs:
         """The documents of candidates (ascending) that may match query, read from postings alone: a phrase's
-        documents holding every word of it in its field (its word positions are not read), and for anything
-        else those among() finds. Every document matching query is among them."""
+        documents holding every pair of its neighbouring words (or every word) in its field (its word positions
+        are not read), and for anything else those among() finds. Every document matching query is among
+        them."""
         if isinstance(query, Or):
             found = NO_DOCS
             for part in query.subqueries:
@@ -707,15 +752,13 @@ class _ReaderView:
             return found
         if not isinstance(query, Phrase) or query.slop != 1 or query.fieldname not in self.searcher.schema:
             return self.among(query, candidates)
+        words = [_text(w) for w in query.words]
         found_parts: list[Docs] = []
         for leaf, offset, segment in self._leaves:
             end = offset + leaf.doc_count_all()
             holding = candidates[(candidates >= offset) & (candidates < end)] - offset
-            for word in query.words:
-                if not len(holding):
-                    break
-                local, _weights = self._live_postings(leaf, offset, segment, query.fieldname, _text(word))
-                holding = shared(holding, local)
+            if len(holding):
+                holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding)
             if len(holding):
                 found_parts.append(holding.astype(np.int64) + offset)
         return np.concatenate(found_parts) if found_parts else NO_DOCS
@@ -1239,15 +1282,16 @@ def _holding_phrase(view: _ReaderView, phrase: Query | None, docs: Docs, values:
     """Which of docs hold the whole query as a phrase, as far as the first need documents of the ranking can
     tell (named first, then holding the phrase, then by score: see _page); the others are False.
 
-    Checking a phrase reads word positions, and a query of common words matches thousands of documents. So the
+    Checking a phrase of more than two words reads positions (of its pairs, or of its words where the schema
+    indexes no pairs), and a query of common words matches thousands of documents. So the
     named documents are checked, then the others from the best score down, in growing steps, until need of
     them hold the phrase: any document left unchecked ranks after those whatever it holds.
     """
     found = np.zeros(len(docs), dtype=bool)
     if phrase is None or not len(docs):
         return found
-    # Only documents holding every word of the phrase in one field can hold it: the others are never checked
-    # (their postings are read already, their word positions are what costs).
+    # Only documents holding every word (or every pair) of the phrase in one field can hold it: the others are
+    # never checked (their postings are read already, their word positions are what costs).
     possible = within(docs, view.may_hold(phrase, docs))
     if not possible.any():
         return found

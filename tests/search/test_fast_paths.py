@@ -60,7 +60,8 @@ def test_every_search_fast_path_is_taken_on_the_real_index(seeded: Flask, counte
         anyone = permissions.visibility(actors.ANONYMOUS)
         for request in (
             SearchRequest.build(q="linkage"),  # scored terms: postings with weights, field lengths
-            SearchRequest.build(q='"path linkage"'),  # a quoted phrase: word positions
+            # A quoted phrase of three words: word positions (one of two words is looked up by its pair alone).
+            SearchRequest.build(q='"fast path linkage"'),
             SearchRequest.build(filters={"organisation": ["ISTAT"]}),  # a facet: postings without weights
             SearchRequest.build(q="linkag*", sort="name"),  # a prefix, expanded from the lexicon
             SearchRequest.build(q="lnkage"),

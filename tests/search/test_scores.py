@@ -13,6 +13,7 @@ import pytest
 from whoosh import fields, index, scoring
 from whoosh.query import And, Or, Phrase, Prefix, Term
 
+from catalogue.search import pairs
 from catalogue.search.postings import (
     FAST_PATHS,
     FastPaths,
@@ -29,25 +30,36 @@ from catalogue.search.scores import Scores, common, shared, summed, within
 _WORDS = "data series seasonal adjustment time edit impute record linkage sample survey weight".split()
 
 
-@pytest.fixture(scope="module")
-def view(tmp_path_factory: pytest.TempPathFactory) -> _ReaderView:
+@pytest.fixture(scope="module", params=["pairs", "no pairs"])
+def view(tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest) -> _ReaderView:
+    """A randomized index of several segments with deleted documents: with word pairs (phrases matched on pairs,
+    as in the catalogue's own schema: catalogue/search/pairs.py), and without (from word positions)."""
     folder = Path(tmp_path_factory.mktemp("scores"))
     schema = fields.Schema(
         key=fields.ID(unique=True, stored=True),
         title=fields.TEXT(field_boost=3.0),
         body=fields.TEXT(),
         tags=fields.KEYWORD(scorable=True),
+        # With pairs, the fields keep their positions too: whoosh's own phrase matching is what ours is checked by.
+        **({pairs.FIELD: pairs.PairsField(["title", "body"])} if request.param == "pairs" else {}),
     )
+    pairing = pairs.Pairing(schema)
+    assert pairing.paired == (["title", "body"] if request.param == "pairs" else [])
     ix = index.create_in(str(folder), schema)
     rng = random.Random(11)
     for batch in range(3):
         writer = ix.writer()
         for n in range(120):
+            # Stop words among the words: whoosh numbers the words it keeps one after the other.
             writer.add_document(
-                key=f"{batch}-{n}",
-                title=" ".join(rng.choices(_WORDS, k=rng.randint(1, 4))),
-                body=" ".join(rng.choices(_WORDS, k=rng.randint(0, 30))),
-                tags=" ".join(rng.sample(_WORDS, 2)),
+                **pairing.add(
+                    {
+                        "key": f"{batch}-{n}",
+                        "title": " ".join(rng.choices(_WORDS, k=rng.randint(1, 4))),
+                        "body": " ".join(rng.choices(_WORDS + ["of", "the"], k=rng.randint(0, 30))),
+                        "tags": " ".join(rng.sample(_WORDS, 2)),
+                    }
+                )
             )
         writer.commit(merge=False)
     writer = ix.writer()
@@ -78,8 +90,8 @@ def test_term_scores_are_whoosh_bm25f(view: _ReaderView, fieldname: str) -> None
 
 def test_phrases_match_the_documents_whoosh_finds(view: _ReaderView) -> None:
     rng = random.Random(5)
-    for _ in range(40):
-        words = rng.choices(_WORDS, k=rng.randint(2, 3))
+    for _ in range(60):
+        words = rng.choices(_WORDS, k=rng.randint(2, 4))
         for fieldname in ("title", "body"):
             query = Phrase(fieldname, words)
             expected = sorted(view.searcher.docs_for_query(query))
@@ -319,7 +331,7 @@ def test_positions_read_for_a_few_documents_or_kept_whole_are_the_same(blocks: i
 def test_the_phrase_checked_in_steps_ranks_the_same_documents_first(view: _ReaderView) -> None:
     rng = random.Random(21)
     for _ in range(60):
-        words = rng.sample(_WORDS, 2)
+        words = rng.sample(_WORDS, rng.randint(2, 3))
         phrase = Or([Phrase("title", words), Phrase("body", words), Term("tags", words[0])])
         docs = np.array(sorted(rng.sample(range(view.size), rng.randint(1, view.size))), dtype=np.int64)
         exact = np.isin(docs, view.among(phrase, docs))
@@ -333,3 +345,26 @@ def test_the_phrase_checked_in_steps_ranks_the_same_documents_first(view: _Reade
                 docs[np.lexsort((docs, -values, ~holding, ~named))][:need].tolist() for holding in (stepped, exact)
             ]
             assert first[0] == first[1], (words, need)
+
+
+def test_a_word_a_big_segment_lacks_in_a_text_field_is_not_looked_up(tmp_path: Path) -> None:
+    """The lexicons of the text fields (SegmentSets.WHOLE_LEXICONS) answer "absent" in every segment; other fields
+    (one value per service) are looked up in whoosh past SMALL_SEGMENT documents."""
+    schema = fields.Schema(description=fields.TEXT(phrase=False), names=fields.KEYWORD(scorable=True))
+    ix = index.create_in(str(tmp_path), schema)
+    writer = ix.writer()
+    for n in range(50):
+        writer.add_document(description=" ".join(_WORDS[n % 5 : n % 5 + 4]), names=f"name{n}")
+    writer.commit()
+    sets = SegmentSets()
+    sets.SMALL_SEGMENT = 10  # the segment counts as big
+    view = _ReaderView(ix.searcher(weighting=scoring.BM25F()), sets)
+    assert "description" in SegmentSets.WHOLE_LEXICONS and "names" not in SegmentSets.WHOLE_LEXICONS
+    FAST_PATHS.reset()
+    assert not view.term_scores("description", "absent")
+    assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 0  # known absent from the lexicon
+    _close(view.term_scores("description", "data"), _whoosh_scores(view, Term("description", "data")))
+    assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 1
+    assert not view.term_scores("names", "absent")
+    assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 2  # looked up: its lexicon is not read whole
+    FAST_PATHS.reset()

@@ -53,8 +53,8 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         sets = app.extensions["catalogue.search"].segment_sets
         sets.reset_counts()
         first = _search(app)
-        _search(app, "statistical data")
-        _search(app, '"statistical data"')
+        _search(app, "statistical data editing")
+        _search(app, '"statistical data editing"')
         cold_postings = sets.postings
         cold_scored = sets.postings_read
         cold_positions = sets.positions_read
@@ -69,8 +69,8 @@ def test_a_write_costs_the_first_search_only_the_postings_of_the_new_segment(tmp
         after_write = _search(app)
         # The words' scores are computed again (they depend on the whole index) from postings kept in memory,
         # and phrases are checked again from the word positions kept.
-        _search(app, "statistical data")
-        _search(app, '"statistical data"')
+        _search(app, "statistical data editing")
+        _search(app, '"statistical data editing"')
         assert sets.postings_read * 10 < cold_scored, (sets.postings_read, cold_scored)
         assert sets.positions_read * 10 < cold_positions, (sets.positions_read, cold_positions)
         new = _segments(app) - before
