@@ -29,7 +29,7 @@ import math
 import operator
 import re
 import threading
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -222,6 +222,7 @@ class _Kept:
         self.budget = budget
         self.size = 0
         self._items: OrderedDict[tuple[str, str, str], tuple[Any, int]] = OrderedDict()
+        self._by_segment: defaultdict[str, set[tuple[str, str, str]]] = defaultdict(set)
 
     def get(self, key: tuple[str, str, str]) -> Any:
         """The value kept for key (now the most recently used), or None."""
@@ -242,15 +243,19 @@ class _Kept:
         """Keep value (of size elements) for key, dropping the least recently used past the budget."""
         size += self.ENTRY
         self._items[key] = (value, size)
+        self._by_segment[key[0]].add(key)
         self.size += size
         while self.size > self.budget and len(self._items) > 1:
-            _key, (_value, dropped) = self._items.popitem(last=False)
+            dropped_key, (_value, dropped) = self._items.popitem(last=False)
+            self._by_segment[dropped_key[0]].discard(dropped_key)
             self.size -= dropped
 
     def keep_only(self, segments: set[str]) -> None:
-        """Forget what was kept of every segment not in segments."""
-        for key in [k for k in self._items if k[0] not in segments]:
-            self.size -= self._items.pop(key)[1]
+        """Forget what was kept of every segment not in segments (the keys of each segment are listed, so this
+        walks only what is forgotten)."""
+        for segment in [s for s in self._by_segment if s not in segments]:
+            for key in self._by_segment.pop(segment):
+                self.size -= self._items.pop(key)[1]
 
 
 _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
@@ -286,6 +291,7 @@ class SegmentSets:
         self._lexicons: dict[tuple[str, str, str], list[str]] = {}
         self._terms: dict[tuple[str, str, str], frozenset[str]] = {}
         self._lengths: dict[tuple[str, str], Any] = {}
+        self._merged: dict[tuple[tuple[str, ...], str], tuple[list[str], frozenset[str]]] = {}
         self._postings = _Kept(self.MAX_POSTINGS)
         self._positions = _Kept(self.MAX_POSITIONS)
         self._segments: set[str] = set()  # the segments of the last reader (see keep_only)
@@ -318,15 +324,24 @@ class SegmentSets:
     WHOLE_LEXICONS = frozenset(
         ("name", "purpose", "description", "organisation_name", "vocabulary", "annex", "keywords", "words", "aliases")
     )
-    """Fields whose lexicons are read whole in every segment: they hold the words of the texts (a few thousand),
-    not a value per service. A word is looked up in a dozen fields, once more for each of its synonyms, and most
-    of those look-ups find nothing: the set answers those at once, where whoosh takes about 30 µs each."""
+    """Fields whose lexicons are read whole in the big segments (those of more than SMALL_SEGMENT documents, which
+    live until the next rebuild): they hold the words of the texts (a few thousand), not a value per service. A
+    word is looked up in a dozen fields, once more for each of its synonyms, and most of those look-ups find
+    nothing: the set answers those at once, where whoosh takes about 30 µs each. A small segment is made anew by
+    every write, and whoosh's look-ups in it cost less than reading its lexicons would."""
 
     def may_hold(self, leaf: Any, segment: str, fieldname: str, text: str) -> bool:
         """False when leaf's segment certainly does not hold the value: a small segment (a recent write) lacks
-        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up;
-        so do the lexicons of the words of the texts in every segment (WHOLE_LEXICONS)."""
-        if leaf.doc_count_all() > self.SMALL_SEGMENT and fieldname not in self.WHOLE_LEXICONS:
+        most facet values, and its lexicon of the facet, read once, answers at once where whoosh looks each one up
+        (for words of the texts, see holds_word)."""
+        if leaf.doc_count_all() > self.SMALL_SEGMENT:
+            return True
+        return text in self.lexicon_set(leaf, segment, fieldname)
+
+    def holds_word(self, leaf: Any, segment: str, fieldname: str, text: str) -> bool:
+        """False when leaf's segment certainly does not hold the term: a big segment lacking a word of the texts
+        (WHOLE_LEXICONS)."""
+        if fieldname not in self.WHOLE_LEXICONS or leaf.doc_count_all() <= self.SMALL_SEGMENT:
             return True
         return text in self.lexicon_set(leaf, segment, fieldname)
 
@@ -348,6 +363,20 @@ class SegmentSets:
             found = self._lexicons[key] = [_text(t) for t in leaf.lexicon(fieldname)]
         return found
 
+    def merged_lexicon(self, parts: list[tuple[Any, str]], fieldname: str) -> tuple[list[str], frozenset[str]]:
+        """The union of the lexicons of fieldname in the segments of parts ((leaf, segment) each), sorted and as a
+        set; kept while those segments are there (big segments: a rebuild in two processes makes two, and every
+        reader would merge their lists again)."""
+        if len(parts) == 1:
+            leaf, segment = parts[0]
+            return self.lexicon(leaf, segment, fieldname), self.lexicon_set(leaf, segment, fieldname)
+        key = (tuple(sorted(segment for _leaf, segment in parts)), fieldname)
+        found = self._merged.get(key)
+        if found is None:
+            every = frozenset().union(*(self.lexicon_set(leaf, segment, fieldname) for leaf, segment in parts))
+            found = self._merged[key] = (sorted(every), every)
+        return found
+
     def term_postings(self, leaf: Any, segment: str, fieldname: str, text: str) -> tuple[Any, Any]:
         """(document numbers as int32, weights as float32) of the term's postings in leaf's segment, deleted
         documents included where whoosh lets them be read (the caller leaves out those deleted now)."""
@@ -355,7 +384,9 @@ class SegmentSets:
         found = self._postings.get(key)
         if found is None:
             found = (
-                postings(leaf, fieldname, text, live=False) if self.may_hold(leaf, segment, fieldname, text) else _NONE
+                postings(leaf, fieldname, text, live=False)
+                if self.holds_word(leaf, segment, fieldname, text)
+                else _NONE
             )
             self.postings_read += len(found[0])
             self._postings.put(key, found, len(found[0]))
@@ -398,6 +429,8 @@ class SegmentSets:
             del self._terms[key]
         for name in [k for k in self._lengths if k[0] in gone]:
             del self._lengths[name]
+        for merged in [k for k in self._merged if gone.intersection(k[0])]:
+            del self._merged[merged]
         self._postings.keep_only(segments)
         self._positions.keep_only(segments)
 
@@ -799,21 +832,23 @@ class _ReaderView:
         return found
 
     def _merged_lexicon(self, fieldname: str) -> list[str]:
-        """The union of the segments' lexicons of fieldname, sorted: the largest segment's list itself when the
-        others (recent writes, mostly) add no value to it, else that list with the few new values merged in."""
+        """The union of the segments' lexicons of fieldname, sorted: that of the big segments (kept while they
+        are there: SegmentSets.merged_lexicon) itself when the small ones (recent writes) add no value to it, else
+        that list with the few new values merged in."""
         sets = self.segment_sets
         leaves = sorted(self._leaves, key=lambda item: -item[0].doc_count_all())
-        largest_leaf, _offset, largest_segment = leaves[0]
-        largest = sets.lexicon(largest_leaf, str(largest_segment), fieldname)
-        others = [sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in leaves[1:]]
+        big = [(leaf, str(segment)) for leaf, _o, segment in leaves if leaf.doc_count_all() > sets.SMALL_SEGMENT]
+        base = big or [(leaves[0][0], str(leaves[0][2]))]  # every segment small: the largest is the base
+        merged, merged_set = sets.merged_lexicon(base, fieldname)
+        others = [sets.lexicon(leaf, str(segment), fieldname) for leaf, _o, segment in leaves[len(base) :]]
         if not any(others):
-            return largest
-        new = set().union(*others).difference(sets.lexicon_set(largest_leaf, str(largest_segment), fieldname))
+            return merged
+        new = set().union(*others).difference(merged_set)
         if not new:
-            return largest
-        if len(new) > self._INSERTED:  # segments of their own size (a rebuild in two processes makes two)
-            return sorted(largest + sorted(new))  # two sorted runs: one merge
-        merged = largest.copy()  # the largest segment's list stays as it is, kept for the next reader
+            return merged
+        if len(new) > self._INSERTED:
+            return sorted(merged + sorted(new))  # two sorted runs: one merge
+        merged = merged.copy()  # the kept list stays as it is, for the next reader
         for value in sorted(new):  # a write adds a few values: each goes in its place (no sort of the whole list)
             bisect.insort(merged, value)
         return merged

@@ -367,4 +367,31 @@ def test_a_word_a_big_segment_lacks_in_a_text_field_is_not_looked_up(tmp_path: P
     assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 1
     assert not view.term_scores("names", "absent")
     assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 2  # looked up: its lexicon is not read whole
+    # A small segment (a write makes a new one each time) is asked in whoosh: reading its lexicons would cost more.
+    small = _ReaderView(ix.searcher(weighting=scoring.BM25F()), SegmentSets())
+    assert not small.term_scores("description", "absent")
+    assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 3
     FAST_PATHS.reset()
+
+
+def test_the_lexicon_of_the_big_segments_is_merged_once_and_small_ones_add_their_values(tmp_path: Path) -> None:
+    schema = fields.Schema(key=fields.ID(unique=True), tags=fields.KEYWORD())
+    ix = index.create_in(str(tmp_path), schema)
+    for batch, size in enumerate((30, 30, 2)):  # two big segments (a rebuild in two processes), then a write
+        writer = ix.writer()
+        for n in range(size):
+            writer.add_document(key=f"{batch}-{n}", tags=f"tag{batch}x{n % 7} common")
+        writer.commit(merge=False)
+    sets = SegmentSets()
+    sets.SMALL_SEGMENT = 10
+    view = _ReaderView(ix.searcher(), sets)
+    expected = sorted({term.decode() for term in view.reader.lexicon("tags")})
+    assert view.values("tags") == expected and "tag2x0" in expected
+    big = [(leaf, str(segment)) for leaf, _offset, segment in view._leaves if leaf.doc_count_all() > 10]
+    assert len(big) == 2
+    merged = sets.merged_lexicon(big, "tags")[0]
+    assert merged == sorted(v for v in expected if not v.startswith("tag2"))
+    again = _ReaderView(ix.searcher(), sets)  # a new reader (as after a write) merges the big segments' lists no more
+    assert again.values("tags") == expected and sets.merged_lexicon(big, "tags")[0] is merged
+    sets.keep_only({big[0][1]})  # a big segment gone
+    assert not sets._merged

@@ -145,3 +145,15 @@ def test_kept_lists_stay_within_their_budget_however_short():
     assert len(kept._items) <= 10
     assert kept.get(("segment", "description", "word999")) is not None  # the newest stay
     assert kept.get(("segment", "description", "word0")) is None
+
+
+def test_kept_lists_of_a_segment_gone_are_forgotten_and_the_budget_counts_what_is_left():
+    kept = _Kept(budget=40 * _Kept.ENTRY)
+    one = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
+    for number in range(60):  # past the budget: the oldest of either segment are dropped
+        kept.put(("a" if number % 3 else "b", "description", f"word{number}"), one, 0)
+    assert kept.size == len(kept._items) * _Kept.ENTRY <= kept.budget
+    kept.keep_only({"a"})
+    assert kept._items and all(key[0] == "a" for key in kept._items)
+    assert kept.size == len(kept._items) * _Kept.ENTRY
+    assert set(kept._by_segment) == {"a"} and kept._by_segment["a"] == set(kept._items)
