@@ -136,6 +136,7 @@ class _WordIndexer:
         self.renumber = renumber
         self.boost = field.format.field_boost
         self.positions = type(field.format) is formats.Positions
+        self.existence = type(field.format) is formats.Existence
         self.scorable = bool(field.scorable)
 
     def __call__(self, value: Any) -> tuple[Items, int]:
@@ -150,6 +151,9 @@ class _WordIndexer:
                 first = next((i for i, term in enumerate(words) if term is not None), 0)
                 words = [term for term in words if term is not None]
         boost = self.boost
+        if self.existence:  # each word once, weighing the field's boost (whoosh's Existence.word_values)
+            present = {term for term in words if term is not None}
+            return tuple((term, boost, emptybytes) for term in present), len(present) if self.scorable else 0
         if not self.positions:
             counts: Counter[Any] = Counter(words)
             counts.pop(None, None)
@@ -214,7 +218,7 @@ def indexer_for(field: fields.FieldType) -> Indexer:
         pattern, filters, renumber = steps
         # Not remembered: each posting needs its own positions object (see _WordIndexer).
         return _WordIndexer(field, pattern, _Terms(filters), renumber)
-    if steps is not None and type(field.format) is formats.Frequency:
+    if steps is not None and type(field.format) in (formats.Frequency, formats.Existence):
         pattern, filters, renumber = steps
         return _remembering(_WordIndexer(field, pattern, _Terms(filters), renumber))
     if field.format.fixed_value_size() is None:
