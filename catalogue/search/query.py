@@ -9,7 +9,8 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 
 - each document set (the documents of a term, of a facet value, of an audience) is a Python integer used
   as a bitset, so filters are `&`, "any of" is `|` and a facet count is one `(base & value).bit_count()`;
-- what one segment holds (those sets, the postings and word positions of the terms asked for, field lengths)
+- what one segment holds (those sets, the postings of the terms asked for and the positions of the word pairs,
+  field lengths, lexicons)
   is kept per index segment (SegmentSets), so a write costs the next search only its own segment;
 - scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
   sums per document; only the page of hits shown is built and highlighted;
@@ -264,9 +265,9 @@ _NONE = (np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.float32))
 
 class SegmentSets:
     """What is read from each index segment, kept per segment: the documents of each term asked for as a
-    filter or facet (`_ReaderView.docs`), facet lexicons, field lengths, and the postings and word positions of
-    the terms scored or matched as phrases (their BM25F scores depend on the whole index, so each reader
-    computes them again, from these arrays: a few vector operations per term).
+    filter or facet (`_ReaderView.docs`), lexicons, field lengths, and the postings and positions of the terms
+    scored or matched as phrases (word pairs, in the catalogue's schema). Their BM25F scores depend on the whole
+    index, so each reader computes them again, from these arrays: a few vector operations per term.
 
     A whoosh segment never changes once written: a write adds a segment and marks documents of older ones
     deleted. So what a segment holds, deleted documents included, stays true for as long as the segment
@@ -1326,7 +1327,7 @@ def _holding_phrase(view: _ReaderView, phrase: Query | None, docs: Docs, values:
     if phrase is None or not len(docs):
         return found
     # Only documents holding every word (or every pair) of the phrase in one field can hold it: the others are
-    # never checked (their postings are read already, their word positions are what costs).
+    # never checked (their postings are read already, positions are what costs).
     possible = within(docs, view.may_hold(phrase, docs))
     if not possible.any():
         return found
