@@ -15,8 +15,8 @@ derived from them is computed once per open reader (one "view", replaced wheneve
 - scores are numpy arrays (scores.Scores): a term's BM25F over a segment's postings at once, Or and And as
   sums per document; only the page of hits shown is built and highlighted;
 - phrases are looked up by their pairs of neighbouring words, indexed as terms (pairs.py): a phrase of two words
-  is its pair, a longer one is checked from word positions only in the documents holding all its pairs (the
-  whole query as a phrase, which only ranks, in the best documents until the page is sure); prefixes and
+  is its pair, a longer one is checked from the positions of its pairs, only in the documents holding them all
+  (the whole query as a phrase, which only ranks, in the best documents until the page is sure); prefixes and
   wildcards are expanded from the lexicon;
 - whole answers are cached, keyed by the request and the reader's audience, until the index changes.
 """
