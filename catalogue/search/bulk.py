@@ -376,11 +376,8 @@ class _Blocks:
             )
             size = len(summary) + len(data)
             parts += (pack_int(-size if begin + limit >= len(postings) else size), summary, data)  # <0: the last
-        written = b"".join(parts)
-        self.postfile.write(written)
         info = _info(total, len(postings), minlength, maxlength, maxweight, postings[0][0], postings[-1][0])
-        self.terms_table.add(self.field + term, info + pack_long(self.offset) + pack_int(len(written)))
-        self.offset += len(written)
+        self._put(term, b"".join(parts), info)
 
     def _write_one(self, term: bytes, posting: Posting) -> None:
         """write() of a posting list of one posting (most word pairs): the same bytes, with less said."""
@@ -395,8 +392,11 @@ class _Blocks:
             (1, docnum, block_weight, self.compression, length_to_byte(shortest), length_to_byte(longest)), 2
         )
         written = b"".join((WHOOSH3_HEADER_MAGIC, pack_int(-(len(summary) + len(data))), summary, data))
+        self._put(term, written, _info(stored, 1, shortest, longest, block_weight, docnum, docnum))
+
+    def _put(self, term: bytes, written: bytes, info: bytes) -> None:
+        """Write a term's posting list and its entry in the terms table: its statistics, then where the list is."""
         self.postfile.write(written)
-        info = _info(stored, 1, shortest, longest, block_weight, docnum, docnum)
         self.terms_table.add(self.field + term, info + pack_long(self.offset) + pack_int(len(written)))
         self.offset += len(written)
 

@@ -113,13 +113,9 @@ def _pairs_of(fieldname: str, analyzer: Any) -> Callable[[str], list[str]]:
     """The pairs field's terms of a text of fieldname, in order (_GAP between two pairs that do not follow one
     another), the words numbered as whoosh numbers them: in one pass, each distinct word through the filters once,
     where the analyzer allows it (bulk.word_steps); else by the analyzer itself."""
-    prefix = f"{fieldname}{SEPARATOR}"
 
     def placed(words: list[tuple[int, str]]) -> list[str]:
-        return [
-            f"{prefix}{a}{SEPARATOR}{b}" if q == p + 1 else _GAP
-            for (p, a), (q, b) in zip(words, words[1:], strict=False)
-        ]
+        return [term(fieldname, a, b) if q == p + 1 else _GAP for (p, a), (q, b) in zip(words, words[1:], strict=False)]
 
     steps = word_steps(analyzer)
     if steps is None:
@@ -131,8 +127,7 @@ def _pairs_of(fieldname: str, analyzer: Any) -> Callable[[str], list[str]]:
     def pairs(text: str) -> list[str]:
         words = list(map(analysed, map(_group, finditer(text))))
         if renumber:  # the words kept follow one another (see bulk._WordIndexer)
-            kept = [word for word in words if word is not None]
-            return [f"{prefix}{a}{SEPARATOR}{b}" for a, b in zip(kept, kept[1:], strict=False)]
+            return phrase_terms(fieldname, [word for word in words if word is not None])
         return placed([(i, word) for i, word in enumerate(words) if word is not None])
 
     return pairs
