@@ -236,9 +236,11 @@ class _Kept:
     def __contains__(self, key: tuple[str, str, str]) -> bool:
         return key in self._items
 
-    ENTRY = 32
-    """What an entry costs beyond its elements, in elements of 8 bytes (its key, its arrays' headers): counted, so
-    that the budget holds however many short or empty lists (terms a segment lacks) are kept."""
+    ENTRY = 80
+    """What an entry costs beyond its elements, in elements of 8 bytes: its key and its text, the two arrays'
+    headers, the ordered dictionary's slot (about 600 bytes for a list of one posting, measured with tracemalloc
+    in tests/search/test_segment_sets.py). Counted, so that the budget holds in bytes however many short or empty
+    lists (terms a segment lacks) are kept."""
 
     def put(self, key: tuple[str, str, str], value: Any, size: int) -> None:
         """Keep value (of size elements) for key, dropping the least recently used past the budget."""
@@ -384,11 +386,9 @@ class SegmentSets:
         key = (segment, fieldname, text)
         found = self._postings.get(key)
         if found is None:
-            found = (
-                postings(leaf, fieldname, text, live=False)
-                if self.holds_word(leaf, segment, fieldname, text)
-                else _NONE
-            )
+            if not self.holds_word(leaf, segment, fieldname, text):
+                return _NONE  # the segment's lexicon says so again at once: nothing to keep
+            found = postings(leaf, fieldname, text, live=False)
             self.postings_read += len(found[0])
             self._postings.put(key, found, len(found[0]))
         return found  # type: ignore[no-any-return]

@@ -363,6 +363,7 @@ def test_a_word_a_big_segment_lacks_in_a_text_field_is_not_looked_up(tmp_path: P
     FAST_PATHS.reset()
     assert not view.term_scores("description", "absent")
     assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 0  # known absent from the lexicon
+    assert sets._postings.size == 0  # and nothing kept for it: the lexicon answers again as fast
     _close(view.term_scores("description", "data"), _whoosh_scores(view, Term("description", "data")))
     assert FAST_PATHS.taken[FastPaths.POSTINGS_IN_BLOCKS] == 1
     assert not view.term_scores("names", "absent")

@@ -3,6 +3,8 @@ index segment (query.SegmentSets), counted here in postings walked, never in tim
 
 from __future__ import annotations
 
+import tracemalloc
+
 import numpy as np
 from sqlalchemy import select
 
@@ -145,6 +147,23 @@ def test_kept_lists_stay_within_their_budget_however_short():
     assert len(kept._items) <= 10
     assert kept.get(("segment", "description", "word999")) is not None  # the newest stay
     assert kept.get(("segment", "description", "word0")) is None
+
+
+def test_a_kept_list_counts_at_least_what_it_takes_in_memory():
+    # Most kept lists are short (a rare word, a pair of words): what the budget counts per entry must cover its
+    # key, its two arrays and its slot, or a budget of 12 MB would hold two or three times that.
+    kept = _Kept(budget=10**9)
+    count, length = 2_000, 3
+    tracemalloc.start()
+    try:
+        for number in range(count):
+            docs = np.arange(number, number + length, dtype=np.int32)
+            kept.put(("0123456789abcdef", "description", f"word{number}"), (docs, docs.astype(np.float32)), length)
+        held, _peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert held / count <= (_Kept.ENTRY + length) * 8
+    assert kept.size == count * (_Kept.ENTRY + length)
 
 
 def test_kept_lists_of_a_segment_gone_are_forgotten_and_the_budget_counts_what_is_left():
