@@ -38,7 +38,7 @@ def search_request(args: dict[str, Any]) -> SearchRequest:
 
 @blp.get("/search")
 @cacheable(also=content.readable_chapters)
-@blp.arguments(SearchArgs, location="query")
+@blp.arguments(SearchArgs(), location="query")
 @blp.response(200, SearchResultSchema)
 def search(args: dict[str, Any]) -> SearchResult:
     """Search the services you may see, or the CSPA 2.0 document's sections (kind): ranked hits with
@@ -48,7 +48,7 @@ def search(args: dict[str, Any]) -> SearchResult:
 
 @blp.get("/search/suggest")
 @cacheable()
-@blp.arguments(SuggestArgs, location="query")
+@blp.arguments(SuggestArgs(), location="query")
 @blp.response(200, SuggestionSchema(many=True))
 def suggest(args: dict[str, Any]) -> list[dict[str, str]]:
     """Autocomplete: names and keywords starting with q."""

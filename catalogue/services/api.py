@@ -73,7 +73,7 @@ def _read_descriptor() -> tuple[descriptors.Descriptor, str]:
 
 @blp.get("/services")
 @conditional
-@blp.arguments(ListArgs, location="query", as_kwargs=True)
+@blp.arguments(ListArgs(), location="query", as_kwargs=True)
 @blp.response(200, ServicePage)
 def list_services(**args: Any) -> dict[str, Any]:
     """List the services you may see, filtered by GSBPM, organisation or status."""
@@ -133,7 +133,7 @@ class SubmitArgs(Schema):
 
 @blp.post("/services")
 @blp.doc(requestBody=_DESCRIPTOR_BODY)
-@blp.arguments(SubmitArgs, location="query", as_kwargs=True)
+@blp.arguments(SubmitArgs(), location="query", as_kwargs=True)
 @blp.response(201, VersionDetail)
 @blp.alt_response(200, schema=VersionDetail, description="The same content was stored already")
 def submit_service(status: str) -> Any:
@@ -149,7 +149,7 @@ def submit_service(status: str) -> Any:
 
 
 @blp.post("/services/<slug>/versions/<version>/transitions")
-@blp.arguments(TransitionArgs)
+@blp.arguments(TransitionArgs())
 @blp.response(200, VersionDetail)
 def transition_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Move a version along the state machine (submit a draft, start a review, deprecate, retire)."""
@@ -159,7 +159,7 @@ def transition_version(args: dict[str, Any], slug: str, version: str) -> Any:
 
 
 @blp.post("/services/<slug>/versions/<version>/reviews")
-@blp.arguments(ReviewArgs)
+@blp.arguments(ReviewArgs())
 @blp.response(201, ReviewSchema)
 def review_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Decide on a version in review: approve, request changes or reject, with verdicts per criterion."""
@@ -182,7 +182,7 @@ def list_reviews(slug: str, version: str) -> Any:
 
 @blp.get("/services/<slug>/versions/<version>/diff")
 @conditional
-@blp.arguments(DiffArgs, location="query", as_kwargs=True)
+@blp.arguments(DiffArgs(), location="query", as_kwargs=True)
 @blp.response(200)
 def diff_version(slug: str, version: str, against: str | None = None) -> Any:
     """What changed from an earlier version (default: the one the review page shows, reads.previous_version)."""
@@ -214,7 +214,7 @@ def version_conversation(slug: str, version: str) -> Any:
 
 
 @blp.post("/services/<slug>/versions/<version>/comments")
-@blp.arguments(CommentArgs)
+@blp.arguments(CommentArgs())
 @blp.response(201, ConversationEntry)
 def comment_on_version(args: dict[str, Any], slug: str, version: str) -> Any:
     """Write in a version's conversation: a submitter's reply to a review, or a reviewer's remark."""
@@ -271,7 +271,7 @@ def list_tokens() -> Any:
 
 
 @blp.post("/tokens")
-@blp.arguments(TokenArgs)
+@blp.arguments(TokenArgs())
 @blp.response(201, TokenSchema)
 def create_token(args: dict[str, Any]) -> Any:
     """A new API token for you, shown once in this answer."""
