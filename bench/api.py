@@ -558,6 +558,7 @@ def main() -> int:
             figures["service_token"] = measure(server.port, scenarios["service"], bearer)
             figures["search_token"] = measure(server.port, scenarios["search"], bearer)
             figures["service_cookie"] = measure(server.port, scenarios["service"], {"Cookie": "cspa_session=x"})
+            figures["search_cookie"] = measure(server.port, scenarios["search"], {"Cookie": "cspa_session=x"})
             figures["search_new"] = measure(server.port, fresh[:40_000])
             # The web stack alone: these searches are answered already (from the answers the index keeps), and a
             # conditional request is never replayed by AnswerCache, so each goes through Flask, the view and the
@@ -610,6 +611,7 @@ def main() -> int:
         "search_token",
         "service_token",
         "service_cookie",
+        "search_cookie",
         "search_new",
         "search_stack",
     )

@@ -358,6 +358,7 @@ def figure_rows(runs: dict[str, Run]) -> list[tuple[str, str, str, str]]:
             ("service_token", "service reads by a client sending a token", 0.5),
             ("search_token", "searches by a client sending a token", 0.2),
             ("service_cookie", "service reads by a client sending a cookie", 0.5),
+            ("search_cookie", "searches by a client sending a cookie", 0.2),
         ):
             if name in api:
                 rows.append(
