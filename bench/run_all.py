@@ -446,17 +446,18 @@ def scale_rows(search: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
     small, big = search.get("10000"), search.get("30000")
     if small and big:
-        growth = {
-            kind: big["kinds"][kind]["ours_p95"] / small["kinds"][kind]["ours_p95"]
-            for kind in small["kinds"]
-            if kind in big["kinds"] and small["kinds"][kind]["ours_p95"]
-        }
+        kinds = [kind for kind in small["kinds"] if kind in big["kinds"] and small["kinds"][kind]["ours_p50"]]
+        growth = {kind: big["kinds"][kind]["ours_p50"] / small["kinds"][kind]["ours_p50"] for kind in kinds}
+        tails = {kind: big["kinds"][kind]["ours_p95"] / small["kinds"][kind]["ours_p95"] for kind in kinds}
         selective = [growth[kind] for kind in ("phrase", "faceted") if kind in growth]
         rows.append(
             (
-                "Search p95 at 30,000 services over p95 at 10,000 (3 times the catalogue), per kind",
-                ", ".join(f"{kind} {ratio:.1f}×" for kind, ratio in growth.items()),
-                "clearly less than 3× for selective queries (phrase, faceted)",
+                (
+                    "Search cost at 30,000 services over 10,000 (3 times the catalogue), per kind: the median (p50), "
+                    "and the p95, which rests on the 3 slowest of 60 queries"
+                ),
+                ", ".join(f"{kind} {growth[kind]:.1f}× (p95 {tails[kind]:.1f}×)" for kind in kinds),
+                "median clearly less than 3× for selective queries (phrase, faceted): at most 2.5×",
                 verdict(max(selective), 2.5, True) if selective else "not measured",
             )
         )
