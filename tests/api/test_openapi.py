@@ -158,3 +158,23 @@ def test_the_diff_answer_is_the_shape_the_document_gives(app, client, make_user,
     response = spec["paths"]["/api/v1/services/{slug}/versions/{version}/diff"]["get"]["responses"]["200"]
     assert response["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/VersionDiff"}
     Draft202012Validator(spec["components"]["schemas"]["VersionDiff"]).validate(diff.json)
+
+
+def test_a_request_makes_no_argument_schema_of_its_own(client, monkeypatch):
+    # webargs makes a new schema (a deep copy of every field) for each request when a route is given a schema
+    # class; given an instance, it reuses it. The routes read most often must not pay that on every request.
+    from marshmallow import Schema
+
+    made: list[str] = []
+    original = Schema.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(type(self).__name__)
+        original(self, *args, **kwargs)
+
+    client.get("/api/v1/search?q=seasonal")  # anything made once, on first use, is made here
+    client.get("/api/v1/services?page=1")
+    monkeypatch.setattr(Schema, "__init__", counting)
+    for path in ("/api/v1/search?q=editing", "/api/v1/search/suggest?q=se", "/api/v1/services?page=2"):
+        assert client.get(path).status_code == 200
+    assert not [name for name in made if name.endswith("Args")]
