@@ -105,29 +105,38 @@ def _stemmer(stem: Callable[[str], str], ignore: frozenset[str]) -> Callable[[st
     return lambda text: text if text in ignore else stem(text)
 
 
-class _Terms(dict[str, bytes | None]):
-    """Each word as the term it becomes (UTF-8), or None when a filter drops it; a word is filtered once."""
+class Analysed(dict[str, Any]):
+    """Each word as the analyzer's filters (steps) make it, as UTF-8 bytes when encode (the terms the index
+    writes), or None when a filter drops it: a word is filtered once. Past REMEMBERED distinct words the memory
+    starts afresh, so one that lives as long as the process (pairs.Pairing's) stays bounded."""
 
-    def __init__(self, steps: list[Callable[[str], str]]) -> None:
+    REMEMBERED = 200_000
+
+    def __init__(self, steps: list[Callable[[str], str]], encode: bool = False) -> None:
         super().__init__()
         self.steps = steps
+        self.encode = encode
 
-    def __missing__(self, word: str) -> bytes | None:
+    def __missing__(self, word: str) -> str | bytes | None:
+        if len(self) >= self.REMEMBERED:
+            self.clear()
         text = word
+        found: str | bytes | None
         try:
             for step in self.steps:
                 text = step(text)
         except Dropped:
-            self[word] = None
-            return None
-        term = self[word] = text.encode("utf-8")
-        return term
+            found = None
+        else:
+            found = text.encode("utf-8") if self.encode else text
+        self[word] = found
+        return found
 
 
 class _WordIndexer:
     """A text or keyword field analysed the way whoosh's Positions or Frequency format does it, in one pass."""
 
-    def __init__(self, field: fields.FieldType, pattern: re.Pattern[str], terms: _Terms, renumber: bool) -> None:
+    def __init__(self, field: fields.FieldType, pattern: re.Pattern[str], terms: Analysed, renumber: bool) -> None:
         self.field = field
         self.finditer = pattern.finditer
         # A field whose analyzer has no filter (the pairs field) takes each word as it is: remembering words that
@@ -217,10 +226,10 @@ def indexer_for(field: fields.FieldType) -> Indexer:
     if steps is not None and type(field.format) is formats.Positions:
         pattern, filters, renumber = steps
         # Not remembered: each posting needs its own positions object (see _WordIndexer).
-        return _WordIndexer(field, pattern, _Terms(filters), renumber)
+        return _WordIndexer(field, pattern, Analysed(filters, encode=True), renumber)
     if steps is not None and type(field.format) in (formats.Frequency, formats.Existence):
         pattern, filters, renumber = steps
-        return _remembering(_WordIndexer(field, pattern, _Terms(filters), renumber))
+        return _remembering(_WordIndexer(field, pattern, Analysed(filters, encode=True), renumber))
     if field.format.fixed_value_size() is None:
         return lambda value: _whoosh_items(field, value)
     return _remembering(lambda value: _whoosh_items(field, value))

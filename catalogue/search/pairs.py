@@ -25,7 +25,7 @@ from typing import Any
 
 from whoosh import fields, formats
 
-from catalogue.search.bulk import Dropped, word_steps
+from catalogue.search.bulk import Analysed, word_steps
 
 FIELD = "pairs"
 SEPARATOR = "|"
@@ -34,8 +34,6 @@ and dots between them)."""
 _GAP = SEPARATOR
 """Takes a place between two pairs that do not follow one another (only for an analyzer that leaves the places of
 the words it drops empty: ours renumber them)."""
-_REMEMBERED = 200_000
-"""Distinct words whose analysis is remembered per field analyzer; past this many, the memory starts afresh."""
 
 
 class PairsField(fields.KEYWORD):
@@ -88,27 +86,6 @@ class Pairing:
         return document
 
 
-class _Words(dict[str, str | None]):
-    """Each word as the analyzer's filters make it, or None when one drops it; a word is filtered once (past
-    _REMEMBERED distinct words, the memory starts afresh)."""
-
-    def __init__(self, filters: list[Callable[[str], str]]) -> None:
-        super().__init__()
-        self.filters = filters
-
-    def __missing__(self, word: str) -> str | None:
-        if len(self) >= _REMEMBERED:
-            self.clear()
-        text: str | None = word
-        try:
-            for step in self.filters:
-                text = step(text)  # type: ignore[arg-type]
-        except Dropped:
-            text = None
-        self[word] = text
-        return text
-
-
 def _pairs_of(fieldname: str, analyzer: Any) -> Callable[[str], list[str]]:
     """The pairs field's terms of a text of fieldname, in order (_GAP between two pairs that do not follow one
     another), the words numbered as whoosh numbers them: in one pass, each distinct word through the filters once,
@@ -121,7 +98,7 @@ def _pairs_of(fieldname: str, analyzer: Any) -> Callable[[str], list[str]]:
     if steps is None:
         return lambda text: placed([(token.pos, token.text) for token in analyzer(text, positions=True)])
     pattern, filters, renumber = steps
-    analysed = _Words(filters).__getitem__
+    analysed = Analysed(filters).__getitem__
     finditer = pattern.finditer
 
     def pairs(text: str) -> list[str]:

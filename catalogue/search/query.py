@@ -689,7 +689,7 @@ class _ReaderView:
             if candidates is not None:
                 end = offset + leaf.doc_count_all()
                 holding = candidates[(candidates >= offset) & (candidates < end)] - offset
-            holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding)
+            holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding, paired)
             if holding is None or not len(holding):
                 continue
             if not paired:
@@ -702,12 +702,19 @@ class _ReaderView:
         return np.concatenate(found_parts) if found_parts else NO_DOCS
 
     def _holding_parts(
-        self, leaf: Any, offset: int, segment: str | None, fieldname: str, words: list[str], holding: Any
+        self,
+        leaf: Any,
+        offset: int,
+        segment: str | None,
+        fieldname: str,
+        words: list[str],
+        holding: Any,
+        paired: bool,
     ) -> Any:
         """The documents of holding (numbers in leaf; every document when None) holding every part of a phrase
-        of words in fieldname: every pair of neighbouring words where the schema indexes pairs (pairs.py), else
-        every word. None when holding is None and the phrase has no part."""
-        if len(words) > 1 and pairs.has_pairs(self.searcher.schema, fieldname):
+        of words in fieldname: every pair of neighbouring words where the schema indexes the field's pairs (paired:
+        pairs.py), else every word. None when holding is None and the phrase has no part."""
+        if len(words) > 1 and paired:
             parts = [(pairs.FIELD, pair) for pair in dict.fromkeys(pairs.phrase_terms(fieldname, words))]
         else:
             parts = [(fieldname, word) for word in dict.fromkeys(words)]
@@ -787,12 +794,13 @@ class _ReaderView:
         if not isinstance(query, Phrase) or query.slop != 1 or query.fieldname not in self.searcher.schema:
             return self.among(query, candidates)
         words = [_text(w) for w in query.words]
+        paired = pairs.has_pairs(self.searcher.schema, query.fieldname)
         found_parts: list[Docs] = []
         for leaf, offset, segment in self._leaves:
             end = offset + leaf.doc_count_all()
             holding = candidates[(candidates >= offset) & (candidates < end)] - offset
             if len(holding):
-                holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding)
+                holding = self._holding_parts(leaf, offset, segment, query.fieldname, words, holding, paired)
             if len(holding):
                 found_parts.append(holding.astype(np.int64) + offset)
         return np.concatenate(found_parts) if found_parts else NO_DOCS
