@@ -598,12 +598,6 @@ def main() -> int:
         f"\nthroughput with {tool}, {args.connections} connections, {args.seconds:g} s each, gunicorn {WORKERS} sync workers"
     )
     print(f"{'endpoint':10} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'non-200':>8} {'errors':>7} {'ratio':>7}")
-    figures["search_new_ratio"] = (
-        round(figures["search_new"]["rps"] / figures["hello"]["rps"], 3) if figures["hello"]["rps"] else 0.0
-    )
-    figures["search_stack_ratio"] = (
-        round(figures["search_stack"]["rps"] / figures["hello"]["rps"], 3) if figures["hello"]["rps"] else 0.0
-    )
     names = (
         "hello",
         "search",
